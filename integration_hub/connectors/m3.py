@@ -1,0 +1,825 @@
+"""Infor M3 over the ION API Gateway: OAuth2 tokens and m3api-rest v2 (contracts/infor-m3.md).
+
+`M3Client.execute(program, transaction, fields)` is the core: one MI transaction, its records
+as `dict[str, str]` (right-trimmed, as M3 pads values). A NOK answer (HTTP 400 with the v2
+body) becomes `M3TransactionError` naming program, transaction, field and message.
+`execute_bulk` runs several transactions of one program in one POST.
+The typed helpers below it cover what the hub's flows call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ._http import HttpClient, Timeout, json_or_none
+from .errors import (
+    AuthenticationError,
+    M3TransactionError,
+    NotFoundError,
+    RetryableError,
+    UpstreamError,
+)
+from .ionapi import IonApiCredentials
+
+M3_REST_PATH = "M3/m3api-rest/v2/execute"
+
+Fields = Mapping[str, Any]
+Record = dict[str, str]
+
+
+def m3_value(value: Any) -> str:
+    """An input value as M3 wants it: strings, `yyyyMMdd` dates, `.` decimals."""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def m3_inputs(fields: Fields | None) -> dict[str, str]:
+    """Drop blank optional fields (as Infor's SDK does) and stringify the rest."""
+    return {k: m3_value(v) for k, v in (fields or {}).items() if v is not None and v != ""}
+
+
+def parse_m3_date(value: str | None) -> date | None:
+    """`yyyyMMdd` → date; M3 writes 0 or blanks for "no date"."""
+    text = (value or "").strip()
+    if not text or text.strip("0") == "":
+        return None
+    return datetime.strptime(text, "%Y%m%d").date()
+
+
+def parse_m3_decimal(value: str | None) -> Decimal:
+    """Numeric outputs arrive as padded strings; blanks mean zero."""
+    text = (value or "").strip()
+    if not text:
+        return Decimal(0)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _trimmed(record: Mapping[str, Any]) -> Record:
+    return {str(k): str(v).rstrip() if v is not None else "" for k, v in record.items()}
+
+
+@dataclass(frozen=True)
+class BulkTransaction:
+    """One transaction inside a bulk POST."""
+
+    transaction: str
+    fields: Fields
+    return_columns: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """The outcome of one bulk transaction: records, or the error M3 reported for it."""
+
+    transaction: str
+    records: list[Record]
+    error: M3TransactionError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def raise_for_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class _Token:
+    access_token: str
+    expires_at: float
+    refresh_token: str | None
+
+
+class M3Client(HttpClient):
+    """One tenant's M3, reached through its `.ionapi` credentials."""
+
+    upstream = "m3"
+
+    def __init__(
+        self,
+        credentials: IonApiCredentials,
+        *,
+        timeout: Timeout = (5.0, 60.0),
+        refresh_margin: float = 60.0,
+        max_records: int = 100,
+        company: str | None = None,
+        division: str | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(
+            credentials.api_url(M3_REST_PATH),
+            timeout=timeout,
+            session=session,
+            extra_origins=[credentials.token_url],
+        )
+        self.credentials = credentials
+        self.refresh_margin = refresh_margin
+        self.max_records = max_records
+        self.company = company
+        self.division = division
+        self.session.headers["Accept"] = "application/json"
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+
+    # Generic MI calls
+
+    def execute(
+        self,
+        program: str,
+        transaction: str,
+        fields: Fields | None = None,
+        *,
+        max_records: int | None = None,
+        return_columns: Sequence[str] = (),
+        exclude_empty: bool = False,
+    ) -> list[Record]:
+        """Run one MI transaction and return its records (empty list when none)."""
+        matrix = self._matrix(max_records, return_columns, exclude_empty)
+        path = f"{quote(program, safe='')}/{quote(transaction, safe='')}{matrix}"
+        response = self._authorized("GET", self.url(path), params=m3_inputs(fields))
+        body = json_or_none(response)
+        if response.status_code == 400 and isinstance(body, dict):
+            raise self._first_error(body, program, transaction, response.status_code)
+        if response.status_code >= 400:
+            raise self._http_failure(response, program, transaction)
+        if not isinstance(body, dict):
+            raise RetryableError(
+                f"{program}/{transaction} answered without a JSON body", upstream=self.upstream
+            )
+        if body.get("nrOfFailedTransactions") or body.get("wasTerminated"):
+            raise self._first_error(body, program, transaction, response.status_code)
+        return [
+            _trimmed(r) for result in body.get("results") or [] for r in result.get("records") or []
+        ]
+
+    def execute_one(
+        self,
+        program: str,
+        transaction: str,
+        fields: Fields | None = None,
+        *,
+        return_columns: Sequence[str] = (),
+    ) -> Record | None:
+        """A `Get*` transaction: its single record, or None when M3 returned none."""
+        records = self.execute(
+            program, transaction, fields, max_records=1, return_columns=return_columns
+        )
+        return records[0] if records else None
+
+    def execute_bulk(
+        self,
+        program: str,
+        transactions: Iterable[BulkTransaction],
+        *,
+        max_records: int | None = None,
+    ) -> list[BulkResult]:
+        """Several transactions of one program in one POST; each result succeeds or fails alone."""
+        batch = list(transactions)
+        body = {
+            "program": program,
+            "transactions": [
+                {
+                    "transaction": t.transaction,
+                    "record": m3_inputs(t.fields),
+                    **({"selectedColumns": list(t.return_columns)} if t.return_columns else {}),
+                }
+                for t in batch
+            ],
+        }
+        params: dict[str, Any] = {
+            "maxrecs": self.max_records if max_records is None else max_records,
+            "cono": self.company,
+            "divi": self.division,
+        }
+        response = self._authorized("POST", self.base_url, params=params, json=body)
+        answer = json_or_none(response)
+        if response.status_code >= 400 or not isinstance(answer, dict):
+            if response.status_code == 400 and isinstance(answer, dict):
+                raise self._first_error(answer, program, "bulk", response.status_code)
+            raise self._http_failure(response, program, "bulk")
+        results: list[BulkResult] = []
+        for index, result in enumerate(answer.get("results") or []):
+            name = result.get("transaction") or batch[index].transaction
+            error = None
+            if result.get("errorMessage") or result.get("errorCode") or result.get("errorType"):
+                error = self._transaction_error(result, program, name, response.status_code)
+            records = [_trimmed(r) for r in result.get("records") or []]
+            results.append(BulkResult(name, records, error))
+        if answer.get("wasTerminated") and len(results) < len(batch):
+            reason = answer.get("terminationReason") or "bulk run terminated"
+            for t in batch[len(results) :]:
+                stopped = M3TransactionError(
+                    reason,
+                    program=program,
+                    transaction=t.transaction,
+                    error_type=answer.get("terminationErrorType") or "Terminated",
+                    upstream=self.upstream,
+                )
+                results.append(BulkResult(t.transaction, [], stopped))
+        return results
+
+    def revoke(self) -> None:
+        """Give the current token back (the SDK asks clients to revoke tokens they drop)."""
+        with self._token_lock:
+            token, self._token = self._token, None
+        if token is None:
+            return
+        self.send(
+            "POST",
+            self.credentials.revoke_url,
+            data={"token": token.refresh_token or token.access_token},
+            auth=(self.credentials.client_id, self.credentials.client_secret),
+        )
+
+    # Tokens
+
+    def access_token(self) -> str:
+        """A valid bearer token, fetched or refreshed `refresh_margin` seconds before expiry."""
+        with self._token_lock:
+            if self._token and time.monotonic() < self._token.expires_at - self.refresh_margin:
+                return self._token.access_token
+            refresh = self._token.refresh_token if self._token else None
+            self._token = None
+            if refresh:
+                try:
+                    self._token = self._request_token(
+                        {"grant_type": "refresh_token", "refresh_token": refresh}
+                    )
+                except AuthenticationError:
+                    self._token = None
+            if self._token is None:
+                self._token = self._request_token(self._grant())
+            return self._token.access_token
+
+    def _grant(self) -> dict[str, str]:
+        creds = self.credentials
+        if creds.uses_password_grant:
+            return {
+                "grant_type": "password",
+                "username": creds.service_account_key,
+                "password": creds.service_account_secret,
+            }
+        return {"grant_type": "client_credentials"}
+
+    def _request_token(self, form: dict[str, str]) -> _Token:
+        creds = self.credentials
+        data = {**form, "client_id": creds.client_id, "client_secret": creds.client_secret}
+        response = self.send("POST", creds.token_url, data=data)
+        body = json_or_none(response)
+        if response.status_code in (400, 401, 403):
+            detail = ""
+            if isinstance(body, dict):
+                detail = body.get("error_description") or body.get("error") or ""
+            raise AuthenticationError(
+                f"ION token request refused: {detail or response.status_code}",
+                upstream=self.upstream,
+                status=response.status_code,
+                code=body.get("error") if isinstance(body, dict) else None,
+                hint="ION API refused the .ionapi credentials; upload a fresh .ionapi file.",
+            )
+        if response.status_code >= 400:
+            raise self.http_error(response, f"ION token endpoint answered {response.status_code}")
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise RetryableError("ION token endpoint gave no access_token", upstream=self.upstream)
+        lifetime = float(body.get("expires_in") or 3600)
+        return _Token(
+            access_token=body["access_token"],
+            expires_at=time.monotonic() + lifetime,
+            refresh_token=body.get("refresh_token"),
+        )
+
+    def _authorized(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """Send with a bearer token; on 401 re-authenticate exactly once and resend."""
+        token = self.access_token()
+        response = self.send(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        if response.status_code != 401:
+            return response
+        with self._token_lock:
+            if self._token and self._token.access_token == token:
+                self._token = None
+        token = self.access_token()
+        response = self.send(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        if response.status_code == 401:
+            raise AuthenticationError(
+                "ION API refused a freshly issued token",
+                upstream=self.upstream,
+                status=401,
+                hint="The ION app or service account lacks access to M3; check its roles.",
+            )
+        return response
+
+    # Plumbing
+
+    def _matrix(self, max_records: int | None, columns: Sequence[str], exclude_empty: bool) -> str:
+        options = [f";maxrecs={self.max_records if max_records is None else max_records}"]
+        if columns:
+            options.append(";returncols=" + ",".join(columns))
+        if exclude_empty:
+            options.append(";excludempty=true")
+        if self.company:
+            options.append(f";cono={self.company}")
+        if self.division:
+            options.append(f";divi={self.division}")
+        return "".join(options)
+
+    def _first_error(
+        self, body: Mapping[str, Any], program: str, transaction: str, status: int
+    ) -> M3TransactionError:
+        for result in body.get("results") or []:
+            if result.get("errorMessage") or result.get("errorCode") or result.get("errorType"):
+                name = result.get("transaction") or transaction
+                return self._transaction_error(result, program, name, status)
+        message = body.get("terminationReason") or body.get("message") or "transaction failed"
+        return M3TransactionError(
+            str(message),
+            program=program,
+            transaction=transaction,
+            error_type=body.get("terminationErrorType") or "",
+            upstream=self.upstream,
+            status=status,
+        )
+
+    def _transaction_error(
+        self, result: Mapping[str, Any], program: str, transaction: str, status: int
+    ) -> M3TransactionError:
+        return M3TransactionError(
+            str(result.get("errorMessage") or "transaction failed").strip(),
+            program=program,
+            transaction=transaction,
+            field=str(result.get("errorField") or "").strip(),
+            error_type=str(result.get("errorType") or ""),
+            code=result.get("errorCode") or None,
+            upstream=self.upstream,
+            status=status,
+        )
+
+    def _http_failure(
+        self, response: requests.Response, program: str, transaction: str
+    ) -> UpstreamError:
+        error = self.http_error(
+            response, f"{program}/{transaction} failed with HTTP {response.status_code}"
+        )
+        if isinstance(error, NotFoundError):
+            error.message = f"{program}/{transaction} is not available on this ION gateway"
+        return error
+
+    # Typed helpers for the hub's flows
+
+    def get_customer(self, customer_number: str) -> M3Customer | None:
+        """`CRS610MI/GetBasicData`; None when M3 does not know the number."""
+        try:
+            record = self.execute_one("CRS610MI", "GetBasicData", {"CUNO": customer_number})
+        except M3TransactionError as exc:
+            if exc.field == "CUNO" or "not exist" in exc.message.lower():
+                return None
+            raise
+        return M3Customer.from_record(record) if record else None
+
+    def customers_by_search_key(self, search_key: str) -> list[M3Customer]:
+        """`CRS610MI/LstBySearchKey` on `ALCU` (10 characters): our external-reference lookup."""
+        records = self.execute("CRS610MI", "LstBySearchKey", {"ALCU": search_key[:10]})
+        return [M3Customer.from_record(r) for r in records]
+
+    def search_customers(self, query: str, *, max_records: int = 20) -> list[M3Customer]:
+        """`CRS610MI/SearchCustomer` with a search-engine query such as `MAIL:a@b.example`."""
+        records = self.execute(
+            "CRS610MI", "SearchCustomer", {"SQRY": query}, max_records=max_records
+        )
+        return [M3Customer.from_record(r) for r in records]
+
+    def add_customer(self, customer: NewM3Customer) -> str:
+        """`CRS610MI/Add` from a template customer; returns the new customer number."""
+        record = self.execute_one("CRS610MI", "Add", customer.to_fields())
+        number = (record or {}).get("CUNO", "")
+        if not number:
+            raise M3TransactionError(
+                "M3 created no customer number",
+                program="CRS610MI",
+                transaction="Add",
+                upstream=self.upstream,
+            )
+        return number
+
+    def add_customer_address(self, customer_number: str, address: M3Address) -> None:
+        """`CRS610MI/AddAddress` for a delivery address."""
+        self.execute("CRS610MI", "AddAddress", {"CUNO": customer_number, **address.to_fields()})
+
+    def add_batch_head(self, head: NewM3OrderHead) -> str:
+        """`OIS100MI/AddBatchHead`; returns the *temporary* order number."""
+        record = self.execute_one("OIS100MI", "AddBatchHead", head.to_fields())
+        return (record or {}).get("ORNO", "")
+
+    def add_batch_address(self, temporary_order: str, address: M3Address) -> None:
+        self.execute(
+            "OIS100MI", "AddBatchAddress", {"ORNO": temporary_order, **address.to_fields()}
+        )
+
+    def add_batch_lines(
+        self, temporary_order: str, lines: Iterable[NewM3OrderLine]
+    ) -> list[BulkResult]:
+        """All `OIS100MI/AddBatchLine` calls of an order in one bulk request."""
+        transactions = [
+            BulkTransaction("AddBatchLine", {"ORNO": temporary_order, **line.to_fields()})
+            for line in lines
+        ]
+        return self.execute_bulk("OIS100MI", transactions)
+
+    def confirm_order(self, temporary_order: str) -> str:
+        """`OIS100MI/Confirm`: turns the batch order into a real one; returns its number."""
+        record = self.execute_one("OIS100MI", "Confirm", {"ORNO": temporary_order})
+        return (record or {}).get("ORNO", "")
+
+    def final_order_number(self, temporary_order: str) -> str | None:
+        """`OIS100MI/GetOrderNo`: the real number behind a temporary one (after a crash)."""
+        record = self.execute_one("OIS100MI", "GetOrderNo", {"ORNO": temporary_order})
+        return (record or {}).get("ORNR") or None
+
+    def batch_order_errors(self, temporary_order: str) -> list[Record]:
+        """`OIS100MI/LstErrMsgOrder`: why a batch order would not confirm."""
+        return self.execute("OIS100MI", "LstErrMsgOrder", {"ORNO": temporary_order}, max_records=0)
+
+    def orders_for_customer(self, customer_number: str) -> list[M3OrderHead]:
+        """`OIS100MI/LstHead`: used to find an existing order by `CUOR` (idempotency)."""
+        records = self.execute("OIS100MI", "LstHead", {"CUNO": customer_number}, max_records=0)
+        return [M3OrderHead.from_record(r) for r in records]
+
+    def get_order_head(self, order_number: str) -> M3OrderHead:
+        record = self.execute_one("OIS100MI", "GetHead", {"ORNO": order_number})
+        if record is None:
+            raise NotFoundError(f"M3 order {order_number} not found", upstream=self.upstream)
+        return M3OrderHead.from_record(record)
+
+    def order_lines(self, order_number: str) -> list[M3OrderLine]:
+        records = self.execute("OIS100MI", "LstLine", {"ORNO": order_number}, max_records=0)
+        return [M3OrderLine.from_record(r) for r in records]
+
+    def delivery_lines(self, order_number: str, line_number: str) -> list[M3DeliveryLine]:
+        """`OIS100MI/LstDelLineByCO`: the deliveries covering one order line."""
+        records = self.execute(
+            "OIS100MI", "LstDelLineByCO", {"ORNO": order_number, "PONR": line_number}, max_records=0
+        )
+        return [M3DeliveryLine.from_record(r) for r in records]
+
+    def get_delivery(self, delivery_number: str) -> M3Delivery:
+        """`MWS410MI/GetHead`: carrier, status and the external tracking number `ETRN`."""
+        record = self.execute_one("MWS410MI", "GetHead", {"DLIX": delivery_number})
+        if record is None:
+            raise NotFoundError(f"M3 delivery {delivery_number} not found", upstream=self.upstream)
+        return M3Delivery.from_record(record)
+
+    def order_invoices(self, order_number: str) -> list[M3Invoice]:
+        """`OIS350MI/LstAllInvByCO`: invoices of an order with the amount still to pay."""
+        records = self.execute("OIS350MI", "LstAllInvByCO", {"ORNO": order_number}, max_records=0)
+        return [M3Invoice.from_record(r) for r in records]
+
+    def new_prices(self, since: str, *, max_records: int = 0) -> list[M3Price]:
+        """`OIS320MI/LstNewPrices`: price lines new or changed since timestamp `LMTS`."""
+        records = self.execute("OIS320MI", "LstNewPrices", {"LMTS": since}, max_records=max_records)
+        return [M3Price.from_record(r) for r in records]
+
+    def new_balances(self, since: str, *, max_records: int = 0) -> list[M3Balance]:
+        """`OIS100MI/LstNewBalances`: warehouse stock changed since timestamp `LMTS`."""
+        records = self.execute(
+            "OIS100MI", "LstNewBalances", {"LMTS": since}, max_records=max_records
+        )
+        return [M3Balance.from_record(r) for r in records]
+
+
+# --- Typed shapes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class M3Customer:
+    number: str
+    name: str
+    email: str
+    search_key: str
+    status: str
+    currency: str
+    address_lines: tuple[str, ...]
+    postcode: str
+    town: str
+    country: str
+    phone: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Customer:
+        return cls(
+            number=r.get("CUNO", ""),
+            name=r.get("CUNM", ""),
+            email=r.get("MAIL", ""),
+            search_key=r.get("ALCU", ""),
+            status=r.get("STAT", ""),
+            currency=r.get("CUCD", ""),
+            address_lines=tuple(r[k] for k in ("CUA1", "CUA2", "CUA3", "CUA4") if r.get(k)),
+            postcode=r.get("PONO", ""),
+            town=r.get("TOWN", ""),
+            country=r.get("CSCD", ""),
+            phone=r.get("PHNO", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Address:
+    """An address for `CRS610MI/AddAddress` or `OIS100MI/AddBatchAddress`."""
+
+    address_type: str
+    name: str
+    line1: str
+    postcode: str
+    town: str
+    country: str
+    line2: str = ""
+    line3: str = ""
+    address_id: str = ""
+    phone: str = ""
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "ADRT": self.address_type,
+            "ADID": self.address_id,
+            "CUNM": self.name,
+            "CUA1": self.line1,
+            "CUA2": self.line2,
+            "CUA3": self.line3,
+            "PONO": self.postcode,
+            "TOWN": self.town,
+            "CSCD": self.country,
+            "PHNO": self.phone,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3Customer:
+    """Input of `CRS610MI/Add`: a template (`CUTM`) carries order type, terms, currency."""
+
+    template: str
+    name: str
+    line1: str
+    email: str = ""
+    search_key: str = ""
+    line2: str = ""
+    postcode: str = ""
+    town: str = ""
+    country: str = ""
+    phone: str = ""
+    reference: str = ""
+    number: str = ""
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "CUTM": self.template,
+            "CUNO": self.number,
+            "CUNM": self.name,
+            "CUA1": self.line1,
+            "CUA2": self.line2,
+            "PONO": self.postcode,
+            "TOWN": self.town,
+            "CSCD": self.country,
+            "PHNO": self.phone,
+            "MAIL": self.email,
+            "ALCU": self.search_key[:10],
+            "YREF": self.reference,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3OrderHead:
+    """Input of `OIS100MI/AddBatchHead`. `customer_order_ref` (`CUOR`) is the store order id."""
+
+    customer_number: str
+    customer_order_ref: str
+    order_type: str = ""
+    warehouse: str = ""
+    order_date: date | None = None
+    requested_delivery: date | None = None
+    currency: str = ""
+    your_reference: str = ""
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "CUNO": self.customer_number,
+            "CUOR": self.customer_order_ref[:20],
+            "ORTP": self.order_type,
+            "WHLO": self.warehouse,
+            "ORDT": self.order_date,
+            "RLDT": self.requested_delivery,
+            "CUCD": self.currency,
+            "YREF": self.your_reference,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3OrderLine:
+    """Input of `OIS100MI/AddBatchLine`; leave `price` None to let M3 price the line."""
+
+    item_number: str
+    quantity: Decimal
+    price: Decimal | None = None
+    warehouse: str = ""
+    description: str = ""
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "ITNO": self.item_number,
+            "ORQT": self.quantity,
+            "SAPR": self.price,
+            "WHLO": self.warehouse,
+            "ITDS": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class M3OrderHead:
+    order_number: str
+    customer_number: str
+    customer_order_ref: str
+    lowest_status: str
+    highest_status: str
+    order_date: date | None
+    total: Decimal
+    currency: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3OrderHead:
+        return cls(
+            order_number=r.get("ORNO", ""),
+            customer_number=r.get("CUNO", ""),
+            customer_order_ref=r.get("CUOR", ""),
+            lowest_status=r.get("ORSL", ""),
+            highest_status=r.get("ORST", ""),
+            order_date=parse_m3_date(r.get("ORDT")),
+            total=parse_m3_decimal(r.get("TOPY") or r.get("NTAM")),
+            currency=r.get("CUCD", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3OrderLine:
+    line_number: str
+    line_suffix: str
+    item_number: str
+    ordered: Decimal
+    allocated: Decimal
+    delivered: Decimal
+    invoiced: Decimal
+    status: str
+    price: Decimal
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3OrderLine:
+        return cls(
+            line_number=r.get("PONR", ""),
+            line_suffix=r.get("POSX", ""),
+            item_number=r.get("ITNO", ""),
+            ordered=parse_m3_decimal(r.get("ORQT")),
+            allocated=parse_m3_decimal(r.get("ALQT")),
+            delivered=parse_m3_decimal(r.get("DLQT")),
+            invoiced=parse_m3_decimal(r.get("IVQT")),
+            status=r.get("ORST", ""),
+            price=parse_m3_decimal(r.get("SAPR")),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3DeliveryLine:
+    delivery_number: str
+    order_number: str
+    order_line: str
+    quantity: Decimal
+    status: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3DeliveryLine:
+        return cls(
+            delivery_number=r.get("DLIX", ""),
+            order_number=r.get("RIDN", ""),
+            order_line=r.get("RIDL", ""),
+            quantity=parse_m3_decimal(r.get("TRQT")),
+            status=r.get("PGRS", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Delivery:
+    delivery_number: str
+    order_number: str
+    tracking_number: str
+    forwarding_agent: str
+    delivery_method: str
+    status: str
+    departure_date: date | None
+    invoice_number: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Delivery:
+        return cls(
+            delivery_number=r.get("DLIX", ""),
+            order_number=r.get("RIDN", ""),
+            tracking_number=r.get("ETRN", ""),
+            forwarding_agent=r.get("FWNO", ""),
+            delivery_method=r.get("MODL", ""),
+            status=r.get("PGRS", ""),
+            departure_date=parse_m3_date(r.get("DSDT")),
+            invoice_number=r.get("IVNO", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Invoice:
+    invoice_number: str
+    year: str
+    invoice_date: date | None
+    due_date: date | None
+    amount: Decimal
+    remaining: Decimal
+    currency: str
+    raw: Record = field(repr=False, compare=False)
+
+    @property
+    def is_paid(self) -> bool:
+        """Contract §4e: paid when nothing remains to pay (`RAFC = 0`)."""
+        return self.remaining == 0
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Invoice:
+        return cls(
+            invoice_number=r.get("IVNO", ""),
+            year=r.get("YEA4", ""),
+            invoice_date=parse_m3_date(r.get("IDAT") or r.get("IVDT")),
+            due_date=parse_m3_date(r.get("DUDT")),
+            amount=parse_m3_decimal(r.get("IVAV")),
+            remaining=parse_m3_decimal(r.get("RAFC")),
+            currency=r.get("CUCD", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Price:
+    item_number: str
+    price_list: str
+    customer_number: str
+    currency: str
+    price: Decimal
+    valid_from: date | None
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Price:
+        return cls(
+            item_number=r.get("ITNO", ""),
+            price_list=r.get("PRRF", ""),
+            customer_number=r.get("CUNO", ""),
+            currency=r.get("CUCD", ""),
+            price=parse_m3_decimal(r.get("SAPR")),
+            valid_from=parse_m3_date(r.get("FVDT")),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Balance:
+    item_number: str
+    warehouse: str
+    allocatable: Decimal
+    available: Decimal
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Balance:
+        return cls(
+            item_number=r.get("ITNO", ""),
+            warehouse=r.get("WHLO", ""),
+            allocatable=parse_m3_decimal(r.get("AV01")),
+            available=parse_m3_decimal(r.get("AV02")),
+            raw=r,
+        )

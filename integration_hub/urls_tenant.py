@@ -1,0 +1,18 @@
+"""URLs of a tenant's domain: its portal, its API and health."""
+
+from django.urls import path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from integration_hub.admin_sites import tenant_admin
+from integration_hub.health import healthz
+from workspace.api import WhoAmIView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", tenant_admin.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/me/", WhoAmIView.as_view(), name="api-me"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

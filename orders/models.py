@@ -1,0 +1,80 @@
+"""Store orders as this tenant sees them: one part per tenant, with its pipeline state."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Order(models.Model):
+    """The tenant's part of a store order, moving through the pipeline's states."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        ROUTED = "routed", "Routed"
+        CUSTOMER_LINKED = "customer_linked", "Customer linked"
+        IN_ERP = "in_erp", "In ERP"
+        SENT_TO_SHIPSTATION = "sent_to_shipstation", "Sent to ShipStation"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Store webhook"
+        POLL = "poll", "Store polling"
+        API = "api", "Order API"
+        CSV = "csv", "CSV upload"
+
+    store = models.ForeignKey(
+        "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    store_order_id = models.CharField(max_length=100, help_text="The store's own order id.")
+    order_number = models.CharField(max_length=100, db_index=True)
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    customer_email = models.EmailField(blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    state = models.CharField(
+        max_length=24, choices=State.choices, default=State.RECEIVED, db_index=True
+    )
+    state_message = models.TextField(blank=True)
+    erp_customer_number = models.CharField(max_length=10, blank=True)
+    erp_order_number = models.CharField(max_length=10, blank=True)
+    shipstation_order_id = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "store_order_id"], name="unique_order_per_store"
+            )
+        ]
+        permissions = [
+            ("retry_order", "Can retry an order"),
+            ("replay_order", "Can replay an order from its stored payload"),
+            ("cancel_order", "Can cancel an order in the hub"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_number}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    sku = models.CharField(max_length=128)
+    name = models.CharField(max_length=300, blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    erp_item_number = models.CharField(max_length=15, blank=True)
+
+    class Meta:
+        ordering = ["order", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="unique_order_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"

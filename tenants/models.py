@@ -1,0 +1,214 @@
+"""Public-schema records: tenants, their domains, the store registry and the activity log."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from integration_hub.core.fields import EncryptedTextField
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
+RESERVED_SLUGS = frozenset(
+    {
+        "public", "www", "admin", "api", "static", "media", "webhooks", "healthz", "sandbox",
+        "template", "tenant-template", "localhost", "mail", "root", "postgres", "hub",
+        "information-schema", "pg-catalog", "pg-toast",
+    }
+)  # fmt: skip
+
+
+def validate_tenant_slug(slug: str) -> None:
+    if not SLUG_PATTERN.match(slug or ""):
+        raise ValidationError(
+            "Use 2-30 lowercase letters, digits or hyphens, starting with a letter "
+            "and not ending with a hyphen."
+        )
+    if slug in RESERVED_SLUGS or slug.startswith("pg-"):
+        raise ValidationError(f"'{slug}' is reserved; choose another slug.")
+
+
+def schema_name_for(slug: str) -> str:
+    return slug.replace("-", "_")
+
+
+class Tenant(TenantMixin):
+    """A business partner of the distribution group, with its own PostgreSQL schema."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=30, unique=True, validators=[validate_tenant_slug])
+    is_template = models.BooleanField(
+        default=False, help_text="The migrated schema new tenants are cloned from."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Domain(DomainMixin):
+    """A host name that routes requests to a tenant's schema."""
+
+
+class Api2CartAccount(models.Model):
+    """The platform's API2Cart account: one API key that reaches many stores."""
+
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.URLField(default="https://api.api2cart.com/v1.1")
+    api_key = EncryptedTextField(help_text="Stored encrypted; never shown back.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API2Cart account"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def hash_webhook_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store(models.Model):
+    """An e-commerce site reached through API2Cart; shared by its member tenants."""
+
+    class WebhookMode(models.TextChoices):
+        PUSH = "push", "Webhooks (push)"
+        POLL = "poll", "Polling"
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    name = models.SlugField(max_length=60, unique=True)
+    display_name = models.CharField(max_length=200)
+    platform = models.CharField(max_length=60, help_text="API2Cart cart_id, e.g. Shopify.")
+    url = models.URLField()
+    account = models.ForeignKey(Api2CartAccount, on_delete=models.PROTECT, related_name="stores")
+    store_key = EncryptedTextField(help_text="API2Cart store key; stored encrypted.")
+    webhook_mode = models.CharField(
+        max_length=10, choices=WebhookMode.choices, default=WebhookMode.PUSH
+    )
+    webhook_token = EncryptedTextField(editable=False)
+    webhook_token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    signature_secret = EncryptedTextField(
+        blank=True, help_text="When set, webhooks must carry a valid signature."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
+    status_message = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.webhook_token_hash:
+            self.rotate_webhook_token()
+        super().save(*args, **kwargs)
+
+    def rotate_webhook_token(self) -> str:
+        token = secrets.token_urlsafe(32)
+        self.webhook_token = token
+        self.webhook_token_hash = hash_webhook_token(token)
+        return token
+
+    @classmethod
+    def for_webhook_token(cls, token: str) -> Store | None:
+        return cls.objects.filter(webhook_token_hash=hash_webhook_token(token)).first()
+
+
+class StoreMembership(models.Model):
+    """A tenant selling through a store (N:M)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="store_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "tenant"], name="unique_store_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} @ {self.store}"
+
+
+class SkuOwnership(models.Model):
+    """Routing index for shared stores: which tenant owns a SKU sold on a store."""
+
+    class Source(models.TextChoices):
+        CATALOG = "catalog", "Catalog binding"
+        MANUAL = "manual", "Set by staff"
+        DEMO = "demo", "Demo seed"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sku_owners")
+    sku = models.CharField(max_length=128)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="owned_skus")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SKU owner"
+        constraints = [models.UniqueConstraint(fields=["store", "sku"], name="unique_store_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.store.name}:{self.sku} → {self.tenant.slug}"
+
+    def clean(self) -> None:
+        if (
+            self.store_id
+            and self.tenant_id
+            and not StoreMembership.objects.filter(
+                store_id=self.store_id, tenant_id=self.tenant_id
+            ).exists()
+        ):
+            raise ValidationError({"tenant": "The tenant is not a member of this store."})
+
+
+class ActivityEvent(models.Model):
+    """Append-only audit trail across tenants (an UPDATE/DELETE trigger enforces it)."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="Empty for platform-level events.",
+    )
+    actor = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=60, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=100, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
+    message = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"

@@ -1,0 +1,65 @@
+"""Tenant portal forms: connection settings with an .ionapi upload, API token issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from integration_hub.connectors.ionapi import IonApiFileError, parse_ionapi
+from integration_hub.core.forms import WriteOnlySecretsForm
+from workspace.models import ConnectionSettings
+
+MAX_IONAPI_BYTES = 64 * 1024
+
+
+class ConnectionSettingsForm(WriteOnlySecretsForm):
+    secret_fields = ("shipstation_api_key", "shipstation_api_secret")
+
+    ionapi_file = forms.FileField(
+        label="Upload .ionapi file",
+        required=False,
+        help_text="From ION API > Authorized Apps > Backend Service > Download Credentials.",
+    )
+    ionapi_text = forms.CharField(
+        label="…or paste its contents",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text="Leave both empty to keep the stored ERP credentials.",
+    )
+
+    class Meta:
+        model = ConnectionSettings
+        fields = [
+            "erp_company", "erp_division", "erp_warehouse", "erp_order_type",
+            "erp_customer_template", "erp_default_customer", "missing_customer_policy",
+            "sku_is_erp_item", "shipstation_base_url", "shipstation_api_key",
+            "shipstation_api_secret",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("ionapi_file")
+        text = (cleaned.get("ionapi_text") or "").strip()
+        if upload is not None:
+            if upload.size > MAX_IONAPI_BYTES:
+                self.add_error("ionapi_file", "The file is too large for an .ionapi file.")
+                return cleaned
+            text = upload.read().decode("utf-8", errors="replace")
+        if text:
+            field = "ionapi_file" if upload is not None else "ionapi_text"
+            try:
+                parse_ionapi(text)
+            except IonApiFileError as exc:
+                self.add_error(field, str(exc))
+            else:
+                cleaned["erp_ionapi"] = text
+        return cleaned
+
+    def save(self, commit: bool = True) -> ConnectionSettings:
+        instance = super().save(commit=False)
+        if self.cleaned_data.get("erp_ionapi"):
+            instance.erp_ionapi = self.cleaned_data["erp_ionapi"]
+        if commit:
+            instance.save()
+        return instance
