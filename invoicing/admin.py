@@ -8,7 +8,6 @@ from invoicing.models import Invoice
 
 @admin.register(Invoice, site=tenant_admin)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["erp_invoice_number", "year", "order", "amount", "remaining_amount",
-                    "paid_at"]  # fmt: skip
+    list_display = ["erp_invoice_number", "year", "order", "amount", "remaining_amount", "paid_at"]
     search_fields = ["erp_invoice_number", "order__order_number"]
     list_select_related = ["order"]

@@ -15,8 +15,15 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order, site=tenant_admin)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["order_number", "store", "source", "state", "erp_order_number",
-                    "shipstation_order_id", "created_at"]  # fmt: skip
+    list_display = [
+        "order_number",
+        "store",
+        "source",
+        "state",
+        "erp_order_number",
+        "shipstation_order_id",
+        "created_at",
+    ]
     list_filter = ["state", "store", "source", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["order_number", "store_order_id", "customer_email", "erp_order_number"]
     date_hierarchy = "created_at"

@@ -8,8 +8,15 @@ from shipping.models import Shipment
 
 @admin.register(Shipment, site=tenant_admin)
 class ShipmentAdmin(admin.ModelAdmin):
-    list_display = ["remote_id", "order", "origin", "carrier", "tracking_number", "shipped_at",
-                    "pushed_to_store_at"]  # fmt: skip
+    list_display = [
+        "remote_id",
+        "order",
+        "origin",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "pushed_to_store_at",
+    ]
     list_filter = ["origin", "carrier"]
     search_fields = ["remote_id", "tracking_number", "order__order_number"]
     list_select_related = ["order"]

@@ -15,10 +15,13 @@ logger = logging.getLogger("hub.activity")
 
 def current_tenant() -> Tenant | None:
     """The tenant whose schema is active, or None in public."""
+    schema = connection.schema_name
+    if schema == "public":
+        return None
     tenant = getattr(connection, "tenant", None)
-    if isinstance(tenant, Tenant) and tenant.schema_name != "public":
+    if isinstance(tenant, Tenant) and tenant.schema_name == schema:
         return tenant
-    return None
+    return Tenant.objects.filter(schema_name=schema).first()
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -49,6 +49,12 @@ class StoreForm(WriteOnlySecretsForm):
     class Meta:
         model = Store
         fields = [
-            "name", "display_name", "platform", "url", "account", "store_key",
-            "webhook_mode", "signature_secret",
-        ]  # fmt: skip
+            "name",
+            "display_name",
+            "platform",
+            "url",
+            "account",
+            "store_key",
+            "webhook_mode",
+            "signature_secret",
+        ]

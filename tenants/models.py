@@ -15,11 +15,27 @@ from integration_hub.core.fields import EncryptedTextField
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(
     {
-        "public", "www", "admin", "api", "static", "media", "webhooks", "healthz", "sandbox",
-        "template", "tenant-template", "localhost", "mail", "root", "postgres", "hub",
-        "information-schema", "pg-catalog", "pg-toast",
+        "public",
+        "www",
+        "admin",
+        "api",
+        "static",
+        "media",
+        "webhooks",
+        "healthz",
+        "sandbox",
+        "template",
+        "tenant-template",
+        "localhost",
+        "mail",
+        "root",
+        "postgres",
+        "hub",
+        "information-schema",
+        "pg-catalog",
+        "pg-toast",
     }
-)  # fmt: skip
+)
 
 
 def validate_tenant_slug(slug: str) -> None:

@@ -52,7 +52,7 @@ def log_admin_change(sender: Any, instance: LogEntry, created: bool, **kwargs: A
         ADMIN_ACTIONS.get(instance.action_flag, "admin.other"),
         actor=describe_actor(instance.user),
         object_type=f"{content_type.app_label}.{content_type.model}" if content_type else "",
-        object_id=instance.object_id or "",
+        object_id=str(instance.object_id or ""),
         object_repr=instance.object_repr,
         message=instance.get_change_message(),
     )

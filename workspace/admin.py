@@ -23,8 +23,15 @@ from workspace.services import test_connection
 class TenantUserAdmin(UserAdmin):
     """Tenant admins manage their own users; superuser flags and raw permissions stay hidden."""
 
-    list_display = ["username", "email", "first_name", "last_name", "roles", "is_active",
-                    "last_login"]  # fmt: skip
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "roles",
+        "is_active",
+        "last_login",
+    ]
     list_filter = ["is_active", "groups"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -45,7 +52,7 @@ class TenantUserAdmin(UserAdmin):
                     "groups",
                 )
             },
-        ),  # fmt: skip
+        ),
     )
     readonly_fields = ["last_login", "date_joined"]
     filter_horizontal = ["groups"]
@@ -135,17 +142,37 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
     form = ConnectionSettingsForm
     readonly_fields = ["erp_summary", "shipstation_summary", "last_tested_at", "last_test_result"]
     fieldsets = (
-        ("ERP (Infor M3 via ION API)", {"fields": (
-            "erp_summary", "ionapi_file", "ionapi_text", "erp_company", "erp_division",
-            "erp_warehouse", "erp_order_type", "erp_customer_template", "erp_default_customer",
-            "missing_customer_policy", "sku_is_erp_item",
-        )}),
-        ("ShipStation", {"fields": (
-            "shipstation_summary", "shipstation_base_url", "shipstation_api_key",
-            "shipstation_api_secret",
-        )}),
+        (
+            "ERP (Infor M3 via ION API)",
+            {
+                "fields": (
+                    "erp_summary",
+                    "ionapi_file",
+                    "ionapi_text",
+                    "erp_company",
+                    "erp_division",
+                    "erp_warehouse",
+                    "erp_order_type",
+                    "erp_customer_template",
+                    "erp_default_customer",
+                    "missing_customer_policy",
+                    "sku_is_erp_item",
+                )
+            },
+        ),
+        (
+            "ShipStation",
+            {
+                "fields": (
+                    "shipstation_summary",
+                    "shipstation_base_url",
+                    "shipstation_api_key",
+                    "shipstation_api_secret",
+                )
+            },
+        ),
         ("Connection test", {"fields": ("last_tested_at", "last_test_result")}),
-    )  # fmt: skip
+    )
     change_form_template = "admin/workspace/connectionsettings/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -156,6 +183,8 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """There is one settings row per tenant: go straight to it."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         settings_row = ConnectionSettings.load()
         url = reverse("tenant_admin:workspace_connectionsettings_change", args=[settings_row.pk])
         return HttpResponseRedirect(url)

@@ -31,11 +31,18 @@ class ConnectionSettingsForm(WriteOnlySecretsForm):
     class Meta:
         model = ConnectionSettings
         fields = [
-            "erp_company", "erp_division", "erp_warehouse", "erp_order_type",
-            "erp_customer_template", "erp_default_customer", "missing_customer_policy",
-            "sku_is_erp_item", "shipstation_base_url", "shipstation_api_key",
+            "erp_company",
+            "erp_division",
+            "erp_warehouse",
+            "erp_order_type",
+            "erp_customer_template",
+            "erp_default_customer",
+            "missing_customer_policy",
+            "sku_is_erp_item",
+            "shipstation_base_url",
+            "shipstation_api_key",
             "shipstation_api_secret",
-        ]  # fmt: skip
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

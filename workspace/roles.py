@@ -30,25 +30,36 @@ VIEW_BUSINESS_DATA = (
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     TENANT_ADMIN: (
-        "auth.add_user", "auth.change_user", "auth.view_user", "auth.delete_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_user",
+        "auth.delete_user",
         "auth.view_group",
         "workspace.*",
-        "orders.*", "catalog.*", "shipping.*", "invoicing.*",
+        "orders.*",
+        "catalog.*",
+        "shipping.*",
+        "invoicing.*",
         "tenants.view_activityevent",
     ),
     ORDER_MANAGER: (
         *VIEW_BUSINESS_DATA,
-        "orders.add_order", "orders.change_order",
-        "orders.retry_order", "orders.replay_order", "orders.cancel_order",
+        "orders.add_order",
+        "orders.change_order",
+        "orders.retry_order",
+        "orders.replay_order",
+        "orders.cancel_order",
     ),
     CATALOG_MANAGER: (
         *VIEW_BUSINESS_DATA,
-        "catalog.add_itembinding", "catalog.change_itembinding", "catalog.delete_itembinding",
+        "catalog.add_itembinding",
+        "catalog.change_itembinding",
+        "catalog.delete_itembinding",
         "catalog.run_price_sync",
     ),
     FINANCE: (*VIEW_BUSINESS_DATA, "invoicing.change_invoice", "invoicing.generate_invoice"),
     VIEWER: VIEW_BUSINESS_DATA,
-}  # fmt: skip
+}
 
 
 def _matching_permissions(pattern: str) -> list[Permission]:

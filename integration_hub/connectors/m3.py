@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import requests
@@ -122,6 +122,7 @@ class M3Client(HttpClient):
         max_records: int = 100,
         company: str | None = None,
         division: str | None = None,
+        lmts_style: Literal["epoch_ms", "timestamp"] = "epoch_ms",
         session: requests.Session | None = None,
     ) -> None:
         super().__init__(
@@ -135,6 +136,7 @@ class M3Client(HttpClient):
         self.max_records = max_records
         self.company = company
         self.division = division
+        self.lmts_style = lmts_style
         self.session.headers["Accept"] = "application/json"
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
@@ -242,12 +244,17 @@ class M3Client(HttpClient):
             token, self._token = self._token, None
         if token is None:
             return
-        self.send(
-            "POST",
-            self.credentials.revoke_url,
-            data={"token": token.refresh_token or token.access_token},
-            auth=(self.credentials.client_id, self.credentials.client_secret),
-        )
+        for value, kind in (
+            (token.refresh_token, "refresh_token"),
+            (token.access_token, "access_token"),
+        ):
+            if value:
+                self.send(
+                    "POST",
+                    self.credentials.revoke_url,
+                    data={"token": value, "token_type_hint": kind},
+                    auth=(self.credentials.client_id, self.credentials.client_secret),
+                )
 
     # Tokens
 
@@ -394,9 +401,13 @@ class M3Client(HttpClient):
         return M3Customer.from_record(record) if record else None
 
     def customers_by_search_key(self, search_key: str) -> list[M3Customer]:
-        """`CRS610MI/LstBySearchKey` on `ALCU` (10 characters): our external-reference lookup."""
-        records = self.execute("CRS610MI", "LstBySearchKey", {"ALCU": search_key[:10]})
-        return [M3Customer.from_record(r) for r in records]
+        """`CRS610MI/LstBySearchKey` on `ALCU` (10 characters): our external-reference lookup.
+
+        M3 list transactions start *at* the key and run on, so only exact matches are kept.
+        """
+        key = search_key[:10]
+        records = self.execute("CRS610MI", "LstBySearchKey", {"ALCU": key}, max_records=50)
+        return [M3Customer.from_record(r) for r in records if r.get("ALCU") == key]
 
     def search_customers(self, query: str, *, max_records: int = 20) -> list[M3Customer]:
         """`CRS610MI/SearchCustomer` with a search-engine query such as `MAIL:a@b.example`."""
@@ -490,17 +501,25 @@ class M3Client(HttpClient):
         records = self.execute("OIS350MI", "LstAllInvByCO", {"ORNO": order_number}, max_records=0)
         return [M3Invoice.from_record(r) for r in records]
 
-    def new_prices(self, since: str, *, max_records: int = 0) -> list[M3Price]:
-        """`OIS320MI/LstNewPrices`: price lines new or changed since timestamp `LMTS`."""
-        records = self.execute("OIS320MI", "LstNewPrices", {"LMTS": since}, max_records=max_records)
+    def new_prices(self, since: datetime, *, max_records: int = 0) -> list[M3Price]:
+        """`OIS320MI/LstNewPrices`: price lines new or changed since `since` (`LMTS`)."""
+        fields = {"LMTS": self.lmts(since)}
+        records = self.execute("OIS320MI", "LstNewPrices", fields, max_records=max_records)
         return [M3Price.from_record(r) for r in records]
 
-    def new_balances(self, since: str, *, max_records: int = 0) -> list[M3Balance]:
-        """`OIS100MI/LstNewBalances`: warehouse stock changed since timestamp `LMTS`."""
-        records = self.execute(
-            "OIS100MI", "LstNewBalances", {"LMTS": since}, max_records=max_records
-        )
+    def new_balances(self, since: datetime, *, max_records: int = 0) -> list[M3Balance]:
+        """`OIS100MI/LstNewBalances`: warehouse stock changed since `since` (`LMTS`)."""
+        fields = {"LMTS": self.lmts(since)}
+        records = self.execute("OIS100MI", "LstNewBalances", fields, max_records=max_records)
         return [M3Balance.from_record(r) for r in records]
+
+    def lmts(self, moment: datetime) -> str:
+        """A change timestamp as `LMTS` input; its encoding is unconfirmed (contract §5.1)."""
+        if moment.tzinfo is None:
+            raise ValueError("LMTS needs a timezone-aware datetime")
+        if self.lmts_style == "epoch_ms":
+            return str(int(moment.timestamp() * 1000))
+        return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
 
 
 # --- Typed shapes ---------------------------------------------------------------------------

@@ -556,6 +556,29 @@ class ShipStationClient(HttpClient):
         for row in self._pages(self.url("orders"), drop_empty(params), "orders"):
             yield Order.from_api(row)
 
+    def mark_as_shipped(
+        self,
+        order_id: int,
+        carrier_code: str,
+        *,
+        ship_date: date | None = None,
+        tracking_number: str | None = None,
+        notify_customer: bool = False,
+        notify_sales_channel: bool = False,
+    ) -> None:
+        """Ship without a label; the result shows under fulfillments, never under shipments."""
+        body = drop_empty(
+            {
+                "orderId": int(order_id),
+                "carrierCode": carrier_code,
+                "shipDate": _date_param(ship_date),
+                "trackingNumber": tracking_number,
+                "notifyCustomer": notify_customer,
+                "notifySalesChannel": notify_sales_channel,
+            }
+        )
+        self._call("POST", "orders/markasshipped", json=body)
+
     # Shipments and fulfillments
 
     def list_shipments(

@@ -13,6 +13,7 @@ import json
 import logging
 import queue
 import random
+import socket
 import sqlite3
 import threading
 import time
@@ -271,9 +272,13 @@ class Sandbox:
     def _start_fakes(self) -> None:
         self.fakes = {}
         for cls in self._fake_classes:
-            fake = cls(self)
-            fake.create_schema()
-            fake.seed()
+            try:
+                fake = cls(self)
+                fake.create_schema()
+                fake.seed()
+            except Exception:
+                log.exception("Sandbox fake %s failed to start; skipping it", cls.__name__)
+                continue
             self.fakes[fake.name] = fake
 
     def reset(self) -> dict:
@@ -292,7 +297,10 @@ class Sandbox:
     def status(self) -> dict[str, Any]:
         merged: dict[str, Any] = {name: fake.status() for name, fake in self.fakes.items()}
         with self._stats_lock:
-            merged["webhooks"] = dict(self._webhook_stats, queued=self._webhooks.qsize())
+            merged["sandbox"] = {
+                f"webhooks_{key}": value for key, value in self._webhook_stats.items()
+            }
+        merged["sandbox"]["webhooks_queued"] = self._webhooks.qsize()
         return merged
 
     def control(self, upstream: str, action: str, payload: dict) -> dict:
@@ -332,7 +340,8 @@ class Sandbox:
         """Queue a POST to `url`; delivery happens on a background thread.
 
         The drop/duplicate faults of `upstream` apply here. `on_failure` gets a short reason when
-        the receiver fails or the delivery is dropped; `on_success` lets a fake reset failure counts.
+        the receiver fails or the delivery is dropped; `on_success` lets a fake reset its
+        failure counts.
         """
         payload = SandboxResponse(body=body).encoded()
         self._webhooks.put(_Delivery(upstream, url, dict(headers), payload, on_failure, on_success))
@@ -417,6 +426,9 @@ def load_fake_classes() -> list[type]:
                 raise
             log.warning("Sandbox fake %s not installed; skipping it", module_name)
             continue
+        except Exception:
+            log.exception("Sandbox fake %s failed to import; skipping it", module_name)
+            continue
         found = [
             obj
             for obj in vars(module).values()
@@ -435,6 +447,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: SandboxServer
+
+    def setup(self) -> None:
+        """Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm
+        plus delayed ACKs add ~40 ms to every keep-alive response."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -529,7 +547,7 @@ def serve(
     state_dir: Path = Path("var/sandbox"),
     hub_url: str = "http://localhost:8000",
 ) -> None:
-    """Run the sandbox until interrupted (the entry point of `python -m integration_hub.sandbox`)."""
+    """Run the sandbox until interrupted: the body of `python -m integration_hub.sandbox`."""
     server = SandboxServer((host, port), sandbox=None)  # type: ignore[arg-type]
     bound_port = server.server_address[1]
     sandbox = Sandbox(state_dir, base_url=f"http://{host}:{bound_port}", hub_url=hub_url)

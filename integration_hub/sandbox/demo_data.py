@@ -102,6 +102,11 @@ TENANTS = (
 WAREHOUSES_PER_TENANT = 2
 
 
+def customer_template(slug: str) -> str:
+    """The ERP customer (CUTM) new web shoppers are created from in the tenant's M3."""
+    return f"{tenant(slug).sku_prefix}TEMPLATE"
+
+
 def tenant(slug: str) -> DemoTenant:
     return next(t for t in TENANTS if t.slug == slug)
 
@@ -283,6 +288,7 @@ _LAST = (
     "Petrova",
     "Novotny",
 )
+_STREETS = ("High St", "Rue Neuve", "Main St")
 _CITIES = (
     ("Leeds", "LS1 4AP", "GB"),
     ("Lyon", "69002", "FR"),
@@ -307,7 +313,7 @@ def store_customers(store_name: str) -> tuple[DemoPerson, ...]:
                 last_name=last,
                 email=f"{first.lower()}.{last.lower()}{n}@{store_name}.shop.example",
                 company=rng.choice(("", "", f"{last} Trading")),
-                address1=f"{rng.randrange(1, 300)} {rng.choice(('High St', 'Rue Neuve', 'Main St'))}",
+                address1=f"{rng.randrange(1, 300)} {rng.choice(_STREETS)}",
                 city=city,
                 postcode=postcode,
                 country=country,

@@ -446,7 +446,11 @@ class ShipStationFake:
             )
 
     def seed(self) -> None:
-        """One account per demo tenant, each with a manual store; acme also sells on WooCommerce."""
+        """One account per demo tenant, each with a manual store; acme also sells on WooCommerce.
+
+        Acme's WooCommerce store gets the lower id, so "default to the first *manual* store"
+        cannot be satisfied by simply taking the first store.
+        """
         if self.db.scalar("SELECT COUNT(*) FROM ss_accounts"):
             return
         created = datetime(2024, 1, 8, 9, 30, tzinfo=PACIFIC)
@@ -1820,10 +1824,13 @@ def _date_range(
 def _field_matchers(
     args: QueryArgs, **fields: Callable[[dict], str]
 ) -> list[Callable[[dict], bool]]:
-    """Case-insensitive equality filters for query parameters that are present."""
-    matchers = []
-    for name, read in fields.items():
-        wanted = args.text(name)
-        if wanted is not None:
-            matchers.append(lambda row, read=read, wanted=wanted.lower(): read(row) == wanted)
-    return matchers
+    """Case-insensitive equality filters for the query parameters that are present."""
+    return [
+        _equals(read, wanted.lower())
+        for name, read in fields.items()
+        if (wanted := args.text(name)) is not None
+    ]
+
+
+def _equals(read: Callable[[dict], str], wanted: str) -> Callable[[dict], bool]:
+    return lambda row: read(row) == wanted

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Starts the sandbox, the web server, a Celery worker and beat; Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+mkdir -p var/log
+export SANDBOX_URL="${SANDBOX_URL:-http://127.0.0.1:8900}"
+sandbox_port="${SANDBOX_URL##*:}"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping the hub..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+wait_for() {  # url, name
+  for _ in $(seq 1 60); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  echo "$2 did not start; see var/log/$2.log" >&2
+  exit 1
+}
+
+$PY manage.py run_sandbox --port "$sandbox_port" >var/log/sandbox.log 2>&1 &
+pids+=($!)
+wait_for "$SANDBOX_URL/_control/status" sandbox
+
+$PY manage.py seed_demo | tail -n +2 >var/log/seed.txt
+
+$PY manage.py runserver 0.0.0.0:8000 --noreload >var/log/web.log 2>&1 &
+pids+=($!)
+$PY -m celery -A integration_hub worker --loglevel=INFO --concurrency=4 >var/log/worker.log 2>&1 &
+pids+=($!)
+$PY -m celery -A integration_hub beat --loglevel=INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 &
+pids+=($!)
+wait_for "http://localhost:8000/healthz" web
+
+cat <<MSG
+
+The integration hub is running (logs in var/log/, Ctrl-C stops everything).
+
+  Portals (user / password):
+$(sed 's/^/  /' var/log/seed.txt)
+
+  Sandbox (fake API2Cart, ION/M3, ShipStation): $SANDBOX_URL
+  Health:  http://localhost:8000/healthz
+  Try:     .venv/bin/python manage.py sandbox place-orders --store northwind --count 5
+           .venv/bin/python manage.py sandbox status
+
+MSG
+wait -n "${pids[@]}"
+echo "A process stopped unexpectedly; see var/log/." >&2

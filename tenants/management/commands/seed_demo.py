@@ -1,0 +1,17 @@
+"""`manage.py seed_demo`: the demo tenants, stores and credentials, pointing at the sandbox."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from tenants.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo platform admin, tenants acme and globex, and stores."
+
+    def handle(self, *args, **options) -> None:
+        call_command("setup_hub", verbosity=0)
+        logins = seed_demo()
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at:"))
+        for login in logins:
+            self.stdout.write(f"  {login.where:45} {login.username:20} {login.password}")

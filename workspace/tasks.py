@@ -1,0 +1,21 @@
+"""Background checks of a tenant's connection settings."""
+
+from __future__ import annotations
+
+from integration_hub.celery import tenant_task
+from tenants.activity import record_activity
+from workspace.models import ConnectionSettings
+from workspace.services import test_connection
+
+
+@tenant_task(name="workspace.check_connection")
+def check_connection() -> bool:
+    """Runs the same test as the portal button, e.g. after credentials were rotated."""
+    report = test_connection(ConnectionSettings.load())
+    record_activity(
+        "connection.tested",
+        actor="worker",
+        outcome="success" if report.ok else "failure",
+        message="; ".join(report.lines),
+    )
+    return report.ok
