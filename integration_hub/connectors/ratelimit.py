@@ -30,21 +30,21 @@ DEFAULT_PREFIX = "ratelimit:"
 
 _WINDOW_ACQUIRE = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local held = redis.call('PTTL', KEYS[2])
 if held > 0 then
-  return held
+  return {0, held * 1000}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
-  return 0
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return {1, now}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return {0, math.max(1, tonumber(oldest[2]) + window - now)}
 """
 
 _HOLD = """
@@ -116,8 +116,10 @@ class SlidingWindowLimiter:
         self.redis = client
         self.key = key
         self.limit = limit
-        self.window_ms = int(window_seconds * 1000)
+        self.window_us = int(window_seconds * 1_000_000)
         self.max_wait = max_wait
+        self.last_granted_at: float | None = None
+        """Redis server time (epoch seconds) of this limiter's latest granted call."""
         self._window_key = key.redis_key(prefix, "window")
         self._hold_key = key.redis_key(prefix, "hold")
         self._acquire = client.register_script(_WINDOW_ACQUIRE)
@@ -126,10 +128,13 @@ class SlidingWindowLimiter:
     def try_acquire(self) -> float:
         """Take a slot now if one is free: 0.0 on success, else seconds until one may be."""
         member = uuid.uuid4().hex
-        wait_ms = self._acquire(
-            keys=[self._window_key, self._hold_key], args=[self.limit, self.window_ms, member]
+        granted, micros = self._acquire(
+            keys=[self._window_key, self._hold_key], args=[self.limit, self.window_us, member]
         )
-        return int(wait_ms) / 1000
+        if granted:
+            self.last_granted_at = int(micros) / 1_000_000
+            return 0.0
+        return int(micros) / 1_000_000
 
     def acquire(self) -> None:
         """Block until a call is allowed; raise RateLimitedError after `max_wait` seconds."""
@@ -142,7 +147,7 @@ class SlidingWindowLimiter:
             if wait > remaining:
                 raise RateLimitedError(
                     f"Shared rate limit for {self.key.upstream} reached "
-                    f"({self.limit} per {self.window_ms / 1000:g} s)",
+                    f"({self.limit} per {self.window_us / 1_000_000:g} s)",
                     retry_after=wait,
                     upstream=self.key.upstream,
                 )
@@ -156,9 +161,9 @@ class SlidingWindowLimiter:
 
     def recent_calls(self) -> int:
         """Calls recorded in the current rolling window (for dashboards and tests)."""
-        now_s, now_us = self.redis.time()
-        now_ms = now_s * 1000 + now_us // 1000
-        return int(self.redis.zcount(self._window_key, now_ms - self.window_ms + 1, "+inf"))
+        seconds, micros = self.redis.time()
+        now = seconds * 1_000_000 + micros
+        return int(self.redis.zcount(self._window_key, f"({now - self.window_us}", "+inf"))
 
 
 class ConcurrencyLimiter:
@@ -228,7 +233,7 @@ class ConcurrencyLimiter:
         """Live (unexpired) slots per pool, in pool order."""
         now_s, now_us = self.redis.time()
         now_ms = now_s * 1000 + now_us // 1000
-        return [int(self.redis.zcount(key, now_ms + 1, "+inf")) for key in self._keys]
+        return [int(self.redis.zcount(key, f"({now_ms}", "+inf")) for key in self._keys]
 
 
 def shipstation_limiter(

@@ -29,7 +29,7 @@ class HammerReport:
 
 
 class _RecordingLimiter(SlidingWindowLimiter):
-    """Notes the wall-clock time each call was let through."""
+    """Notes when (Redis server time) each call was let through."""
 
     def __init__(self, *args, report: HammerReport, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -37,7 +37,7 @@ class _RecordingLimiter(SlidingWindowLimiter):
 
     def acquire(self) -> None:
         super().acquire()
-        self.report.sent_at.append(time.time())
+        self.report.sent_at.append(self.last_granted_at)
 
 
 def hammer_shipstation(

@@ -213,8 +213,7 @@ def test_three_processes_stay_within_a_rolling_window(sandbox, redis_client, red
     bounced_before = sandbox.status()["shipstation"]["rate_limited"]
     reports = _hammer(sandbox, redis_prefix, limit=5, window_seconds=2, run_seconds=8, max_wait=3)
     sent = [t for r in reports for t in r.sent_at]
-    # 50 ms of slack: times are read on each client after Redis decided on its own clock.
-    assert limiter_workers.max_in_window(sent, 2 - 0.05) <= 5
+    assert limiter_workers.max_in_window(sent, 2) <= 5
     assert len(sent) >= 18, f"the limiter starved the workers: {len(sent)} calls in 8 s"
     assert sum(r.upstream_429 for r in reports) == 0
     assert sandbox.status()["shipstation"]["rate_limited"] == bounced_before

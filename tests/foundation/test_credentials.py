@@ -1,5 +1,6 @@
 """Credentials are ciphertext in the database, never shown back, and survive key rotation."""
 
+import io
 import json
 
 import pytest
@@ -27,9 +28,13 @@ def raw_row(table: str, pk: int) -> dict:
 def store_with_secrets() -> Store:
     account = Api2CartAccount.objects.create(name="main", api_key="a2c-account-key-PLAIN")
     return Store.objects.create(
-        name="shop", display_name="Shop", platform="Shopify", url="https://shop.example",
-        account=account, store_key="store-key-PLAIN",
-    )  # fmt: skip
+        name="shop",
+        display_name="Shop",
+        platform="Shopify",
+        url="https://shop.example",
+        account=account,
+        store_key="store-key-PLAIN",
+    )
 
 
 def test_credentials_are_ciphertext_in_the_database(acme):
@@ -61,7 +66,7 @@ def test_credentials_decrypt_after_key_rotation(acme, settings):
 
     new_key = Fernet.generate_key().decode()
     settings.HUB_ENCRYPTION_KEYS = [new_key, old_key]
-    call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))
+    call_command("rotate_encryption_keys", stdout=io.StringIO())
     after = raw_row("tenants_store", store.pk)["store_key"]
     assert after != before
 
@@ -88,8 +93,12 @@ def test_connection_settings_page_never_shows_secrets_back(acme_admin, acme):
         row.save()
     page = acme_admin.get(f"/admin/workspace/connectionsettings/{row.pk}/change/")
     assert page.status_code == 200
-    for secret in (b"sbx-ss-acme-secret", b"sbx-client-secret-acme", b"sbx-service-secret-acme",
-                   b"sbx-ss-acme-key"):  # fmt: skip
+    for secret in (
+        b"sbx-ss-acme-secret",
+        b"sbx-client-secret-acme",
+        b"sbx-service-secret-acme",
+        b"sbx-ss-acme-key",
+    ):
         assert secret not in page.content
     assert b"ION tenant ACME_TST" in page.content
     assert b"sbx-\xe2\x80\xa6ey" in page.content  # masked API key
@@ -97,12 +106,19 @@ def test_connection_settings_page_never_shows_secrets_back(acme_admin, acme):
 
 def connection_form(**overrides) -> dict:
     data = {
-        "erp_company": "100", "erp_division": "AAA", "erp_warehouse": "100",
-        "erp_order_type": "", "erp_customer_template": "", "erp_default_customer": "ACWEB00001",
-        "missing_customer_policy": "create", "sku_is_erp_item": "on",
+        "erp_company": "100",
+        "erp_division": "AAA",
+        "erp_warehouse": "100",
+        "erp_order_type": "",
+        "erp_customer_template": "",
+        "erp_default_customer": "ACWEB00001",
+        "missing_customer_policy": "create",
+        "sku_is_erp_item": "on",
         "shipstation_base_url": "https://ssapi.shipstation.com",
-        "shipstation_api_key": "", "shipstation_api_secret": "", "ionapi_text": "",
-    }  # fmt: skip
+        "shipstation_api_key": "",
+        "shipstation_api_secret": "",
+        "ionapi_text": "",
+    }
     data.update(overrides)
     return data
 

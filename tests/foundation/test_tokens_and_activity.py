@@ -83,20 +83,30 @@ def test_logins_failures_and_admin_changes_are_logged(acme_admin, acme):
         clerk = get_user_model().objects.create_user("clerk2", password="x", is_staff=True)
     acme_admin.post(
         f"/admin/auth/user/{clerk.pk}/change/",
-        {"username": "clerk2", "email": "clerk2@acme.test", "is_active": "on",
-         "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"},
-    )  # fmt: skip
+        {
+            "username": "clerk2",
+            "email": "clerk2@acme.test",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
     event = ActivityEvent.objects.get(tenant=acme, action="admin.change")
     assert event.object_repr == "clerk2" and event.actor == "ops@acme.test"
 
 
 def test_activity_log_is_append_only(acme):
     event = ActivityEvent.objects.create(tenant=acme, action="probe")
-    for statement in ("UPDATE tenants_activityevent SET action='x' WHERE id=%s",
-                      "DELETE FROM tenants_activityevent WHERE id=%s"):  # fmt: skip
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [event.pk])
+    for statement in (
+        "UPDATE tenants_activityevent SET action='x' WHERE id=%s",
+        "DELETE FROM tenants_activityevent WHERE id=%s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event.pk])
 
 
 def test_repeated_failed_logins_lock_the_user_out(acme, settings):
@@ -136,7 +146,7 @@ def test_production_mode_refuses_to_start_without_real_keys(env, message):
             "DJANGO_SETTINGS_MODULE": "integration_hub.settings",
             "PATH": "/usr/bin:/bin",
             **env,
-        },  # fmt: skip
+        },
         capture_output=True,
         text=True,
         check=False,

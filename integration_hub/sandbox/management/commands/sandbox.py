@@ -12,7 +12,7 @@ from integration_hub.sandbox.testing import SandboxError, control_request
 
 
 def _order_or_all(sub: CommandParser, name: str, help_text: str) -> None:
-    sub.add_argument(name, nargs="?", help=help_text)
+    sub.add_argument(name, nargs="?", help=f"{help_text} number")
     sub.add_argument("--all", action="store_true", help="every pending one")
 
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         _order_or_all(subs.add_parser("pay", help="pay M3 invoices"), "invoice", "invoice number")
         faults = subs.add_parser("faults", help="set or clear faults of one upstream")
         faults.add_argument("upstream", choices=("api2cart", "m3", "shipstation"))
-        faults.add_argument("settings", nargs="*", metavar="key=value")
+        faults.add_argument("fault_values", nargs="*", metavar="key=value")
         faults.add_argument("--clear", action="store_true")
         status = subs.add_parser("status", help="counts of every fake")
         status.add_argument("--json", action="store_true")
@@ -83,15 +83,15 @@ class Command(BaseCommand):
         if action in ("deliver", "ship", "pay"):
             key = "invoice" if action == "pay" else "order"
             if not options[key] and not options["all"]:
-                raise CommandError(f"{action}: give a {key} or --all")
+                raise CommandError(f"{action}: give the {key} number, or --all")
             upstream = "shipstation" if action == "ship" else "m3"
             return upstream, action, {key: options[key], "all": options["all"]}
         if options["clear"]:
             return options["upstream"], "faults", {"clear": True}
-        if not options["settings"]:
+        if not options["fault_values"]:
             raise CommandError("faults: give key=value settings or --clear")
         payload = {}
-        for item in options["settings"]:
+        for item in options["fault_values"]:
             key, sep, value = item.partition("=")
             if not sep:
                 raise CommandError(f"faults: expected key=value, got {item!r}")
