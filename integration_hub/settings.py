@@ -71,6 +71,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "integration_hub.inbox",
     "integration_hub.sandbox",
 ]
 TENANT_APPS = [
@@ -202,6 +203,11 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
+HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "30"))
+CELERY_BEAT_SCHEDULE = {
+    "sweep": {"task": "inbox.sweep", "schedule": HUB_SWEEP_SECONDS},
+}
+HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 SANDBOX_STATE_DIR = Path(os.environ.get("SANDBOX_STATE_DIR", VAR_DIR / "sandbox"))

@@ -1,13 +1,18 @@
 """URLs of the base domain: the platform portal, health and inbound webhooks."""
 
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
 from integration_hub.admin_sites import platform_admin
 from integration_hub.health import healthz
+from integration_hub.inbox.webhooks import api2cart_webhook
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", platform_admin.urls),
     path("healthz", healthz, name="healthz"),
+    # Optional trailing slash: a POST must never hit APPEND_SLASH's redirect (or its DEBUG error).
+    re_path(
+        r"^webhooks/api2cart/(?P<token>[^/]*)/?$", api2cart_webhook, name="api2cart-webhook"
+    ),
 ]

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration_hub.admin_sites import tenant_admin
 from integration_hub.health import healthz
+from orders.api import OrderDetailView, OrderListCreateView
 from workspace.api import WhoAmIView
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("admin/", tenant_admin.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/me/", WhoAmIView.as_view(), name="api-me"),
+    path("api/v1/orders/", OrderListCreateView.as_view(), name="api-orders"),
+    path("api/v1/orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class Order(models.Model):
@@ -38,9 +39,23 @@ class Order(models.Model):
         max_length=24, choices=State.choices, default=State.RECEIVED, db_index=True
     )
     state_message = models.TextField(blank=True)
+    store_customer_id = models.CharField(max_length=100, blank=True)
+    ship_to = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(
+        default=dict, blank=True, help_text="The authoritative order as received; replayable."
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    request_hash = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the API request body, for key reuse."
+    )
     erp_customer_number = models.CharField(max_length=10, blank=True)
+    erp_temporary_order_number = models.CharField(max_length=10, blank=True)
     erp_order_number = models.CharField(max_length=10, blank=True)
+    shipstation_order_key = models.CharField(max_length=100, blank=True)
     shipstation_order_id = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,7 +64,12 @@ class Order(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["store", "store_order_id"], name="unique_order_per_store"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["source", "store_order_id"],
+                condition=Q(store__isnull=True),
+                name="unique_storeless_order",
+            ),
         ]
         permissions = [
             ("retry_order", "Can retry an order"),
@@ -78,3 +98,63 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} × {self.quantity}"
+
+
+class OrderEvent(models.Model):
+    """One step of an order's timeline, with the upstream's ids and words."""
+
+    class Outcome(models.TextChoices):
+        INFO = "info", "Info"
+        SUCCESS = "success", "Success"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    step = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.INFO)
+    message = models.TextField(blank=True)
+    upstream_ref = models.CharField(max_length=100, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.message}"[:120]
+
+
+class CustomerLink(models.Model):
+    """A store customer (or guest e-mail) known as an ERP customer number."""
+
+    class Origin(models.TextChoices):
+        FOUND = "found", "Found in the ERP"
+        CREATED = "created", "Created in the ERP"
+        DEFAULT = "default", "Store default customer"
+        MANUAL = "manual", "Set by staff"
+
+    store = models.ForeignKey(
+        "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    store_customer_id = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    erp_customer_number = models.CharField("ERP customer (CUNO)", max_length=10)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "store_customer_id"],
+                condition=~Q(store_customer_id=""),
+                name="unique_customer_link_by_id",
+            ),
+            models.UniqueConstraint(
+                fields=["store", "email"],
+                condition=Q(store_customer_id=""),
+                name="unique_customer_link_by_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_customer_id or self.email} → {self.erp_customer_number}"

@@ -31,9 +31,9 @@ class DemoLogin:
     password: str
 
 
-def seed_demo() -> list[DemoLogin]:
+def seed_demo(sandbox_url: str = "") -> list[DemoLogin]:
     """Create or refresh the demo records; returns the logins to print."""
-    sandbox = settings.SANDBOX_URL.rstrip("/")
+    sandbox = (sandbox_url or settings.SANDBOX_URL).rstrip("/")
     User = get_user_model()
     if not User.objects.filter(username=PLATFORM_ADMIN[0]).exists():
         User.objects.create_superuser(PLATFORM_ADMIN[0], "admin@hub.test", PLATFORM_ADMIN[1])
@@ -55,7 +55,7 @@ def seed_demo() -> list[DemoLogin]:
         where = f"http://{demo_tenant.slug}.{settings.HUB_BASE_DOMAIN}:{port}/admin/"
         logins.append(DemoLogin(where, email, password))
 
-    account, _ = Api2CartAccount.objects.get_or_create(
+    account, _ = Api2CartAccount.objects.update_or_create(
         name="sandbox",
         defaults={"base_url": f"{sandbox}/api2cart/v1.1", "api_key": demo_data.API2CART_API_KEY},
     )

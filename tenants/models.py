@@ -107,6 +107,11 @@ class Store(models.Model):
         CONNECTED = "connected", "Connected"
         DISCONNECTED = "disconnected", "Disconnected"
 
+    class SignatureMode(models.TextChoices):
+        OFF = "off", "Off (path token only)"
+        LOG_ONLY = "log_only", "Check and log mismatches, accept anyway"
+        ENFORCE = "enforce", "Enforce (refuse unsigned or wrongly signed webhooks)"
+
     name = models.SlugField(max_length=60, unique=True)
     display_name = models.CharField(max_length=200)
     platform = models.CharField(max_length=60, help_text="API2Cart cart_id, e.g. Shopify.")
@@ -118,9 +123,25 @@ class Store(models.Model):
     )
     webhook_token = EncryptedTextField(editable=False)
     webhook_token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    signature_secret = EncryptedTextField(
-        blank=True, help_text="When set, webhooks must carry a valid signature."
+    signature_mode = models.CharField(
+        max_length=10,
+        choices=SignatureMode.choices,
+        default=SignatureMode.OFF,
+        help_text="API2Cart's webhook signature scheme is unconfirmed (contract §6.3); "
+        "try log-only before enforcing.",
     )
+    signature_secret = EncryptedTextField(
+        blank=True,
+        help_text="Key for webhook signatures; blank uses the API2Cart account's API key.",
+    )
+    poll_interval_minutes = models.PositiveIntegerField(
+        default=5, help_text="Order polling interval (a safety net for push-mode stores)."
+    )
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    poll_watermark = models.DateTimeField(
+        null=True, blank=True, help_text="Orders modified up to here have been fetched."
+    )
+    last_polled_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
     status_message = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)

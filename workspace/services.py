@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from integration_hub.connectors.errors import UpstreamError
 from workspace.models import ConnectionSettings
+from workspace.upstreams import erp_client, shipstation_client
 
 
 @dataclass
@@ -19,10 +21,26 @@ class ConnectionReport:
         self.lines.append(line)
 
 
+def _describe(exc: Exception) -> str:
+    hint = getattr(exc, "hint", "")
+    text = str(exc)
+    return f"{text} — {hint}" if hint and hint != getattr(exc, "message", "") else text
+
+
 def test_connection(settings_row: ConnectionSettings) -> ConnectionReport:
-    """Ask each configured upstream something cheap; record the outcome on the settings row."""
+    """Ask each upstream something cheap; record the outcome on the settings row."""
     report = ConnectionReport()
-    report.add(False, "ERP: not reachable (the ION API connector is not installed yet).")
+    try:
+        erp = erp_client(settings_row)
+        erp.execute("CRS610MI", "LstByNumber", max_records=1)
+        report.add(True, f"ERP: connected to ION tenant {erp.credentials.tenant}.")
+    except (UpstreamError, ValueError) as exc:
+        report.add(False, f"ERP: not reachable: {_describe(exc)}")
+    try:
+        stores = shipstation_client(settings_row).list_stores()
+        report.add(True, f"ShipStation: connected ({len(stores)} store(s) on the account).")
+    except UpstreamError as exc:
+        report.add(False, f"ShipStation: not reachable: {_describe(exc)}")
     settings_row.last_tested_at = timezone.now()
     settings_row.last_test_result = "\n".join(report.lines)
     settings_row.save(update_fields=["last_tested_at", "last_test_result"])

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import redis
 
-from .errors import RateLimitedError
+from .errors import RateLimitedError, RetryableError
 
 DEFAULT_PREFIX = "ratelimit:"
 
@@ -73,6 +73,15 @@ for _, key in ipairs(KEYS) do
 end
 return 1
 """
+
+
+@contextmanager
+def _limiter_store(upstream: str) -> Iterator[None]:
+    """Redis trouble means we cannot prove a call is allowed: the caller should retry later."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise RetryableError(f"Rate limiter unavailable: {exc}", upstream=upstream) from exc
 
 
 def fingerprint(secret: str) -> str:
@@ -128,9 +137,10 @@ class SlidingWindowLimiter:
     def try_acquire(self) -> float:
         """Take a slot now if one is free: 0.0 on success, else seconds until one may be."""
         member = uuid.uuid4().hex
-        granted, micros = self._acquire(
-            keys=[self._window_key, self._hold_key], args=[self.limit, self.window_us, member]
-        )
+        with _limiter_store(self.key.upstream):
+            granted, micros = self._acquire(
+                keys=[self._window_key, self._hold_key], args=[self.limit, self.window_us, member]
+            )
         if granted:
             self.last_granted_at = int(micros) / 1_000_000
             return 0.0
@@ -157,7 +167,8 @@ class SlidingWindowLimiter:
     def hold(self, seconds: float) -> None:
         """Stop every process for `seconds`: the upstream says this window is spent."""
         if seconds > 0:
-            self._hold(keys=[self._hold_key], args=[int(seconds * 1000)])
+            with _limiter_store(self.key.upstream):
+                self._hold(keys=[self._hold_key], args=[int(seconds * 1000)])
 
     def recent_calls(self) -> int:
         """Calls recorded in the current rolling window (for dashboards and tests)."""
@@ -193,7 +204,8 @@ class ConcurrencyLimiter:
         """Take a slot in every pool now, returning its token, or None when any pool is full."""
         token = uuid.uuid4().hex
         sizes = [pool.size for pool in self.pools]
-        taken = self._acquire(keys=self._keys, args=[token, self.lease_ms, *sizes])
+        with _limiter_store(self.pools[0].key.upstream):
+            taken = self._acquire(keys=self._keys, args=[token, self.lease_ms, *sizes])
         return token if int(taken) == 1 else None
 
     def acquire(self) -> str:
@@ -215,10 +227,14 @@ class ConcurrencyLimiter:
             delay = min(delay * 1.5, 1.0)
 
     def release(self, token: str) -> None:
-        with self.redis.pipeline(transaction=False) as pipe:
-            for key in self._keys:
-                pipe.zrem(key, token)
-            pipe.execute()
+        """Give the slot back; if Redis is unreachable the lease simply runs out instead."""
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key in self._keys:
+                    pipe.zrem(key, token)
+                pipe.execute()
+        except redis.RedisError:
+            return
 
     @contextmanager
     def slot(self) -> Iterator[None]:

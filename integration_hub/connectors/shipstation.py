@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -90,7 +90,7 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def _camel_json(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
@@ -200,9 +200,9 @@ class OrderItem:
                 "sku": self.sku,
                 "name": self.name,
                 "quantity": self.quantity,
-                "unitPrice": _camel_json(self.unit_price),
-                "taxAmount": _camel_json(self.tax_amount),
-                "shippingAmount": _camel_json(self.shipping_amount),
+                "unitPrice": _json_value(self.unit_price),
+                "taxAmount": _json_value(self.tax_amount),
+                "shippingAmount": _json_value(self.shipping_amount),
                 "weight": {"value": float(self.weight.value), "units": self.weight.units}
                 if self.weight
                 else None,
@@ -225,7 +225,7 @@ class OrderRequest:
     order_status: str
     bill_to: Address
     ship_to: Address
-    items: Iterable[OrderItem]
+    items: Sequence[OrderItem]
     customer_email: str | None = None
     customer_username: str | None = None
     payment_date: datetime | None = None
@@ -272,9 +272,9 @@ class OrderRequest:
                 "billTo": self.bill_to.to_api(),
                 "shipTo": self.ship_to.to_api(),
                 "items": [item.to_api() for item in self.items],
-                "amountPaid": _camel_json(self.amount_paid),
-                "taxAmount": _camel_json(self.tax_amount),
-                "shippingAmount": _camel_json(self.shipping_amount),
+                "amountPaid": _json_value(self.amount_paid),
+                "taxAmount": _json_value(self.tax_amount),
+                "shippingAmount": _json_value(self.shipping_amount),
                 "customerNotes": self.customer_notes,
                 "internalNotes": self.internal_notes,
                 "requestedShippingService": self.requested_shipping_service,

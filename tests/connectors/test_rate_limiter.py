@@ -8,8 +8,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from integration_hub.connectors.errors import RateLimitedError
+from integration_hub.connectors.errors import RateLimitedError, RetryableError
 from integration_hub.connectors.ratelimit import (
     ConcurrencyLimiter,
     LimitKey,
@@ -91,6 +93,15 @@ def test_keys_hold_no_secrets(redis_client, redis_prefix) -> None:
     limiter.acquire()
     keys = [k.decode() for k in redis_client.scan_iter(f"{redis_prefix}*")]
     assert keys == [f"{redis_prefix}acme:shipstation:{fingerprint('very-secret-key')}:window"]
+
+
+def test_redis_outage_is_retryable_not_a_crash(redis_prefix) -> None:
+    unreachable = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+    with pytest.raises(RetryableError):
+        window(unreachable, redis_prefix, limit=1).acquire()
+    with pytest.raises(RetryableError):
+        pools(redis_prefix, unreachable, 1).acquire()
+    pools(redis_prefix, unreachable, 1).release("lost-token")
 
 
 # Concurrency slots

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -135,7 +136,7 @@ def test_create_order_with_the_same_key_updates_instead_of_duplicating(
 def test_create_orders_chunks_by_100_and_reports_each_order(client: ShipStationClient) -> None:
     prefix = unique("BULK")
     orders = [make_order(f"{prefix}-{n:03d}") for n in range(205)]
-    orders[150] = OrderRequest(**{**orders[150].__dict__, "order_status": "no_such_status"})
+    orders[150] = dataclasses.replace(orders[150], order_status="no_such_status")
     results = client.create_orders(orders)
     assert len(results) == 205
     assert [r.order_key for r in results] == [o.order_key for o in orders]
@@ -239,7 +240,7 @@ def test_plan_without_api_access_is_permanent(sandbox, client: ShipStationClient
 def test_invalid_order_raises_validation_error_with_model_state_hint(
     client: ShipStationClient,
 ) -> None:
-    bad = OrderRequest(**{**make_order(unique("BAD")).__dict__, "order_status": "lost"})
+    bad = dataclasses.replace(make_order(unique("BAD")), order_status="lost")
     with pytest.raises(ValidationError) as caught:
         client.create_order(bad)
     assert caught.value.status == 400

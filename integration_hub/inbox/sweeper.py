@@ -1,0 +1,95 @@
+"""The sweeper: PostgreSQL is the truth, Celery messages are hints.
+
+Every tick re-enqueues what is due or stuck (inbox items, tenant orders, ShipStation pushes) and
+dispatches due store polls, so a Redis restart, a killed worker or a crash between commit and
+enqueue delays work but never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from integration_hub.inbox.models import InboxItem
+from orders.models import Order
+from orders.pipeline import ACTIVE_STATES
+from tenants.models import Tenant
+
+logger = logging.getLogger("hub.sweeper")
+GRACE = timedelta(seconds=20)
+
+
+def _cap() -> int:
+    return getattr(settings, "HUB_SWEEP_CAP_PER_TENANT", 500)
+
+
+@dataclass
+class SweepReport:
+    inbox: int = 0
+    orders: dict[str, int] = field(default_factory=dict)
+    pushes: list[str] = field(default_factory=list)
+    polls: int = 0
+
+
+def _ready(now: datetime) -> Q:
+    """Due and not leased by a live worker."""
+    return (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)) & (
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+
+
+def sweep() -> SweepReport:
+    from integration_hub.inbox.tasks import process_inbox_item
+    from orders.tasks import process_order
+    from shipping.tasks import push_orders_to_shipstation
+
+    now = timezone.now()
+    report = SweepReport()
+    stale = now - GRACE
+    for pk in InboxItem.objects.filter(
+        _ready(now), state=InboxItem.State.PENDING, received_at__lt=stale
+    ).values_list("pk", flat=True)[: _cap()]:
+        process_inbox_item.delay(pk)
+        report.inbox += 1
+
+    for tenant in Tenant.objects.filter(is_active=True, is_template=False).exclude(
+        schema_name="public"
+    ):
+        with schema_context(tenant.schema_name):
+            due = list(
+                Order.objects.filter(
+                    _ready(now), state__in=ACTIVE_STATES, updated_at__lt=stale
+                ).values_list("pk", flat=True)[: _cap()]
+            )
+            for pk in due:
+                process_order.delay(pk)
+            if due:
+                report.orders[tenant.schema_name] = len(due)
+            if Order.objects.filter(state=Order.State.IN_ERP, updated_at__lt=stale).exists():
+                push_orders_to_shipstation.delay()
+                report.pushes.append(tenant.schema_name)
+    report.polls = dispatch_due_polls(now)
+    if report.inbox or report.orders or report.pushes:
+        logger.info("sweep re-enqueued %s", report)
+    return report
+
+
+def dispatch_due_polls(now: datetime) -> int:
+    try:
+        from integration_hub.inbox.polling import due_stores
+        from integration_hub.inbox.tasks_polling import poll_store
+    except ImportError:
+        return 0
+    count = 0
+    for store in due_stores(now):
+        store.next_poll_at = now + timedelta(minutes=store.poll_interval_minutes)
+        store.save(update_fields=["next_poll_at"])
+        poll_store.delay(store.pk)
+        count += 1
+    return count

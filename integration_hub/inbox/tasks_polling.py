@@ -1,0 +1,46 @@
+"""Public-schema tasks for the polling safety net; the beat dispatcher enqueues them when due."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from integration_hub.celery import app
+from integration_hub.connectors.errors import PermanentError, UpstreamError
+from integration_hub.inbox.polling import poll_store, replay_failed_webhooks
+from integration_hub.inbox.store_status import mark_disconnected
+from tenants.models import Api2CartAccount, Store
+
+logger = logging.getLogger("hub.polling")
+
+
+@app.task(name="inbox.poll_store", acks_late=True)
+def poll_store_task(store_id: int) -> int:
+    """Poll one store's orders into the inbox.
+
+    A failed poll keeps the watermark (the window is read again next time) but still waits one
+    interval, so a broken store is not hammered every minute; refused credentials raise the
+    disconnected-store alert.
+    """
+    store = Store.objects.select_related("account").filter(pk=store_id).first()
+    if store is None:
+        return 0
+    try:
+        return poll_store(store)
+    except UpstreamError as exc:
+        logger.warning("polling store=%s failed: %s", store.pk, exc)
+        Store.objects.filter(pk=store.pk).update(
+            next_poll_at=timezone.now() + timedelta(minutes=store.poll_interval_minutes)
+        )
+        if isinstance(exc, PermanentError):
+            mark_disconnected(store, f"Polling failed: {exc.message}. {exc.hint}")
+        return 0
+
+
+@app.task(name="inbox.replay_failed_webhooks", acks_late=True)
+def replay_failed_webhooks_task(account_id: int) -> int:
+    """Replay the account's failed webhook deliveries into the inbox."""
+    account = Api2CartAccount.objects.filter(pk=account_id).first()
+    return 0 if account is None else replay_failed_webhooks(account)

@@ -1,0 +1,408 @@
+"""Importing orders from a ShipStation-style CSV file: all of it, or none of it.
+
+One row per order line; the order-level columns repeat on each row and rows sharing an order
+number form one order. Every row is checked before anything is written, so a person fixing a
+file sees every problem at once, and a file with any problem imports nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils.dateparse import parse_date, parse_datetime
+
+from orders.intake import accept_order
+from orders.models import Order
+from orders.serializers import OrderInputSerializer, error_paths
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+DELIMITERS = (",", ";", "\t")
+US_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
+US_DATE_FORMATS_12H = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
+DOTTED_DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+
+
+def normalize_header(text: str) -> str:
+    """'Ship To - Name', 'ship to name' and 'SHIP_TO_NAME' all read as 'ship to name'."""
+    text = text.lower().replace("#", " number ")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of the order shape and the header names people use for it."""
+
+    path: str
+    label: str
+    aliases: tuple[str, ...]
+    required: bool = False
+
+    @property
+    def is_line_field(self) -> bool:
+        return self.path.startswith("lines.")
+
+    @property
+    def name(self) -> str:
+        return self.path.split(".")[-1]
+
+
+COLUMNS = (
+    Column("order_number", "Order Number", ("Order #", "Order No", "Order ID"), required=True),
+    Column("ordered_at", "Order Date", ("Date", "Order Created Date")),
+    Column("email", "Email", ("Buyer Email", "Customer Email", "E-mail"), required=True),
+    Column("currency", "Currency", ("Currency Code",)),
+    Column(
+        "ship_to.name",
+        "Recipient Name",
+        ("Ship To - Name", "Ship To Name", "Recipient"),
+        required=True,
+    ),
+    Column("ship_to.company", "Company", ("Ship To - Company", "Recipient Company")),
+    Column(
+        "ship_to.street1",
+        "Address 1",
+        ("Ship To - Address 1", "Address Line 1", "Address", "Street 1"),
+        required=True,
+    ),
+    Column("ship_to.street2", "Address 2", ("Ship To - Address 2", "Address Line 2", "Street 2")),
+    Column("ship_to.city", "City", ("Ship To - City",), required=True),
+    Column("ship_to.state", "State", ("Ship To - State", "Province", "State/Province", "Region")),
+    Column(
+        "ship_to.postal_code",
+        "Postal Code",
+        ("Ship To - Postal Code", "Zip", "Zip Code", "Postcode"),
+        required=True,
+    ),
+    Column(
+        "ship_to.country",
+        "Country",
+        ("Ship To - Country", "Country Code"),
+        required=True,
+    ),
+    Column("ship_to.phone", "Phone", ("Ship To - Phone", "Recipient Phone")),
+    Column("lines.sku", "SKU", ("Item SKU",), required=True),
+    Column("lines.name", "Item Name", ("Item Description", "Product Name")),
+    Column("lines.quantity", "Quantity", ("Qty", "Item Quantity", "Item Qty"), required=True),
+    Column("lines.unit_price", "Unit Price", ("Item Unit Price", "Price"), required=True),
+)
+COLUMNS_BY_HEADER = {
+    normalize_header(header): column
+    for column in COLUMNS
+    for header in (column.label, *column.aliases)
+}
+COLUMNS_BY_PATH = {column.path: column for column in COLUMNS}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One reason the file was refused, pointing at the row and column to fix."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.row and self.column:
+            return f"row {self.row}, column {self.column}: {self.message}"
+        if self.row:
+            return f"row {self.row}: {self.message}"
+        return self.message
+
+
+@dataclass
+class CsvImportResult:
+    problems: list[Problem] = field(default_factory=list)
+    orders: int = 0
+    lines: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def errors(self) -> list[str]:
+        return [str(problem) for problem in sorted(self.problems)]
+
+    @property
+    def summary(self) -> str:
+        return f"Imported {self.orders} orders ({self.lines} lines)."
+
+
+@dataclass
+class Cell:
+    value: str
+    row: int
+
+
+@dataclass
+class DraftOrder:
+    """The rows of one order number, merged into the API's order shape."""
+
+    number: str
+    first_row: int
+    fields: dict[Column, Cell] = field(default_factory=dict)
+    lines: list[tuple[int, dict[Column, str]]] = field(default_factory=list)
+    serializer: OrderInputSerializer | None = None
+
+    def payload(self, headers: dict[Column, str], problems: list[Problem]) -> dict[str, Any]:
+        order: dict[str, Any] = {"ship_to": {}, "lines": []}
+        for column, cell in self.fields.items():
+            value: Any = cell.value
+            if column.path == "ordered_at":
+                value = parse_order_date(value, cell.row, headers[column], problems)
+            if column.path.startswith("ship_to."):
+                order["ship_to"][column.name] = value
+            else:
+                order[column.path] = value
+        order["order_number"] = self.number
+        for _, values in self.lines:
+            order["lines"].append({column.name: value for column, value in values.items()})
+        return order
+
+
+class ImportRaced(Exception):
+    """An order number was taken between checking the file and writing it."""
+
+
+def import_orders_csv(file: IO[bytes], *, actor: str) -> CsvImportResult:
+    """Check the whole file, then create every order in one transaction; nothing on any error."""
+    drafts, problems = plan_import(file)
+    if problems:
+        return CsvImportResult(problems=problems)
+    try:
+        with transaction.atomic():
+            for draft in drafts:
+                incoming = draft.serializer.to_incoming(
+                    source=Order.Source.CSV, payload=draft.serializer.initial_data
+                )
+                _, created = accept_order(incoming, actor=actor)
+                if not created:
+                    raise ImportRaced(draft)
+    except ImportRaced as raced:
+        draft = raced.args[0]
+        return CsvImportResult(
+            problems=[
+                Problem(
+                    draft.first_row,
+                    "",
+                    f"order {draft.number} was created while this file was being imported; "
+                    "nothing was imported, upload the file again to see what is left.",
+                )
+            ]
+        )
+    return CsvImportResult(
+        orders=len(drafts), lines=sum(len(draft.lines) for draft in drafts)
+    )
+
+
+def plan_import(file: IO[bytes]) -> tuple[list[DraftOrder], list[Problem]]:
+    """The file's orders, validated, or every problem found in it."""
+    data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return [], [Problem(0, "", "The file is larger than 5 MiB; split it into smaller files.")]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return [], [
+            Problem(
+                0,
+                "",
+                f"The file is not UTF-8 text (unreadable byte at position {error.start}); "
+                "save it as 'CSV UTF-8' and upload it again.",
+            )
+        ]
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
+    try:
+        header = next(rows, None)
+        if header is None or not any(cell.strip() for cell in header):
+            return [], [Problem(0, "", "The file is empty; the first row must name the columns.")]
+        positions, problems = map_columns(header)
+        if problems:
+            return [], problems
+        drafts, problems = group_rows(rows, positions, len(header))
+    except csv.Error as error:
+        return [], [Problem(rows.line_num, "", f"the file cannot be read as CSV ({error}).")]
+    if problems and not drafts:
+        return [], problems
+    headers = {column: header[index].strip() for column, index in positions.items()}
+    problems += validate_orders(drafts, headers)
+    problems += already_existing(drafts, headers)
+    return drafts, problems
+
+
+def detect_delimiter(text: str) -> str:
+    """The separator used most in the header line: comma, semicolon (Excel in Europe) or tab."""
+    first_line = text.split("\n", 1)[0]
+    return max(DELIMITERS, key=first_line.count)
+
+
+def map_columns(header: list[str]) -> tuple[dict[Column, int], list[Problem]]:
+    """Which position holds which field; unknown columns are ignored, missing ones listed."""
+    positions: dict[Column, int] = {}
+    problems = []
+    for index, text in enumerate(header):
+        column = COLUMNS_BY_HEADER.get(normalize_header(text))
+        if column is None:
+            continue
+        if column in positions:
+            problems.append(
+                Problem(
+                    0,
+                    "",
+                    f"Columns '{header[positions[column]].strip()}' and '{text.strip()}' both "
+                    f"give the {column.label}; keep one of them.",
+                )
+            )
+            continue
+        positions[column] = index
+    missing = [column.label for column in COLUMNS if column.required and column not in positions]
+    if missing:
+        problems.append(
+            Problem(0, "", f"Missing required columns: {', '.join(missing)}.")
+        )
+    return positions, problems
+
+
+def group_rows(
+    rows: Any, positions: dict[Column, int], width: int
+) -> tuple[list[DraftOrder], list[Problem]]:
+    """Rows merged by order number; order-level cells must agree across an order's rows."""
+    drafts: dict[str, DraftOrder] = {}
+    problems: list[Problem] = []
+    headers_seen = 0
+    for row_number, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        headers_seen += 1
+        if headers_seen > MAX_ROWS:
+            return [], [
+                Problem(0, "", f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
+            ]
+        if len(row) > width and any(cell.strip() for cell in row[width:]):
+            problems.append(
+                Problem(row_number, "", f"has {len(row)} values but the header names {width} columns.")
+            )
+            continue
+        cells = {column: (row[index].strip() if index < len(row) else "") for column, index in positions.items()}
+        number = cells[COLUMNS_BY_PATH["order_number"]]
+        if not number:
+            problems.append(
+                Problem(row_number, row_label(row, positions, "order_number"), "is required.")
+            )
+            continue
+        draft = drafts.setdefault(number, DraftOrder(number=number, first_row=row_number))
+        problems += merge_order_fields(draft, cells, row_number, row, positions)
+        line = {column: value for column, value in cells.items() if column.is_line_field}
+        draft.lines.append((row_number, line))
+    return list(drafts.values()), problems
+
+
+def row_label(row: list[str], positions: dict[Column, int], path: str) -> str:
+    return COLUMNS_BY_PATH[path].label
+
+
+def merge_order_fields(
+    draft: DraftOrder,
+    cells: dict[Column, str],
+    row_number: int,
+    row: list[str],
+    positions: dict[Column, int],
+) -> list[Problem]:
+    """A blank order-level cell repeats the order's value; a different value is a conflict."""
+    problems = []
+    for column, value in cells.items():
+        if column.is_line_field or column.path == "order_number":
+            continue
+        known = draft.fields.get(column)
+        if known is None or not known.value:
+            draft.fields[column] = Cell(value, row_number)
+        elif value and value != known.value:
+            problems.append(
+                Problem(
+                    row_number,
+                    column.label,
+                    f"'{value}' differs from '{known.value}' on row {known.row} "
+                    f"for order {draft.number}; an order's rows must agree.",
+                )
+            )
+    return problems
+
+
+def validate_orders(drafts: list[DraftOrder], headers: dict[Column, str]) -> list[Problem]:
+    """The API's rules, applied to each order, with every error traced back to its cell."""
+    problems: list[Problem] = []
+    for draft in drafts:
+        payload = draft.payload(headers, problems)
+        serializer = OrderInputSerializer(data=payload)
+        if serializer.is_valid():
+            draft.serializer = serializer
+            continue
+        for path, messages in error_paths(serializer.errors).items():
+            row, column = locate(draft, path)
+            label = headers.get(column, "") if column else ""
+            problems += [Problem(row, label, message) for message in messages]
+    return problems
+
+
+def locate(draft: DraftOrder, path: str) -> tuple[int, Column | None]:
+    """The row and column behind an error path such as 'lines[2].quantity' or 'ship_to.city'."""
+    line = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", path)
+    if line:
+        row, _ = draft.lines[int(line.group(1))]
+        return row, COLUMNS_BY_PATH.get(f"lines.{line.group(2)}")
+    column = COLUMNS_BY_PATH.get(path)
+    cell = draft.fields.get(column) if column else None
+    return (cell.row if cell else draft.first_row), column
+
+
+def already_existing(drafts: list[DraftOrder], headers: dict[Column, str]) -> list[Problem]:
+    """Orders already entered through the API or an earlier upload are not imported twice."""
+    numbers = [draft.number for draft in drafts]
+    existing = dict(
+        Order.objects.filter(store__isnull=True, order_number__in=numbers).values_list(
+            "order_number", "pk"
+        )
+    )
+    label = headers[COLUMNS_BY_PATH["order_number"]]
+    return [
+        Problem(
+            draft.first_row,
+            label,
+            f"order {draft.number} already exists in the hub (id {existing[draft.number]}).",
+        )
+        for draft in drafts
+        if draft.number in existing
+    ]
+
+
+def parse_order_date(
+    text: str, row: int, header: str, problems: list[Problem]
+) -> str | None:
+    """ISO dates, US 'M/D/YYYY [h:mm AM]' as ShipStation writes them, or 'D.M.YYYY'."""
+    if not text:
+        return None
+    parsed = parse_datetime(text.replace(" ", "T", 1)) or _date_at_midnight(parse_date(text))
+    for formats in (US_DATE_FORMATS, US_DATE_FORMATS_12H, DOTTED_DATE_FORMATS):
+        for pattern in formats:
+            if parsed is None:
+                try:
+                    parsed = datetime.strptime(text, pattern)
+                except ValueError:
+                    continue
+    if parsed is None:
+        problems.append(
+            Problem(row, header, f"'{text}' is not a date; use YYYY-MM-DD or M/D/YYYY.")
+        )
+        return None
+    return parsed.isoformat()
+
+
+def _date_at_midnight(value: Any) -> datetime | None:
+    return datetime(value.year, value.month, value.day) if value else None

@@ -1,0 +1,113 @@
+"""Flow 2: which ERP customer an order belongs to (existing link → ERP search → create/default)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from integration_hub.connectors.errors import PermanentError
+from integration_hub.connectors.m3 import M3Address, M3Client, NewM3Customer
+from orders.models import CustomerLink, Order
+from workspace.models import ConnectionSettings
+
+DELIVERY_ADDRESS_TYPE = "1"
+
+
+@dataclass(frozen=True)
+class CustomerDecision:
+    customer_number: str
+    how: str
+
+
+def search_key(order: Order) -> str:
+    """A 10-character ALCU we write on customers we create, so a retry finds them again."""
+    who = order.store_customer_id or order.customer_email.lower()
+    digest = hashlib.sha1(f"{order.store_id or order.source}:{who}".encode()).digest()
+    return "H" + base64.b32encode(digest).decode()[:9]
+
+
+def _link_lookup(order: Order) -> dict:
+    if order.store_customer_id:
+        return {"store_id": order.store_id, "store_customer_id": order.store_customer_id}
+    return {"store_id": order.store_id, "store_customer_id": "", "email": order.customer_email}
+
+
+def link_customer(order: Order, erp: M3Client, settings: ConnectionSettings) -> CustomerDecision:
+    """Find or create the ERP customer for the order and remember the link."""
+    link = CustomerLink.objects.filter(**_link_lookup(order)).first()
+    if link is not None:
+        return CustomerDecision(link.erp_customer_number, f"existing link ({link.origin})")
+
+    key = search_key(order)
+    found = erp.customers_by_search_key(key)
+    if not found and order.customer_email:
+        found = erp.search_customers(f"MAIL:{order.customer_email}")
+        found = [c for c in found if c.email.lower() == order.customer_email.lower()]
+    if found:
+        number = found[0].number
+        _remember(order, number, CustomerLink.Origin.FOUND)
+        return CustomerDecision(number, "found in the ERP")
+
+    if settings.missing_customer_policy == ConnectionSettings.MissingCustomerPolicy.DEFAULT:
+        if not settings.erp_default_customer:
+            raise PermanentError(
+                "No ERP customer found and no default customer is set",
+                hint="Set the default customer in the connection settings, or switch the "
+                "policy to create customers.",
+            )
+        return CustomerDecision(settings.erp_default_customer, "store default customer")
+
+    if not settings.erp_customer_template:
+        raise PermanentError(
+            "No ERP customer found and no customer template is set",
+            hint="Set the customer template (CUTM) in the connection settings.",
+        )
+    ship_to = order.ship_to or {}
+    name = ship_to.get("name") or order.customer_email or f"Web customer {order.order_number}"
+    number = erp.add_customer(
+        NewM3Customer(
+            template=settings.erp_customer_template,
+            name=name[:36],
+            line1=(ship_to.get("street1") or "-")[:36],
+            line2=(ship_to.get("street2") or "")[:36],
+            postcode=ship_to.get("postal_code", "")[:10],
+            town=ship_to.get("city", "")[:20],
+            country=ship_to.get("country", "")[:3],
+            phone=ship_to.get("phone", "")[:16],
+            email=order.customer_email[:50],
+            search_key=key,
+            reference=f"Web {order.order_number}"[:36],
+        )
+    )
+    if ship_to.get("street1"):
+        erp.add_customer_address(number, delivery_address(order, address_id="WEB"))
+    _remember(order, number, CustomerLink.Origin.CREATED)
+    return CustomerDecision(number, "created in the ERP from the template")
+
+
+def delivery_address(order: Order, *, address_id: str = "") -> M3Address:
+    ship_to = order.ship_to or {}
+    return M3Address(
+        address_type=DELIVERY_ADDRESS_TYPE,
+        address_id=address_id,
+        name=(ship_to.get("name") or ship_to.get("company") or "-")[:36],
+        line1=(ship_to.get("street1") or "-")[:36],
+        line2=(ship_to.get("street2") or "")[:36],
+        postcode=(ship_to.get("postal_code") or "")[:10],
+        town=(ship_to.get("city") or "")[:20],
+        country=(ship_to.get("country") or "")[:3],
+        phone=(ship_to.get("phone") or "")[:16],
+    )
+
+
+def _remember(order: Order, number: str, origin: str) -> None:
+    lookup = _link_lookup(order)
+    CustomerLink.objects.get_or_create(
+        **lookup,
+        defaults={
+            "erp_customer_number": number,
+            "origin": origin,
+            "email": order.customer_email,
+        },
+    )

@@ -1,0 +1,153 @@
+"""Creating the ERP customer order exactly once (OIS100MI batch order).
+
+Guards, in order: the real order number already stored → done; a stored temporary number that
+M3 has confirmed → adopt it; an existing order with our CUOR → adopt it; otherwise build a new
+batch order, storing the temporary number before anything else so a crash can be resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from catalog.models import ItemBinding
+from integration_hub.connectors.errors import M3TransactionError, PermanentError
+from integration_hub.connectors.m3 import M3Client, M3OrderHead, NewM3OrderHead, NewM3OrderLine
+from orders.customers import delivery_address
+from orders.models import Order, OrderEvent
+from workspace.models import ConnectionSettings
+
+
+class ErpRejected(PermanentError):
+    """The ERP refused the order; the message carries the ERP's own words."""
+
+
+@dataclass(frozen=True)
+class ErpOrderRef:
+    order_number: str
+    how: str
+
+
+def customer_order_ref(order: Order) -> str:
+    """CUOR (20 characters): the store's order number, the key the ERP is checked by."""
+    return order.order_number[:20]
+
+
+def erp_item_numbers(order: Order, settings: ConnectionSettings) -> dict[str, str]:
+    """SKU → ERP item: the catalog binding when there is one, else the SKU itself (if allowed)."""
+    skus = {line.sku for line in order.lines.all()}
+    bound = dict(
+        ItemBinding.objects.filter(store_id=order.store_id, sku__in=skus).values_list(
+            "sku", "erp_item_number"
+        )
+    )
+    missing = sorted(skus - bound.keys())
+    if missing and not settings.sku_is_erp_item:
+        raise PermanentError(
+            f"No ERP item for SKU(s) {', '.join(missing)}",
+            hint="Bind the SKU(s) to ERP items in Catalog › Item bindings, then retry.",
+        )
+    return {sku: bound.get(sku, sku) for sku in skus}
+
+
+def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) -> ErpOrderRef:
+    if order.erp_order_number:
+        return ErpOrderRef(order.erp_order_number, "already recorded")
+    if order.erp_temporary_order_number:
+        confirmed = erp.final_order_number(order.erp_temporary_order_number)
+        if confirmed:
+            return ErpOrderRef(confirmed, "confirmed before a restart")
+        _discard_batch(erp, order)
+
+    ref = customer_order_ref(order)
+    existing = find_by_customer_order_ref(erp, order.erp_customer_number, ref)
+    if existing:
+        return ErpOrderRef(existing, f"found by CUOR {ref}")
+
+    items = erp_item_numbers(order, settings)
+    temporary = erp.add_batch_head(
+        NewM3OrderHead(
+            customer_number=order.erp_customer_number,
+            customer_order_ref=ref,
+            order_type=settings.erp_order_type,
+            warehouse=settings.erp_warehouse,
+            order_date=order.ordered_at.date() if order.ordered_at else None,
+            currency=order.currency,
+            your_reference=f"Web {order.order_number}"[:36],
+        )
+    )
+    Order.objects.filter(pk=order.pk).update(erp_temporary_order_number=temporary)
+    order.erp_temporary_order_number = temporary
+    OrderEvent.objects.create(
+        order=order,
+        step="erp_batch_head",
+        message=f"ERP batch order {temporary} opened (CUOR {ref}).",
+        upstream_ref=temporary,
+    )
+    if order.ship_to:
+        erp.add_batch_address(temporary, delivery_address(order))
+    lines = list(order.lines.all())
+    results = erp.add_batch_lines(
+        temporary,
+        [
+            NewM3OrderLine(
+                item_number=items[line.sku],
+                quantity=line.quantity,
+                price=line.unit_price,
+                warehouse=settings.erp_warehouse,
+            )
+            for line in lines
+        ],
+    )
+    failures = [
+        f"line {line.line_number} (SKU {line.sku}): {result.error.message}"
+        for line, result in zip(lines, results, strict=True)
+        if result.error is not None
+    ]
+    if failures:
+        raise ErpRejected(
+            "The ERP refused order lines: " + "; ".join(failures),
+            hint="Check the SKU bindings or the items in the ERP, then retry.",
+        )
+    try:
+        real = erp.confirm_order(temporary)
+    except M3TransactionError as exc:
+        raise ErpRejected(_erp_errors(erp, temporary, exc), hint=exc.hint) from exc
+    if not real:
+        raise ErpRejected(_erp_errors(erp, temporary, None), hint="See the ERP's messages.")
+    return ErpOrderRef(real, "created")
+
+
+def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | None:
+    """OIS100MI/SearchHead on CUOR; exact matches only (search results are fuzzy)."""
+    quoted = ref.replace("\\", "\\\\").replace('"', '\\"')
+    records = erp.execute(
+        "OIS100MI", "SearchHead", {"SQRY": f'CUOR:"{quoted}" AND CUNO:{customer}'}, max_records=20
+    )
+    for head in map(M3OrderHead.from_record, records):
+        if head.customer_order_ref == ref and head.customer_number == customer:
+            return head.order_number
+    return None
+
+
+def _discard_batch(erp: M3Client, order: Order) -> None:
+    """An unconfirmed batch order from an earlier attempt is deleted and rebuilt whole."""
+    with contextlib.suppress(M3TransactionError):
+        erp.execute("OIS100MI", "DelBatchHead", {"ORNO": order.erp_temporary_order_number})
+    OrderEvent.objects.create(
+        order=order,
+        step="erp_batch_discarded",
+        outcome=OrderEvent.Outcome.WARNING,
+        message=f"Unconfirmed ERP batch order {order.erp_temporary_order_number} from an "
+        "earlier attempt was deleted; rebuilding it.",
+        upstream_ref=order.erp_temporary_order_number,
+    )
+    Order.objects.filter(pk=order.pk).update(erp_temporary_order_number="")
+    order.erp_temporary_order_number = ""
+
+
+def _erp_errors(erp: M3Client, temporary: str, exc: M3TransactionError | None) -> str:
+    records = erp.batch_order_errors(temporary)
+    messages = [str(r.get("TX60") or r.get("MSID") or "").strip() for r in records]
+    messages = [m for m in messages if m] or ([exc.message] if exc else ["no reason given"])
+    return f"The ERP did not confirm batch order {temporary}: " + "; ".join(messages)

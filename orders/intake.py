@@ -1,0 +1,141 @@
+"""Accepting an order into the current tenant, whatever its source (webhook, poll, API, CSV).
+
+Idempotent: a store order (store + store order id), a storeless order (source + order number) or
+an API idempotency key maps to exactly one Order row; a repeat returns the existing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from orders.models import Order, OrderEvent, OrderLine
+
+
+@dataclass(frozen=True)
+class ShipTo:
+    name: str
+    street1: str
+    city: str
+    postal_code: str
+    country: str
+    company: str = ""
+    street2: str = ""
+    state: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingLine:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingOrder:
+    source: str
+    store_order_id: str
+    order_number: str
+    lines: tuple[IncomingLine, ...]
+    ship_to: ShipTo
+    email: str = ""
+    store_id: int | None = None
+    store_customer_id: str = ""
+    ordered_at: datetime | None = None
+    currency: str = ""
+    total: Decimal | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+def _existing(incoming: IncomingOrder) -> Order | None:
+    if incoming.idempotency_key:
+        found = Order.objects.filter(idempotency_key=incoming.idempotency_key).first()
+        if found:
+            return found
+    return Order.objects.filter(
+        store_id=incoming.store_id,
+        store_order_id=incoming.store_order_id,
+        **({"source": incoming.source} if incoming.store_id is None else {}),
+    ).first()
+
+
+def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bool]:
+    """Create the order with its lines and queue its processing; returns (order, created)."""
+    if connection.schema_name == "public":
+        raise RuntimeError("accept_order needs a tenant schema.")
+    existing = _existing(incoming)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                store_id=incoming.store_id,
+                source=incoming.source,
+                store_order_id=incoming.store_order_id,
+                order_number=incoming.order_number,
+                ordered_at=incoming.ordered_at,
+                customer_email=incoming.email,
+                store_customer_id=incoming.store_customer_id,
+                currency=incoming.currency,
+                total=incoming.total,
+                ship_to=incoming.ship_to.__dict__,
+                payload=incoming.payload,
+                idempotency_key=incoming.idempotency_key,
+                state=Order.State.ROUTED,
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    line_number=number,
+                    sku=line.sku,
+                    name=line.name[:300],
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for number, line in enumerate(incoming.lines, start=1)
+            )
+            OrderEvent.objects.create(
+                order=order,
+                step="received",
+                outcome=OrderEvent.Outcome.SUCCESS,
+                message=f"Received from {order.get_source_display()} with "
+                f"{len(incoming.lines)} line(s).",
+                upstream_ref=incoming.store_order_id,
+                actor=actor,
+            )
+            schedule_processing(order)
+    except IntegrityError:
+        existing = _existing(incoming)
+        if existing is None:
+            raise
+        return existing, False
+    return order, True
+
+
+def schedule_processing(order: Order) -> None:
+    """Mark the order due now and send a worker hint after commit (the sweeper backs it up)."""
+    from orders.tasks import process_order
+
+    Order.objects.filter(pk=order.pk).update(next_attempt_at=_now())
+    schema = connection.schema_name
+    transaction.on_commit(lambda: _send(process_order, schema, order.pk))
+
+
+def _send(task: Any, schema: str, order_id: int) -> None:
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema):
+        task.delay(order_id)
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()

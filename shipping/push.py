@@ -1,0 +1,184 @@
+"""Sending ERP-confirmed orders to the tenant's ShipStation account, in batches of ≤100.
+
+The `orderKey` is deterministic, so a retry or a crash between ShipStation's answer and our
+commit updates the same ShipStation order instead of creating a second one. One pusher runs per
+tenant at a time (a PostgreSQL advisory lock keyed by schema); the shared Redis limiter keeps
+every worker together within 40 calls per minute per API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from integration_hub.connectors import shipstation as ss
+from integration_hub.connectors.errors import PermanentError, RetryableError
+from orders.models import Order, OrderEvent
+from workspace.upstreams import shipstation_client
+
+logger = logging.getLogger("hub.shipstation")
+BATCH_SIZE = 100
+PUSH_REQUEST_KEY = "shipstation-push-requested"
+
+
+@dataclass
+class PushReport:
+    sent: int = 0
+    failed: int = 0
+    retry_in: float | None = None
+    busy: bool = False
+
+
+def shipstation_order_key(order: Order) -> str:
+    origin = f"store{order.store_id}" if order.store_id else order.source
+    return f"hub-{connection.schema_name}-{origin}-{order.store_order_id}"[:100]
+
+
+def request_shipstation_push(schema: str) -> None:
+    """Ask for a push soon; many requests within a few seconds become one task."""
+    from shipping.tasks import push_orders_to_shipstation
+
+    if cache.add(PUSH_REQUEST_KEY, 1, timeout=5):
+        transaction.on_commit(lambda: push_orders_to_shipstation.apply_async(countdown=1))
+
+
+def _advisory_lock_id(schema: str) -> int:
+    digest = hashlib.sha256(f"shipstation-push:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def push_orders_to_shipstation() -> PushReport:
+    """Send every order waiting in state *in ERP*; loops until none is left."""
+    report = PushReport()
+    lock_id = _advisory_lock_id(connection.schema_name)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        if not cursor.fetchone()[0]:
+            report.busy = True
+            return report
+    try:
+        cache.delete(PUSH_REQUEST_KEY)
+        client = shipstation_client()
+        while True:
+            batch = list(
+                Order.objects.filter(state=Order.State.IN_ERP)
+                .prefetch_related("lines")
+                .order_by("pk")[:BATCH_SIZE]
+            )
+            if not batch:
+                break
+            _send_batch(client, batch, report)
+    except RetryableError as exc:
+        report.retry_in = max(exc.retry_after or 0.0, 5.0)
+        logger.info("ShipStation push paused: %s", exc)
+    except PermanentError as exc:
+        _park_all(exc)
+        report.failed += 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+    return report
+
+
+def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushReport) -> None:
+    requests_by_key = {shipstation_order_key(o): (o, shipstation_request(o)) for o in batch}
+    results = client.create_orders(request for _, request in requests_by_key.values())
+    for result in results:
+        order, _ = requests_by_key.get(result.order_key, (None, None))
+        if order is None:
+            continue
+        if result.success and result.order_id:
+            _mark_sent(order, str(result.order_id), result.order_key)
+            report.sent += 1
+        else:
+            _mark_rejected(order, result.error_message or "no reason given")
+            report.failed += 1
+
+
+def shipstation_request(order: Order) -> ss.OrderRequest:
+    ship_to = order.ship_to or {}
+    address = ss.Address(
+        name=ship_to.get("name") or order.customer_email or order.order_number,
+        company=ship_to.get("company") or None,
+        street1=ship_to.get("street1") or None,
+        street2=ship_to.get("street2") or None,
+        city=ship_to.get("city") or None,
+        state=ship_to.get("state") or None,
+        postal_code=ship_to.get("postal_code") or None,
+        country=ship_to.get("country") or None,
+        phone=ship_to.get("phone") or None,
+    )
+    return ss.OrderRequest(
+        order_number=order.order_number,
+        order_key=shipstation_order_key(order),
+        order_date=order.ordered_at or order.created_at,
+        order_status="awaiting_shipment",
+        bill_to=address,
+        ship_to=address,
+        customer_email=order.customer_email or None,
+        amount_paid=order.total,
+        custom_field1=f"ERP {order.erp_order_number}",
+        custom_field2=f"Hub order {order.pk}",
+        items=[
+            ss.OrderItem(
+                sku=line.sku,
+                name=line.name or line.sku,
+                quantity=int(line.quantity),
+                unit_price=line.unit_price,
+                line_item_key=str(line.line_number),
+            )
+            for line in order.lines.all()
+        ],
+    )
+
+
+def _mark_sent(order: Order, shipstation_id: str, key: str) -> None:
+    with transaction.atomic():
+        updated = Order.objects.filter(pk=order.pk, state=Order.State.IN_ERP).update(
+            state=Order.State.SENT_TO_SHIPSTATION,
+            shipstation_order_id=shipstation_id,
+            shipstation_order_key=key,
+            state_message="",
+            updated_at=timezone.now(),
+        )
+        if updated:
+            OrderEvent.objects.create(
+                order=order,
+                step="sent_to_shipstation",
+                outcome=OrderEvent.Outcome.SUCCESS,
+                message=f"ShipStation order {shipstation_id} (orderKey {key}).",
+                upstream_ref=shipstation_id,
+            )
+
+
+def _mark_rejected(order: Order, message: str) -> None:
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(
+            state=Order.State.NEEDS_ATTENTION,
+            state_message=f"ShipStation refused the order: {message}",
+        )
+        OrderEvent.objects.create(
+            order=order,
+            step="shipstation_rejected",
+            outcome=OrderEvent.Outcome.ERROR,
+            message=f"ShipStation refused the order: {message}",
+        )
+
+
+def _park_all(exc: PermanentError) -> None:
+    """Bad credentials and the like stop every waiting order with the same explanation."""
+    message = f"{exc} — {exc.hint}"
+    waiting = list(Order.objects.filter(state=Order.State.IN_ERP).values_list("pk", flat=True))
+    with transaction.atomic():
+        Order.objects.filter(pk__in=waiting).update(
+            state=Order.State.NEEDS_ATTENTION, state_message=message
+        )
+        OrderEvent.objects.bulk_create(
+            OrderEvent(order_id=pk, step="shipstation_rejected", outcome="error", message=message)
+            for pk in waiting
+        )

@@ -1,0 +1,61 @@
+"""The current tenant's ERP and ShipStation clients, built from its connection settings.
+
+Clients are cached per process and credentials, so the M3 token is reused between tasks and a
+credential change takes effect at once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.db import connection
+
+from integration_hub.connectors.errors import AuthenticationError
+from integration_hub.connectors.ionapi import parse_ionapi
+from integration_hub.connectors.m3 import M3Client
+from integration_hub.connectors.ratelimit import shipstation_limiter
+from integration_hub.connectors.shipstation import ShipStationClient
+from integration_hub.core.redis_client import shared_redis
+from workspace.models import ConnectionSettings
+
+
+@lru_cache(maxsize=256)
+def _m3_client(schema: str, ionapi: str, company: str, division: str) -> M3Client:
+    return M3Client(parse_ionapi(ionapi), company=company or None, division=division or None)
+
+
+@lru_cache(maxsize=256)
+def _shipstation_client(schema: str, base_url: str, key: str, secret: str) -> ShipStationClient:
+    return ShipStationClient(
+        key, secret, base_url=base_url, limiter=shipstation_limiter(shared_redis(), schema, key)
+    )
+
+
+def erp_client(settings_row: ConnectionSettings | None = None) -> M3Client:
+    row = settings_row or ConnectionSettings.load()
+    if not row.erp_ionapi:
+        raise AuthenticationError(
+            "No ERP credentials", upstream="m3", hint="Upload the tenant's .ionapi file."
+        )
+    return _m3_client(
+        connection.schema_name,
+        row.erp_ionapi,
+        row.erp_company,
+        row.erp_division,
+    )
+
+
+def shipstation_client(settings_row: ConnectionSettings | None = None) -> ShipStationClient:
+    row = settings_row or ConnectionSettings.load()
+    if not (row.shipstation_api_key and row.shipstation_api_secret):
+        raise AuthenticationError(
+            "No ShipStation credentials",
+            upstream="shipstation",
+            hint="Enter the ShipStation API key and secret in the connection settings.",
+        )
+    return _shipstation_client(
+        connection.schema_name,
+        row.shipstation_base_url,
+        row.shipstation_api_key,
+        row.shipstation_api_secret,
+    )
