@@ -11,6 +11,7 @@ class PlatformAdminSite(admin.AdminSite):
     site_header = "Integration hub · platform"
     site_title = "Integration hub platform"
     index_title = "Tenants, stores and activity"
+    index_template = "admin/platform_index.html"
 
 
 class TenantAdminSite(admin.AdminSite):

@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "inbox.sweep", "schedule": HUB_SWEEP_SECONDS},
 }
 HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
+HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "300"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 SANDBOX_STATE_DIR = Path(os.environ.get("SANDBOX_STATE_DIR", VAR_DIR / "sandbox"))

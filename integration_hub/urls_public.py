@@ -12,7 +12,5 @@ urlpatterns = [
     path("admin/", platform_admin.urls),
     path("healthz", healthz, name="healthz"),
     # Optional trailing slash: a POST must never hit APPEND_SLASH's redirect (or its DEBUG error).
-    re_path(
-        r"^webhooks/api2cart/(?P<token>[^/]*)/?$", api2cart_webhook, name="api2cart-webhook"
-    ),
+    re_path(r"^webhooks/api2cart/(?P<token>[^/]*)/?$", api2cart_webhook, name="api2cart-webhook"),
 ]

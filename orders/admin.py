@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from integration_hub.admin_sites import tenant_admin
+from orders.csv_admin import CsvUploadMixin
 from orders.models import Order, OrderLine
 
 
@@ -14,7 +15,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order, site=tenant_admin)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "store",

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -144,6 +145,7 @@ CONFLICT_EXAMPLE = OpenApiExample(
 @extend_schema_view(
     get=extend_schema(
         summary="List orders",
+        tags=["orders"],
         parameters=[
             OpenApiParameter("state", enum=Order.State.values, description="Only this state."),
             OpenApiParameter("order_number", description="Only this order number."),
@@ -158,8 +160,11 @@ class OrderListCreateView(generics.ListCreateAPIView):
     serializer_class = OrderSerializer
     pagination_class = OrderPagination
 
-    def get_queryset(self):
-        orders = Order.objects.prefetch_related("lines")
+    def get_queryset(self) -> QuerySet[Order]:
+        return Order.objects.prefetch_related("lines")
+
+    def filter_queryset(self, orders: QuerySet[Order]) -> QuerySet[Order]:
+        """Filters applied after the permission check, so a bad filter never hides a 403."""
         state = self.request.query_params.get("state")
         if state:
             if state not in Order.State.values:
@@ -172,6 +177,7 @@ class OrderListCreateView(generics.ListCreateAPIView):
 
     @extend_schema(
         summary="Place an order",
+        tags=["orders"],
         request=OrderInputSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_PARAMETER],
         responses={
@@ -188,7 +194,8 @@ class OrderListCreateView(generics.ListCreateAPIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
         if key and len(key) > MAX_KEY_LENGTH:
-            return problem(f"{IDEMPOTENCY_HEADER} is longer than {MAX_KEY_LENGTH} characters.", 400)
+            message = f"{IDEMPOTENCY_HEADER} is longer than {MAX_KEY_LENGTH} characters."
+            return problem(message, status.HTTP_400_BAD_REQUEST)
         body_hash = request_hash(request.data)
         if key and (earlier := Order.objects.filter(idempotency_key=key).first()):
             return self.repeat(earlier, key, body_hash)
@@ -204,7 +211,9 @@ class OrderListCreateView(generics.ListCreateAPIView):
         if taken := manual_order_numbered(serializer.validated_data["order_number"]):
             return self.number_taken(taken)
 
-        incoming = serializer.to_incoming(source=Order.Source.API, payload=request.data, idempotency_key=key)
+        incoming = serializer.to_incoming(
+            source=Order.Source.API, payload=request.data, idempotency_key=key
+        )
         with transaction.atomic():
             order, created = accept_order(incoming, actor=self.actor())
             if created:
@@ -252,7 +261,7 @@ class OrderListCreateView(generics.ListCreateAPIView):
         return f"{username} (token {prefix})" if prefix else username
 
 
-@extend_schema_view(get=extend_schema(summary="Show an order with its timeline"))
+@extend_schema_view(get=extend_schema(summary="Show an order with its timeline", tags=["orders"]))
 class OrderDetailView(generics.RetrieveAPIView):
     """One order: its state, ERP order number, ShipStation order id and timeline."""
 

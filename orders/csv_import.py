@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import IO, Any
 
 from django.db import transaction
@@ -24,9 +25,16 @@ from orders.serializers import OrderInputSerializer, error_paths
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 DELIMITERS = (",", ";", "\t")
-US_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
-US_DATE_FORMATS_12H = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p")
-DOTTED_DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+DATE_FORMATS = (
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d.%m.%Y",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+)
 
 
 def normalize_header(text: str) -> str:
@@ -54,7 +62,7 @@ class Column:
 
 
 COLUMNS = (
-    Column("order_number", "Order Number", ("Order #", "Order No", "Order ID"), required=True),
+    Column("order_number", "Order Number", ("Order #", "Order No"), required=True),
     Column("ordered_at", "Order Date", ("Date", "Order Created Date")),
     Column("email", "Email", ("Buyer Email", "Customer Email", "E-mail"), required=True),
     Column("currency", "Currency", ("Currency Code",)),
@@ -151,17 +159,13 @@ class DraftOrder:
     lines: list[tuple[int, dict[Column, str]]] = field(default_factory=list)
     serializer: OrderInputSerializer | None = None
 
-    def payload(self, headers: dict[Column, str], problems: list[Problem]) -> dict[str, Any]:
-        order: dict[str, Any] = {"ship_to": {}, "lines": []}
+    def payload(self) -> dict[str, Any]:
+        order: dict[str, Any] = {"order_number": self.number, "ship_to": {}, "lines": []}
         for column, cell in self.fields.items():
-            value: Any = cell.value
-            if column.path == "ordered_at":
-                value = parse_order_date(value, cell.row, headers[column], problems)
             if column.path.startswith("ship_to."):
-                order["ship_to"][column.name] = value
+                order["ship_to"][column.name] = cell.value
             else:
-                order[column.path] = value
-        order["order_number"] = self.number
+                order[column.path] = cell.value
         for _, values in self.lines:
             order["lines"].append({column.name: value for column, value in values.items()})
         return order
@@ -187,51 +191,40 @@ def import_orders_csv(file: IO[bytes], *, actor: str) -> CsvImportResult:
                     raise ImportRaced(draft)
     except ImportRaced as raced:
         draft = raced.args[0]
-        return CsvImportResult(
-            problems=[
-                Problem(
-                    draft.first_row,
-                    "",
-                    f"order {draft.number} was created while this file was being imported; "
-                    "nothing was imported, upload the file again to see what is left.",
-                )
-            ]
+        message = (
+            f"order {draft.number} was created by someone else during this import; nothing "
+            "was imported, upload the file again to see what is left."
         )
-    return CsvImportResult(
-        orders=len(drafts), lines=sum(len(draft.lines) for draft in drafts)
-    )
+        return CsvImportResult(problems=[Problem(draft.first_row, "", message)])
+    return CsvImportResult(orders=len(drafts), lines=sum(len(draft.lines) for draft in drafts))
 
 
 def plan_import(file: IO[bytes]) -> tuple[list[DraftOrder], list[Problem]]:
     """The file's orders, validated, or every problem found in it."""
     data = file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        return [], [Problem(0, "", "The file is larger than 5 MiB; split it into smaller files.")]
+        limit = MAX_FILE_BYTES // 2**20
+        message = f"The file is larger than {limit} MiB; split it into smaller files."
+        return [], [Problem(0, "", message)]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        return [], [
-            Problem(
-                0,
-                "",
-                f"The file is not UTF-8 text (unreadable byte at position {error.start}); "
-                "save it as 'CSV UTF-8' and upload it again.",
-            )
-        ]
+        message = (
+            f"The file is not UTF-8 text (unreadable byte at position {error.start}); "
+            "save it as 'CSV UTF-8' and upload it again."
+        )
+        return [], [Problem(0, "", message)]
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
     try:
         header = next(rows, None)
         if header is None or not any(cell.strip() for cell in header):
             return [], [Problem(0, "", "The file is empty; the first row must name the columns.")]
-        positions, problems = map_columns(header)
+        headers, problems = map_columns(header)
         if problems:
             return [], problems
-        drafts, problems = group_rows(rows, positions, len(header))
+        drafts, problems = group_rows(rows, headers, width=len(header))
     except csv.Error as error:
-        return [], [Problem(rows.line_num, "", f"the file cannot be read as CSV ({error}).")]
-    if problems and not drafts:
-        return [], problems
-    headers = {column: header[index].strip() for column, index in positions.items()}
+        return [], [Problem(rows.line_num, "", f"cannot be read as CSV ({error}).")]
     problems += validate_orders(drafts, headers)
     problems += already_existing(drafts, headers)
     return drafts, problems
@@ -243,110 +236,112 @@ def detect_delimiter(text: str) -> str:
     return max(DELIMITERS, key=first_line.count)
 
 
-def map_columns(header: list[str]) -> tuple[dict[Column, int], list[Problem]]:
+@dataclass(frozen=True)
+class Header:
+    """Where a field sits in the file and what the file calls it, for error messages."""
+
+    index: int
+    text: str
+
+
+def map_columns(header: list[str]) -> tuple[dict[Column, Header], list[Problem]]:
     """Which position holds which field; unknown columns are ignored, missing ones listed."""
-    positions: dict[Column, int] = {}
+    headers: dict[Column, Header] = {}
     problems = []
     for index, text in enumerate(header):
         column = COLUMNS_BY_HEADER.get(normalize_header(text))
         if column is None:
             continue
-        if column in positions:
-            problems.append(
-                Problem(
-                    0,
-                    "",
-                    f"Columns '{header[positions[column]].strip()}' and '{text.strip()}' both "
-                    f"give the {column.label}; keep one of them.",
-                )
+        if column in headers:
+            message = (
+                f"Columns '{headers[column].text}' and '{text.strip()}' both give the "
+                f"{column.label}; keep one of them."
             )
+            problems.append(Problem(0, "", message))
             continue
-        positions[column] = index
-    missing = [column.label for column in COLUMNS if column.required and column not in positions]
+        headers[column] = Header(index, text.strip())
+    missing = [column.label for column in COLUMNS if column.required and column not in headers]
     if missing:
-        problems.append(
-            Problem(0, "", f"Missing required columns: {', '.join(missing)}.")
-        )
-    return positions, problems
+        problems.append(Problem(0, "", f"Missing required columns: {', '.join(missing)}."))
+    return headers, problems
 
 
 def group_rows(
-    rows: Any, positions: dict[Column, int], width: int
+    rows: Iterator[list[str]], headers: dict[Column, Header], *, width: int
 ) -> tuple[list[DraftOrder], list[Problem]]:
-    """Rows merged by order number; order-level cells must agree across an order's rows."""
+    """Rows merged by order number (row 1 is the header, as in a spreadsheet)."""
     drafts: dict[str, DraftOrder] = {}
     problems: list[Problem] = []
-    headers_seen = 0
+    order_number = headers[COLUMNS_BY_PATH["order_number"]]
+    data_rows = 0
     for row_number, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
-        headers_seen += 1
-        if headers_seen > MAX_ROWS:
-            return [], [
-                Problem(0, "", f"The file has more than {MAX_ROWS:,} rows; split it into smaller files.")
-            ]
+        data_rows += 1
+        if data_rows > MAX_ROWS:
+            message = f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
+            return [], [Problem(0, "", message)]
         if len(row) > width and any(cell.strip() for cell in row[width:]):
-            problems.append(
-                Problem(row_number, "", f"has {len(row)} values but the header names {width} columns.")
-            )
+            message = f"has {len(row)} values but the header names only {width} columns."
+            problems.append(Problem(row_number, "", message))
             continue
-        cells = {column: (row[index].strip() if index < len(row) else "") for column, index in positions.items()}
-        number = cells[COLUMNS_BY_PATH["order_number"]]
+        cells = {
+            column: row[header.index].strip() if header.index < len(row) else ""
+            for column, header in headers.items()
+        }
+        number = cells.pop(COLUMNS_BY_PATH["order_number"])
         if not number:
-            problems.append(
-                Problem(row_number, row_label(row, positions, "order_number"), "is required.")
-            )
+            problems.append(Problem(row_number, order_number.text, "This field is required."))
             continue
         draft = drafts.setdefault(number, DraftOrder(number=number, first_row=row_number))
-        problems += merge_order_fields(draft, cells, row_number, row, positions)
+        problems += merge_order_fields(draft, cells, row_number, headers)
         line = {column: value for column, value in cells.items() if column.is_line_field}
         draft.lines.append((row_number, line))
     return list(drafts.values()), problems
 
 
-def row_label(row: list[str], positions: dict[Column, int], path: str) -> str:
-    return COLUMNS_BY_PATH[path].label
-
-
 def merge_order_fields(
-    draft: DraftOrder,
-    cells: dict[Column, str],
-    row_number: int,
-    row: list[str],
-    positions: dict[Column, int],
+    draft: DraftOrder, cells: dict[Column, str], row_number: int, headers: dict[Column, Header]
 ) -> list[Problem]:
     """A blank order-level cell repeats the order's value; a different value is a conflict."""
     problems = []
     for column, value in cells.items():
-        if column.is_line_field or column.path == "order_number":
+        if column.is_line_field:
             continue
         known = draft.fields.get(column)
         if known is None or not known.value:
             draft.fields[column] = Cell(value, row_number)
         elif value and value != known.value:
-            problems.append(
-                Problem(
-                    row_number,
-                    column.label,
-                    f"'{value}' differs from '{known.value}' on row {known.row} "
-                    f"for order {draft.number}; an order's rows must agree.",
-                )
+            message = (
+                f"'{value}' differs from '{known.value}' on row {known.row} for order "
+                f"{draft.number}; the rows of one order must agree."
             )
+            problems.append(Problem(row_number, headers[column].text, message))
     return problems
 
 
-def validate_orders(drafts: list[DraftOrder], headers: dict[Column, str]) -> list[Problem]:
+def validate_orders(drafts: list[DraftOrder], headers: dict[Column, Header]) -> list[Problem]:
     """The API's rules, applied to each order, with every error traced back to its cell."""
     problems: list[Problem] = []
+    ordered_at = COLUMNS_BY_PATH["ordered_at"]
     for draft in drafts:
-        payload = draft.payload(headers, problems)
+        payload = draft.payload()
+        date_cell = draft.fields.get(ordered_at)
+        if date_cell and date_cell.value:
+            when = parse_order_date(date_cell.value)
+            if when is None:
+                message = f"'{date_cell.value}' is not a date; use YYYY-MM-DD or M/D/YYYY."
+                problems.append(Problem(date_cell.row, headers[ordered_at].text, message))
+            payload["ordered_at"] = when.isoformat() if when else None
+        else:
+            payload["ordered_at"] = None
         serializer = OrderInputSerializer(data=payload)
         if serializer.is_valid():
             draft.serializer = serializer
             continue
         for path, messages in error_paths(serializer.errors).items():
             row, column = locate(draft, path)
-            label = headers.get(column, "") if column else ""
+            label = headers[column].text if column in headers else ""
             problems += [Problem(row, label, message) for message in messages]
     return problems
 
@@ -362,15 +357,14 @@ def locate(draft: DraftOrder, path: str) -> tuple[int, Column | None]:
     return (cell.row if cell else draft.first_row), column
 
 
-def already_existing(drafts: list[DraftOrder], headers: dict[Column, str]) -> list[Problem]:
+def already_existing(drafts: list[DraftOrder], headers: dict[Column, Header]) -> list[Problem]:
     """Orders already entered through the API or an earlier upload are not imported twice."""
-    numbers = [draft.number for draft in drafts]
     existing = dict(
-        Order.objects.filter(store__isnull=True, order_number__in=numbers).values_list(
-            "order_number", "pk"
-        )
+        Order.objects.filter(
+            store__isnull=True, order_number__in=[draft.number for draft in drafts]
+        ).values_list("order_number", "pk")
     )
-    label = headers[COLUMNS_BY_PATH["order_number"]]
+    label = headers[COLUMNS_BY_PATH["order_number"]].text
     return [
         Problem(
             draft.first_row,
@@ -382,27 +376,19 @@ def already_existing(drafts: list[DraftOrder], headers: dict[Column, str]) -> li
     ]
 
 
-def parse_order_date(
-    text: str, row: int, header: str, problems: list[Problem]
-) -> str | None:
+def parse_order_date(text: str) -> datetime | None:
     """ISO dates, US 'M/D/YYYY [h:mm AM]' as ShipStation writes them, or 'D.M.YYYY'."""
-    if not text:
-        return None
-    parsed = parse_datetime(text.replace(" ", "T", 1)) or _date_at_midnight(parse_date(text))
-    for formats in (US_DATE_FORMATS, US_DATE_FORMATS_12H, DOTTED_DATE_FORMATS):
-        for pattern in formats:
-            if parsed is None:
-                try:
-                    parsed = datetime.strptime(text, pattern)
-                except ValueError:
-                    continue
-    if parsed is None:
-        problems.append(
-            Problem(row, header, f"'{text}' is not a date; use YYYY-MM-DD or M/D/YYYY.")
-        )
-        return None
-    return parsed.isoformat()
-
-
-def _date_at_midnight(value: Any) -> datetime | None:
-    return datetime(value.year, value.month, value.day) if value else None
+    try:
+        iso = parse_datetime(text) or parse_date(text)
+    except ValueError:
+        iso = None
+    if isinstance(iso, datetime):
+        return iso
+    if isinstance(iso, date):
+        return datetime.combine(iso, time())
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from django.db import models
+
+# Tenant rows pointing at a public Store: the database constraint keeps them valid, and Django
+# must not cascade across schemas (it would look for tenant tables in public).
+CROSS_SCHEMA_FK = "The store in the platform's registry."
 from django.db.models import Q
 
 
@@ -26,7 +30,12 @@ class Order(models.Model):
         CSV = "csv", "CSV upload"
 
     store = models.ForeignKey(
-        "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "tenants.Store",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        help_text=CROSS_SCHEMA_FK,
     )
     source = models.CharField(max_length=10, choices=Source.choices)
     store_order_id = models.CharField(max_length=100, help_text="The store's own order id.")
@@ -134,7 +143,12 @@ class CustomerLink(models.Model):
         MANUAL = "manual", "Set by staff"
 
     store = models.ForeignKey(
-        "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "tenants.Store",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        help_text=CROSS_SCHEMA_FK,
     )
     store_customer_id = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)

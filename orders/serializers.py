@@ -47,9 +47,7 @@ class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=128)
     name = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
-    unit_price = serializers.DecimalField(
-        max_digits=14, decimal_places=4, min_value=Decimal("0")
-    )
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"))
 
     def validate_quantity(self, value: Decimal) -> Decimal:
         if value <= 0:
@@ -64,7 +62,10 @@ class OrderInputSerializer(serializers.Serializer):
         max_length=100, help_text="Your order number; unique among API and CSV orders."
     )
     ordered_at = serializers.DateTimeField(
-        required=False, allow_null=True, default=None, help_text="ISO 8601, e.g. 2025-03-01T14:30:00Z."
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="ISO 8601, e.g. 2025-03-01T14:30:00Z.",
     )
     email = serializers.EmailField(max_length=254)
     currency = serializers.CharField(
@@ -99,12 +100,17 @@ class OrderInputSerializer(serializers.Serializer):
 
 
 def error_paths(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as flat paths a person can read: {"lines[2].quantity": [...]}."""
+    """DRF's nested errors as flat paths a person can read: {"lines[2].quantity": [...]}.
+
+    List items' errors come keyed by index (DRF's dict format) or as a list with {} for valid items.
+    """
     if isinstance(detail, Mapping):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
             if key == api_settings.NON_FIELD_ERRORS_KEY:
                 path = prefix or key
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
             else:
                 path = f"{prefix}.{key}" if prefix else str(key)
             flat.update(error_paths(value, path))

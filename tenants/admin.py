@@ -8,13 +8,20 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integration_hub.admin_sites import platform_admin, tenant_admin
+from integration_hub.connectors.errors import UpstreamError
 from tenants.activity import record_activity
-from tenants.forms import Api2CartAccountForm, StoreForm, TenantProvisioningForm
+from tenants.forms import (
+    Api2CartAccountForm,
+    ConnectStoreForm,
+    StoreForm,
+    TenantProvisioningForm,
+)
 from tenants.models import (
     ActivityEvent,
     Api2CartAccount,
@@ -25,6 +32,13 @@ from tenants.models import (
     Tenant,
 )
 from tenants.provisioning import provision_tenant
+from tenants.store_connection import (
+    StoreConnectionError,
+    connect_new_store,
+    explain,
+    register_webhooks,
+    supported_platforms,
+)
 
 platform_admin.register(User, UserAdmin)
 platform_admin.register(Group, GroupAdmin)
@@ -113,9 +127,18 @@ class StoreAdmin(admin.ModelAdmin):
     list_display = ["display_name", "name", "platform", "webhook_mode", "status", "members"]
     list_filter = ["platform", "webhook_mode", "status"]
     search_fields = ["name", "display_name", "url"]
-    readonly_fields = ["status", "status_message", "status_changed_at", "callback_path"]
+    readonly_fields = [
+        "status",
+        "status_message",
+        "status_changed_at",
+        "callback_path",
+        "poll_watermark",
+        "last_polled_at",
+        "next_poll_at",
+    ]
     inlines = [MembershipInline]
-    actions = ["rotate_webhook_token"]
+    actions = ["register_webhooks", "rotate_webhook_token"]
+    change_list_template = "admin/tenants/store/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
         return super().get_queryset(request).prefetch_related("memberships__tenant")
@@ -129,6 +152,116 @@ class StoreAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "Assigned when the store is saved."
         return f"/webhooks/api2cart/{obj.webhook_token[:4]}…/ (token kept secret)"
+
+    def save_model(self, request: HttpRequest, obj: Store, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            record_activity(
+                "store.connected", obj=obj, request=request, message="Store key pasted."
+            )
+
+    @admin.action(description="Register webhooks (order add/update) at API2Cart")
+    def register_webhooks(self, request: HttpRequest, queryset: QuerySet[Store]) -> None:
+        for store in queryset.select_related("account"):
+            try:
+                report = register_webhooks(store)
+            except UpstreamError as exc:
+                message = f"{store}: webhooks not registered. {explain(exc)}"
+                record_activity(
+                    "store.webhooks_registered",
+                    obj=store,
+                    request=request,
+                    outcome=ActivityEvent.Outcome.FAILURE,
+                    message=message,
+                )
+                messages.error(request, message)
+                continue
+            record_activity(
+                "store.webhooks_registered", obj=store, request=request, message=report.summary()
+            )
+            level = messages.WARNING if report.switched_to_poll else messages.SUCCESS
+            messages.add_message(request, level, report.summary())
+
+    def get_urls(self):
+        connect = path(
+            "connect/",
+            self.admin_site.admin_view(self.connect_view),
+            name="tenants_store_connect",
+        )
+        return [connect, *super().get_urls()]
+
+    def connect_view(self, request: HttpRequest) -> HttpResponse:
+        """Connect a new store with its platform credentials (`account.cart.add`)."""
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("platform_admin:index"))
+        accounts = list(Api2CartAccount.objects.order_by("name"))
+        wanted = request.GET.get("account") or request.POST.get("account")
+        account = next(
+            (a for a in accounts if str(a.pk) == wanted), accounts[0] if accounts else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Connect a new store",
+            "accounts": accounts,
+            "account": account,
+            "form": None,
+        }
+        if account is None:
+            messages.error(request, "Add an API2Cart account first.")
+            return TemplateResponse(request, "admin/tenants/store/connect.html", context)
+        try:
+            platforms = supported_platforms(account)
+        except StoreConnectionError as exc:
+            messages.error(request, str(exc))
+            return TemplateResponse(request, "admin/tenants/store/connect.html", context)
+        data = request.POST if request.method == "POST" else None
+        form = ConnectStoreForm(data, platforms=platforms)
+        context["form"] = form
+        if data is not None and form.is_valid():
+            store = self.connect_store(request, account, form)
+            if store is not None:
+                return HttpResponseRedirect(
+                    reverse("platform_admin:tenants_store_change", args=[store.pk])
+                )
+        return TemplateResponse(request, "admin/tenants/store/connect.html", context)
+
+    def connect_store(
+        self, request: HttpRequest, account: Api2CartAccount, form: ConnectStoreForm
+    ) -> Store | None:
+        cart_id, store_url = form.cleaned_data["cart_id"], form.cleaned_data["store_url"]
+        try:
+            store_key = connect_new_store(account, cart_id, store_url, form.credentials())
+        except StoreConnectionError as exc:
+            form.add_error(None, str(exc))
+            record_activity(
+                "store.connected",
+                request=request,
+                outcome=ActivityEvent.Outcome.FAILURE,
+                object_type="tenants.store",
+                object_repr=store_url,
+                message=str(exc),
+            )
+            return None
+        store = Store.objects.create(
+            name=form.cleaned_data["name"],
+            display_name=form.cleaned_data["display_name"],
+            platform=cart_id,
+            url=store_url,
+            account=account,
+            store_key=store_key,
+        )
+        record_activity(
+            "store.connected",
+            obj=store,
+            request=request,
+            message=f"Connected through account.cart.add ({cart_id}).",
+        )
+        messages.success(
+            request,
+            f'Connected {store}. Add its member tenants, then run "Register webhooks".',
+        )
+        return store
 
     @admin.action(description="Rotate the webhook token (re-register webhooks afterwards)")
     def rotate_webhook_token(self, request: HttpRequest, queryset: QuerySet[Store]) -> None:

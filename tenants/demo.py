@@ -50,7 +50,8 @@ def seed_demo(sandbox_url: str = "") -> list[DemoLogin]:
                 admin_password=password,
                 actor="make demo",
             )
-        configure_tenant(demo_tenant, sandbox, email, password)
+        reset_demo_admin(demo_tenant.slug, email, password)
+        configure_tenant(demo_tenant, sandbox)
         port = settings.HUB_PUBLIC_URL.rsplit(":", 1)[-1]
         where = f"http://{demo_tenant.slug}.{settings.HUB_BASE_DOMAIN}:{port}/admin/"
         logins.append(DemoLogin(where, email, password))
@@ -64,16 +65,20 @@ def seed_demo(sandbox_url: str = "") -> list[DemoLogin]:
     return logins
 
 
-def configure_tenant(
-    demo_tenant: demo_data.DemoTenant, sandbox: str, admin_email: str, admin_password: str
-) -> None:
-    with schema_context(demo_tenant.slug):
+def reset_demo_admin(slug: str, email: str, password: str) -> None:
+    """The demo's tenant admin always has the documented password."""
+    with schema_context(slug):
         admin, _ = get_user_model().objects.get_or_create(
-            username=admin_email, defaults={"email": admin_email, "is_staff": True}
+            username=email, defaults={"email": email, "is_staff": True}
         )
-        admin.set_password(admin_password)
+        admin.set_password(password)
         admin.save()
         admin.groups.add(Group.objects.get(name="Tenant admin"))
+
+
+def configure_tenant(demo_tenant: demo_data.DemoTenant, sandbox: str) -> None:
+    """Point the tenant's ERP and ShipStation at the sandbox."""
+    with schema_context(demo_tenant.slug):
         row = ConnectionSettings.load()
         row.erp_ionapi = json.dumps(demo_data.ionapi_file(demo_tenant.slug, sandbox))
         row.erp_company = demo_tenant.company

@@ -30,8 +30,15 @@ def pytest_configure(config) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> None:
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings
+) -> Iterator[None]:
+    """Always build the test database (end-to-end tests use it without the `db` fixture)."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
         ensure_public_tenant()
         ensure_template_schema()
         for slug, name in (("acme", "Acme Ltd"), ("globex", "Globex Corporation")):
@@ -44,6 +51,10 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
         get_user_model().objects.create_superuser(
             "platform", "platform@hub.test", PLATFORM_PASSWORD
         )
+    yield
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)

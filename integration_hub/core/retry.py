@@ -12,7 +12,11 @@ from django.utils import timezone
 
 BASE_SECONDS = 2.0
 CAP_SECONDS = 600.0
-LEASE = timedelta(minutes=5)
+
+
+def lease() -> timedelta:
+    """How long a worker may hold a row before others assume it died."""
+    return timedelta(seconds=getattr(settings, "HUB_LEASE_SECONDS", 300))
 
 
 def max_attempts() -> int:
@@ -37,6 +41,6 @@ def claim(model: type[models.Model], pk: int, **conditions: object) -> bool:
         model.objects.filter(pk=pk, **conditions)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(lease_until=now + LEASE)
+        .update(lease_until=now + lease())
     )
     return claimed == 1

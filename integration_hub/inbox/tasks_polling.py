@@ -1,4 +1,8 @@
-"""Public-schema tasks for the polling safety net; the beat dispatcher enqueues them when due."""
+"""Public-schema tasks for the polling safety net; the sweeper enqueues them when due.
+
+The task objects carry the service functions' names (`poll_store.delay(store_id)`), which is
+what the sweeper imports.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.utils import timezone
 
 from integration_hub.celery import app
 from integration_hub.connectors.errors import PermanentError, UpstreamError
-from integration_hub.inbox.polling import poll_store, replay_failed_webhooks
+from integration_hub.inbox import polling
 from integration_hub.inbox.store_status import mark_disconnected
 from tenants.models import Api2CartAccount, Store
 
@@ -17,7 +21,7 @@ logger = logging.getLogger("hub.polling")
 
 
 @app.task(name="inbox.poll_store", acks_late=True)
-def poll_store_task(store_id: int) -> int:
+def poll_store(store_id: int) -> int:
     """Poll one store's orders into the inbox.
 
     A failed poll keeps the watermark (the window is read again next time) but still waits one
@@ -28,7 +32,7 @@ def poll_store_task(store_id: int) -> int:
     if store is None:
         return 0
     try:
-        return poll_store(store)
+        return polling.poll_store(store)
     except UpstreamError as exc:
         logger.warning("polling store=%s failed: %s", store.pk, exc)
         Store.objects.filter(pk=store.pk).update(
@@ -40,7 +44,7 @@ def poll_store_task(store_id: int) -> int:
 
 
 @app.task(name="inbox.replay_failed_webhooks", acks_late=True)
-def replay_failed_webhooks_task(account_id: int) -> int:
+def replay_failed_webhooks(account_id: int) -> int:
     """Replay the account's failed webhook deliveries into the inbox."""
     account = Api2CartAccount.objects.filter(pk=account_id).first()
-    return 0 if account is None else replay_failed_webhooks(account)
+    return 0 if account is None else polling.replay_failed_webhooks(account)

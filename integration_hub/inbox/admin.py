@@ -1,0 +1,134 @@
+"""Platform admin for the inbox: read-only rows, filters, and an audited "retry" action."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from integration_hub.admin_sites import platform_admin
+from integration_hub.inbox.enqueue import enqueue_processing_on_commit
+from integration_hub.inbox.models import InboxItem, StoreWebhook
+from tenants.activity import record_activity
+
+
+@admin.register(InboxItem, site=platform_admin)
+class InboxItemAdmin(admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "source",
+        "store",
+        "event",
+        "entity_id",
+        "state",
+        "attempts",
+        "duplicates",
+        "short_error",
+    ]
+    list_filter = ["state", "source", "store"]
+    search_fields = ["entity_id"]
+    list_select_related = ["store"]
+    date_hierarchy = "received_at"
+    actions = ["retry"]
+    fields = [
+        "source",
+        "store",
+        "entity",
+        "action",
+        "entity_id",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "last_error",
+        "received_at",
+        "processed_at",
+        "duplicates",
+        "dedupe_key",
+        "pretty_headers",
+        "pretty_body",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: InboxItem | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: InboxItem | None = None) -> bool:
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("inbox.retry_inboxitem")
+
+    @admin.display(description="Event")
+    def event(self, obj: InboxItem) -> str:
+        return f"{obj.entity}.{obj.action}" if obj.entity else "—"
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: InboxItem) -> str:
+        return obj.last_error if len(obj.last_error) <= 80 else obj.last_error[:79] + "…"
+
+    @admin.display(description="Headers")
+    def pretty_headers(self, obj: InboxItem) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, sort_keys=True))
+
+    @admin.display(description="Raw body")
+    def pretty_body(self, obj: InboxItem) -> str:
+        try:
+            text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
+        except ValueError:
+            text = obj.body
+        return format_html("<pre>{}</pre>", text)
+
+    @admin.action(description="Retry the selected items now (audited)", permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[InboxItem]) -> None:
+        """Back to pending with a fresh attempt budget; items a worker holds right now are left."""
+        now = timezone.now()
+        with transaction.atomic():
+            ids = list(queryset.values_list("pk", flat=True))
+            items = list(InboxItem.objects.select_for_update().filter(pk__in=ids))
+            busy = [i for i in items if i.lease_until and i.lease_until > now]
+            chosen = [i for i in items if i not in busy]
+            InboxItem.objects.filter(pk__in=[i.pk for i in chosen]).update(
+                state=InboxItem.State.PENDING,
+                next_attempt_at=now,
+                lease_until=None,
+                attempts=0,
+                processed_at=None,
+            )
+            for item in chosen:
+                record_activity(
+                    "inbox.retry",
+                    obj=item,
+                    request=request,
+                    message=f"Retried from state {item.get_state_display()}.",
+                )
+            enqueue_processing_on_commit(i.pk for i in chosen)
+        if chosen:
+            messages.success(request, f"Queued {len(chosen)} inbox item(s) for another try.")
+        if busy:
+            messages.warning(
+                request, f"{len(busy)} item(s) are being processed right now and were left alone."
+            )
+
+
+@admin.register(StoreWebhook, site=platform_admin)
+class StoreWebhookAdmin(admin.ModelAdmin):
+    """The webhooks the hub registered at API2Cart (read-only; managed by "Register webhooks")."""
+
+    list_display = ["store", "entity", "action", "remote_id", "created_at"]
+    list_filter = ["store", "entity", "action"]
+    list_select_related = ["store"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StoreWebhook | None = None) -> bool:
+        return False
