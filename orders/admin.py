@@ -1,17 +1,50 @@
-"""Orders in the tenant portal."""
+"""Orders in the tenant portal: state, timeline, and the retry / replay / cancel actions."""
 
-from django.contrib import admin
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from integration_hub.admin_sites import tenant_admin
 from orders.csv_admin import CsvUploadMixin
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderEvent, OrderLine
+from orders.operations import Outcome, cancel_order, replay_order, retry_order
+
+STATE_COLOURS = {
+    Order.State.SENT_TO_SHIPSTATION: "#2e7d32",
+    Order.State.IN_ERP: "#1565c0",
+    Order.State.NEEDS_ATTENTION: "#e65100",
+    Order.State.FAILED: "#c62828",
+    Order.State.CANCELLED: "#757575",
+}
 
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
+    can_delete = False
     fields = ["line_number", "sku", "name", "quantity", "unit_price", "erp_item_number"]
     readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class TimelineInline(admin.TabularInline):
+    model = OrderEvent
+    verbose_name_plural = "Timeline"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "step", "outcome", "message", "upstream_ref", "actor"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Order, site=tenant_admin)
@@ -20,7 +53,7 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
         "order_number",
         "store",
         "source",
-        "state",
+        "state_badge",
         "erp_order_number",
         "shipstation_order_id",
         "created_at",
@@ -28,5 +61,78 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
     list_filter = ["state", "store", "source", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["order_number", "store_order_id", "customer_email", "erp_order_number"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline]
+    inlines = [OrderLineInline, TimelineInline]
     list_select_related = ["store"]
+    actions = ["retry_orders", "replay_orders", "cancel_orders"]
+    fieldsets = (
+        (None, {"fields": ("order_number", "store", "source", "store_order_id", "ordered_at")}),
+        ("Pipeline", {"fields": ("state", "state_message", "attempts", "next_attempt_at")}),
+        (
+            "Upstream references",
+            {
+                "fields": (
+                    "erp_customer_number",
+                    "erp_temporary_order_number",
+                    "erp_order_number",
+                    "shipstation_order_key",
+                    "shipstation_order_id",
+                )
+            },
+        ),
+        ("Customer", {"fields": ("customer_email", "store_customer_id", "ship_to")}),
+        ("Totals", {"fields": ("currency", "total")}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """Orders come from stores, the API or a CSV file; the upload page is the manual way."""
+        return HttpResponseRedirect(reverse("tenant_admin:orders_order_upload_csv"))
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, obj: Order) -> str:
+        colour = STATE_COLOURS.get(obj.state, "#455a64")
+        return format_html(
+            '<span style="color:{};font-weight:bold" title="{}">{}</span>',
+            colour,
+            obj.state_message,
+            obj.get_state_display(),
+        )
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.retry_order")
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.replay_order")
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.cancel_order")
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Order],
+        operation: Callable[[Order, str], Outcome],
+    ) -> None:
+        actor = request.user.get_username()
+        for order in queryset:
+            outcome = operation(order, actor)
+            messages.add_message(
+                request, messages.SUCCESS if outcome.ok else messages.WARNING, outcome.message
+            )
+
+    @admin.action(description="Retry selected orders", permissions=["retry"])
+    def retry_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, retry_order)
+
+    @admin.action(description="Replay from the stored payload", permissions=["replay"])
+    def replay_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, replay_order)
+
+    @admin.action(description="Cancel in the hub", permissions=["cancel"])
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._apply(request, queryset, cancel_order)

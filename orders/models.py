@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 # Tenant rows pointing at a public Store: the database constraint keeps them valid, and Django
 # must not cascade across schemas (it would look for tenant tables in public).
 CROSS_SCHEMA_FK = "The store in the platform's registry."
-from django.db.models import Q
 
 
 class Order(models.Model):

@@ -81,11 +81,10 @@ def sweep() -> SweepReport:
 
 
 def dispatch_due_polls(now: datetime) -> int:
-    try:
-        from integration_hub.inbox.polling import due_stores
-        from integration_hub.inbox.tasks_polling import poll_store
-    except ImportError:
-        return 0
+    """Poll every store whose interval is up; `next_poll_at` moves first so ticks never pile up."""
+    from integration_hub.inbox.polling import due_stores
+    from integration_hub.inbox.tasks_polling import poll_store
+
     count = 0
     for store in due_stores(now):
         store.next_poll_at = now + timedelta(minutes=store.poll_interval_minutes)

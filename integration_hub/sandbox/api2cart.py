@@ -379,6 +379,7 @@ CREATE TABLE IF NOT EXISTS a2c_webhooks (
 CREATE TABLE IF NOT EXISTS a2c_failed_webhooks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, webhook_id INTEGER, store_key TEXT, entity_id TEXT,
     time TEXT, reason TEXT);
+CREATE TABLE IF NOT EXISTS a2c_received (method TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS a2c_jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, store_key TEXT, method TEXT, status TEXT,
     created_at TEXT, processed_at TEXT, payload TEXT, result TEXT, doc TEXT, ready_at REAL);
@@ -692,13 +693,29 @@ class Api2CartFake:
             "failed_webhooks": "SELECT COUNT(*) FROM a2c_failed_webhooks",
             "jobs_in_progress": "SELECT COUNT(*) FROM a2c_jobs WHERE status = 'in_progress'",
         }
-        return {name: int(self.db.scalar(sql) or 0) for name, sql in counts.items()}
+        status = {name: int(self.db.scalar(sql) or 0) for name, sql in counts.items()}
+        received = dict(self.db.query("SELECT method, count FROM a2c_received"))
+        status["order_status_updates"] = received.get("order.update", 0)
+        status["product_updates"] = sum(
+            received.get(method, 0) for method in ("product.update", "product.variant.update")
+        )
+        status["product_batch_updates"] = sum(
+            received.get(method, 0)
+            for method in ("product.update.batch", "product.variant.update.batch")
+        )
+        status["calls"] = sum(received.values())
+        return status
 
     def handle(self, req: SandboxRequest) -> SandboxResponse:
         if not (req.path.startswith(self.base_path) and req.path.endswith(".json")):
             return SandboxResponse(404, {"error": f"Not an API2Cart v1.1 path: {req.path}"})
         name = req.path[len(self.base_path) : -len(".json")]
         self.calls[name] += 1
+        self.db.execute(
+            "INSERT INTO a2c_received (method, count) VALUES (?, 1)"
+            " ON CONFLICT(method) DO UPDATE SET count = count + 1",
+            (name,),
+        )
         try:
             args = self._merged_args(req)
             body = self._call(name, args, req)

@@ -5,104 +5,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0001_initial'),
-        ('tenants', '0003_store_last_polled_at_store_next_poll_at_and_more'),
+        ("orders", "0001_initial"),
+        ("tenants", "0003_store_last_polled_at_store_next_poll_at_and_more"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomerLink',
+            name="CustomerLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('store_customer_id', models.CharField(blank=True, max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('erp_customer_number', models.CharField(max_length=10, verbose_name='ERP customer (CUNO)')),
-                ('origin', models.CharField(choices=[('found', 'Found in the ERP'), ('created', 'Created in the ERP'), ('default', 'Store default customer'), ('manual', 'Set by staff')], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("store_customer_id", models.CharField(blank=True, max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "erp_customer_number",
+                    models.CharField(max_length=10, verbose_name="ERP customer (CUNO)"),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("found", "Found in the ERP"),
+                            ("created", "Created in the ERP"),
+                            ("default", "Store default customer"),
+                            ("manual", "Set by staff"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('step', models.CharField(max_length=40)),
-                ('outcome', models.CharField(choices=[('info', 'Info'), ('success', 'Success'), ('warning', 'Warning'), ('error', 'Error')], default='info', max_length=10)),
-                ('message', models.TextField(blank=True)),
-                ('upstream_ref', models.CharField(blank=True, max_length=100)),
-                ('actor', models.CharField(blank=True, max_length=150)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("step", models.CharField(max_length=40)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("info", "Info"),
+                            ("success", "Success"),
+                            ("warning", "Warning"),
+                            ("error", "Error"),
+                        ],
+                        default="info",
+                        max_length=10,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("upstream_ref", models.CharField(blank=True, max_length=100)),
+                ("actor", models.CharField(blank=True, max_length=150)),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='order',
-            name='attempts',
+            model_name="order",
+            name="attempts",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='order',
-            name='erp_temporary_order_number',
+            model_name="order",
+            name="erp_temporary_order_number",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='order',
-            name='idempotency_key',
+            model_name="order",
+            name="idempotency_key",
             field=models.CharField(blank=True, max_length=200, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='lease_until',
+            model_name="order",
+            name="lease_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='next_attempt_at',
+            model_name="order",
+            name="next_attempt_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='order',
-            name='payload',
-            field=models.JSONField(blank=True, default=dict, help_text='The authoritative order as received; replayable.'),
+            model_name="order",
+            name="payload",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="The authoritative order as received; replayable.",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='ship_to',
+            model_name="order",
+            name="ship_to",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='order',
-            name='shipstation_order_key',
+            model_name="order",
+            name="shipstation_order_key",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='order',
-            name='store_customer_id',
+            model_name="order",
+            name="store_customer_id",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(condition=models.Q(('store__isnull', True)), fields=('source', 'store_order_id'), name='unique_storeless_order'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("store__isnull", True)),
+                fields=("source", "store_order_id"),
+                name="unique_storeless_order",
+            ),
         ),
         migrations.AddField(
-            model_name='customerlink',
-            name='store',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='tenants.store'),
+            model_name="customerlink",
+            name="store",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="tenants.store",
+            ),
         ),
         migrations.AddField(
-            model_name='orderevent',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.order'),
+            model_name="orderevent",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="orders.order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customerlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('store_customer_id', ''), _negated=True), fields=('store', 'store_customer_id'), name='unique_customer_link_by_id'),
+            model_name="customerlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("store_customer_id", ""), _negated=True),
+                fields=("store", "store_customer_id"),
+                name="unique_customer_link_by_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customerlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('store_customer_id', '')), fields=('store', 'email'), name='unique_customer_link_by_email'),
+            model_name="customerlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("store_customer_id", "")),
+                fields=("store", "email"),
+                name="unique_customer_link_by_email",
+            ),
         ),
     ]

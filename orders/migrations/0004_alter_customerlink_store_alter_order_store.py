@@ -5,21 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_order_request_hash'),
-        ('tenants', '0004_store_signature_mode'),
+        ("orders", "0003_order_request_hash"),
+        ("tenants", "0004_store_signature_mode"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customerlink',
-            name='store',
-            field=models.ForeignKey(blank=True, help_text="The store in the platform's registry.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenants.store'),
+            model_name="customerlink",
+            name="store",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The store in the platform's registry.",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="tenants.store",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='store',
-            field=models.ForeignKey(blank=True, help_text="The store in the platform's registry.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenants.store'),
+            model_name="order",
+            name="store",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The store in the platform's registry.",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="tenants.store",
+            ),
         ),
     ]
