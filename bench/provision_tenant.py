@@ -7,6 +7,7 @@ Prints one JSON line. Usage: .venv/bin/python bench/provision_tenant.py [--exist
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -45,7 +46,7 @@ def main() -> None:
 
     from tenants.provisioning import provision_tenant
 
-    call_command("setup_hub", verbosity=0, stdout=open(os.devnull, "w"))
+    call_command("setup_hub", verbosity=0, stdout=io.StringIO())
     timings = []
     for n in range(args.existing + 1):
         started = time.perf_counter()

@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('tenants', '0004_store_signature_mode'),
+        ("catalog", "0001_initial"),
+        ("tenants", "0004_store_signature_mode"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='itembinding',
-            name='store',
-            field=models.ForeignKey(help_text="The store in the platform's registry.", on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='tenants.store'),
+            model_name="itembinding",
+            name="store",
+            field=models.ForeignKey(
+                help_text="The store in the platform's registry.",
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="tenants.store",
+            ),
         ),
     ]

@@ -4,30 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_activity_append_only'),
+        ("tenants", "0002_activity_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='store',
-            name='last_polled_at',
+            model_name="store",
+            name="last_polled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='store',
-            name='next_poll_at',
+            model_name="store",
+            name="next_poll_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='store',
-            name='poll_interval_minutes',
-            field=models.PositiveIntegerField(default=5, help_text='Order polling interval (a safety net for push-mode stores).'),
+            model_name="store",
+            name="poll_interval_minutes",
+            field=models.PositiveIntegerField(
+                default=5, help_text="Order polling interval (a safety net for push-mode stores)."
+            ),
         ),
         migrations.AddField(
-            model_name='store',
-            name='poll_watermark',
-            field=models.DateTimeField(blank=True, help_text='Orders modified up to here have been fetched.', null=True),
+            model_name="store",
+            name="poll_watermark",
+            field=models.DateTimeField(
+                blank=True, help_text="Orders modified up to here have been fetched.", null=True
+            ),
         ),
     ]
