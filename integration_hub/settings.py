@@ -209,6 +209,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "300"))
+HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 SANDBOX_STATE_DIR = Path(os.environ.get("SANDBOX_STATE_DIR", VAR_DIR / "sandbox"))

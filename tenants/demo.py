@@ -18,6 +18,7 @@ from django_tenants.utils import schema_context
 from integration_hub.sandbox import demo_data
 from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership, Tenant
 from tenants.provisioning import provision_tenant
+from tenants.store_connection import register_webhooks
 from workspace.models import ConnectionSettings
 
 PLATFORM_ADMIN = ("admin", "admin-demo-pass")
@@ -31,8 +32,12 @@ class DemoLogin:
     password: str
 
 
-def seed_demo(sandbox_url: str = "") -> list[DemoLogin]:
-    """Create or refresh the demo records; returns the logins to print."""
+def seed_demo(sandbox_url: str = "", *, register: bool = True) -> list[DemoLogin]:
+    """Create or refresh the demo records; returns the logins to print.
+
+    With `register`, the stores' webhooks are registered at the (running) sandbox so placed
+    orders reach the hub at settings.HUB_PUBLIC_URL.
+    """
     sandbox = (sandbox_url or settings.SANDBOX_URL).rstrip("/")
     User = get_user_model()
     if not User.objects.filter(username=PLATFORM_ADMIN[0]).exists():
@@ -61,7 +66,9 @@ def seed_demo(sandbox_url: str = "") -> list[DemoLogin]:
         defaults={"base_url": f"{sandbox}/api2cart/v1.1", "api_key": demo_data.API2CART_API_KEY},
     )
     for demo_store in demo_data.STORES:
-        connect_store(demo_store, account)
+        store = connect_store(demo_store, account)
+        if register:
+            register_webhooks(store)
     return logins
 
 

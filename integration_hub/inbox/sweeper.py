@@ -22,7 +22,11 @@ from orders.pipeline import ACTIVE_STATES
 from tenants.models import Tenant
 
 logger = logging.getLogger("hub.sweeper")
-GRACE = timedelta(seconds=20)
+
+
+def _grace() -> timedelta:
+    """How long a fresh row's own Celery message gets before the sweeper sends another."""
+    return timedelta(seconds=getattr(settings, "HUB_SWEEP_GRACE_SECONDS", 20))
 
 
 def _cap() -> int:
@@ -51,7 +55,7 @@ def sweep() -> SweepReport:
 
     now = timezone.now()
     report = SweepReport()
-    stale = now - GRACE
+    stale = now - _grace()
     for pk in InboxItem.objects.filter(
         _ready(now), state=InboxItem.State.PENDING, received_at__lt=stale
     ).values_list("pk", flat=True)[: _cap()]:

@@ -13,7 +13,8 @@ from integration_hub.inbox.polling import poll_store
 from integration_hub.sandbox import demo_data
 from orders.models import Order
 from tenants.models import SkuOwnership
-from tests.pipeline.conftest import orders_of, wait_until, webhook_for
+from tests.harness import wait_until
+from tests.pipeline.conftest import orders_of, webhook_for
 
 
 def place(world, store: str, **payload) -> dict:
