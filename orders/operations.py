@@ -6,7 +6,7 @@ each is written to the order's timeline and to the activity log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -14,9 +14,10 @@ from django.utils import timezone
 from integration_hub.connectors import api2cart
 from orders.intake import schedule_processing
 from orders.models import Order, OrderEvent, OrderLine
+from orders.routing import lines_of, ship_to_of
 from orders.serializers import OrderInputSerializer
 from tenants.activity import record_activity
-from tenants.models import SkuOwnership, Tenant
+from tenants.models import SkuOwnership, StoreMembership, Tenant
 
 RETRYABLE_STATES = (
     Order.State.NEEDS_ATTENTION,
@@ -125,29 +126,14 @@ def _from_payload(order: Order) -> tuple[list[dict], dict]:
         return [dict(line) for line in data["lines"]], dict(data["ship_to"])
     store_order = api2cart.Order.from_api(order.payload)
     products = store_order.products
-    tenant = Tenant.objects.get(schema_name=connection.schema_name)
-    owned = set(
-        SkuOwnership.objects.filter(store_id=order.store_id, tenant=tenant).values_list(
-            "sku", flat=True
+    if StoreMembership.objects.filter(store_id=order.store_id).count() > 1:
+        tenant = Tenant.objects.get(schema_name=connection.schema_name)
+        owned = set(
+            SkuOwnership.objects.filter(store_id=order.store_id, tenant=tenant).values_list(
+                "sku", flat=True
+            )
         )
-    )
-    shared = SkuOwnership.objects.filter(store_id=order.store_id).exists()
-    if shared:
         products = tuple(p for p in products if p.sku in owned)
-    address = store_order.shipping_address
-    ship_to = {
-        "name": f"{address.first_name} {address.last_name}".strip(),
-        "company": address.company,
-        "street1": address.address1,
-        "street2": address.address2,
-        "city": address.city,
-        "state": address.state,
-        "postal_code": address.postcode,
-        "country": address.country,
-        "phone": address.phone,
-    }
-    lines = [
-        {"sku": p.sku, "name": p.name[:300], "quantity": p.quantity, "unit_price": p.price or 0}
-        for p in products
-    ]
+    lines = [asdict(line) for line in lines_of(products)]
+    ship_to = asdict(ship_to_of(store_order))
     return lines, ship_to

@@ -121,7 +121,6 @@ def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[Ro
 
 
 def _accept_part(store: Store, order: api2cart.Order, part: RoutedPart, item: InboxItem) -> None:
-    address = order.shipping_address
     incoming = IncomingOrder(
         source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
         store_id=store.pk,
@@ -132,21 +131,8 @@ def _accept_part(store: Store, order: api2cart.Order, part: RoutedPart, item: In
         ordered_at=order.created_at,
         currency=order.currency,
         total=sum((p.total_price or (p.price or 0) * p.quantity) for p in part.products),
-        ship_to=ShipTo(
-            name=f"{address.first_name} {address.last_name}".strip(),
-            company=address.company,
-            street1=address.address1,
-            street2=address.address2,
-            city=address.city,
-            state=address.state,
-            postal_code=address.postcode,
-            country=address.country,
-            phone=address.phone,
-        ),
-        lines=tuple(
-            IncomingLine(sku=p.sku, name=p.name, quantity=p.quantity, unit_price=p.price or 0)
-            for p in part.products
-        ),
+        ship_to=ship_to_of(order),
+        lines=lines_of(part.products),
         payload=order.raw,
     )
     tenant_order, created = accept_order(incoming, actor=f"inbox #{item.pk}")
@@ -158,6 +144,28 @@ def _accept_part(store: Store, order: api2cart.Order, part: RoutedPart, item: In
             f"(store status: {order.status_name or 'unknown'}); already known, nothing created.",
             upstream_ref=incoming.store_order_id,
         )
+
+
+def ship_to_of(order: api2cart.Order) -> ShipTo:
+    address = order.shipping_address
+    return ShipTo(
+        name=f"{address.first_name} {address.last_name}".strip(),
+        company=address.company,
+        street1=address.address1,
+        street2=address.address2,
+        city=address.city,
+        state=address.state,
+        postal_code=address.postcode,
+        country=address.country,
+        phone=address.phone,
+    )
+
+
+def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:
+    return tuple(
+        IncomingLine(sku=p.sku, name=p.name[:300], quantity=p.quantity, unit_price=p.price or 0)
+        for p in products
+    )
 
 
 def _unowned_message(store: Store | None, exc: UnownedSkus) -> str:

@@ -140,6 +140,10 @@ class StoreAdmin(admin.ModelAdmin):
     actions = ["register_webhooks", "rotate_webhook_token"]
     change_list_template = "admin/tenants/store/change_list.html"
 
+    def has_delete_permission(self, request: HttpRequest, obj: Store | None = None) -> bool:
+        """Tenant orders keep pointing at their store; disconnect or remove members instead."""
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Store]:
         return super().get_queryset(request).prefetch_related("memberships__tenant")
 
