@@ -61,7 +61,7 @@ def main() -> None:
     seed_demo(sandbox.url, register=False)
     from tests.harness import hub_env
 
-    env = hub_env(settings.DATABASES["default"], REDIS_URL, LOG_LEVEL="WARNING")
+    env = hub_env(settings.DATABASES["default"], REDIS_URL, LOG_LEVEL="WARNING", DEBUG="0")
     env["HUB_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"
     hub = HubProcesses(env, work, web_port=web_port)
     try:
