@@ -137,11 +137,16 @@ def _accept_part(store: Store, order: api2cart.Order, part: RoutedPart, item: In
     )
     tenant_order, created = accept_order(incoming, actor=f"inbox #{item.pk}")
     if not created:
+        seen = (
+            "Polling saw the order again"
+            if item.source == InboxItem.Source.POLL
+            else f"The store sent {item.entity or 'order'}.{item.action or 'event'}"
+        )
         OrderEvent.objects.create(
             order=tenant_order,
             step="store_update",
-            message=f"Store sent {item.entity or 'order'}.{item.action or item.source} again "
-            f"(store status: {order.status_name or 'unknown'}); already known, nothing created.",
+            message=f"{seen} (store status: {order.status_name or 'unknown'}); "
+            "already known, nothing created.",
             upstream_ref=incoming.store_order_id,
         )
 
