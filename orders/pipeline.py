@@ -45,14 +45,13 @@ def advance_order(order_id: int) -> StepResult | None:
         if order.state in (Order.State.RECEIVED, Order.State.ROUTED):
             decision = link_customer(order, erp, settings)
             order.erp_customer_number = decision.customer_number
-            _move(order, Order.State.CUSTOMER_LINKED, "customer_linked",
-                  f"ERP customer {decision.customer_number} ({decision.how}).",
-                  decision.customer_number)  # fmt: skip
+            message = f"ERP customer {decision.customer_number} ({decision.how})."
+            _move(order, Order.State.CUSTOMER_LINKED, message, decision.customer_number)
         if order.state == Order.State.CUSTOMER_LINKED:
             ref = create_erp_order(order, erp, settings)
             order.erp_order_number = ref.order_number
-            _move(order, Order.State.IN_ERP, "in_erp",
-                  f"ERP order {ref.order_number} ({ref.how}).", ref.order_number)  # fmt: skip
+            message = f"ERP order {ref.order_number} ({ref.how})."
+            _move(order, Order.State.IN_ERP, message, ref.order_number)
     except RetryableError as exc:
         return _retry_later(order, exc)
     except PermanentError as exc:
@@ -66,7 +65,8 @@ def advance_order(order_id: int) -> StepResult | None:
     return StepResult(order.state)
 
 
-def _move(order: Order, state: str, step: str, message: str, upstream_ref: str = "") -> None:
+def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> None:
+    """Record a step: the state's name is the timeline step."""
     with transaction.atomic():
         order.state = state
         order.state_message = ""
@@ -81,7 +81,7 @@ def _move(order: Order, state: str, step: str, message: str, upstream_ref: str =
         )
         OrderEvent.objects.create(
             order=order,
-            step=step,
+            step=state,
             outcome=OrderEvent.Outcome.SUCCESS,
             message=message,
             upstream_ref=upstream_ref,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -19,7 +20,7 @@ from django_tenants.utils import schema_context
 from integration_hub.inbox.models import InboxItem
 from orders.models import Order
 from orders.pipeline import ACTIVE_STATES
-from tenants.models import Tenant
+from tenants.models import Api2CartAccount, Tenant
 
 logger = logging.getLogger("hub.sweeper")
 
@@ -39,6 +40,7 @@ class SweepReport:
     orders: dict[str, int] = field(default_factory=dict)
     pushes: list[str] = field(default_factory=list)
     polls: int = 0
+    failed_webhook_replays: int = 0
 
 
 def _ready(now: datetime) -> Q:
@@ -79,6 +81,7 @@ def sweep() -> SweepReport:
                 push_orders_to_shipstation.delay()
                 report.pushes.append(tenant.schema_name)
     report.polls = dispatch_due_polls(now)
+    report.failed_webhook_replays = dispatch_failed_webhook_replays()
     if report.inbox or report.orders or report.pushes:
         logger.info("sweep re-enqueued %s", report)
     return report
@@ -95,4 +98,21 @@ def dispatch_due_polls(now: datetime) -> int:
         store.save(update_fields=["next_poll_at"])
         poll_store.delay(store.pk)
         count += 1
+    return count
+
+
+def dispatch_failed_webhook_replays() -> int:
+    """Ask each API2Cart account for missed deliveries, at most every few minutes.
+
+    API2Cart keeps them 24 hours; the interval (HUB_FAILED_WEBHOOKS_MINUTES) only has to be
+    comfortably shorter than that.
+    """
+    from integration_hub.inbox.tasks_polling import replay_failed_webhooks
+
+    minutes = getattr(settings, "HUB_FAILED_WEBHOOKS_MINUTES", 5)
+    count = 0
+    for account_id in Api2CartAccount.objects.values_list("pk", flat=True):
+        if cache.add(f"failed-webhooks-replay:{account_id}", 1, timeout=minutes * 60):
+            replay_failed_webhooks.delay(account_id)
+            count += 1
     return count

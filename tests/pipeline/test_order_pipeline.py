@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context
 
 from integration_hub.inbox.models import InboxItem
@@ -15,6 +16,7 @@ from orders.models import Order
 from tenants.models import SkuOwnership
 from tests.harness import wait_until
 from tests.pipeline.conftest import orders_of, webhook_for
+from workspace.models import ApiToken
 
 
 def place(world, store: str, **payload) -> dict:
@@ -178,3 +180,54 @@ def _tenant_id(slug: str) -> int:
     from tenants.models import Tenant
 
     return Tenant.objects.get(slug=slug).pk
+
+
+def test_a_webhook_for_an_order_already_fetched_by_polling_adds_nothing(hub, demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    erp_before, ss_before = counts(demo_world)
+    placed = place(demo_world, "acme-outlet")
+    poll_store(store)
+    [order] = wait_until(lambda: sent("acme", placed["id"]))
+    assert order.source == Order.Source.POLL
+
+    body, headers = webhook_for(store, placed["id"])
+    assert deliver(hub, store, body, headers).status_code == 200
+    wait_until(
+        lambda: InboxItem.objects.filter(
+            store=store, entity_id=placed["id"], source="webhook", state=InboxItem.State.DONE
+        ).exists()
+    )
+    assert len(orders_of("acme", store_order_id=placed["id"])) == 1
+    assert counts(demo_world) == (erp_before + 1, ss_before + 1)
+
+
+def test_an_item_the_erp_does_not_know_needs_attention_with_the_sku_named(hub, demo_world, live_db):
+    with schema_context("acme"):
+        token = ApiToken(name="e2e", user=get_user_model().objects.get(username="ops@acme.test"))
+        raw = token.issue()
+        token.save()
+    order = {
+        "order_number": "E2E-UNKNOWN-ITEM",
+        "email": "buyer@example.com",
+        "ship_to": {"name": "Ada Buyer", "street1": "1 High St", "city": "Leeds",
+                    "postal_code": "LS1 4AP", "country": "GB"},
+        "lines": [{"sku": "NOT-IN-ERP-1", "name": "Mystery", "quantity": 1, "unit_price": 5}],
+    }  # fmt: skip
+    try:
+        answer = requests.post(
+            f"{hub.web_url}/api/v1/orders/",
+            json=order,
+            headers={"Host": "acme.localhost", "Authorization": f"Bearer {raw}"},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        [parked] = wait_until(
+            lambda: orders_of(
+                "acme", order_number="E2E-UNKNOWN-ITEM", state=Order.State.NEEDS_ATTENTION
+            )
+        )
+    finally:
+        with schema_context("acme"):
+            token.delete()
+    assert "NOT-IN-ERP-1" in parked.state_message
+    assert not parked.erp_order_number and not parked.shipstation_order_id

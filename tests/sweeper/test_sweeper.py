@@ -1,0 +1,68 @@
+"""The sweeper re-enqueues what is due and not leased, and nothing else."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from integration_hub.inbox.models import InboxItem
+from integration_hub.inbox.sweeper import sweep
+from orders.models import Order
+
+
+@pytest.fixture
+def sent_tasks():
+    """What the sweeper published, read back from the (test) broker queue."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    published: list[tuple[str, str]] = []
+    yield published
+    broker.delete("celery")
+
+
+def read_queue(published: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for raw in broker.lrange("celery", 0, -1):
+        headers = json.loads(raw)["headers"]
+        published.append((headers["task"], headers["argsrepr"]))
+    return published
+
+
+def test_due_inbox_items_and_orders_are_resent_but_leased_or_fresh_ones_are_not(acme, sent_tasks):
+    now = timezone.now()
+    due = InboxItem.objects.create(source="webhook", dedupe_key="due", entity="order")
+    leased = InboxItem.objects.create(
+        source="webhook", dedupe_key="leased", lease_until=now + timedelta(minutes=1)
+    )
+    fresh = InboxItem.objects.create(source="webhook", dedupe_key="fresh")
+    done = InboxItem.objects.create(source="webhook", dedupe_key="done", state="done")
+    InboxItem.objects.filter(pk__in=[due.pk, leased.pk, done.pk]).update(
+        received_at=now - timedelta(minutes=5)
+    )
+    with schema_context("acme"):
+        waiting = Order.objects.create(source="api", store_order_id="S1", order_number="S1")
+        later = Order.objects.create(
+            source="api", store_order_id="S2", order_number="S2",
+            next_attempt_at=now + timedelta(minutes=10),
+        )  # fmt: skip
+        in_erp = Order.objects.create(
+            source="api", store_order_id="S3", order_number="S3", state="in_erp"
+        )
+        Order.objects.filter(pk__in=[waiting.pk, later.pk, in_erp.pk]).update(
+            updated_at=now - timedelta(minutes=5)
+        )
+
+    report = sweep()
+    read_queue(sent_tasks)
+
+    assert ("inbox.process_item", f"({due.pk},)") in sent_tasks
+    assert ("inbox.process_item", f"({leased.pk},)") not in sent_tasks
+    assert ("inbox.process_item", f"({fresh.pk},)") not in sent_tasks
+    assert ("orders.process_order", f"({waiting.pk},)") in sent_tasks
+    assert ("orders.process_order", f"({later.pk},)") not in sent_tasks
+    assert ("shipping.push_orders_to_shipstation", "()") in sent_tasks
+    assert report.inbox == 1 and report.orders == {"acme": 1} and report.pushes == ["acme"]
