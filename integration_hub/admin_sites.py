@@ -17,6 +17,16 @@ class PlatformAdminSite(admin.AdminSite):
 class TenantAdminSite(admin.AdminSite):
     site_title = "Integration hub"
     index_title = "Orders, catalog, shipping and settings"
+    index_template = "admin/tenant_index.html"
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None):
+        """The front page leads with the order pipeline for people allowed to see orders."""
+        from orders.dashboard import order_dashboard
+
+        extra_context = extra_context or {}
+        if request.user.has_perm("orders.view_order"):
+            extra_context["orders"] = order_dashboard()
+        return super().index(request, extra_context)
 
     def each_context(self, request: HttpRequest) -> dict:
         context = super().each_context(request)

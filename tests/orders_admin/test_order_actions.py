@@ -106,3 +106,14 @@ def test_viewers_see_the_timeline_but_cannot_act(acme):
     with schema_context("acme"):
         order.refresh_from_db()
         assert order.state == Order.State.NEEDS_ATTENTION
+
+
+def test_the_portal_front_page_counts_orders_and_lists_what_needs_a_person(acme_admin, acme):
+    parked_order()
+    page = acme_admin.get("/admin/")
+    assert page.status_code == 200
+    dashboard = page.context["orders"]
+    counts = {state.label: state.count for state in dashboard.states}
+    assert counts["Needs attention"] == 1 and counts["In ERP"] == 0
+    assert [o.order_number for o in dashboard.attention] == ["API-7"]
+    assert b"ERP said no" in page.content

@@ -1,0 +1,47 @@
+"""Figures for the tenant portal's front page: where orders are, and what needs a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.models import Order
+
+ATTENTION_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
+
+
+@dataclass(frozen=True)
+class StateCount:
+    label: str
+    count: int
+    url: str
+    attention: bool
+
+
+@dataclass(frozen=True)
+class OrderDashboard:
+    states: list[StateCount]
+    last_24h: int
+    attention: list[Order]
+
+
+def order_dashboard() -> OrderDashboard:
+    changelist = reverse("tenant_admin:orders_order_changelist")
+    counts = dict(Order.objects.values_list("state").annotate(n=Count("pk")))
+    states = [
+        StateCount(label, counts.get(value, 0), f"{changelist}?state__exact={value}",
+                   value in ATTENTION_STATES)
+        for value, label in Order.State.choices
+    ]  # fmt: skip
+    since = timezone.now() - timedelta(hours=24)
+    return OrderDashboard(
+        states=states,
+        last_24h=Order.objects.filter(created_at__gte=since).count(),
+        attention=list(
+            Order.objects.filter(state__in=ATTENTION_STATES).order_by("-updated_at")[:10]
+        ),
+    )
