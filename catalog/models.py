@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 
-# Tenant rows pointing at a public Store: the database constraint keeps them valid, and Django
-# must not cascade across schemas (it would look for tenant tables in public).
-CROSS_SCHEMA_FK = "The store in the platform's registry."
+# Tenant rows pointing at a public Store use DO_NOTHING: the database constraint keeps them
+# valid, and Django must not cascade across schemas (it would look for tenant tables in public).
 
 
 class ItemBinding(models.Model):
     """A store SKU sold as an ERP item of this tenant."""
 
-    store = models.ForeignKey(
-        "tenants.Store", on_delete=models.DO_NOTHING, related_name="+", help_text=CROSS_SCHEMA_FK
-    )
+    store = models.ForeignKey("tenants.Store", on_delete=models.DO_NOTHING, related_name="+")
     sku = models.CharField(max_length=128)
     erp_item_number = models.CharField("ERP item (ITNO)", max_length=15)
     store_product_id = models.CharField(max_length=64, blank=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-# Tenant rows pointing at a public Store: the database constraint keeps them valid, and Django
-# must not cascade across schemas (it would look for tenant tables in public).
-CROSS_SCHEMA_FK = "The store in the platform's registry."
+# Tenant rows pointing at a public Store use DO_NOTHING: the database constraint keeps them
+# valid, and Django must not cascade across schemas (it would look for tenant tables in public).
 
 
 class Order(models.Model):
@@ -35,7 +34,6 @@ class Order(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         related_name="+",
-        help_text=CROSS_SCHEMA_FK,
     )
     source = models.CharField(max_length=10, choices=Source.choices)
     store_order_id = models.CharField(max_length=100, help_text="The store's own order id.")
@@ -57,11 +55,13 @@ class Order(models.Model):
     request_hash = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the API request body, for key reuse."
     )
-    erp_customer_number = models.CharField(max_length=10, blank=True)
-    erp_temporary_order_number = models.CharField(max_length=10, blank=True)
-    erp_order_number = models.CharField(max_length=10, blank=True)
-    shipstation_order_key = models.CharField(max_length=100, blank=True)
-    shipstation_order_id = models.CharField(max_length=20, blank=True)
+    erp_customer_number = models.CharField("ERP customer (CUNO)", max_length=10, blank=True)
+    erp_temporary_order_number = models.CharField(
+        "ERP batch order (temporary ORNO)", max_length=10, blank=True
+    )
+    erp_order_number = models.CharField("ERP order (ORNO)", max_length=10, blank=True)
+    shipstation_order_key = models.CharField("ShipStation orderKey", max_length=100, blank=True)
+    shipstation_order_id = models.CharField("ShipStation order id", max_length=20, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -148,7 +148,6 @@ class CustomerLink(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         related_name="+",
-        help_text=CROSS_SCHEMA_FK,
     )
     store_customer_id = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
