@@ -45,6 +45,10 @@ if PRODUCTION:
         raise ImproperlyConfigured("HUB_ENV=production needs HUB_ENCRYPTION_KEYS (Fernet keys).")
 
 HUB_BASE_DOMAIN = os.environ.get("HUB_BASE_DOMAIN", "localhost")
+# Development points upstreams at the local sandbox; production refuses private addresses.
+HUB_ALLOW_PRIVATE_UPSTREAMS = (
+    os.environ.get("HUB_ALLOW_PRIVATE_UPSTREAMS", "0" if PRODUCTION else "1") == "1"
+)
 HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", f"http://{HUB_BASE_DOMAIN}:8000")
 ALLOWED_HOSTS = [
     h.strip()
@@ -185,7 +189,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["workspace.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"api_token": "600/min"},
+    "DEFAULT_PARSER_CLASSES": ["integration_hub.core.parsers.SafeJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("HUB_API_RATE", "600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Integration hub API",

@@ -58,7 +58,12 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
         "shipstation_order_id",
         "created_at",
     ]
-    list_filter = ["state", "store", "source", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [
+        "state",
+        ("store", admin.RelatedOnlyFieldListFilter),
+        "source",
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["order_number", "store_order_id", "customer_email", "erp_order_number"]
     date_hierarchy = "created_at"
     inlines = [OrderLineInline, TimelineInline]

@@ -22,11 +22,11 @@ from drf_spectacular.utils import (
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from integration_hub.core.parsers import SafeJSONParser
 from orders.intake import accept_order
 from orders.models import Order
 from orders.serializers import (
@@ -156,7 +156,7 @@ class OrderListCreateView(generics.ListCreateAPIView):
     """Orders of the caller's tenant, newest first; POST places a new one."""
 
     permission_classes = [OrderPermissions]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     serializer_class = OrderSerializer
     pagination_class = OrderPagination
 

@@ -6,6 +6,8 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
+from django.db import connection, transaction
+
 from integration_hub.connectors.errors import PermanentError
 from integration_hub.connectors.m3 import M3Address, M3Client, NewM3Customer
 from orders.models import CustomerLink, Order
@@ -38,8 +40,27 @@ def link_customer(order: Order, erp: M3Client, settings: ConnectionSettings) -> 
     link = CustomerLink.objects.filter(**_link_lookup(order)).first()
     if link is not None:
         return CustomerDecision(link.erp_customer_number, f"existing link ({link.origin})")
-
     key = search_key(order)
+    with transaction.atomic():
+        _lock_customer(key)
+        return _find_or_create(order, erp, settings, key)
+
+
+def _lock_customer(key: str) -> None:
+    """Two orders of one new shopper processed at once must not both create a customer."""
+    digest = hashlib.sha256(f"customer:{connection.schema_name}:{key}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+        )
+
+
+def _find_or_create(
+    order: Order, erp: M3Client, settings: ConnectionSettings, key: str
+) -> CustomerDecision:
+    link = CustomerLink.objects.filter(**_link_lookup(order)).first()
+    if link is not None:
+        return CustomerDecision(link.erp_customer_number, f"existing link ({link.origin})")
     found = erp.customers_by_search_key(key)
     if not found and order.customer_email:
         found = erp.search_customers(f"MAIL:{order.customer_email}")

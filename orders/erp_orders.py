@@ -29,8 +29,12 @@ class ErpOrderRef:
 
 
 def customer_order_ref(order: Order) -> str:
-    """CUOR (20 characters): the store's order number, the key the ERP is checked by."""
-    return order.order_number[:20]
+    """CUOR (20 characters): the hub's own order id, unique in the tenant and stable on retries.
+
+    The store's order number is not unique enough (two stores both have #1001, and long numbers
+    collide when cut to 20 characters); it goes to YREF for people instead.
+    """
+    return f"HUB{order.pk}"
 
 
 def erp_item_numbers(order: Order, settings: ConnectionSettings) -> dict[str, str]:
@@ -73,7 +77,7 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
             warehouse=settings.erp_warehouse,
             order_date=order.ordered_at.date() if order.ordered_at else None,
             currency=order.currency,
-            your_reference=f"Web {order.order_number}"[:36],
+            your_reference=f"{order.order_number} ({order.get_source_display()})"[:36],
         )
     )
     Order.objects.filter(pk=order.pk).update(erp_temporary_order_number=temporary)

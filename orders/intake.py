@@ -6,7 +6,7 @@ an API idempotency key maps to exactly one Order row; a repeat returns the exist
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,17 @@ class IncomingOrder:
     idempotency_key: str | None = None
 
 
+def without_nul(value: Any) -> Any:
+    """PostgreSQL refuses NUL characters in text and JSON; outside data may carry them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def _existing(incoming: IncomingOrder) -> Order | None:
     if incoming.idempotency_key:
         found = Order.objects.filter(idempotency_key=incoming.idempotency_key).first()
@@ -70,6 +81,18 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
     """Create the order with its lines and queue its processing; returns (order, created)."""
     if connection.schema_name == "public":
         raise RuntimeError("accept_order needs a tenant schema.")
+    incoming = replace(
+        incoming,
+        payload=without_nul(incoming.payload),
+        ship_to=ShipTo(**without_nul(asdict(incoming.ship_to))),
+        lines=tuple(
+            replace(line, sku=without_nul(line.sku), name=without_nul(line.name))
+            for line in incoming.lines
+        ),
+        order_number=without_nul(incoming.order_number),
+        store_order_id=without_nul(incoming.store_order_id),
+        email=without_nul(incoming.email),
+    )
     existing = _existing(incoming)
     if existing is not None:
         return existing, False
@@ -85,7 +108,7 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
                 store_customer_id=incoming.store_customer_id,
                 currency=incoming.currency,
                 total=incoming.total,
-                ship_to=incoming.ship_to.__dict__,
+                ship_to=asdict(incoming.ship_to),
                 payload=incoming.payload,
                 idempotency_key=incoming.idempotency_key,
                 state=Order.State.ROUTED,

@@ -48,7 +48,16 @@ def _log(order: Order, action: str, message: str, actor: str) -> None:
     record_activity(f"order.{action}", actor=actor, obj=order, message=message)
 
 
+def _busy(order: Order) -> Outcome | None:
+    """A worker holds the order right now: acting under it could duplicate its ERP order."""
+    if order.lease_until and order.lease_until > timezone.now():
+        return Outcome(False, f"{order} is being processed right now; try again in a minute.")
+    return None
+
+
 def retry_order(order: Order, actor: str) -> Outcome:
+    if busy := _busy(order):
+        return busy
     if order.state not in RETRYABLE_STATES:
         return Outcome(False, f"{order}: nothing to retry in state {order.get_state_display()}.")
     with transaction.atomic():
@@ -64,6 +73,8 @@ def retry_order(order: Order, actor: str) -> Outcome:
 
 def replay_order(order: Order, actor: str) -> Outcome:
     """Rebuild lines and address from the stored payload and run the pipeline from the start."""
+    if busy := _busy(order):
+        return busy
     if order.erp_order_number:
         return Outcome(
             False,
@@ -91,6 +102,7 @@ def replay_order(order: Order, actor: str) -> Outcome:
 
 
 def cancel_order(order: Order, actor: str) -> Outcome:
+    """A running worker notices the cancellation: its next state change is conditional."""
     if order.erp_order_number or order.shipstation_order_id:
         return Outcome(
             False,

@@ -46,18 +46,24 @@ def advance_order(order_id: int) -> StepResult | None:
             decision = link_customer(order, erp, settings)
             order.erp_customer_number = decision.customer_number
             message = f"ERP customer {decision.customer_number} ({decision.how})."
-            _move(order, Order.State.CUSTOMER_LINKED, message, decision.customer_number)
+            if not _move(order, Order.State.CUSTOMER_LINKED, message, decision.customer_number):
+                return StepResult(order.state)
         if order.state == Order.State.CUSTOMER_LINKED:
             ref = create_erp_order(order, erp, settings)
             order.erp_order_number = ref.order_number
             message = f"ERP order {ref.order_number} ({ref.how})."
-            _move(order, Order.State.IN_ERP, message, ref.order_number)
+            if not _move(order, Order.State.IN_ERP, message, ref.order_number):
+                return StepResult(order.state)
     except RetryableError as exc:
         return _retry_later(order, exc)
     except PermanentError as exc:
         return _needs_attention(order, exc)
     except UpstreamError as exc:
         return _needs_attention(order, PermanentError(str(exc), hint="Check the upstream."))
+    except Exception as exc:
+        # A bug or a database refusal must not leave the order leased and silent for ever.
+        logger.exception("order %s: unexpected error", order.pk)
+        return _retry_later(order, RetryableError(f"Unexpected error: {exc!r}"))
     Order.objects.filter(pk=order.pk).update(attempts=0, lease_until=None, next_attempt_at=None)
     from shipping.push import request_shipstation_push
 
@@ -65,20 +71,23 @@ def advance_order(order_id: int) -> StepResult | None:
     return StepResult(order.state)
 
 
-def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> None:
-    """Record a step: the state's name is the timeline step."""
+def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> bool:
+    """Record a step, only if nobody changed the order meanwhile (e.g. cancelled it).
+
+    The state's name is the timeline step. Returns False when the order moved on without us.
+    """
     with transaction.atomic():
-        order.state = state
-        order.state_message = ""
-        order.save(
-            update_fields=[
-                "state",
-                "state_message",
-                "erp_customer_number",
-                "erp_order_number",
-                "updated_at",
-            ]
+        moved = Order.objects.filter(pk=order.pk, state=order.state).update(
+            state=state,
+            state_message="",
+            erp_customer_number=order.erp_customer_number,
+            erp_order_number=order.erp_order_number,
+            updated_at=timezone.now(),
         )
+        if not moved:
+            logger.info("order %s changed while a step ran; not moving it to %s", order.pk, state)
+            return False
+        order.state = state
         OrderEvent.objects.create(
             order=order,
             step=state,
@@ -86,6 +95,7 @@ def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> Non
             message=message,
             upstream_ref=upstream_ref,
         )
+    return True
 
 
 def _retry_later(order: Order, exc: RetryableError) -> StepResult:
@@ -94,7 +104,7 @@ def _retry_later(order: Order, exc: RetryableError) -> StepResult:
         return _fail(order, f"Gave up after {attempts} attempts: {exc}")
     delay = backoff_seconds(attempts, exc.retry_after)
     with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(
+        Order.objects.filter(pk=order.pk, state=order.state).update(
             attempts=attempts,
             lease_until=None,
             next_attempt_at=timezone.now() + timedelta(seconds=delay),
@@ -121,7 +131,7 @@ def _fail(order: Order, message: str) -> StepResult:
 
 def _park(order: Order, state: str, message: str) -> StepResult:
     with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(
+        Order.objects.filter(pk=order.pk, state=order.state).update(
             state=state,
             state_message=message,
             lease_until=None,

@@ -59,6 +59,10 @@ def ingest_inbox_item(item_id: int) -> str:
         return _park(item, InboxItem.State.FAILED, f"The store does not know this order: {exc}")
     except PermanentError as exc:
         return _park(item, InboxItem.State.NEEDS_ATTENTION, f"{exc} — {exc.hint}")
+    except Exception as exc:
+        # A bug or a database refusal must not leave the item leased and silent for ever.
+        logger.exception("inbox item %s: unexpected error", item.pk)
+        return _retry_later(item, RetryableError(f"Unexpected error: {exc!r}"))
     _finish(item, InboxItem.State.DONE if outcome else InboxItem.State.IGNORED, "")
     return "done" if outcome else "ignored"
 

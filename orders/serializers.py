@@ -52,6 +52,8 @@ class OrderLineInputSerializer(serializers.Serializer):
     def validate_quantity(self, value: Decimal) -> Decimal:
         if value <= 0:
             raise serializers.ValidationError("Must be greater than 0.")
+        if value != value.to_integral_value():
+            raise serializers.ValidationError("Must be a whole number (ShipStation ships units).")
         return value
 
 

@@ -17,7 +17,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integration_hub.connectors import shipstation as ss
-from integration_hub.connectors.errors import PermanentError, RetryableError
+from integration_hub.connectors.errors import (
+    AuthenticationError,
+    PermanentError,
+    RetryableError,
+)
 from orders.models import Order, OrderEvent
 from workspace.upstreams import shipstation_client
 
@@ -35,8 +39,8 @@ class PushReport:
 
 
 def shipstation_order_key(order: Order) -> str:
-    origin = f"store{order.store_id}" if order.store_id else order.source
-    return f"hub-{connection.schema_name}-{origin}-{order.store_order_id}"[:100]
+    """Deterministic and unique: one hub order is one ShipStation order, however often sent."""
+    return f"hub-{connection.schema_name}-order{order.pk}"
 
 
 def request_shipstation_push(schema: str) -> None:
@@ -64,19 +68,22 @@ def push_orders_to_shipstation() -> PushReport:
     try:
         cache.delete(PUSH_REQUEST_KEY)
         client = shipstation_client()
+        tried: set[int] = set()
         while True:
             batch = list(
                 Order.objects.filter(state=Order.State.IN_ERP)
+                .exclude(pk__in=tried)
                 .prefetch_related("lines")
                 .order_by("pk")[:BATCH_SIZE]
             )
             if not batch:
                 break
+            tried.update(order.pk for order in batch)
             _send_batch(client, batch, report)
     except RetryableError as exc:
         report.retry_in = max(exc.retry_after or 0.0, 5.0)
         logger.info("ShipStation push paused: %s", exc)
-    except PermanentError as exc:
+    except AuthenticationError as exc:
         _park_all(exc)
         report.failed += 1
     finally:
@@ -86,18 +93,57 @@ def push_orders_to_shipstation() -> PushReport:
 
 
 def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushReport) -> None:
-    requests_by_key = {shipstation_order_key(o): (o, shipstation_request(o)) for o in batch}
-    results = client.create_orders(request for _, request in requests_by_key.values())
+    """One createorders call; a refused request is split so one bad order stops only itself."""
+    sendable = []
+    for order in batch:
+        problem = _unsendable(order)
+        if problem:
+            _mark_rejected(order, problem)
+            report.failed += 1
+        else:
+            sendable.append(order)
+    if not sendable:
+        return
+    by_key = {shipstation_order_key(order): order for order in sendable}
+    try:
+        results = client.create_orders(shipstation_request(order) for order in sendable)
+    except AuthenticationError:
+        raise
+    except PermanentError as exc:
+        if len(sendable) == 1:
+            _mark_rejected(sendable[0], f"{exc} — {exc.hint}")
+            report.failed += 1
+            return
+        for order in sendable:
+            _send_batch(client, [order], report)
+        return
+    answered = set()
     for result in results:
-        order, _ = requests_by_key.get(result.order_key, (None, None))
+        order = by_key.get(result.order_key)
         if order is None:
             continue
+        answered.add(order.pk)
         if result.success and result.order_id:
             _mark_sent(order, str(result.order_id), result.order_key)
             report.sent += 1
         else:
             _mark_rejected(order, result.error_message or "no reason given")
             report.failed += 1
+    for order in sendable:
+        if order.pk not in answered:
+            _mark_rejected(order, "ShipStation's answer did not mention this order.")
+            report.failed += 1
+
+
+def _unsendable(order: Order) -> str:
+    """Why ShipStation cannot take the order as it is, or an empty string."""
+    for line in order.lines.all():
+        if line.quantity != line.quantity.to_integral_value():
+            return (
+                f"Line {line.line_number} (SKU {line.sku}) has quantity {line.quantity}; "
+                "ShipStation takes whole quantities only."
+            )
+    return ""
 
 
 def shipstation_request(order: Order) -> ss.OrderRequest:
@@ -171,7 +217,7 @@ def _mark_rejected(order: Order, message: str) -> None:
 
 
 def _park_all(exc: PermanentError) -> None:
-    """Bad credentials and the like stop every waiting order with the same explanation."""
+    """Refused credentials stop every waiting order with the same explanation."""
     message = f"{exc} — {exc.hint}"
     waiting = list(Order.objects.filter(state=Order.State.IN_ERP).values_list("pk", flat=True))
     with transaction.atomic():

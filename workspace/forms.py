@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from integration_hub.connectors.ionapi import IonApiFileError, parse_ionapi
 from integration_hub.core.forms import WriteOnlySecretsForm
+from integration_hub.core.upstream_urls import check_upstream_url
 from workspace.models import ConnectionSettings
 
 MAX_IONAPI_BYTES = 64 * 1024
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A pasted credential file is never sent back to the browser, not even after an error."""
+
+    def format_value(self, value: object) -> None:
+        return None
 
 
 class ConnectionSettingsForm(WriteOnlySecretsForm):
@@ -24,7 +33,8 @@ class ConnectionSettingsForm(WriteOnlySecretsForm):
     ionapi_text = forms.CharField(
         label="…or paste its contents",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        max_length=MAX_IONAPI_BYTES,
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text="Leave both empty to keep the stored ERP credentials.",
     )
 
@@ -56,11 +66,21 @@ class ConnectionSettingsForm(WriteOnlySecretsForm):
         if text:
             field = "ionapi_file" if upload is not None else "ionapi_text"
             try:
-                parse_ionapi(text)
+                credentials = parse_ionapi(text)
+                check_upstream_url(credentials.gateway_url, label="The .ionapi 'iu' URL")
+                check_upstream_url(credentials.auth_url, label="The .ionapi 'pu' URL")
             except IonApiFileError as exc:
                 self.add_error(field, str(exc))
+            except ValidationError as exc:
+                self.add_error(field, exc.messages)
             else:
                 cleaned["erp_ionapi"] = text
+        base_url = cleaned.get("shipstation_base_url")
+        if base_url:
+            try:
+                check_upstream_url(base_url, label="The ShipStation URL")
+            except ValidationError as exc:
+                self.add_error("shipstation_base_url", exc.messages)
         return cleaned
 
     def save(self, commit: bool = True) -> ConnectionSettings:

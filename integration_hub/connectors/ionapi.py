@@ -51,7 +51,7 @@ def parse_ionapi(text: str | bytes) -> IonApiCredentials:
     """Parse and validate `.ionapi` JSON; raises IonApiFileError naming the first problem."""
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise IonApiFileError(f"The .ionapi file is not valid JSON ({exc}).") from exc
     if not isinstance(data, dict):
         raise IonApiFileError("The .ionapi file must be a JSON object.")

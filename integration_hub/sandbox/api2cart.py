@@ -1207,12 +1207,18 @@ class Api2CartFake:
                 "UPDATE a2c_stores SET latency_ms = ? WHERE store_key = ?",
                 (int(payload["latency_ms"]), store["store_key"]),
             )
+        if "supports_webhooks" in payload:
+            self.db.execute(
+                "UPDATE a2c_stores SET supports_webhooks = ? WHERE store_key = ?",
+                (int(bool(payload["supports_webhooks"])), store["store_key"]),
+            )
         store = self._control_store(payload)
         return {
             "store": store["name"],
             "sign_webhooks": bool(store["sign_webhooks"]),
             "latency_ms": store["latency_ms"],
             "connected": bool(store["connected"]),
+            "supports_webhooks": store["supports_webhooks"] != 0,
         }
 
     def _control_configure(self, payload: dict) -> dict:
@@ -2803,6 +2809,8 @@ def webhook_events(fake: Api2CartFake, call: Call) -> dict:
         for entity in WEBHOOK_ENTITIES
         for action in WEBHOOK_ACTIONS
     ]
+    if call.store is not None and call.store.get("supports_webhooks") == 0:
+        events = []  # a platform without native webhooks (contract §6.2)
     return {"events": events}
 
 

@@ -158,3 +158,30 @@ def test_ionapi_upload_is_validated_and_stored(acme_admin, acme):
         row = ConnectionSettings.load()
         assert (row.erp_division, row.shipstation_api_secret) == ("BBB", "new-ss-secret")
         assert row.ionapi.tenant == "ACME_TST"
+
+
+def test_a_pathological_ionapi_paste_is_a_form_error_and_never_echoed(acme_admin, acme):
+    with schema_context("acme"):
+        pk = ConnectionSettings.load().pk
+    url = f"/admin/workspace/connectionsettings/{pk}/change/"
+    deep = acme_admin.post(url, connection_form(ionapi_text="[" * 50_000))
+    assert deep.status_code == 200
+    assert b"not valid JSON" in deep.content or b"at most" in deep.content
+    leaky = json.dumps({**json.loads(IONAPI), "ci": ""})
+    response = acme_admin.post(url, connection_form(ionapi_text=leaky))
+    assert b"missing the key(s): ci" in response.content
+    assert b"sbx-client-secret-acme" not in response.content
+
+
+def test_production_refuses_upstream_urls_on_private_addresses(acme_admin, acme, settings):
+    settings.HUB_ALLOW_PRIVATE_UPSTREAMS = False
+    with schema_context("acme"):
+        pk = ConnectionSettings.load().pk
+    url = f"/admin/workspace/connectionsettings/{pk}/change/"
+    response = acme_admin.post(
+        url,
+        connection_form(ionapi_text=IONAPI, shipstation_base_url="https://127.0.0.1:6379"),
+    )
+    assert response.status_code == 200
+    assert b"The .ionapi &#x27;iu&#x27; URL must be an https:// URL." in response.content
+    assert b"The ShipStation URL points at a private address (127.0.0.1)." in response.content

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from integration_hub.connectors.api2cart import Api2CartClient
 from integration_hub.inbox.models import InboxItem, StoreWebhook
 from integration_hub.sandbox import demo_data
 from tenants.models import ActivityEvent, Store
@@ -175,9 +174,12 @@ def test_registration_after_a_token_rotation_replaces_the_old_webhooks(sandbox_s
     assert StoreWebhook.objects.filter(store=sandbox_store).count() == 2
 
 
-def test_a_store_without_order_webhooks_is_switched_to_polling(sandbox_store, monkeypatch):
-    monkeypatch.setattr(Api2CartClient, "webhook_events", lambda self: [])
-    report = register_webhooks(sandbox_store)
+def test_a_store_without_order_webhooks_is_switched_to_polling(sandbox_store, sandbox):
+    sandbox.control("api2cart", "store-settings", store="northwind", supports_webhooks=False)
+    try:
+        report = register_webhooks(sandbox_store)
+    finally:
+        sandbox.control("api2cart", "store-settings", store="northwind", supports_webhooks=True)
     assert report.switched_to_poll
     assert "switched to polling" in report.summary()
     sandbox_store.refresh_from_db()

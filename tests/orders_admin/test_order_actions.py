@@ -117,3 +117,33 @@ def test_the_portal_front_page_counts_orders_and_lists_what_needs_a_person(acme_
     assert counts["Needs attention"] == 1 and counts["In ERP"] == 0
     assert [o.order_number for o in dashboard.attention] == ["API-7"]
     assert b"ERP said no" in page.content
+
+
+def test_retry_and_replay_wait_while_a_worker_holds_the_order(acme_admin, acme):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    order = parked_order()
+    with schema_context("acme"):
+        Order.objects.filter(pk=order.pk).update(lease_until=timezone.now() + timedelta(minutes=1))
+    for action in ("retry_orders", "replay_orders"):
+        page = run_action(acme_admin, action, order)
+        assert b"being processed right now" in page.content
+    with schema_context("acme"):
+        order.refresh_from_db()
+        assert order.state == Order.State.NEEDS_ATTENTION
+        assert [line.sku for line in order.lines.all()] == ["OLD"]
+
+
+def test_order_list_filters_offer_only_this_tenants_stores(acme_admin, acme, globex):
+    from tenants.models import Api2CartAccount, Store, StoreMembership
+
+    account = Api2CartAccount.objects.create(name="a", api_key="k")
+    secret = Store.objects.create(
+        name="globex-only", display_name="GLOBEX SECRET STORE", platform="Shopify",
+        url="https://g.example", account=account, store_key="s",
+    )  # fmt: skip
+    StoreMembership.objects.create(store=secret, tenant=globex)
+    assert b"GLOBEX SECRET STORE" not in acme_admin.get("/admin/orders/order/").content
+    assert b"GLOBEX SECRET STORE" not in acme_admin.get("/admin/catalog/itembinding/add/").content

@@ -227,3 +227,30 @@ def test_schema_documents_the_order_endpoints(acme):
     assert any(param["name"] == "Idempotency-Key" for param in post["parameters"])
     assert {"201", "200", "400", "409", "422"} <= set(post["responses"])
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_pathological_json_is_a_400_not_a_500(acme_api):
+    deep = acme_api.post(ORDERS, None, raw="[" * 100_000)
+    assert deep.status_code == 400
+    assert "nested too deeply" in deep.json()["detail"]
+
+
+def test_nul_characters_are_a_400_in_fields_and_dropped_elsewhere_never_a_500(acme_api):
+    body = order_body(order_number="NUL-1")
+    body["lines"][0]["name"] = "Wid\u0000get"
+    refused = acme_api.post(ORDERS, body)
+    assert refused.status_code == 400
+    assert "lines[0].name" in refused.json()["errors"]
+
+    response = acme_api.post(ORDERS, order_body(order_number="NUL-2", extra="a\u0000b"))
+    assert response.status_code == 201, response.content
+    with schema_context("acme"):
+        assert Order.objects.get(order_number="NUL-2").payload["extra"] == "ab"
+
+
+def test_fractional_quantities_are_refused_because_shipstation_ships_units(acme_api):
+    body = order_body()
+    body["lines"][0]["quantity"] = "0.5"
+    response = acme_api.post(ORDERS, body)
+    assert response.status_code == 400
+    assert "whole number" in response.json()["errors"]["lines[0].quantity"][0]
