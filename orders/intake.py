@@ -6,14 +6,19 @@ an API idempotency key maps to exactly one Order row; a repeat returns the exist
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from orders.models import Order, OrderEvent, OrderLine
+
+logger = logging.getLogger("hub.intake")
 
 
 @dataclass(frozen=True)
@@ -143,22 +148,21 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
 
 
 def schedule_processing(order: Order) -> None:
-    """Mark the order due now and send a worker hint after commit (the sweeper backs it up)."""
+    """Mark the order due now and send a worker hint after commit (the sweeper backs it up).
+
+    The schema is captured now: an on_commit callback runs in whatever schema is active at
+    commit time (anchors.md §1.4).
+    """
     from orders.tasks import process_order
 
-    Order.objects.filter(pk=order.pk).update(next_attempt_at=_now())
+    Order.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now())
     schema = connection.schema_name
-    transaction.on_commit(lambda: _send(process_order, schema, order.pk))
 
+    def send() -> None:
+        try:
+            with schema_context(schema):
+                process_order.delay(order.pk)
+        except Exception:  # the broker is down: the sweeper will send it later
+            logger.warning("order %s: could not enqueue; the sweeper will retry", order.pk)
 
-def _send(task: Any, schema: str, order_id: int) -> None:
-    from django_tenants.utils import schema_context
-
-    with schema_context(schema):
-        task.delay(order_id)
-
-
-def _now() -> datetime:
-    from django.utils import timezone
-
-    return timezone.now()
+    transaction.on_commit(send)

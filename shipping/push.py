@@ -44,11 +44,25 @@ def shipstation_order_key(order: Order) -> str:
 
 
 def request_shipstation_push(schema: str) -> None:
-    """Ask for a push soon; many requests within a few seconds become one task."""
+    """Ask for a push soon; many requests within a few seconds become one task.
+
+    When Redis is unreachable nothing is lost: the sweeper finds the orders waiting in *in ERP*.
+    """
     from shipping.tasks import push_orders_to_shipstation
 
-    if cache.add(PUSH_REQUEST_KEY, 1, timeout=5):
-        transaction.on_commit(lambda: push_orders_to_shipstation.apply_async(countdown=1))
+    def send() -> None:
+        try:
+            push_orders_to_shipstation.apply_async(countdown=1)
+        except Exception:
+            logger.warning("tenant %s: could not enqueue a ShipStation push", schema)
+
+    try:
+        first = cache.add(PUSH_REQUEST_KEY, 1, timeout=5)
+    except Exception:
+        logger.warning("tenant %s: cache unreachable; the sweeper will push", schema)
+        return
+    if first:
+        transaction.on_commit(send)
 
 
 def _advisory_lock_id(schema: str) -> int:
