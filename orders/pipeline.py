@@ -85,7 +85,7 @@ def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> boo
             updated_at=timezone.now(),
         )
         if not moved:
-            logger.info("order %s changed while a step ran; not moving it to %s", order.pk, state)
+            _note_late_result(order, state, message, upstream_ref)
             return False
         order.state = state
         OrderEvent.objects.create(
@@ -96,6 +96,25 @@ def _move(order: Order, state: str, message: str, upstream_ref: str = "") -> boo
             upstream_ref=upstream_ref,
         )
     return True
+
+
+def _note_late_result(order: Order, state: str, message: str, upstream_ref: str) -> None:
+    """Someone changed the order (e.g. cancelled it) while a step ran: keep what the step made.
+
+    An ERP order created meanwhile must stay visible, or nobody would know to cancel it there.
+    """
+    logger.info("order %s changed while a step ran; not moving it to %s", order.pk, state)
+    Order.objects.filter(pk=order.pk).update(
+        erp_customer_number=order.erp_customer_number, erp_order_number=order.erp_order_number
+    )
+    OrderEvent.objects.create(
+        order=order,
+        step="late_result",
+        outcome=OrderEvent.Outcome.WARNING,
+        message=f"{message} This finished after the order was changed by someone else; "
+        "check it in the ERP.",
+        upstream_ref=upstream_ref,
+    )
 
 
 def _retry_later(order: Order, exc: RetryableError) -> StepResult:

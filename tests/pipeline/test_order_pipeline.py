@@ -13,6 +13,7 @@ from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.polling import poll_store
 from integration_hub.sandbox import demo_data
 from orders.models import Order
+from orders.operations import cancel_order
 from tenants.models import SkuOwnership
 from tests.harness import wait_until
 from tests.pipeline.conftest import orders_of, webhook_for
@@ -171,6 +172,11 @@ def test_a_worker_killed_mid_order_completes_it_once_after_restart(hub, demo_wor
     assert order.erp_order_number
 
 
+def steps_of(order_pk: int) -> list[str]:
+    [order] = orders_of("acme", pk=order_pk)
+    return [event.step for event in order.events.all()]
+
+
 def retries(order_pk: int) -> int:
     [order] = orders_of("acme", pk=order_pk)
     return sum(1 for event in order.events.all() if event.step == "retry_scheduled")
@@ -231,3 +237,24 @@ def test_an_item_the_erp_does_not_know_needs_attention_with_the_sku_named(hub, d
             token.delete()
     assert "NOT-IN-ERP-1" in parked.state_message
     assert not parked.erp_order_number and not parked.shipstation_order_id
+
+
+def test_cancelling_an_order_while_a_worker_runs_it_stops_it_there(hub, demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    erp_before, ss_before = counts(demo_world)
+    demo_world.sandbox.control("m3", "faults", latency_ms=1500)
+    try:
+        placed = place(demo_world, "acme-outlet")
+        body, headers = webhook_for(store, placed["id"])
+        assert deliver(hub, store, body, headers).status_code == 200
+        [order] = wait_until(
+            lambda: [o for o in orders_of("acme", store_order_id=placed["id"]) if o.lease_until]
+        )
+        with schema_context("acme"):
+            assert cancel_order(order, "ops@acme.test").ok
+        wait_until(lambda: "late_result" in steps_of(order.pk), timeout=60)
+    finally:
+        demo_world.sandbox.control("m3", "faults", clear=True)
+    [after] = orders_of("acme", pk=order.pk)
+    assert after.state == Order.State.CANCELLED
+    assert counts(demo_world) == (erp_before, ss_before)
