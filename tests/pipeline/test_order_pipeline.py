@@ -31,6 +31,15 @@ def deliver(hub, store, body: bytes, headers: dict) -> requests.Response:
     return requests.post(url, data=body, headers=headers, timeout=30)
 
 
+def place_and_notify(hub, world, store_name: str, **payload) -> dict:
+    """Place one order in the sandbox store and deliver its order.add webhook to the hub."""
+    placed = place(world, store_name, **payload)
+    store = world.stores[store_name]
+    body, headers = webhook_for(store, placed["id"])
+    assert deliver(hub, store, body, headers).status_code == 200
+    return placed
+
+
 def counts(world) -> tuple[int, int]:
     status = world.sandbox.status()
     return status["m3"]["erp_orders"], status["shipstation"]["shipstation_orders"]
@@ -87,14 +96,11 @@ def test_update_before_add_and_a_poll_of_the_same_order_make_one_order(hub, demo
 
 
 def test_a_shared_store_order_becomes_one_part_per_tenant(hub, demo_world, live_db):
-    store = demo_world.stores["northwind"]
     acme_sku = demo_data.products("acme")[0].sellable_skus[0]
     globex_sku = demo_data.products("globex")[0].sellable_skus[0]
     erp_before, ss_before = counts(demo_world)
     items = [{"sku": acme_sku, "quantity": 2}, {"sku": globex_sku, "quantity": 1}]
-    placed = place(demo_world, "northwind", items=items)
-    body, headers = webhook_for(store, placed["id"])
-    assert deliver(hub, store, body, headers).status_code == 200
+    placed = place_and_notify(hub, demo_world, "northwind", items=items)
 
     [acme_part] = wait_until(lambda: sent("acme", placed["id"]))
     [globex_part] = wait_until(lambda: sent("globex", placed["id"]))
@@ -111,9 +117,7 @@ def test_an_unowned_sku_needs_attention_until_it_is_mapped(hub, demo_world, live
     store = demo_world.stores["northwind"]
     sku = demo_data.products("globex")[1].sellable_skus[0]
     SkuOwnership.objects.filter(store=store, sku=sku).delete()
-    placed = place(demo_world, "northwind", items=[{"sku": sku, "quantity": 1}])
-    body, headers = webhook_for(store, placed["id"])
-    assert deliver(hub, store, body, headers).status_code == 200
+    placed = place_and_notify(hub, demo_world, "northwind", items=[{"sku": sku, "quantity": 1}])
 
     item = wait_until(
         lambda: InboxItem.objects.filter(
@@ -130,13 +134,10 @@ def test_an_unowned_sku_needs_attention_until_it_is_mapped(hub, demo_world, live
 
 
 def test_erp_outage_is_retried_with_backoff_until_it_recovers(hub, demo_world, live_db):
-    store = demo_world.stores["acme-outlet"]
     erp_before, _ = counts(demo_world)
     demo_world.sandbox.control("m3", "faults", error_rate=1.0)
     try:
-        placed = place(demo_world, "acme-outlet")
-        body, headers = webhook_for(store, placed["id"])
-        assert deliver(hub, store, body, headers).status_code == 200
+        placed = place_and_notify(hub, demo_world, "acme-outlet")
         order = wait_until(lambda: orders_of("acme", store_order_id=placed["id"]))[0]
         wait_until(lambda: retries(order.pk) >= 2, timeout=60)
         waiting = orders_of("acme", pk=order.pk)[0]
@@ -150,13 +151,10 @@ def test_erp_outage_is_retried_with_backoff_until_it_recovers(hub, demo_world, l
 
 
 def test_a_worker_killed_mid_order_completes_it_once_after_restart(hub, demo_world, live_db):
-    store = demo_world.stores["acme-outlet"]
     erp_before, ss_before = counts(demo_world)
     demo_world.sandbox.control("m3", "faults", latency_ms=1500)
     try:
-        placed = place(demo_world, "acme-outlet")
-        body, headers = webhook_for(store, placed["id"])
-        assert deliver(hub, store, body, headers).status_code == 200
+        placed = place_and_notify(hub, demo_world, "acme-outlet")
         wait_until(
             lambda: any(o.lease_until for o in orders_of("acme", store_order_id=placed["id"]))
         )
@@ -240,13 +238,10 @@ def test_an_item_the_erp_does_not_know_needs_attention_with_the_sku_named(hub, d
 
 
 def test_cancelling_an_order_while_a_worker_runs_it_stops_it_there(hub, demo_world, live_db):
-    store = demo_world.stores["acme-outlet"]
     erp_before, ss_before = counts(demo_world)
     demo_world.sandbox.control("m3", "faults", latency_ms=1500)
     try:
-        placed = place(demo_world, "acme-outlet")
-        body, headers = webhook_for(store, placed["id"])
-        assert deliver(hub, store, body, headers).status_code == 200
+        placed = place_and_notify(hub, demo_world, "acme-outlet")
         [order] = wait_until(
             lambda: [o for o in orders_of("acme", store_order_id=placed["id"]) if o.lease_until]
         )
