@@ -25,6 +25,7 @@ wait_for() {  # url, name
   exit 1
 }
 
+$PY scripts/ensure_database.py
 $PY manage.py run_sandbox --port "$sandbox_port" >var/log/sandbox.log 2>&1 &
 pids+=($!)
 wait_for "$SANDBOX_URL/_control/status" sandbox

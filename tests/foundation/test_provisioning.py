@@ -105,3 +105,19 @@ def test_roles_carry_the_custom_permissions(acme):
     assert "change_connectionsettings" in perms["Tenant admin"]
     assert "change_connectionsettings" not in perms["Viewer"]
     assert not any(p.startswith(("add_", "change_", "delete_")) for p in perms["Viewer"])
+
+
+def test_platform_front_page_shows_each_tenants_order_health(platform_staff, acme, globex):
+    with schema_context("acme"):
+        for n, state in enumerate(["needs_attention", "sent_to_shipstation", "routed"]):
+            Order.objects.create(
+                source="api", store_order_id=f"H{n}", order_number=f"H{n}", state=state
+            )
+    page = platform_staff.get("/admin/")
+    assert page.status_code == 200
+    rows = {row.tenant.slug: row for row in page.context["rows"]}
+    assert set(rows) == {"acme", "globex"}
+    acme_row = rows["acme"]
+    assert (acme_row.received_24h, acme_row.needs_attention, acme_row.waiting) == (3, 1, 1)
+    assert not acme_row.healthy and rows["globex"].healthy
+    assert b"Tenant health" in page.content
