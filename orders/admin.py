@@ -8,11 +8,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from integration_hub.admin_sites import tenant_admin
 from orders.csv_admin import CsvUploadMixin
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import CsvImport, Order, OrderEvent, OrderLine
 from orders.operations import Outcome, cancel_order, replay_order, retry_order
 
 STATE_COLOURS = {
@@ -141,3 +141,31 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
     @admin.action(description="Cancel in the hub", permissions=["cancel"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, cancel_order)
+
+
+@admin.register(CsvImport, site=tenant_admin)
+class CsvImportAdmin(admin.ModelAdmin):
+    """Background CSV imports: state, counts and every problem of a rejected file."""
+
+    list_display = ["file_name", "uploaded_by", "created_at", "state", "rows", "orders_created"]
+    list_filter = ["state"]
+    readonly_fields = [
+        "file_name", "uploaded_by", "created_at", "state", "rows", "orders_created",
+        "lines_created", "problem_list", "finished_at",
+    ]  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="Problems")
+    def problem_list(self, obj: CsvImport) -> str:
+        if not obj.problems:
+            return "—"
+        return format_html_join("\n", "<div>{}</div>", ((p,) for p in obj.problems))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +13,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from orders.csv_import import COLUMNS, MAX_FILE_BYTES, MAX_ROWS, import_orders_csv
+from orders.csv_import import (
+    COLUMNS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    import_orders_csv,
+    queue_csv_import,
+)
 from tenants.activity import record_activity
 from tenants.models import ActivityEvent
 
@@ -20,6 +29,11 @@ class CsvUploadForm(forms.Form):
         label="CSV file",
         help_text="Comma, semicolon or tab separated, UTF-8, with a header row.",
     )
+
+
+def sync_rows() -> int:
+    """Files up to this many rows are imported while the person waits."""
+    return getattr(settings, "HUB_CSV_SYNC_ROWS", 500)
 
 
 class CsvUploadMixin:
@@ -43,7 +57,20 @@ class CsvUploadMixin:
         errors: list[str] = []
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            result = import_orders_csv(upload, actor=request.user.get_username())
+            data = upload.read(MAX_FILE_BYTES + 1)
+            if len(data) <= MAX_FILE_BYTES and data.count(b"\n") > sync_rows():
+                queued = queue_csv_import(
+                    data, file_name=upload.name, actor=request.user.get_username()
+                )
+                messages.info(
+                    request,
+                    f"{upload.name} is being imported in the background; this page shows the "
+                    "result when it is done (all orders, or none with every problem listed).",
+                )
+                return redirect(
+                    reverse(f"{self.admin_site.name}:orders_csvimport_change", args=[queued.pk])
+                )
+            result = import_orders_csv(io.BytesIO(data), actor=request.user.get_username())
             if result.ok:
                 record_activity(
                     "order.csv_imported",

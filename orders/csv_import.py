@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_tenants.utils import schema_context
 
 from orders.intake import accept_order
-from orders.models import Order
+from orders.models import CsvImport, Order
 from orders.serializers import OrderInputSerializer, error_paths
+from tenants.activity import record_activity
+
+logger = logging.getLogger("hub.csv_import")
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -392,3 +398,52 @@ def parse_order_date(text: str) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+def queue_csv_import(data: bytes, *, file_name: str, actor: str) -> CsvImport:
+    """Keep a large file for a worker; the import page then shows its progress and result."""
+    from orders.tasks import import_csv_file
+
+    upload = CsvImport.objects.create(
+        uploaded_by=actor, file_name=file_name[:255], content=data, rows=data.count(b"\n")
+    )
+    schema = connection.schema_name
+
+    def send() -> None:
+        try:
+            with schema_context(schema):
+                import_csv_file.delay(upload.pk)
+        except Exception:  # the broker is down: the sweeper re-sends queued imports
+            logger.warning("CSV import %s: could not enqueue; the sweeper will", upload.pk)
+
+    transaction.on_commit(send)
+    return upload
+
+
+def run_csv_import(upload: CsvImport) -> CsvImport:
+    """Import a queued file: everything in one transaction, or nothing with every problem."""
+    claimed = CsvImport.objects.filter(pk=upload.pk, state=CsvImport.State.QUEUED).update(
+        state=CsvImport.State.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return upload
+    try:
+        result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
+    except Exception as exc:
+        logger.exception("CSV import %s failed", upload.pk)
+        upload.state, upload.problems = CsvImport.State.FAILED, [f"Import failed: {exc!r}"]
+    else:
+        upload.state = CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED
+        upload.problems = result.errors
+        upload.orders_created, upload.lines_created = result.orders, result.lines
+    upload.finished_at = timezone.now()
+    upload.save()
+    record_activity(
+        "order.csv_imported" if upload.state == CsvImport.State.DONE else "order.csv_rejected",
+        actor=upload.uploaded_by,
+        obj=upload,
+        outcome="success" if upload.state == CsvImport.State.DONE else "failure",
+        message=f"{upload.file_name}: {upload.orders_created} orders "
+        f"({upload.lines_created} lines), {len(upload.problems)} problem(s).",
+    )
+    return upload

@@ -171,3 +171,33 @@ class CustomerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_customer_id or self.email} → {self.erp_customer_number}"
+
+
+class CsvImport(models.Model):
+    """A large CSV upload imported by a worker; small files are imported while you wait."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        REJECTED = "rejected", "Rejected (nothing imported)"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.CharField(max_length=150)
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    rows = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    orders_created = models.PositiveIntegerField(default=0)
+    lines_created = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "CSV import"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_state_display()})"

@@ -18,11 +18,12 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from integration_hub.inbox.models import InboxItem
-from orders.models import Order
+from orders.models import CsvImport, Order
 from orders.pipeline import ACTIVE_STATES
 from tenants.models import Api2CartAccount, Tenant
 
 logger = logging.getLogger("hub.sweeper")
+CSV_IMPORT_STALE = timedelta(minutes=30)  # far beyond the slowest import of a 5 MiB file
 
 
 def _grace() -> timedelta:
@@ -41,6 +42,7 @@ class SweepReport:
     pushes: list[str] = field(default_factory=list)
     polls: int = 0
     failed_webhook_replays: int = 0
+    csv_imports: int = 0
 
 
 def _ready(now: datetime) -> Q:
@@ -80,11 +82,30 @@ def sweep() -> SweepReport:
             if Order.objects.filter(state=Order.State.IN_ERP, updated_at__lt=stale).exists():
                 push_orders_to_shipstation.delay()
                 report.pushes.append(tenant.schema_name)
+            report.csv_imports += resend_csv_imports(now, stale)
     report.polls = dispatch_due_polls(now)
     report.failed_webhook_replays = dispatch_failed_webhook_replays()
     if report.inbox or report.orders or report.pushes:
         logger.info("sweep re-enqueued %s", report)
     return report
+
+
+def resend_csv_imports(now: datetime, stale: datetime) -> int:
+    """Queued imports whose message was lost, and imports whose worker died (its single
+    transaction rolled back, so running it again is safe)."""
+    from orders.tasks import import_csv_file
+
+    CsvImport.objects.filter(
+        state=CsvImport.State.RUNNING, started_at__lt=now - CSV_IMPORT_STALE
+    ).update(state=CsvImport.State.QUEUED)
+    waiting = list(
+        CsvImport.objects.filter(state=CsvImport.State.QUEUED, created_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in waiting:
+        import_csv_file.delay(pk)
+    return len(waiting)
 
 
 def dispatch_due_polls(now: datetime) -> int:

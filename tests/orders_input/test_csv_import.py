@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from orders.csv_import import MAX_FILE_BYTES, MAX_ROWS, import_orders_csv
-from orders.models import Order
+from orders.models import CsvImport, Order
+from orders.tasks import import_csv_file
 from tenants.models import ActivityEvent
 from tests.conftest import Portal, signed_in
 
@@ -191,3 +192,34 @@ def test_upload_needs_the_add_order_permission(acme, role):
     else:
         assert page.status_code == 200
         assert 'href="/admin/orders/order/upload-csv/"' in changelist
+
+
+def test_a_large_file_is_imported_by_a_worker_and_its_result_shown(acme_admin, settings):
+    settings.HUB_CSV_SYNC_ROWS = 2
+    response = upload(acme_admin, csv_file(*GOOD_ROWS, name="big.csv"))
+    assert response.status_code == 302
+    with schema_context("acme"):
+        queued = CsvImport.objects.get(file_name="big.csv")
+        assert queued.state == CsvImport.State.QUEUED and queued.rows == 4
+        assert response.headers["Location"] == f"/admin/orders/csvimport/{queued.pk}/change/"
+        assert not Order.objects.exists()
+        assert import_csv_file.apply(args=(queued.pk,), throw=True).get() == "done"
+        queued.refresh_from_db()
+    assert (queued.orders_created, queued.lines_created) == (2, 3)
+    assert [o.order_number for o in acme_orders()] == ["1001", "1002"]
+    page = acme_admin.get(response.headers["Location"])
+    assert "Imported" in page.content.decode()
+
+
+def test_a_large_bad_file_is_rejected_whole_by_the_worker(acme_admin, settings):
+    settings.HUB_CSV_SYNC_ROWS = 2
+    bad = "1003,2025-03-01,not-an-email,Cy Do,,2 Elm St,,Reno,NV,89501,US,,SKU-1,,0,5"
+    upload(acme_admin, csv_file(*GOOD_ROWS, bad, name="big-bad.csv"))
+    with schema_context("acme"):
+        queued = CsvImport.objects.get(file_name="big-bad.csv")
+        assert import_csv_file.apply(args=(queued.pk,), throw=True).get() == "rejected"
+        queued.refresh_from_db()
+    assert queued.orders_created == 0 and acme_orders() == []
+    assert any("row 5" in problem for problem in queued.problems)
+    page = acme_admin.get(f"/admin/orders/csvimport/{queued.pk}/change/").content.decode()
+    assert "Rejected (nothing imported)" in page and "row 5" in page
