@@ -1931,6 +1931,14 @@ def render_order(order: dict, args: dict) -> dict:
     return select_fields(order, args, ORDER_DEFAULT_PARAMS, ORDER_GROUPS)
 
 
+def count_in_store(fake: Api2CartFake, call: Call, table: str, filters: Any) -> int:
+    """`*.count` methods: the list method's filters, counted in the addressed store."""
+    clauses, params = filters(call.args)
+    where = " AND ".join(["store_key = ?", *clauses])
+    sql = f"SELECT COUNT(*) FROM {table} WHERE {where}"
+    return int(fake.db.scalar(sql, [call.store["store_key"], *params]) or 0)
+
+
 @method("order.list", paginated=True)
 def order_list(fake: Api2CartFake, call: Call) -> dict:
     return fake.paged(
@@ -1947,12 +1955,7 @@ def order_list(fake: Api2CartFake, call: Call) -> dict:
 
 @method("order.count")
 def order_count(fake: Api2CartFake, call: Call) -> dict:
-    clauses, params = order_where(call.args)
-    where = " AND ".join(["store_key = ?", *clauses])
-    total = fake.db.scalar(
-        f"SELECT COUNT(*) FROM a2c_orders WHERE {where}", [call.store["store_key"], *params]
-    )
-    return {"orders_count": total}
+    return {"orders_count": count_in_store(fake, call, "a2c_orders", order_where)}
 
 
 @method("order.info")
@@ -2404,12 +2407,7 @@ def customer_list(fake: Api2CartFake, call: Call) -> dict:
 
 @method("customer.count")
 def customer_count(fake: Api2CartFake, call: Call) -> dict:
-    clauses, params = customer_where(call.args)
-    where = " AND ".join(["store_key = ?", *clauses])
-    total = fake.db.scalar(
-        f"SELECT COUNT(*) FROM a2c_customers WHERE {where}", [call.store["store_key"], *params]
-    )
-    return {"customers_count": total}
+    return {"customers_count": count_in_store(fake, call, "a2c_customers", customer_where)}
 
 
 @method("customer.info")
@@ -2497,12 +2495,7 @@ def product_list(fake: Api2CartFake, call: Call) -> dict:
 
 @method("product.count")
 def product_count(fake: Api2CartFake, call: Call) -> dict:
-    clauses, params = product_where(call.args)
-    where = " AND ".join(["store_key = ?", *clauses])
-    total = fake.db.scalar(
-        f"SELECT COUNT(*) FROM a2c_products WHERE {where}", [call.store["store_key"], *params]
-    )
-    return {"products_count": total}
+    return {"products_count": count_in_store(fake, call, "a2c_products", product_where)}
 
 
 @method("product.info")
@@ -2889,12 +2882,7 @@ def webhook_list(fake: Api2CartFake, call: Call) -> dict:
 
 @method("webhook.count")
 def webhook_count(fake: Api2CartFake, call: Call) -> dict:
-    clauses, params = webhook_filters(call.args)
-    where = " AND ".join(["store_key = ?", *clauses])
-    total = fake.db.scalar(
-        f"SELECT COUNT(*) FROM a2c_webhooks WHERE {where}", [call.store["store_key"], *params]
-    )
-    return {"webhook_count": total}
+    return {"webhook_count": count_in_store(fake, call, "a2c_webhooks", webhook_filters)}
 
 
 @method("webhook.update")
