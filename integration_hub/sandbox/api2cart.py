@@ -1931,6 +1931,19 @@ def render_order(order: dict, args: dict) -> dict:
     return select_fields(order, args, ORDER_DEFAULT_PARAMS, ORDER_GROUPS)
 
 
+def common_clauses(filters: dict, *, ids_param: str) -> tuple[list[str], list[Any]]:
+    """The created/modified date range, an id list and `since_id`, shared by list methods."""
+    clauses, params = date_clauses(filters, {"created": "created_at", "modified": "modified_at"})
+    if values := csv(filters, ids_param):
+        clause, values = in_clause("id", values)
+        clauses.append(clause)
+        params.extend(values)
+    if text(filters, "since_id") is not None:
+        clauses.append("id > ?")
+        params.append(uint(filters, "since_id", 0))
+    return clauses, params
+
+
 def count_in_store(fake: Api2CartFake, call: Call, table: str, filters: Any) -> int:
     """`*.count` methods: the list method's filters, counted in the addressed store."""
     clauses, params = filters(call.args)
@@ -2368,14 +2381,7 @@ CUSTOMER_SORT = {
 
 
 def customer_where(filters: dict) -> tuple[list[str], list[Any]]:
-    clauses, params = date_clauses(filters, {"created": "created_at", "modified": "modified_at"})
-    if values := csv(filters, "ids"):
-        clause, values = in_clause("id", values)
-        clauses.append(clause)
-        params.extend(values)
-    if text(filters, "since_id") is not None:
-        clauses.append("id > ?")
-        params.append(uint(filters, "since_id", 0))
+    clauses, params = common_clauses(filters, ids_param="ids")
     if (value := text(filters, "find_value")) is not None:
         where = text(filters, "find_where") or "email"
         if where != "email":
@@ -2453,14 +2459,7 @@ PRODUCT_SORT = {
 
 
 def product_where(filters: dict) -> tuple[list[str], list[Any]]:
-    clauses, params = date_clauses(filters, {"created": "created_at", "modified": "modified_at"})
-    if values := csv(filters, "product_ids"):
-        clause, values = in_clause("id", values)
-        clauses.append(clause)
-        params.extend(values)
-    if text(filters, "since_id") is not None:
-        clauses.append("id > ?")
-        params.append(uint(filters, "since_id", 0))
+    clauses, params = common_clauses(filters, ids_param="product_ids")
     if (sku := text(filters, "sku")) is not None:
         clauses.append("sku = ?")
         params.append(sku)
