@@ -22,11 +22,13 @@ demo: db
 	bash scripts/demo.sh
 
 test: venv
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff check --fix .

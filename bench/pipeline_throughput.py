@@ -48,9 +48,9 @@ def main() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from integration_hub.sandbox.testing import start_sandbox
+    from demo.seed import seed_demo
     from orders.models import Order
-    from tenants.demo import seed_demo
+    from sandbox.testing import start_sandbox
     from tenants.models import Store
     from tenants.store_connection import register_webhooks
 

@@ -19,8 +19,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import start_sandbox
+from sandbox import demo_data
+from sandbox.testing import start_sandbox
 
 SUCCESS = b'{"return_code":0,'  # cheaper than parsing 50 orders in the client process
 HEADERS = {

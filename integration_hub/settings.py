@@ -75,8 +75,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "integration_hub.core",
     "integration_hub.inbox",
-    "integration_hub.sandbox",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -85,6 +85,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "axes",
+    "integration_hub.core",
     "workspace",
     "orders",
     "catalog",
@@ -92,6 +93,8 @@ TENANT_APPS = [
     "invoicing",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+if not PRODUCTION:
+    INSTALLED_APPS.append("demo")  # `seed_demo`; never in production (docs/adr-0004)
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
@@ -211,14 +214,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "inbox.sweep", "schedule": HUB_SWEEP_SECONDS},
+    "sweep": {"task": "core.sweep", "schedule": HUB_SWEEP_SECONDS},
 }
 HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "300"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
+HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
-SANDBOX_STATE_DIR = Path(os.environ.get("SANDBOX_STATE_DIR", VAR_DIR / "sandbox"))
 
 LOGGING = {
     "version": 1,

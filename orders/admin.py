@@ -8,12 +8,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integration_hub.admin_sites import tenant_admin
+from integration_hub.admin_sites import FrontPagePanel, tenant_admin
+from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
 from orders.csv_admin import CsvUploadMixin
+from orders.dashboard import order_dashboard
 from orders.models import CsvImport, Order, OrderEvent, OrderLine
-from orders.operations import Outcome, cancel_order, replay_order, retry_order
 
 STATE_COLOURS = {
     Order.State.SENT_TO_SHIPSTATION: "#2e7d32",
@@ -22,6 +25,9 @@ STATE_COLOURS = {
     Order.State.FAILED: "#c62828",
     Order.State.CANCELLED: "#757575",
 }
+
+
+tenant_admin.add_front_page_panel(FrontPagePanel("orders", "orders.view_order", order_dashboard))
 
 
 class OrderLineInline(admin.TabularInline):
@@ -48,7 +54,7 @@ class TimelineInline(admin.TabularInline):
 
 
 @admin.register(Order, site=tenant_admin)
-class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
+class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "store",
@@ -71,7 +77,7 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
     actions = ["retry_orders", "replay_orders", "cancel_orders"]
     fieldsets = (
         (None, {"fields": ("order_number", "store", "source", "store_order_id", "ordered_at")}),
-        ("Pipeline", {"fields": ("state", "state_message", "attempts", "next_attempt_at")}),
+        ("Pipeline", {"fields": ("state", "state_message")}),
         (
             "Upstream references",
             {
@@ -86,6 +92,7 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
         ),
         ("Customer", {"fields": ("customer_email", "store_customer_id", "ship_to")}),
         ("Totals", {"fields": ("currency", "total")}),
+        ("Work", {"fields": WORK_FIELDS, "classes": ["collapse"]}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
@@ -144,16 +151,24 @@ class OrderAdmin(CsvUploadMixin, admin.ModelAdmin):
 
 
 @admin.register(CsvImport, site=tenant_admin)
-class CsvImportAdmin(admin.ModelAdmin):
+class CsvImportAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     """Background CSV imports: state, counts and every problem of a rejected file."""
 
-    list_display = ["file_name", "uploaded_by", "created_at", "state", "rows", "orders_created"]
+    list_display = ["file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created"]
     list_filter = ["state"]
     readonly_fields = [
-        "file_name", "uploaded_by", "created_at", "state", "rows", "orders_created",
-        "lines_created", "problem_list", "finished_at",
+        "file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created",
+        "lines_created", "problem_list", "finished_at", *WORK_FIELDS,
     ]  # fmt: skip
     fields = readonly_fields
+
+    @admin.display(description="State", ordering="state")
+    def progress(self, obj: CsvImport) -> str:
+        """A queued file a worker holds right now is being imported."""
+        leased = obj.lease_until and obj.lease_until > timezone.now()
+        if obj.state == CsvImport.State.QUEUED and leased:
+            return "Importing"
+        return obj.get_state_display()
 
     @admin.display(description="Problems")
     def problem_list(self, obj: CsvImport) -> str:

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        from integration_hub.inbox.processing import register_handler
+        from orders import csv_import, state, store_orders
+
+        state.register_work_kind()
+        csv_import.register_work_kind()
+        register_handler("order", store_orders.ingest_store_order)

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django_tenants.utils import schema_context
 
+from integration_hub.core import work
 from orders.intake import accept_order
 from orders.models import CsvImport, Order
 from orders.serializers import OrderInputSerializer, error_paths
 from tenants.activity import record_activity
-
-logger = logging.getLogger("hub.csv_import")
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -402,48 +399,53 @@ def parse_order_date(text: str) -> datetime | None:
 
 def queue_csv_import(data: bytes, *, file_name: str, actor: str) -> CsvImport:
     """Keep a large file for a worker; the import page then shows its progress and result."""
-    from orders.tasks import import_csv_file
-
     upload = CsvImport.objects.create(
         uploaded_by=actor, file_name=file_name[:255], content=data, rows=data.count(b"\n")
     )
-    schema = connection.schema_name
-
-    def send() -> None:
-        try:
-            with schema_context(schema):
-                import_csv_file.delay(upload.pk)
-        except Exception:  # the broker is down: the sweeper re-sends queued imports
-            logger.warning("CSV import %s: could not enqueue; the sweeper will", upload.pk)
-
-    transaction.on_commit(send)
+    work.schedule(upload)
     return upload
 
 
-def run_csv_import(upload: CsvImport) -> CsvImport:
-    """Import a queued file: everything in one transaction, or nothing with every problem."""
-    claimed = CsvImport.objects.filter(pk=upload.pk, state=CsvImport.State.QUEUED).update(
-        state=CsvImport.State.RUNNING, started_at=timezone.now()
+def register_work_kind() -> None:
+    """A queued file is a work item: a killed worker's import (one transaction, rolled back)
+    is simply run again once its lease, sized for the slowest 5 MiB file, has expired."""
+    work.register(
+        work.WorkKind(
+            model=CsvImport,
+            task="orders.import_csv_file",
+            work_states=(CsvImport.State.QUEUED,),
+            needs_attention=CsvImport.State.FAILED,
+            failed=CsvImport.State.FAILED,
+            in_tenants=True,
+            age_field="created_at",
+            lease_seconds=30 * 60,
+            max_attempts=3,
+        )
     )
-    if not claimed:
-        return upload
-    try:
-        result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
-    except Exception as exc:
-        logger.exception("CSV import %s failed", upload.pk)
-        upload.state, upload.problems = CsvImport.State.FAILED, [f"Import failed: {exc!r}"]
-    else:
-        upload.state = CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED
-        upload.problems = result.errors
-        upload.orders_created, upload.lines_created = result.orders, result.lines
-    upload.finished_at = timezone.now()
-    upload.save()
+
+
+def run_csv_import(import_id: int) -> str:
+    """Import a queued file: everything in one transaction, or nothing with every problem."""
+    return work.process(CsvImport, import_id, _import)
+
+
+def _import(upload: CsvImport) -> work.Done:
+    result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
+    state = CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED
     record_activity(
-        "order.csv_imported" if upload.state == CsvImport.State.DONE else "order.csv_rejected",
+        "order.csv_imported" if result.ok else "order.csv_rejected",
         actor=upload.uploaded_by,
         obj=upload,
-        outcome="success" if upload.state == CsvImport.State.DONE else "failure",
-        message=f"{upload.file_name}: {upload.orders_created} orders "
-        f"({upload.lines_created} lines), {len(upload.problems)} problem(s).",
+        outcome="success" if result.ok else "failure",
+        message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
+        f"{len(result.errors)} problem(s).",
     )
-    return upload
+    return work.Done(
+        state,
+        {
+            "problems": result.errors,
+            "orders_created": result.orders,
+            "lines_created": result.lines,
+            "finished_at": timezone.now(),
+        },
+    )

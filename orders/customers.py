@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from integration_hub.connectors.errors import PermanentError
-from integration_hub.connectors.m3 import M3Address, M3Client, NewM3Customer
+from integration_hub.connectors.m3 import M3Client
+from orders.addresses import erp_address, erp_customer
 from orders.models import CustomerLink, Order
 from workspace.models import ConnectionSettings
-
-DELIVERY_ADDRESS_TYPE = "1"
 
 
 @dataclass(frozen=True)
@@ -85,41 +84,22 @@ def _find_or_create(
             hint="Set the customer template (CUTM) in the connection settings.",
         )
     ship_to = order.ship_to or {}
-    name = ship_to.get("name") or order.customer_email or f"Web customer {order.order_number}"
     number = erp.add_customer(
-        NewM3Customer(
+        erp_customer(
+            ship_to,
+            name=ship_to.get("name")
+            or order.customer_email
+            or f"Web customer {order.order_number}",
+            email=order.customer_email,
             template=settings.erp_customer_template,
-            name=name[:36],
-            line1=(ship_to.get("street1") or "-")[:36],
-            line2=(ship_to.get("street2") or "")[:36],
-            postcode=ship_to.get("postal_code", "")[:10],
-            town=ship_to.get("city", "")[:20],
-            country=ship_to.get("country", "")[:3],
-            phone=ship_to.get("phone", "")[:16],
-            email=order.customer_email[:50],
             search_key=key,
-            reference=f"Web {order.order_number}"[:36],
+            reference=f"Web {order.order_number}",
         )
     )
     if ship_to.get("street1"):
-        erp.add_customer_address(number, delivery_address(order, address_id="WEB"))
+        erp.add_customer_address(number, erp_address(ship_to, address_id="WEB"))
     _remember(order, number, CustomerLink.Origin.CREATED)
     return CustomerDecision(number, "created in the ERP from the template")
-
-
-def delivery_address(order: Order, *, address_id: str = "") -> M3Address:
-    ship_to = order.ship_to or {}
-    return M3Address(
-        address_type=DELIVERY_ADDRESS_TYPE,
-        address_id=address_id,
-        name=(ship_to.get("name") or ship_to.get("company") or "-")[:36],
-        line1=(ship_to.get("street1") or "-")[:36],
-        line2=(ship_to.get("street2") or "")[:36],
-        postcode=(ship_to.get("postal_code") or "")[:10],
-        town=(ship_to.get("city") or "")[:20],
-        country=(ship_to.get("country") or "")[:3],
-        phone=(ship_to.get("phone") or "")[:16],
-    )
 
 
 def _remember(order: Order, number: str, origin: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from catalog.models import ItemBinding
 from integration_hub.connectors.errors import M3TransactionError, PermanentError
 from integration_hub.connectors.m3 import M3Client, M3OrderHead, NewM3OrderHead, NewM3OrderLine
-from orders.customers import delivery_address
+from orders.addresses import erp_address
 from orders.models import Order, OrderEvent
 from workspace.models import ConnectionSettings
 
@@ -89,7 +89,7 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
         upstream_ref=temporary,
     )
     if order.ship_to:
-        erp.add_batch_address(temporary, delivery_address(order))
+        erp.add_batch_address(temporary, erp_address(order.ship_to))
     lines = list(order.lines.all())
     results = erp.add_batch_lines(
         temporary,

@@ -6,32 +6,16 @@ an API idempotency key maps to exactly one Order row; a repeat returns the exist
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
-from django_tenants.utils import schema_context
 
+from integration_hub.core import work
+from orders.addresses import ShipTo
 from orders.models import Order, OrderEvent, OrderLine
-
-logger = logging.getLogger("hub.intake")
-
-
-@dataclass(frozen=True)
-class ShipTo:
-    name: str
-    street1: str
-    city: str
-    postal_code: str
-    country: str
-    company: str = ""
-    street2: str = ""
-    state: str = ""
-    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,31 +122,10 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
                 upstream_ref=incoming.store_order_id,
                 actor=actor,
             )
-            schedule_processing(order)
+            work.schedule(order)
     except IntegrityError:
         existing = _existing(incoming)
         if existing is None:
             raise
         return existing, False
     return order, True
-
-
-def schedule_processing(order: Order) -> None:
-    """Mark the order due now and send a worker hint after commit (the sweeper backs it up).
-
-    The schema is captured now: an on_commit callback runs in whatever schema is active at
-    commit time (anchors.md §1.4).
-    """
-    from orders.tasks import process_order
-
-    Order.objects.filter(pk=order.pk).update(next_attempt_at=timezone.now())
-    schema = connection.schema_name
-
-    def send() -> None:
-        try:
-            with schema_context(schema):
-                process_order.delay(order.pk)
-        except Exception:  # the broker is down: the sweeper will send it later
-            logger.warning("order %s: could not enqueue; the sweeper will retry", order.pk)
-
-    transaction.on_commit(send)

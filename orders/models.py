@@ -5,12 +5,17 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from integration_hub.core.models import WorkItem
+
 # Tenant rows pointing at a public Store use DO_NOTHING: the database constraint keeps them
 # valid, and Django must not cascade across schemas (it would look for tenant tables in public).
 
 
-class Order(models.Model):
-    """The tenant's part of a store order, moving through the pipeline's states."""
+class Order(WorkItem):
+    """The tenant's part of a store order, moving through the pipeline's states.
+
+    Its state is written only by `orders.state`.
+    """
 
     class State(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -62,9 +67,6 @@ class Order(models.Model):
     erp_order_number = models.CharField("ERP order (ORNO)", max_length=10, blank=True)
     shipstation_order_key = models.CharField("ShipStation orderKey", max_length=100, blank=True)
     shipstation_order_id = models.CharField("ShipStation order id", max_length=20, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -173,12 +175,11 @@ class CustomerLink(models.Model):
         return f"{self.store_customer_id or self.email} → {self.erp_customer_number}"
 
 
-class CsvImport(models.Model):
+class CsvImport(WorkItem):
     """A large CSV upload imported by a worker; small files are imported while you wait."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
         DONE = "done", "Imported"
         REJECTED = "rejected", "Rejected (nothing imported)"
         FAILED = "failed", "Failed"
@@ -192,7 +193,6 @@ class CsvImport(models.Model):
     orders_created = models.PositiveIntegerField(default=0)
     lines_created = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

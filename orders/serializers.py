@@ -15,8 +15,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from orders.countries import ISO_COUNTRY_CODES
-from orders.intake import IncomingLine, IncomingOrder, ShipTo
+from orders.addresses import ShipTo, country_code
+from orders.intake import IncomingLine, IncomingOrder
 from orders.models import Order, OrderEvent, OrderLine
 
 MAX_LINES = 500
@@ -35,8 +35,8 @@ class ShipToSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
 
     def validate_country(self, value: str) -> str:
-        code = value.strip().upper()
-        if code not in ISO_COUNTRY_CODES:
+        code = country_code(value) if len(value.strip()) == 2 else None
+        if code is None:
             raise serializers.ValidationError(
                 f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)."
             )

@@ -26,7 +26,7 @@ wait_for() {  # url, name
 }
 
 $PY scripts/ensure_database.py
-$PY manage.py run_sandbox --port "$sandbox_port" >var/log/sandbox.log 2>&1 &
+$PY -m sandbox serve --port "$sandbox_port" >var/log/sandbox.log 2>&1 &
 pids+=($!)
 wait_for "$SANDBOX_URL/_control/status" sandbox
 
@@ -49,8 +49,8 @@ $(sed 's/^/  /' var/log/seed.txt)
 
   Sandbox (fake API2Cart, ION/M3, ShipStation): $SANDBOX_URL
   Health:  http://localhost:8000/healthz
-  Try:     .venv/bin/python manage.py sandbox place-orders --store northwind --count 5
-           .venv/bin/python manage.py sandbox status
+  Try:     .venv/bin/python -m sandbox place-orders --store northwind --count 5
+           .venv/bin/python -m sandbox status
 
 MSG
 wait -n "${pids[@]}"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from integration_hub.connectors import shipstation as ss
@@ -22,12 +22,18 @@ from integration_hub.connectors.errors import (
     PermanentError,
     RetryableError,
 )
+from integration_hub.core import work
+from integration_hub.core.dispatch import dispatch, forget_coalesced
+from integration_hub.core.models import WorkAttempt
+from orders import state
+from orders.addresses import shipstation_address
 from orders.models import Order, OrderEvent
-from workspace.upstreams import shipstation_client
+from workspace.connection_clients import shipstation_client
 
 logger = logging.getLogger("hub.shipstation")
 BATCH_SIZE = 100
-PUSH_REQUEST_KEY = "shipstation-push-requested"
+PUSH_TASK = "shipping.push_orders_to_shipstation"
+ERROR = OrderEvent.Outcome.ERROR
 
 
 @dataclass
@@ -43,26 +49,12 @@ def shipstation_order_key(order: Order) -> str:
     return f"hub-{connection.schema_name}-order{order.pk}"
 
 
-def request_shipstation_push(schema: str) -> None:
-    """Ask for a push soon; many requests within a few seconds become one task.
+def request_shipstation_push() -> None:
+    """Ask for a push soon; the orders reaching the ERP within a few seconds share one task.
 
-    When Redis is unreachable nothing is lost: the sweeper finds the orders waiting in *in ERP*.
+    When Redis is unreachable nothing is lost: the sweeper finds the orders waiting *in ERP*.
     """
-    from shipping.tasks import push_orders_to_shipstation
-
-    def send() -> None:
-        try:
-            push_orders_to_shipstation.apply_async(countdown=1)
-        except Exception:
-            logger.warning("tenant %s: could not enqueue a ShipStation push", schema)
-
-    try:
-        first = cache.add(PUSH_REQUEST_KEY, 1, timeout=5)
-    except Exception:
-        logger.warning("tenant %s: cache unreachable; the sweeper will push", schema)
-        return
-    if first:
-        transaction.on_commit(send)
+    dispatch(PUSH_TASK, countdown=1, coalesce_seconds=5)
 
 
 def _advisory_lock_id(schema: str) -> int:
@@ -80,7 +72,7 @@ def push_orders_to_shipstation() -> PushReport:
             report.busy = True
             return report
     try:
-        cache.delete(PUSH_REQUEST_KEY)
+        forget_coalesced(PUSH_TASK)
         client = shipstation_client()
         tried: set[int] = set()
         while True:
@@ -103,6 +95,8 @@ def push_orders_to_shipstation() -> PushReport:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+    if report.retry_in:
+        dispatch(PUSH_TASK, countdown=report.retry_in)
     return report
 
 
@@ -119,18 +113,22 @@ def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushRe
     if not sendable:
         return
     by_key = {shipstation_order_key(order): order for order in sendable}
+    started, clock = timezone.now(), time.monotonic()
     try:
         results = client.create_orders(shipstation_request(order) for order in sendable)
-    except AuthenticationError:
+    except (AuthenticationError, RetryableError) as exc:
+        _record_attempt(sendable, started, clock, WorkAttempt.Outcome.RETRY, str(exc))
         raise
     except PermanentError as exc:
         if len(sendable) == 1:
+            _record_attempt(sendable, started, clock, WorkAttempt.Outcome.NEEDS_ATTENTION, str(exc))
             _mark_rejected(sendable[0], f"{exc} — {exc.hint}")
             report.failed += 1
             return
         for order in sendable:
             _send_batch(client, [order], report)
         return
+    _record_attempt(sendable, started, clock, WorkAttempt.Outcome.SUCCEEDED, "")
     answered = set()
     for result in results:
         order = by_key.get(result.order_key)
@@ -149,6 +147,18 @@ def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushRe
             report.failed += 1
 
 
+def _record_attempt(orders: list[Order], started, clock: float, outcome: str, error: str) -> None:
+    work.record_attempts(
+        Order,
+        [order.pk for order in orders],
+        started=started,
+        seconds=time.monotonic() - clock,
+        outcome=outcome,
+        upstream="shipstation",
+        error=error,
+    )
+
+
 def _unsendable(order: Order) -> str:
     """Why ShipStation cannot take the order as it is, or an empty string."""
     for line in order.lines.all():
@@ -161,17 +171,8 @@ def _unsendable(order: Order) -> str:
 
 
 def shipstation_request(order: Order) -> ss.OrderRequest:
-    ship_to = order.ship_to or {}
-    address = ss.Address(
-        name=ship_to.get("name") or order.customer_email or order.order_number,
-        company=ship_to.get("company") or None,
-        street1=ship_to.get("street1") or None,
-        street2=ship_to.get("street2") or None,
-        city=ship_to.get("city") or None,
-        state=ship_to.get("state") or None,
-        postal_code=ship_to.get("postal_code") or None,
-        country=ship_to.get("country") or None,
-        phone=ship_to.get("phone") or None,
+    address = shipstation_address(
+        order.ship_to or {}, fallback_name=order.customer_email or order.order_number
     )
     return ss.OrderRequest(
         order_number=order.order_number,
@@ -198,47 +199,36 @@ def shipstation_request(order: Order) -> ss.OrderRequest:
 
 
 def _mark_sent(order: Order, shipstation_id: str, key: str) -> None:
-    with transaction.atomic():
-        updated = Order.objects.filter(pk=order.pk, state=Order.State.IN_ERP).update(
-            state=Order.State.SENT_TO_SHIPSTATION,
-            shipstation_order_id=shipstation_id,
-            shipstation_order_key=key,
-            state_message="",
-            updated_at=timezone.now(),
-        )
-        if updated:
-            OrderEvent.objects.create(
-                order=order,
-                step="sent_to_shipstation",
-                outcome=OrderEvent.Outcome.SUCCESS,
-                message=f"ShipStation order {shipstation_id} (orderKey {key}).",
-                upstream_ref=shipstation_id,
-            )
+    state.move(
+        order,
+        Order.State.SENT_TO_SHIPSTATION,
+        message=f"ShipStation order {shipstation_id} (orderKey {key}).",
+        upstream_ref=shipstation_id,
+        shipstation_order_id=shipstation_id,
+        shipstation_order_key=key,
+    )
 
 
 def _mark_rejected(order: Order, message: str) -> None:
-    with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(
-            state=Order.State.NEEDS_ATTENTION,
-            state_message=f"ShipStation refused the order: {message}",
-        )
-        OrderEvent.objects.create(
-            order=order,
-            step="shipstation_rejected",
-            outcome=OrderEvent.Outcome.ERROR,
-            message=f"ShipStation refused the order: {message}",
-        )
+    text = f"ShipStation refused the order: {message}"
+    state.move(
+        order,
+        Order.State.NEEDS_ATTENTION,
+        message=text,
+        step="shipstation_rejected",
+        outcome=ERROR,
+        state_message=text,
+    )
 
 
 def _park_all(exc: PermanentError) -> None:
     """Refused credentials stop every waiting order with the same explanation."""
     message = f"{exc} — {exc.hint}"
-    waiting = list(Order.objects.filter(state=Order.State.IN_ERP).values_list("pk", flat=True))
-    with transaction.atomic():
-        Order.objects.filter(pk__in=waiting).update(
-            state=Order.State.NEEDS_ATTENTION, state_message=message
-        )
-        OrderEvent.objects.bulk_create(
-            OrderEvent(order_id=pk, step="shipstation_rejected", outcome="error", message=message)
-            for pk in waiting
-        )
+    waiting = list(Order.objects.filter(state=Order.State.IN_ERP))
+    state.move_many(
+        waiting,
+        Order.State.NEEDS_ATTENTION,
+        message=message,
+        step="shipstation_rejected",
+        state_message=message,
+    )

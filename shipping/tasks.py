@@ -1,4 +1,4 @@
-"""Tenant tasks of the shipping area."""
+"""Tenant tasks of the shipping area (thin: the work is in the services)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ from integration_hub.celery import tenant_task
 from shipping import push
 
 
-@tenant_task(name="shipping.push_orders_to_shipstation", bind=True)
-def push_orders_to_shipstation(self) -> dict:
-    report = push.push_orders_to_shipstation()
-    if report.retry_in:
-        self.apply_async(countdown=report.retry_in)
-    return report.__dict__
+@tenant_task(name="shipping.push_orders_to_shipstation")
+def push_orders_to_shipstation() -> dict:
+    return push.push_orders_to_shipstation().__dict__

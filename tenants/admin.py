@@ -29,6 +29,7 @@ from tenants.models import (
     SkuOwnership,
     Store,
     StoreMembership,
+    StoreWebhook,
     Tenant,
 )
 from tenants.provisioning import provision_tenant
@@ -322,3 +323,18 @@ class TenantActivityAdmin(ActivityAdminBase):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+
+@admin.register(StoreWebhook, site=platform_admin)
+class StoreWebhookAdmin(admin.ModelAdmin):
+    """The webhooks the hub registered at API2Cart (read-only; managed by "Register webhooks")."""
+
+    list_display = ["store", "entity", "action", "remote_id", "created_at"]
+    list_filter = ["store", "entity", "action"]
+    list_select_related = ["store"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: StoreWebhook | None = None) -> bool:
+        return False

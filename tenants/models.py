@@ -249,3 +249,26 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"
+
+
+class StoreWebhook(models.Model):
+    """A webhook the hub registered at API2Cart.
+
+    `account.failed_webhooks` names only the webhook id, so this is how a missed delivery is
+    traced back to its store. The callback URL holds the secret path token: only its hash is kept.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="registered_webhooks")
+    remote_id = models.PositiveBigIntegerField(help_text="API2Cart's webhook id.")
+    entity = models.CharField(max_length=30)
+    action = models.CharField(max_length=30)
+    callback_url_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "remote_id"], name="unique_store_webhook")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} {self.entity}.{self.action} #{self.remote_id}"

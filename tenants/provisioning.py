@@ -15,7 +15,6 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.activity import record_activity
 from tenants.models import Domain, Tenant, schema_name_for, validate_tenant_slug
-from workspace.models import ConnectionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +79,6 @@ def provision_tenant(
                 username=admin_email, email=admin_email, password=password, is_staff=True
             )
             admin.groups.add(Group.objects.get(name="Tenant admin"))
-            ConnectionSettings.load()
     except Exception:
         logger.exception("Provisioning tenant %s failed; removing its schema", slug)
         connection.set_schema_to_public()

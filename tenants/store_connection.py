@@ -21,9 +21,8 @@ from integration_hub.connectors.api2cart import Api2CartClient, CartInfo, Suppor
 from integration_hub.connectors.errors import PermanentError, RetryableError, UpstreamError
 from integration_hub.connectors.ratelimit import api2cart_limiter
 from integration_hub.core.redis_client import shared_redis
-from integration_hub.inbox.models import StoreWebhook
-from tenants.models import Api2CartAccount, Store
-from tenants.upstreams import api2cart_for_account, api2cart_for_store
+from tenants.models import Api2CartAccount, Store, StoreWebhook
+from tenants.store_clients import api2cart_for_account, api2cart_for_store
 
 WANTED_EVENTS = (("order", "add"), ("order", "update"))
 WEBHOOK_LABEL = "integration-hub"

@@ -85,8 +85,8 @@ def seed_roles() -> dict[str, int]:
 
 @receiver(post_migrate)
 def seed_roles_after_migrate(sender: Any, app_config: Any, **kwargs: Any) -> None:
-    """Runs once per migrate, after the last app so every app's permissions exist."""
-    last_app = list(apps.get_app_configs())[-1]
+    """Runs once per migrate, after the last app with models so every permission exists."""
+    last_app = [config for config in apps.get_app_configs() if config.models_module][-1]
     if app_config.label != last_app.label or connection.schema_name == "public":
         return
     seed_roles()

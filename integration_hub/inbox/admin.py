@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html
 
 from integration_hub.admin_sites import platform_admin
-from integration_hub.inbox.enqueue import enqueue_processing_on_commit
-from integration_hub.inbox.models import InboxItem, StoreWebhook
+from integration_hub.core import work
+from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from integration_hub.inbox.models import InboxItem
 from tenants.activity import record_activity
 
 
 @admin.register(InboxItem, site=platform_admin)
-class InboxItemAdmin(admin.ModelAdmin):
+class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     list_display = [
         "received_at",
         "source",
@@ -42,16 +41,13 @@ class InboxItemAdmin(admin.ModelAdmin):
         "action",
         "entity_id",
         "state",
-        "attempts",
-        "next_attempt_at",
-        "lease_until",
-        "last_error",
         "received_at",
         "processed_at",
         "duplicates",
         "dedupe_key",
         "pretty_headers",
         "pretty_body",
+        *WORK_FIELDS,
     ]
     readonly_fields = fields
 
@@ -90,45 +86,19 @@ class InboxItemAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected items now (audited)", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[InboxItem]) -> None:
         """Back to pending with a fresh attempt budget; items a worker holds right now are left."""
-        now = timezone.now()
-        with transaction.atomic():
-            ids = list(queryset.values_list("pk", flat=True))
-            items = list(InboxItem.objects.select_for_update().filter(pk__in=ids))
-            busy = [i for i in items if i.lease_until and i.lease_until > now]
-            chosen = [i for i in items if i not in busy]
-            InboxItem.objects.filter(pk__in=[i.pk for i in chosen]).update(
-                state=InboxItem.State.PENDING,
-                next_attempt_at=now,
-                lease_until=None,
-                attempts=0,
-                processed_at=None,
+        items = {item.pk: item for item in queryset}
+        chosen = work.retry_now(InboxItem, items, state=InboxItem.State.PENDING, processed_at=None)
+        busy = items.keys() - set(chosen)
+        for pk in chosen:
+            record_activity(
+                "inbox.retry",
+                obj=items[pk],
+                request=request,
+                message=f"Retried from state {items[pk].get_state_display()}.",
             )
-            for item in chosen:
-                record_activity(
-                    "inbox.retry",
-                    obj=item,
-                    request=request,
-                    message=f"Retried from state {item.get_state_display()}.",
-                )
-            enqueue_processing_on_commit(i.pk for i in chosen)
         if chosen:
             messages.success(request, f"Queued {len(chosen)} inbox item(s) for another try.")
         if busy:
             messages.warning(
                 request, f"{len(busy)} item(s) are being processed right now and were left alone."
             )
-
-
-@admin.register(StoreWebhook, site=platform_admin)
-class StoreWebhookAdmin(admin.ModelAdmin):
-    """The webhooks the hub registered at API2Cart (read-only; managed by "Register webhooks")."""
-
-    list_display = ["store", "entity", "action", "remote_id", "created_at"]
-    list_filter = ["store", "entity", "action"]
-    list_select_related = ["store"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: StoreWebhook | None = None) -> bool:
-        return False

@@ -7,5 +7,23 @@ class InboxConfig(AppConfig):
     verbose_name = "Inbox"
 
     def ready(self) -> None:
-        # Celery autodiscovery imports only `tasks`; the polling tasks live beside it.
-        from integration_hub.inbox import tasks_polling  # noqa: F401
+        from integration_hub.core import sweeper
+        from integration_hub.inbox import polling, processing
+
+        processing.register_kind()
+        sweeper.register(
+            sweeper.SweepJob(
+                name="store polls",
+                task="inbox.poll_store",
+                in_tenants=False,
+                find=lambda now, stale: [(pk,) for pk in polling.claim_due_polls(now)],
+            )
+        )
+        sweeper.register(
+            sweeper.SweepJob(
+                name="failed-webhook replays",
+                task="inbox.replay_failed_webhooks",
+                in_tenants=False,
+                find=lambda now, stale: [(pk,) for pk in polling.accounts_due_for_replay()],
+            )
+        )

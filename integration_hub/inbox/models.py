@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from django.db import models
 
+from integration_hub.core.models import WorkItem
 
-class InboxItem(models.Model):
+
+class InboxItem(WorkItem):
     class Source(models.TextChoices):
         WEBHOOK = "webhook", "API2Cart webhook"
         POLL = "poll", "Store polling"
@@ -40,10 +42,6 @@ class InboxItem(models.Model):
     state = models.CharField(
         max_length=16, choices=State.choices, default=State.PENDING, db_index=True
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -54,28 +52,3 @@ class InboxItem(models.Model):
     def __str__(self) -> str:
         what = f"{self.entity}.{self.action}" if self.entity else self.source
         return f"{what} {self.entity_id or ''} ({self.get_state_display()})".strip()
-
-
-class StoreWebhook(models.Model):
-    """A webhook the hub registered at API2Cart.
-
-    `account.failed_webhooks` names only the webhook id, so this is how a missed delivery is
-    traced back to its store. The callback URL holds the secret path token: only its hash is kept.
-    """
-
-    store = models.ForeignKey(
-        "tenants.Store", on_delete=models.CASCADE, related_name="registered_webhooks"
-    )
-    remote_id = models.PositiveBigIntegerField(help_text="API2Cart's webhook id.")
-    entity = models.CharField(max_length=30)
-    action = models.CharField(max_length=30)
-    callback_url_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["store", "remote_id"], name="unique_store_webhook")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.store} {self.entity}.{self.action} #{self.remote_id}"

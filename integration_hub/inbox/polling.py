@@ -20,15 +20,16 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from integration_hub.inbox.enqueue import enqueue_processing_on_commit
-from integration_hub.inbox.models import InboxItem, StoreWebhook
+from integration_hub.core import work
+from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.store_status import mark_reconnected
-from tenants.models import Api2CartAccount, Store
-from tenants.upstreams import api2cart_for_account, api2cart_for_store
+from tenants.models import Api2CartAccount, Store, StoreWebhook
+from tenants.store_clients import api2cart_for_account, api2cart_for_store
 
 logger = logging.getLogger("hub.polling")
 
@@ -43,6 +44,31 @@ def poll_overlap() -> timedelta:
 def due_stores(now: datetime) -> QuerySet[Store]:
     """Stores whose next poll is due (never polled, or their time has come)."""
     return Store.objects.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+
+
+def claim_due_polls(now: datetime) -> list[int]:
+    """Stores to poll now; `next_poll_at` moves first so ticks never pile up."""
+    claimed = []
+    for store in due_stores(now):
+        Store.objects.filter(pk=store.pk).update(
+            next_poll_at=now + timedelta(minutes=store.poll_interval_minutes)
+        )
+        claimed.append(store.pk)
+    return claimed
+
+
+def accounts_due_for_replay() -> list[int]:
+    """API2Cart accounts to ask for missed deliveries, each at most every few minutes.
+
+    API2Cart keeps them 24 hours; the interval (HUB_FAILED_WEBHOOKS_MINUTES) only has to be
+    comfortably shorter than that.
+    """
+    minutes = getattr(settings, "HUB_FAILED_WEBHOOKS_MINUTES", 5)
+    return [
+        account_id
+        for account_id in Api2CartAccount.objects.values_list("pk", flat=True)
+        if cache.add(f"failed-webhooks-replay:{account_id}", 1, timeout=minutes * 60)
+    ]
 
 
 def poll_store(store: Store) -> int:
@@ -137,7 +163,7 @@ def insert_new(items: list[InboxItem]) -> int:
                 dedupe_key__in=[item.dedupe_key for item in fresh]
             ).values_list("pk", flat=True)
         )
-        enqueue_processing_on_commit(new_ids)
+        work.schedule_many(InboxItem, new_ids)
     return len(new_ids)
 
 

@@ -1,21 +1,51 @@
-"""Public-schema tasks: turning inbox items into tenant orders."""
+"""Public-schema tasks of the inbox: processing stored events and the polling safety net."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
 from integration_hub.celery import app
+from integration_hub.connectors.errors import PermanentError, UpstreamError
+from integration_hub.inbox import polling, processing
+from integration_hub.inbox.store_status import mark_disconnected
+from tenants.models import Api2CartAccount, Store
+
+logger = logging.getLogger("hub.polling")
 
 
 @app.task(name="inbox.process_item", acks_late=True)
 def process_inbox_item(item_id: int) -> str:
-    """Fetch the authoritative order, route it to tenants and accept each part."""
-    from orders.routing import ingest_inbox_item
-
-    return ingest_inbox_item(item_id)
+    return processing.process_item(item_id)
 
 
-@app.task(name="inbox.sweep")
-def sweep() -> dict:
-    """Beat tick: re-enqueue due or stuck work and dispatch due store polls."""
-    from integration_hub.inbox.sweeper import sweep as run_sweep
+@app.task(name="inbox.poll_store", acks_late=True)
+def poll_store(store_id: int) -> int:
+    """Poll one store's orders into the inbox.
 
-    return run_sweep().__dict__
+    A failed poll keeps the watermark (the window is read again next time) but still waits one
+    interval, so a broken store is not hammered every minute; refused credentials raise the
+    disconnected-store alert.
+    """
+    store = Store.objects.select_related("account").filter(pk=store_id).first()
+    if store is None:
+        return 0
+    try:
+        return polling.poll_store(store)
+    except UpstreamError as exc:
+        logger.warning("polling store=%s failed: %s", store.pk, exc)
+        Store.objects.filter(pk=store.pk).update(
+            next_poll_at=timezone.now() + timedelta(minutes=store.poll_interval_minutes)
+        )
+        if isinstance(exc, PermanentError):
+            mark_disconnected(store, f"Polling failed: {exc.message}. {exc.hint}")
+        return 0
+
+
+@app.task(name="inbox.replay_failed_webhooks", acks_late=True)
+def replay_failed_webhooks(account_id: int) -> int:
+    """Replay the account's failed webhook deliveries into the inbox."""
+    account = Api2CartAccount.objects.filter(pk=account_id).first()
+    return 0 if account is None else polling.replay_failed_webhooks(account)

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration_hub.inbox.enqueue import enqueue_processing_on_commit
+from integration_hub.core import work
 from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.signatures import SIGNATURE_HEADER, signature_matches
 from integration_hub.inbox.store_status import mark_disconnected, mark_reconnected
@@ -195,7 +195,7 @@ def store_event(delivery: Delivery) -> tuple[InboxItem, bool]:
                     body=delivery.body.decode(),
                 )
             created = True
-            enqueue_processing_on_commit([item.pk])
+            work.schedule_many(InboxItem, [item.pk])
         except IntegrityError:
             InboxItem.objects.filter(dedupe_key=key).update(duplicates=F("duplicates") + 1)
             item = InboxItem.objects.get(dedupe_key=key)

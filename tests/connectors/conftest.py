@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import redis
 
-from integration_hub.sandbox.testing import SandboxHandle, start_sandbox
+from sandbox.testing import SandboxHandle, start_sandbox
 
 REDIS_URL = os.environ.get("CONNECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 UPSTREAMS = ("api2cart", "m3", "shipstation")

@@ -31,7 +31,7 @@ from integration_hub.connectors.errors import (
     ValidationError,
 )
 from integration_hub.connectors.ratelimit import api2cart_limiter
-from integration_hub.sandbox import demo_data
+from sandbox import demo_data
 
 from .conftest import wait_for
 

@@ -29,7 +29,7 @@ from integration_hub.connectors.m3 import (
     parse_m3_date,
     parse_m3_decimal,
 )
-from integration_hub.sandbox import demo_data
+from sandbox import demo_data
 
 ACME = demo_data.tenant("acme")
 SKUS = [sku for product in demo_data.products("acme") for sku in product.sellable_skus]

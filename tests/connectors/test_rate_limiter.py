@@ -21,7 +21,7 @@ from integration_hub.connectors.ratelimit import (
     fingerprint,
     shipstation_limiter,
 )
-from integration_hub.sandbox import demo_data
+from sandbox import demo_data
 
 from . import limiter_workers
 from .conftest import REDIS_URL

@@ -27,7 +27,7 @@ from integration_hub.connectors.shipstation import (
     format_pacific,
     parse_pacific,
 )
-from integration_hub.sandbox import demo_data
+from sandbox import demo_data
 
 from .conftest import wait_for
 

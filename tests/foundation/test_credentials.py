@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from integration_hub.sandbox.demo_data import ionapi_file
+from sandbox.demo_data import ionapi_file
 from tenants.models import Api2CartAccount, Store
 from workspace.models import ConnectionSettings
 

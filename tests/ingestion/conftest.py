@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.test import Client
 
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import SandboxHandle, start_sandbox
+from sandbox import demo_data
+from sandbox.testing import SandboxHandle, start_sandbox
 from tenants.models import Api2CartAccount, Store
 
 WEBHOOK_HOST = "localhost"

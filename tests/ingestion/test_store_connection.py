@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from integration_hub.inbox.models import InboxItem, StoreWebhook
-from integration_hub.sandbox import demo_data
-from tenants.models import ActivityEvent, Store
+from integration_hub.inbox.models import InboxItem
+from sandbox import demo_data
+from tenants.models import ActivityEvent, Store, StoreWebhook
+from tenants.store_clients import api2cart_for_store
 from tenants.store_connection import (
     StoreConnectionError,
     callback_url,
     register_webhooks,
     validate_store_key,
 )
-from tenants.upstreams import api2cart_for_store
 
 from .conftest import WEBHOOK_HOST, make_store
 

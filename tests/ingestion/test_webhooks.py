@@ -10,7 +10,7 @@ from django.test import Client
 from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.signatures import webhook_signature
 from integration_hub.inbox.webhooks import MAX_BODY_BYTES
-from integration_hub.sandbox.api2cart import webhook_signature as sandbox_signature
+from sandbox.api2cart import webhook_signature as sandbox_signature
 from tenants.models import ActivityEvent, Store
 
 from .conftest import WEBHOOK_HOST, post_webhook

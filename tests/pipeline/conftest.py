@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from demo.seed import configure_tenant, connect_store
 from integration_hub.inbox.models import InboxItem
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import SandboxHandle, start_sandbox
 from orders.models import CustomerLink, Order
-from tenants.demo import configure_tenant, connect_store
+from sandbox import demo_data
+from sandbox.testing import SandboxHandle, start_sandbox
 from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership
-from tenants.upstreams import api2cart_for_store
+from tenants.store_clients import api2cart_for_store
 from tests.harness import HubProcesses, hub_env
 
 

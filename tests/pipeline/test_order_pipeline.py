@@ -11,9 +11,9 @@ from django_tenants.utils import schema_context
 
 from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.polling import poll_store
-from integration_hub.sandbox import demo_data
+from orders.admin_actions import cancel_order
 from orders.models import Order
-from orders.operations import cancel_order
+from sandbox import demo_data
 from tenants.models import SkuOwnership
 from tests.harness import wait_until
 from tests.pipeline.conftest import orders_of, webhook_for

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 import pytest
 import requests
 
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import SandboxHandle, start_sandbox
+from sandbox import demo_data
+from sandbox.testing import SandboxHandle, start_sandbox
 
 API_KEY = demo_data.API2CART_API_KEY
 NORTHWIND = demo_data.store("northwind").store_key

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import SandboxError, SandboxHandle, start_sandbox
+from sandbox import demo_data
+from sandbox.testing import SandboxError, SandboxHandle, start_sandbox
 
 HEADERS = {
     "x-api-key": demo_data.API2CART_API_KEY,

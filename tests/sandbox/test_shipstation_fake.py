@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from integration_hub.sandbox import demo_data
-from integration_hub.sandbox.testing import SandboxError, SandboxHandle, start_sandbox
+from sandbox import demo_data
+from sandbox.testing import SandboxError, SandboxHandle, start_sandbox
 
 ACME = demo_data.tenant("acme")
 GLOBEX = demo_data.tenant("globex")

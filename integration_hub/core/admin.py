@@ -1,0 +1,50 @@
+"""Admin pieces every work item's page shares: its lease, its last error and its attempts."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from integration_hub.core.models import WorkItem
+from integration_hub.core.work import attempts_of
+
+WORK_FIELDS = (
+    "attempts",
+    "next_attempt_at",
+    "lease_holder",
+    "lease_until",
+    "last_error",
+    "last_error_hint",
+    "attempt_history",
+)
+
+
+class WorkItemAdminMixin:
+    """Add `WORK_FIELDS` to a ModelAdmin's read-only fields to show the attempt history."""
+
+    @admin.display(description="Attempts (newest first)")
+    def attempt_history(self, obj: WorkItem) -> SafeString | str:
+        rows = attempts_of(obj)
+        if not rows:
+            return "No attempt yet."
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.number,
+                    f"{a.started_at:%Y-%m-%d %H:%M:%S}",
+                    a.duration_ms,
+                    a.get_outcome_display(),
+                    a.upstream or "—",
+                    a.error or "",
+                )
+                for a in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>#</th><th>Started (UTC)</th><th>Took</th><th>Outcome</th>"
+            "<th>Upstream</th><th>Error</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )

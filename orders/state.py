@@ -1,0 +1,177 @@
+"""The order state machine: the only module that writes `Order.state`.
+
+Every transition is a conditional UPDATE from the state the caller saw, and writes its timeline
+entry in the same transaction. A transition that lost a race (somebody cancelled the order while
+a step ran) changes nothing and returns False; the caller records what its step made instead
+(`record_late_result`), so an ERP order created meanwhile never goes unnoticed.
+
+Other apps react to an order entering a state by registering with `on_enter` (shipping asks for
+a ShipStation push when an order is *in ERP*), so this module knows none of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration_hub.core import work
+from integration_hub.core.models import WorkAttempt
+from orders.models import Order, OrderEvent
+from tenants.activity import record_activity
+
+S = Order.State
+
+WORK_STATES = (S.RECEIVED, S.ROUTED, S.CUSTOMER_LINKED)
+"""States in which a worker still has pipeline steps to run."""
+
+WAITING_STATES = (*WORK_STATES, S.IN_ERP)
+"""States of an order still on its way to ShipStation."""
+
+RESUMABLE = {S.ROUTED, S.CUSTOMER_LINKED, S.IN_ERP}
+ALLOWED: dict[str, set[str]] = {
+    S.RECEIVED: {S.ROUTED, S.CUSTOMER_LINKED, S.NEEDS_ATTENTION, S.FAILED, S.CANCELLED},
+    S.ROUTED: {S.CUSTOMER_LINKED, S.NEEDS_ATTENTION, S.FAILED, S.CANCELLED},
+    S.CUSTOMER_LINKED: {S.IN_ERP, S.ROUTED, S.NEEDS_ATTENTION, S.FAILED, S.CANCELLED},
+    S.IN_ERP: {S.SENT_TO_SHIPSTATION, S.NEEDS_ATTENTION},
+    S.SENT_TO_SHIPSTATION: set(),
+    S.NEEDS_ATTENTION: RESUMABLE | {S.CANCELLED},
+    S.FAILED: RESUMABLE | {S.CANCELLED},
+    S.CANCELLED: set(),
+}
+"""Where an order may go from each state (staying in a state, e.g. a replay, is allowed)."""
+
+_entered: dict[str, list[Callable[[], None]]] = defaultdict(list)
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+def on_enter(state: str, callback: Callable[[], None]) -> None:
+    """Call `callback` (in the order's schema, inside the transaction) after a move to `state`."""
+    _entered[state].append(callback)
+
+
+def can_move(order: Order, to: str) -> bool:
+    return to == order.state or to in ALLOWED[order.state]
+
+
+def move(
+    order: Order,
+    to: str,
+    *,
+    message: str,
+    step: str = "",
+    outcome: str = OrderEvent.Outcome.SUCCESS,
+    upstream_ref: str = "",
+    actor: str = "",
+    **fields: Any,
+) -> bool:
+    """Move the order from the state it is in (as the caller saw it) to `to`, with its event.
+
+    `fields` are written in the same UPDATE (the state message is cleared unless given). The
+    timeline step is `step`, or the new state.
+    """
+    if not can_move(order, to):
+        raise IllegalTransition(f"{order}: {order.state} → {to} is not a transition")
+    fields.setdefault("state_message", "")
+    with transaction.atomic():
+        moved = Order.objects.filter(pk=order.pk, state=order.state).update(
+            state=to, updated_at=timezone.now(), **fields
+        )
+        if not moved:
+            return False
+        order.state = to
+        for name, value in fields.items():
+            setattr(order, name, value)
+        OrderEvent.objects.create(
+            order=order,
+            step=step or to,
+            outcome=outcome,
+            message=message,
+            upstream_ref=upstream_ref,
+            actor=actor,
+        )
+        for callback in _entered[to]:
+            callback()
+    return True
+
+
+def move_many(
+    orders: list[Order], to: str, *, message: str, step: str = "", **fields: Any
+) -> list[Order]:
+    """`move` for a batch of orders sharing one outcome; returns the orders that moved."""
+    return [
+        order
+        for order in orders
+        if move(order, to, message=message, step=step, outcome=_outcome_of(to), **fields)
+    ]
+
+
+def record_late_result(order: Order, message: str, upstream_ref: str = "", **fields: Any) -> None:
+    """A step finished after somebody else moved the order: keep what it made, and say so."""
+    Order.objects.filter(pk=order.pk).update(**fields)
+    OrderEvent.objects.create(
+        order=order,
+        step="late_result",
+        outcome=OrderEvent.Outcome.WARNING,
+        message=f"{message} This finished after the order was changed by someone else; "
+        "check it in the ERP.",
+        upstream_ref=upstream_ref,
+    )
+
+
+def _outcome_of(to: str) -> str:
+    if to in (S.NEEDS_ATTENTION, S.FAILED):
+        return OrderEvent.Outcome.ERROR
+    return OrderEvent.Outcome.SUCCESS
+
+
+def register_work_kind() -> None:
+    """Orders are work items: the pipeline's steps run through the work-item core."""
+    work.register(
+        work.WorkKind(
+            model=Order,
+            task="orders.process_order",
+            work_states=WORK_STATES,
+            needs_attention=S.NEEDS_ATTENTION,
+            failed=S.FAILED,
+            in_tenants=True,
+            age_field="updated_at",
+            move=_move_for_worker,
+            note=_note_work,
+        )
+    )
+
+
+def _move_for_worker(order: Order, to: str, message: str, fields: dict[str, Any]) -> bool:
+    hint = fields.get("last_error_hint", "")
+    shown = f"{message} — {hint}" if hint and hint != message else message
+    return move(order, to, message=shown, outcome=_outcome_of(to), state_message=shown, **fields)
+
+
+def _note_work(order: Order, change: work.Change) -> None:
+    """Retries go on the timeline; parking also goes to the activity log."""
+    if change.outcome == WorkAttempt.Outcome.RETRY:
+        Order.objects.filter(pk=order.pk, state=order.state).update(
+            state_message=f"Waiting to retry: {change.message}"
+        )
+        OrderEvent.objects.create(
+            order=order,
+            step="retry_scheduled",
+            outcome=OrderEvent.Outcome.WARNING,
+            message=f"Attempt {order.attempts} failed ({change.message}); "
+            f"retrying in {change.retry_in:.0f} s.",
+        )
+        return
+    record_activity(
+        f"order.{order.state}",
+        actor="worker",
+        obj=order,
+        outcome="failure",
+        message=order.state_message,
+    )
