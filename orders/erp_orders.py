@@ -58,7 +58,7 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
     if order.erp_order_number:
         return ErpOrderRef(order.erp_order_number, "already recorded")
     if order.erp_temporary_order_number:
-        confirmed = erp.final_order_number(order.erp_temporary_order_number)
+        confirmed = _confirmed_number(erp, order.erp_temporary_order_number)
         if confirmed:
             return ErpOrderRef(confirmed, "confirmed before a restart")
         _discard_batch(erp, order)
@@ -132,6 +132,19 @@ def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | 
         if head.customer_order_ref == ref and head.customer_number == customer:
             return head.order_number
     return None
+
+
+def _confirmed_number(erp: M3Client, temporary: str) -> str | None:
+    """The real number behind an earlier attempt's batch order, or None to rebuild it.
+
+    M3 refusing `GetOrderNo` means the batch is gone (deleted in M3, or by a worker that died
+    before forgetting its number): nothing to adopt. Rebuilding is safe because a confirmed
+    order is still found by its CUOR before any new batch order is opened.
+    """
+    try:
+        return erp.final_order_number(temporary)
+    except M3TransactionError:
+        return None
 
 
 def _discard_batch(erp: M3Client, order: Order) -> None:

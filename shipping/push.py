@@ -90,8 +90,7 @@ def push_orders_to_shipstation() -> PushReport:
         report.retry_in = max(exc.retry_after or 0.0, 5.0)
         logger.info("ShipStation push paused: %s", exc)
     except AuthenticationError as exc:
-        _park_all(exc)
-        report.failed += 1
+        report.failed += _park_all(exc)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
@@ -101,7 +100,11 @@ def push_orders_to_shipstation() -> PushReport:
 
 
 def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushReport) -> None:
-    """One createorders call; a refused request is split so one bad order stops only itself."""
+    """One createorders call; a refused request is halved until the bad order stands alone.
+
+    ShipStation validates the whole array, so one bad order refuses the request; halving finds
+    it in about 2·log2(n) calls instead of n, which matters at 40 calls a minute.
+    """
     sendable = []
     for order in batch:
         problem = _unsendable(order)
@@ -116,7 +119,10 @@ def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushRe
     started, clock = timezone.now(), time.monotonic()
     try:
         results = client.create_orders(shipstation_request(order) for order in sendable)
-    except (AuthenticationError, RetryableError) as exc:
+    except AuthenticationError as exc:
+        _record_attempt(sendable, started, clock, WorkAttempt.Outcome.NEEDS_ATTENTION, str(exc))
+        raise
+    except RetryableError as exc:
         _record_attempt(sendable, started, clock, WorkAttempt.Outcome.RETRY, str(exc))
         raise
     except PermanentError as exc:
@@ -125,8 +131,9 @@ def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushRe
             _mark_rejected(sendable[0], f"{exc} — {exc.hint}")
             report.failed += 1
             return
-        for order in sendable:
-            _send_batch(client, [order], report)
+        half = len(sendable) // 2
+        _send_batch(client, sendable[:half], report)
+        _send_batch(client, sendable[half:], report)
         return
     _record_attempt(sendable, started, clock, WorkAttempt.Outcome.SUCCEEDED, "")
     answered = set()
@@ -221,14 +228,16 @@ def _mark_rejected(order: Order, message: str) -> None:
     )
 
 
-def _park_all(exc: PermanentError) -> None:
-    """Refused credentials stop every waiting order with the same explanation."""
+def _park_all(exc: PermanentError) -> int:
+    """Refused credentials stop every waiting order with the same explanation; returns how many."""
     message = f"{exc} — {exc.hint}"
     waiting = list(Order.objects.filter(state=Order.State.IN_ERP))
-    state.move_many(
-        waiting,
-        Order.State.NEEDS_ATTENTION,
-        message=message,
-        step="shipstation_rejected",
-        state_message=message,
+    return len(
+        state.move_many(
+            waiting,
+            Order.State.NEEDS_ATTENTION,
+            message=message,
+            step="shipstation_rejected",
+            state_message=message,
+        )
     )
