@@ -17,10 +17,10 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from sandbox import demo_data
+from tenant_settings.models import ConnectionSettings
 from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership, Tenant
 from tenants.provisioning import provision_tenant
 from tenants.store_connection import register_webhooks
-from workspace.models import ConnectionSettings
 
 PLATFORM_ADMIN = ("admin", "admin-demo-pass")
 TENANT_ADMIN_PASSWORD = "{slug}-demo-pass"

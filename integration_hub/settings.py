@@ -86,7 +86,7 @@ TENANT_APPS = [
     "django.contrib.messages",
     "axes",
     "integration_hub.core",
-    "workspace",
+    "tenant_settings",
     "orders",
     "catalog",
     "shipping",
@@ -189,7 +189,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["workspace.authentication.ApiTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_settings.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["integration_hub.core.parsers.SafeJSONParser"],

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from integration_hub.admin_sites import tenant_admin
 from integration_hub.health import healthz
 from orders.api import OrderDetailView, OrderListCreateView
-from workspace.api import WhoAmIView
+from tenant_settings.api import WhoAmIView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -12,7 +12,7 @@ from integration_hub.connectors.errors import PermanentError
 from integration_hub.connectors.m3 import M3Client
 from orders.addresses import erp_address, erp_customer
 from orders.models import CustomerLink, Order
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 
 @dataclass(frozen=True)

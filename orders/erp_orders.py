@@ -15,7 +15,7 @@ from integration_hub.connectors.errors import M3TransactionError, PermanentError
 from integration_hub.connectors.m3 import M3Client, M3OrderHead, NewM3OrderHead, NewM3OrderLine
 from orders.addresses import erp_address
 from orders.models import Order, OrderEvent
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 
 class ErpRejected(PermanentError):

@@ -11,8 +11,8 @@ from orders import state
 from orders.customers import link_customer
 from orders.erp_orders import create_erp_order
 from orders.models import Order
-from workspace.connection_clients import erp_client
-from workspace.models import ConnectionSettings
+from tenant_settings.connection_clients import erp_client
+from tenant_settings.models import ConnectionSettings
 
 S = Order.State
 

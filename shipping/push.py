@@ -28,7 +28,7 @@ from integration_hub.core.models import WorkAttempt
 from orders import state
 from orders.addresses import shipstation_address
 from orders.models import Order, OrderEvent
-from workspace.connection_clients import shipstation_client
+from tenant_settings.connection_clients import shipstation_client
 
 logger = logging.getLogger("hub.shipstation")
 BATCH_SIZE = 100

@@ -6,8 +6,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from integration_hub.celery import app
-from workspace.models import ConnectionSettings
-from workspace.tasks import check_connection
+from tenant_settings.models import ConnectionSettings
+from tenant_settings.tasks import check_connection
 
 
 def test_a_tenant_task_started_in_public_fails_loudly(db):

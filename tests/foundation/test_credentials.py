@@ -12,8 +12,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from sandbox.demo_data import ionapi_file
+from tenant_settings.models import ConnectionSettings
 from tenants.models import Api2CartAccount, Store
-from workspace.models import ConnectionSettings
 
 IONAPI = json.dumps(ionapi_file("acme", "http://127.0.0.1:8900"))
 
@@ -49,7 +49,7 @@ def test_credentials_are_ciphertext_in_the_database(acme):
         row.erp_ionapi = IONAPI
         row.shipstation_api_secret = "ss-secret-PLAIN"
         row.save()
-        raw = raw_row("workspace_connectionsettings", row.pk)
+        raw = raw_row("tenant_settings_connectionsettings", row.pk)
     assert "ss-secret-PLAIN" not in json.dumps(raw, default=str)
     assert "sbx-client-secret-acme" not in json.dumps(raw, default=str)
     assert raw["erp_ionapi"].startswith("fernet:")
@@ -91,7 +91,7 @@ def test_connection_settings_page_never_shows_secrets_back(acme_admin, acme):
         row.shipstation_api_key = "sbx-ss-acme-key"
         row.shipstation_api_secret = "sbx-ss-acme-secret"
         row.save()
-    page = acme_admin.get(f"/admin/workspace/connectionsettings/{row.pk}/change/")
+    page = acme_admin.get(f"/admin/tenant_settings/connectionsettings/{row.pk}/change/")
     assert page.status_code == 200
     for secret in (
         b"sbx-ss-acme-secret",
@@ -126,7 +126,7 @@ def connection_form(**overrides) -> dict:
 def test_ionapi_upload_is_validated_and_stored(acme_admin, acme):
     with schema_context("acme"):
         pk = ConnectionSettings.load().pk
-    url = f"/admin/workspace/connectionsettings/{pk}/change/"
+    url = f"/admin/tenant_settings/connectionsettings/{pk}/change/"
     broken = {k: v for k, v in json.loads(IONAPI).items() if k != "ci"}
     response = acme_admin.post(
         url,
@@ -163,7 +163,7 @@ def test_ionapi_upload_is_validated_and_stored(acme_admin, acme):
 def test_a_pathological_ionapi_paste_is_a_form_error_and_never_echoed(acme_admin, acme):
     with schema_context("acme"):
         pk = ConnectionSettings.load().pk
-    url = f"/admin/workspace/connectionsettings/{pk}/change/"
+    url = f"/admin/tenant_settings/connectionsettings/{pk}/change/"
     deep = acme_admin.post(url, connection_form(ionapi_text="[" * 50_000))
     assert deep.status_code == 200
     assert b"not valid JSON" in deep.content or b"at most" in deep.content
@@ -177,7 +177,7 @@ def test_production_refuses_upstream_urls_on_private_addresses(acme_admin, acme,
     settings.HUB_ALLOW_PRIVATE_UPSTREAMS = False
     with schema_context("acme"):
         pk = ConnectionSettings.load().pk
-    url = f"/admin/workspace/connectionsettings/{pk}/change/"
+    url = f"/admin/tenant_settings/connectionsettings/{pk}/change/"
     response = acme_admin.post(
         url,
         connection_form(ionapi_text=IONAPI, shipstation_base_url="https://127.0.0.1:6379"),

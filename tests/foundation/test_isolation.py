@@ -8,9 +8,9 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from orders.models import Order
+from tenant_settings.models import ApiToken, ConnectionSettings
 from tenants.activity import record_activity
 from tests.conftest import Portal, signed_in
-from workspace.models import ApiToken, ConnectionSettings
 
 
 def make_user(schema: str, username: str, password: str, role: str = "Viewer"):
@@ -102,7 +102,7 @@ def test_credentials_of_another_tenant_are_out_of_reach(acme_admin, acme, globex
         row.save()
     with schema_context("acme"):
         acme_row = ConnectionSettings.load()
-    page = acme_admin.get(f"/admin/workspace/connectionsettings/{acme_row.pk}/change/")
+    page = acme_admin.get(f"/admin/tenant_settings/connectionsettings/{acme_row.pk}/change/")
     assert page.status_code == 200
     assert b"globex-shipstation-key-XYZ" not in page.content
     assert b"glob" not in page.content.lower().replace(b"global", b"")

@@ -7,9 +7,9 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from orders.models import Order
+from tenant_settings.roles import ROLE_PERMISSIONS
 from tenants.models import ActivityEvent, Domain, Tenant
 from tests.conftest import signed_in
-from workspace.roles import ROLE_PERMISSIONS
 
 
 def test_platform_staff_provision_a_usable_tenant_from_the_admin(platform_staff):
@@ -35,7 +35,7 @@ def test_platform_staff_provision_a_usable_tenant_from_the_admin(platform_staff)
 
     admin = signed_in("initech.localhost", "boss@initech.test", password)
     assert admin.get("/admin/auth/user/").status_code == 200
-    assert admin.get("/admin/workspace/apitoken/").status_code == 200
+    assert admin.get("/admin/tenant_settings/apitoken/").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_tenant_admin_manages_users_and_roles_but_not_superuser_flags(acme_admin
     clerk = signed_in("acme.localhost", "clerk", "a-long-pass-phrase-1")
     assert clerk.get("/admin/orders/order/").status_code == 200
     assert clerk.get("/admin/auth/user/").status_code == 403
-    assert clerk.get("/admin/workspace/connectionsettings/").status_code == 403
+    assert clerk.get("/admin/tenant_settings/connectionsettings/").status_code == 403
 
 
 def test_roles_carry_the_custom_permissions(acme):

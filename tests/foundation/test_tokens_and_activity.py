@@ -9,16 +9,16 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from tenant_settings.models import ApiToken
 from tenants.models import ActivityEvent
 from tests.conftest import Portal
-from workspace.models import ApiToken
 
 
 def test_token_is_shown_once_stored_hashed_and_revocable(acme_admin, acme):
     with schema_context("acme"):
         user_pk = get_user_model().objects.get(username="ops@acme.test").pk
     response = acme_admin.post(
-        "/admin/workspace/apitoken/add/", {"name": "ERP bridge", "user": user_pk}
+        "/admin/tenant_settings/apitoken/add/", {"name": "ERP bridge", "user": user_pk}
     )
     assert response.status_code == 200
     raw = response.context["secret"]
@@ -28,8 +28,8 @@ def test_token_is_shown_once_stored_hashed_and_revocable(acme_admin, acme):
         token = ApiToken.objects.get(name="ERP bridge")
         assert raw not in (token.key_hash, token.key_prefix)
         assert token.last_used_at is None
-    listing = acme_admin.get("/admin/workspace/apitoken/")
-    detail = acme_admin.get(f"/admin/workspace/apitoken/{token.pk}/change/")
+    listing = acme_admin.get("/admin/tenant_settings/apitoken/")
+    detail = acme_admin.get(f"/admin/tenant_settings/apitoken/{token.pk}/change/")
     assert raw.encode() not in listing.content + detail.content
 
     api = Client()
@@ -45,7 +45,7 @@ def test_token_is_shown_once_stored_hashed_and_revocable(acme_admin, acme):
     assert ActivityEvent.objects.filter(tenant=acme, action="api_token.used").exists()
 
     acme_admin.post(
-        "/admin/workspace/apitoken/",
+        "/admin/tenant_settings/apitoken/",
         {"action": "revoke_tokens", "_selected_action": [token.pk]},
     )
     rejected = api.get(

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from workspace.models import ApiToken
+from tenant_settings.models import ApiToken
 
 VALID_ORDER: dict[str, Any] = {
     "order_number": "B2B-1001",

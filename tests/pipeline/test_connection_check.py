@@ -2,13 +2,13 @@
 
 from django_tenants.utils import schema_context
 
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 
 def press_test(portal) -> str:
     with schema_context("acme"):
         pk = ConnectionSettings.load().pk
-    page = portal.post(f"/admin/workspace/connectionsettings/{pk}/test/", follow=True)
+    page = portal.post(f"/admin/tenant_settings/connectionsettings/{pk}/test/", follow=True)
     assert page.status_code == 200
     return page.content.decode()
 

@@ -17,9 +17,9 @@ from integration_hub.connectors.m3 import NewM3Customer
 from orders.customers import CustomerDecision, link_customer, search_key
 from orders.models import CustomerLink, Order
 from sandbox import demo_data
+from tenant_settings.connection_clients import erp_client
+from tenant_settings.models import ConnectionSettings
 from tests.pipeline.world import World, change_settings, connect_tenants, make_order, start_world
-from workspace.connection_clients import erp_client
-from workspace.models import ConnectionSettings
 
 Policy = ConnectionSettings.MissingCustomerPolicy
 SEARCHES = ["CRS610MI/LstBySearchKey", "CRS610MI/SearchCustomer"]

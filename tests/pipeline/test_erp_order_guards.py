@@ -18,9 +18,9 @@ from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
 from orders.erp_orders import ErpOrderRef, ErpRejected, create_erp_order, customer_order_ref
 from orders.models import Order, OrderEvent, OrderLine
 from sandbox import demo_data
+from tenant_settings.connection_clients import erp_client
+from tenant_settings.models import ConnectionSettings
 from tests.pipeline.world import World, connect_tenants, make_order, sku_of, start_world
-from workspace.connection_clients import erp_client
-from workspace.models import ConnectionSettings
 
 CUSTOMER = demo_data.tenant("acme").default_customer
 BUILD = [

@@ -14,10 +14,10 @@ from integration_hub.inbox.polling import poll_store
 from orders.admin_actions import cancel_order
 from orders.models import Order
 from sandbox import demo_data
+from tenant_settings.models import ApiToken
 from tenants.models import SkuOwnership
 from tests.harness import wait_until
 from tests.pipeline.conftest import orders_of, webhook_for
-from workspace.models import ApiToken
 
 
 def place(world, store: str, **payload) -> dict:

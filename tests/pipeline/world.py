@@ -41,7 +41,7 @@ from integration_hub.core.redis_client import shared_redis
 from orders.models import Order, OrderLine
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 TENANTS = ("acme", "globex")
 NO_LIMIT = 100_000

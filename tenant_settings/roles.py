@@ -35,7 +35,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "auth.view_user",
         "auth.delete_user",
         "auth.view_group",
-        "workspace.*",
+        "tenant_settings.*",
         "orders.*",
         "catalog.*",
         "shipping.*",

@@ -16,7 +16,7 @@ from integration_hub.connectors.m3 import M3Client
 from integration_hub.connectors.ratelimit import shipstation_limiter
 from integration_hub.connectors.shipstation import ShipStationClient
 from integration_hub.core.redis_client import shared_redis
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 
 @lru_cache(maxsize=256)

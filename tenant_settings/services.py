@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from integration_hub.connectors.errors import UpstreamError
-from workspace.connection_clients import erp_client, shipstation_client
-from workspace.models import ConnectionSettings
+from tenant_settings.connection_clients import erp_client, shipstation_client
+from tenant_settings.models import ConnectionSettings
 
 
 @dataclass

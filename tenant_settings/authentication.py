@@ -10,9 +10,9 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from tenant_settings.models import ApiToken
 from tenants.activity import record_activity
 from tenants.models import ActivityEvent
-from workspace.models import ApiToken
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from integration_hub.celery import tenant_task
+from tenant_settings.models import ConnectionSettings
+from tenant_settings.services import test_connection
 from tenants.activity import record_activity
-from workspace.models import ConnectionSettings
-from workspace.services import test_connection
 
 
-@tenant_task(name="workspace.check_connection")
+@tenant_task(name="tenant_settings.check_connection")
 def check_connection() -> bool:
     """Runs the same test as the portal button, e.g. after credentials were rotated."""
     report = test_connection(ConnectionSettings.load())

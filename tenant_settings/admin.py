@@ -13,10 +13,10 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from integration_hub.admin_sites import tenant_admin
+from tenant_settings.forms import ConnectionSettingsForm
+from tenant_settings.models import ApiToken, ConnectionSettings
+from tenant_settings.services import test_connection
 from tenants.activity import record_activity
-from workspace.forms import ConnectionSettingsForm
-from workspace.models import ApiToken, ConnectionSettings
-from workspace.services import test_connection
 
 
 @admin.register(User, site=tenant_admin)
@@ -125,7 +125,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             "secret": request._issued_token,
             "opts": self.opts,
         }
-        return TemplateResponse(request, "admin/workspace/apitoken/issued.html", context)
+        return TemplateResponse(request, "admin/tenant_settings/apitoken/issued.html", context)
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
@@ -173,7 +173,7 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
         ),
         ("Connection test", {"fields": ("last_tested_at", "last_test_result")}),
     )
-    change_form_template = "admin/workspace/connectionsettings/change_form.html"
+    change_form_template = "admin/tenant_settings/connectionsettings/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -186,20 +186,22 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         settings_row = ConnectionSettings.load()
-        url = reverse("tenant_admin:workspace_connectionsettings_change", args=[settings_row.pk])
+        url = reverse(
+            "tenant_admin:tenant_settings_connectionsettings_change", args=[settings_row.pk]
+        )
         return HttpResponseRedirect(url)
 
     def get_urls(self):
         test_url = path(
             "<int:pk>/test/",
             self.admin_site.admin_view(require_POST(self.connection_test_view)),
-            name="workspace_connectionsettings_test",
+            name="tenant_settings_connectionsettings_test",
         )
         return [test_url, *super().get_urls()]
 
     def connection_test_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
         """Calls the ERP and ShipStation with the stored credentials and reports per upstream."""
-        if not request.user.has_perm("workspace.test_connection"):
+        if not request.user.has_perm("tenant_settings.test_connection"):
             raise PermissionDenied
         settings_row = ConnectionSettings.load()
         report = test_connection(settings_row)
@@ -213,7 +215,9 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
             request=request,
         )
         return HttpResponseRedirect(
-            reverse("tenant_admin:workspace_connectionsettings_change", args=[settings_row.pk])
+            reverse(
+                "tenant_admin:tenant_settings_connectionsettings_change", args=[settings_row.pk]
+            )
         )
 
     def save_model(self, request: HttpRequest, obj: ConnectionSettings, form, change) -> None:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from integration_hub.connectors.ionapi import IonApiFileError, parse_ionapi
 from integration_hub.core.forms import WriteOnlySecretsForm
 from integration_hub.core.upstream_urls import check_upstream_url
-from workspace.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings
 
 MAX_IONAPI_BYTES = 64 * 1024
 
