@@ -429,23 +429,27 @@ def run_csv_import(import_id: int) -> str:
     return work.process(CsvImport, import_id, _import)
 
 
-def _import(upload: CsvImport) -> work.Done:
-    result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
-    state = CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED
-    record_activity(
-        "order.csv_imported" if result.ok else "order.csv_rejected",
-        actor=upload.uploaded_by,
-        obj=upload,
-        outcome="success" if result.ok else "failure",
-        message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
-        f"{len(result.errors)} problem(s).",
-    )
-    return work.Done(
-        state,
-        {
-            "problems": result.errors,
-            "orders_created": result.orders,
-            "lines_created": result.lines,
-            "finished_at": timezone.now(),
-        },
-    )
+def _import(upload: CsvImport) -> None:
+    """The orders and the import's result commit together: a worker killed midway leaves
+    neither, and the file is simply imported again."""
+    with transaction.atomic():
+        result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
+        work.guarded_move(
+            upload,
+            CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED,
+            "",
+            {
+                "problems": result.errors,
+                "orders_created": result.orders,
+                "lines_created": result.lines,
+                "finished_at": timezone.now(),
+            },
+        )
+        record_activity(
+            "order.csv_imported" if result.ok else "order.csv_rejected",
+            actor=upload.uploaded_by,
+            obj=upload,
+            outcome="success" if result.ok else "failure",
+            message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
+            f"{len(result.errors)} problem(s).",
+        )
