@@ -89,6 +89,14 @@ def guarded_move(item: WorkItem, state: str, message: str, fields: dict[str, Any
 
 @dataclass(frozen=True)
 class WorkKind:
+    """How one kind of work item is processed.
+
+    `task` is the Celery task (by name) that processes one item by its pk; `work_states` are the
+    states in which a worker has something to do; `age_field` is the timestamp the sweeper
+    compares with its grace period; `move` writes a state change (the kind's state machine),
+    `note` records retries and parking on the kind's own timeline or audit log.
+    """
+
     model: type[WorkItem]
     task: str
     work_states: tuple[str, ...]
@@ -120,7 +128,7 @@ def register(kind: WorkKind) -> None:
     _kinds[kind.model] = kind
     sweeper.register(
         sweeper.SweepJob(
-            name=kind.model._meta.verbose_name_plural,
+            name=str(kind.model._meta.verbose_name_plural),
             task=kind.task,
             in_tenants=kind.in_tenants,
             find=lambda now, stale: [(pk,) for pk in due_ids(kind, now, stale)],

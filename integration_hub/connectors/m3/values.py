@@ -1,0 +1,46 @@
+"""M3 values in and out: inputs as M3 wants them, padded outputs read as dates and decimals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Fields = Mapping[str, Any]
+Record = dict[str, str]
+
+
+def m3_value(value: Any) -> str:
+    """An input value as M3 wants it: strings, `yyyyMMdd` dates, `.` decimals."""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y%m%d")
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def m3_inputs(fields: Fields | None) -> dict[str, str]:
+    """Drop blank optional fields (as Infor's SDK does) and stringify the rest."""
+    return {k: m3_value(v) for k, v in (fields or {}).items() if v is not None and v != ""}
+
+
+def parse_m3_date(value: str | None) -> date | None:
+    """`yyyyMMdd` → date; M3 writes 0 or blanks for "no date"."""
+    text = (value or "").strip()
+    if not text or text.strip("0") == "":
+        return None
+    return datetime.strptime(text, "%Y%m%d").date()
+
+
+def parse_m3_decimal(value: str | None) -> Decimal:
+    """Numeric outputs arrive as padded strings; blanks mean zero."""
+    text = (value or "").strip()
+    if not text:
+        return Decimal(0)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal(0)
