@@ -100,7 +100,6 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
                 ship_to=asdict(incoming.ship_to),
                 payload=incoming.payload,
                 idempotency_key=incoming.idempotency_key,
-                state=Order.State.ROUTED,
             )
             OrderLine.objects.bulk_create(
                 OrderLine(

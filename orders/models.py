@@ -18,7 +18,6 @@ class Order(WorkItem):
     """
 
     class State(models.TextChoices):
-        RECEIVED = "received", "Received"
         ROUTED = "routed", "Routed"
         CUSTOMER_LINKED = "customer_linked", "Customer linked"
         IN_ERP = "in_erp", "In ERP"
@@ -48,7 +47,7 @@ class Order(WorkItem):
     currency = models.CharField(max_length=3, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     state = models.CharField(
-        max_length=24, choices=State.choices, default=State.RECEIVED, db_index=True
+        max_length=24, choices=State.choices, default=State.ROUTED, db_index=True
     )
     state_message = models.TextField(blank=True)
     store_customer_id = models.CharField(max_length=100, blank=True)

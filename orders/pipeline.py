@@ -25,7 +25,7 @@ def advance_order(order_id: int) -> str:
 def _advance(order: Order) -> None:
     settings = ConnectionSettings.load()
     erp = erp_client(settings)
-    if order.state in (S.RECEIVED, S.ROUTED):
+    if order.state == S.ROUTED:
         decision = link_customer(order, erp, settings)
         message = f"ERP customer {decision.customer_number} ({decision.how})."
         number = {"erp_customer_number": decision.customer_number}
