@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import (
+from integration_hub.connectors.errors import (
     AuthenticationError,
     NotFoundError,
     PermanentError,

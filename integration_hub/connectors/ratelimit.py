@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import redis
 
-from .errors import RateLimitedError, RetryableError
+from integration_hub.connectors.errors import RateLimitedError, RetryableError
 
 DEFAULT_PREFIX = "ratelimit:"
 

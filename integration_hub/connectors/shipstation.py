@@ -20,8 +20,20 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from ._http import HttpClient, Timeout, drop_empty, json_or_none, origin, parse_retry_after
-from .errors import PermanentError, RateLimitedError, UpstreamError, ValidationError
+from integration_hub.connectors._http import (
+    HttpClient,
+    Timeout,
+    drop_empty,
+    json_or_none,
+    origin,
+    parse_retry_after,
+)
+from integration_hub.connectors.errors import (
+    PermanentError,
+    RateLimitedError,
+    UpstreamError,
+    ValidationError,
+)
 
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"
 PACIFIC = ZoneInfo("America/Los_Angeles")

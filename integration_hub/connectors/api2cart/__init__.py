@@ -12,7 +12,7 @@ shapes and its client methods as a mixin, and `client` combining them into `Api2
 Import from this package; the names below are its public surface.
 """
 
-from .base import (
+from integration_hub.connectors.api2cart.base import (
     AUTH_CODES,
     CODE_HINTS,
     DEFAULT_BASE_URL,
@@ -25,11 +25,17 @@ from .base import (
     ConcurrencySlots,
     return_code_error,
 )
-from .carts import CartInfo, StoreInfo, SupportedPlatform
-from .client import Api2CartClient
-from .customers import Customer
-from .orders import Address, Order, OrderCustomer, OrderProduct, OrderStatus
-from .products import (
+from integration_hub.connectors.api2cart.carts import CartInfo, StoreInfo, SupportedPlatform
+from integration_hub.connectors.api2cart.client import Api2CartClient
+from integration_hub.connectors.api2cart.customers import Customer
+from integration_hub.connectors.api2cart.orders import (
+    Address,
+    Order,
+    OrderCustomer,
+    OrderProduct,
+    OrderStatus,
+)
+from integration_hub.connectors.api2cart.products import (
     BatchItemResult,
     BatchJob,
     BatchJobResult,
@@ -39,9 +45,19 @@ from .products import (
     ProductUpdate,
     VariantUpdate,
 )
-from .shipments import NewShipment, Shipment, ShipmentLine, TrackingNumber
-from .values import ISO_INPUT_FORMAT, PLAIN_INPUT_FORMAT, format_a2c_datetime, parse_a2c_datetime
-from .webhooks import FailedWebhook, Webhook, WebhookEvent
+from integration_hub.connectors.api2cart.shipments import (
+    NewShipment,
+    Shipment,
+    ShipmentLine,
+    TrackingNumber,
+)
+from integration_hub.connectors.api2cart.values import (
+    ISO_INPUT_FORMAT,
+    PLAIN_INPUT_FORMAT,
+    format_a2c_datetime,
+    parse_a2c_datetime,
+)
+from integration_hub.connectors.api2cart.webhooks import FailedWebhook, Webhook, WebhookEvent
 
 __all__ = [
     "AUTH_CODES",

@@ -17,8 +17,9 @@ from urllib.parse import unquote
 
 import requests
 
-from .._http import HttpClient, Timeout, drop_empty, json_or_none
-from ..errors import (
+from integration_hub.connectors._http import HttpClient, Timeout, drop_empty, json_or_none
+from integration_hub.connectors.api2cart.values import ISO_INPUT_FORMAT, _str, format_a2c_datetime
+from integration_hub.connectors.errors import (
     AuthenticationError,
     NotFoundError,
     PermanentError,
@@ -27,7 +28,6 @@ from ..errors import (
     UpstreamError,
     ValidationError,
 )
-from .values import ISO_INPUT_FORMAT, _str, format_a2c_datetime
 
 DEFAULT_BASE_URL = "https://api.api2cart.com/v1.1"
 MAX_PAGE_SIZE = 250

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._http import drop_empty
-from .base import FORCE_ALL, Api2CartBase
-from .values import _str
+from integration_hub.connectors._http import drop_empty
+from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
+from integration_hub.connectors.api2cart.values import _str
 
 
 @dataclass(frozen=True)

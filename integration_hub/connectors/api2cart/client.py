@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from .base import Api2CartBase
-from .carts import CartsMixin
-from .customers import CustomersMixin
-from .orders import OrdersMixin
-from .products import ProductsMixin
-from .shipments import ShipmentsMixin
-from .webhooks import WebhooksMixin
+from integration_hub.connectors.api2cart.base import Api2CartBase
+from integration_hub.connectors.api2cart.carts import CartsMixin
+from integration_hub.connectors.api2cart.customers import CustomersMixin
+from integration_hub.connectors.api2cart.orders import OrdersMixin
+from integration_hub.connectors.api2cart.products import ProductsMixin
+from integration_hub.connectors.api2cart.shipments import ShipmentsMixin
+from integration_hub.connectors.api2cart.webhooks import WebhooksMixin
 
 
 class Api2CartClient(

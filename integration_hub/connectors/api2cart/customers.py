@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import NotFoundError
-from .base import FORCE_ALL, Api2CartBase
-from .values import _flag, _str, parse_a2c_datetime
+from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
+from integration_hub.connectors.api2cart.values import _flag, _str, parse_a2c_datetime
+from integration_hub.connectors.errors import NotFoundError
 
 
 @dataclass(frozen=True)

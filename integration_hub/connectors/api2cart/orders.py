@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .base import FORCE_ALL, Api2CartBase
-from .values import _decimal, _flag, _str, parse_a2c_datetime
+from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
+from integration_hub.connectors.api2cart.values import _decimal, _flag, _str, parse_a2c_datetime
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .._http import drop_empty
-from .base import Api2CartBase
-from .values import _decimal, _json_value, _str, parse_a2c_datetime
+from integration_hub.connectors._http import drop_empty
+from integration_hub.connectors.api2cart.base import Api2CartBase
+from integration_hub.connectors.api2cart.values import (
+    _decimal,
+    _json_value,
+    _str,
+    parse_a2c_datetime,
+)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .._http import drop_empty
-from .base import FORCE_ALL, Api2CartBase
-from .values import _str, parse_a2c_datetime
+from integration_hub.connectors._http import drop_empty
+from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
+from integration_hub.connectors.api2cart.values import _str, parse_a2c_datetime
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ Layout: `client` (`M3Client`: tokens, MI transactions, bulk calls and the typed 
 values). Import from this package; the names below are its public surface.
 """
 
-from .client import M3_REST_PATH, BulkResult, BulkTransaction, M3Client
-from .records import (
+from integration_hub.connectors.m3.client import M3_REST_PATH, BulkResult, BulkTransaction, M3Client
+from integration_hub.connectors.m3.records import (
     M3Address,
     M3Balance,
     M3Customer,
@@ -20,7 +20,14 @@ from .records import (
     NewM3OrderHead,
     NewM3OrderLine,
 )
-from .values import Fields, Record, m3_inputs, m3_value, parse_m3_date, parse_m3_decimal
+from integration_hub.connectors.m3.values import (
+    Fields,
+    Record,
+    m3_inputs,
+    m3_value,
+    parse_m3_date,
+    parse_m3_decimal,
+)
 
 __all__ = [
     "M3_REST_PATH",

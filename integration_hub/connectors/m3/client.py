@@ -19,16 +19,16 @@ from urllib.parse import quote
 
 import requests
 
-from .._http import HttpClient, Timeout, json_or_none
-from ..errors import (
+from integration_hub.connectors._http import HttpClient, Timeout, json_or_none
+from integration_hub.connectors.errors import (
     AuthenticationError,
     M3TransactionError,
     NotFoundError,
     RetryableError,
     UpstreamError,
 )
-from ..ionapi import IonApiCredentials
-from .records import (
+from integration_hub.connectors.ionapi import IonApiCredentials
+from integration_hub.connectors.m3.records import (
     M3Address,
     M3Balance,
     M3Customer,
@@ -42,7 +42,7 @@ from .records import (
     NewM3OrderHead,
     NewM3OrderLine,
 )
-from .values import Fields, Record, m3_inputs
+from integration_hub.connectors.m3.values import Fields, Record, m3_inputs
 
 M3_REST_PATH = "M3/m3api-rest/v2/execute"
 

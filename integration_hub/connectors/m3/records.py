@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from .values import Record, parse_m3_date, parse_m3_decimal
+from integration_hub.connectors.m3.values import Record, parse_m3_date, parse_m3_decimal
 
 
 @dataclass(frozen=True)
