@@ -3,6 +3,12 @@
 Guards, in order: the real order number already stored → done; a stored temporary number that
 M3 has confirmed → adopt it; an existing order with our CUOR → adopt it; otherwise build a new
 batch order, storing the temporary number before anything else so a crash can be resumed.
+
+The order is confirmed only when M3 processed every `AddBatchLine` without an error. Lines a
+bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch order
+while each round gets further; a round that gets nowhere is a retryable error, and the next
+attempt deletes the batch order and rebuilds it whole. A line M3 refuses sends the order to
+*needs attention* with M3's own words, naming the line.
 """
 
 from __future__ import annotations
@@ -11,10 +17,10 @@ import contextlib
 from dataclasses import dataclass
 
 from catalog.models import ItemBinding
-from integration_hub.connectors.errors import M3TransactionError, PermanentError
+from integration_hub.connectors.errors import M3TransactionError, PermanentError, RetryableError
 from integration_hub.connectors.m3 import M3Client, M3OrderHead, NewM3OrderHead, NewM3OrderLine
 from orders.addresses import erp_address
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderLine
 from tenant_settings.models import ConnectionSettings
 
 
@@ -90,29 +96,7 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
     )
     if order.ship_to:
         erp.add_batch_address(temporary, erp_address(order.ship_to))
-    lines = list(order.lines.all())
-    results = erp.add_batch_lines(
-        temporary,
-        [
-            NewM3OrderLine(
-                item_number=items[line.sku],
-                quantity=line.quantity,
-                price=line.unit_price,
-                warehouse=settings.erp_warehouse,
-            )
-            for line in lines
-        ],
-    )
-    failures = [
-        f"line {line.line_number} (SKU {line.sku}): {result.error.message}"
-        for line, result in zip(lines, results, strict=True)
-        if result.error is not None
-    ]
-    if failures:
-        raise ErpRejected(
-            "The ERP refused order lines: " + "; ".join(failures),
-            hint="Check the SKU bindings or the items in the ERP, then retry.",
-        )
+    _add_lines(erp, order, temporary, items, settings)
     try:
         real = erp.confirm_order(temporary)
     except M3TransactionError as exc:
@@ -120,6 +104,79 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
     if not real:
         raise ErpRejected(_erp_errors(erp, temporary, None), hint="See the ERP's messages.")
     return ErpOrderRef(real, "created")
+
+
+def _add_lines(
+    erp: M3Client,
+    order: Order,
+    temporary: str,
+    items: dict[str, str],
+    settings: ConnectionSettings,
+) -> None:
+    """Every line into the batch order, or an exception: never returns with a line missing."""
+    pending = [
+        (
+            line,
+            NewM3OrderLine(
+                item_number=items[line.sku],
+                quantity=line.quantity,
+                price=line.unit_price,
+                warehouse=settings.erp_warehouse,
+            ),
+        )
+        for line in order.lines.all()
+    ]
+    while pending:
+        results = erp.add_batch_lines(temporary, [new for _, new in pending])
+        if len(results) != len(pending):
+            raise RetryableError(
+                f"M3 answered {len(results)} results for {len(pending)} order lines",
+                upstream="m3",
+            )
+        answered = list(zip(pending, results, strict=True))
+        refused = [(line, result.error) for (line, _), result in answered if result.refused]
+        if refused:
+            raise ErpRejected(
+                "The ERP refused order lines: "
+                + "; ".join(f"{_line_name(line)}: {_erp_words(error)}" for line, error in refused),
+                hint="Check the SKU bindings or the items in the ERP, then retry.",
+                upstream="m3",
+            )
+        left = [entry for entry, result in answered if not result.processed]
+        if not left:
+            return
+        names = ", ".join(_line_name(line) for line, _ in left)
+        if len(left) == len(pending):
+            reasons = {_erp_words(r.error) for r in results if r.error is not None}
+            why = f" ({'; '.join(sorted(reasons))})" if reasons else ""
+            raise RetryableError(
+                f"M3 did not process {names} of batch order {temporary}{why}; the batch order "
+                "will be rebuilt on the next attempt",
+                upstream="m3",
+            )
+        OrderEvent.objects.create(
+            order=order,
+            step="erp_lines_not_processed",
+            outcome=OrderEvent.Outcome.WARNING,
+            message=f"M3 stopped the bulk run partway: {names} not processed in batch order "
+            f"{temporary}; sending them again.",
+            upstream_ref=temporary,
+        )
+        pending = left
+
+
+def _line_name(line: OrderLine) -> str:
+    return f"line {line.line_number} (SKU {line.sku})"
+
+
+def _erp_words(error: M3TransactionError | None) -> str:
+    """M3's own message, with the field and code it named."""
+    if error is None:
+        return "no reason given"
+    details = ", ".join(
+        part for part in (f"field {error.field}" if error.field else "", error.code or "") if part
+    )
+    return f"{error.message} ({details})" if details else error.message
 
 
 def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | None:
@@ -166,5 +223,5 @@ def _discard_batch(erp: M3Client, order: Order) -> None:
 def _erp_errors(erp: M3Client, temporary: str, exc: M3TransactionError | None) -> str:
     records = erp.batch_order_errors(temporary)
     messages = [str(r.get("TX60") or r.get("MSID") or "").strip() for r in records]
-    messages = [m for m in messages if m] or ([exc.message] if exc else ["no reason given"])
+    messages = [m for m in messages if m] or [_erp_words(exc)]
     return f"The ERP did not confirm batch order {temporary}: " + "; ".join(messages)

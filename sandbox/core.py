@@ -178,26 +178,41 @@ FAULT_DEFAULTS: dict[str, float] = {
 
 
 class Faults:
-    """Per-upstream fault settings, kept in memory: a restart clears them, like a reset."""
+    """Per-upstream fault settings, kept in memory: a restart clears them, like a reset.
+
+    Every upstream has the shared faults of `FAULT_DEFAULTS`; a fake may add its own (numbers,
+    0 = off) through an `extra_faults` mapping of names to defaults, read with `get`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._settings: dict[str, dict[str, float]] = {}
+        self._extra: dict[str, dict[str, float]] = {}
         self._random = random.Random()
+
+    def register(self, upstream: str, extra: dict[str, float]) -> None:
+        """The upstream's own faults, next to the shared ones."""
+        with self._lock:
+            self._extra[upstream] = dict(extra)
+
+    def _defaults(self, upstream: str) -> dict[str, float]:
+        return {**FAULT_DEFAULTS, **self._extra.get(upstream, {})}
 
     def get(self, upstream: str) -> dict[str, float]:
         with self._lock:
-            return dict(self._settings.get(upstream, FAULT_DEFAULTS))
+            return dict(self._settings.get(upstream) or self._defaults(upstream))
 
     def update(self, upstream: str, payload: dict) -> dict[str, float]:
         if payload.get("clear"):
             with self._lock:
                 self._settings.pop(upstream, None)
-            return dict(FAULT_DEFAULTS)
+                return self._defaults(upstream)
+        with self._lock:
+            defaults = self._defaults(upstream)
         changes: dict[str, float] = {}
         for key, raw in payload.items():
-            if key not in FAULT_DEFAULTS:
-                known = ", ".join(FAULT_DEFAULTS)
+            if key not in defaults:
+                known = ", ".join(defaults)
                 raise ControlError(f"Unknown fault {key!r}; known faults: {known}")
             try:
                 value = float(raw)
@@ -209,7 +224,7 @@ class Faults:
                 raise ControlError(f"Fault {key} cannot be negative")
             changes[key] = value
         with self._lock:
-            current = self._settings.setdefault(upstream, dict(FAULT_DEFAULTS))
+            current = self._settings.setdefault(upstream, defaults)
             current.update(changes)
             return dict(current)
 
@@ -274,6 +289,7 @@ class Sandbox:
         for cls in self._fake_classes:
             try:
                 fake = cls(self)
+                self.faults.register(fake.name, dict(getattr(fake, "extra_faults", {})))
                 fake.create_schema()
                 fake.seed()
             except Exception:

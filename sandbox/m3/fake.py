@@ -11,7 +11,9 @@ Every TI is a separate M3 with its own customers, items, orders and tokens. The 
 live in this package's program modules (`transactions.py` explains them). Control actions
 (tests and the `sandbox` CLI): `set-price`, `set-stock`, `deliver` (creates the delivery,
 tracking number and the invoice, as M3's invoicing would once a delivery is reported), `pay`,
-`set-token-lifetime`.
+`set-token-lifetime`. The `m3` faults `error_top_level`, `error_in_200`, `bulk_stop_after`,
+`string_flags` and `no_rows_error` make it answer in the other shapes of contract §3.4
+(`answers.py`); with none set it answers as before.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ from sandbox.demo_data import DemoTenant
 
 # Importing a module registers its @transaction functions in TRANSACTIONS.
 from sandbox.m3 import customers, deliveries, items  # noqa: F401
+from sandbox.m3.answers import (
+    ANSWER_FAULTS,
+    NO_ROWS_CODE,
+    NO_ROWS_MESSAGE,
+    AnswerShape,
+    bulk_job_id,
+    not_processed,
+)
 from sandbox.m3.events import deliver_order, pay_invoice, set_price, set_stock, undelivered_orders
 from sandbox.m3.invoices import invoice_rows
 from sandbox.m3.orders import confirmed_orders
@@ -76,6 +86,7 @@ class M3Fake:
 
     name = "m3"
     prefix = "/ion/"
+    extra_faults = ANSWER_FAULTS
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -280,14 +291,22 @@ class M3Fake:
         }
         if matrix.get("cono"):
             inputs.setdefault("CONO", matrix["cono"])
+        answers = self.answer_shape()
         try:
             records = self.run(tenant, program, trx, inputs)
+            if version == 2 and answers.answers_no_rows(trx, records):
+                raise M3Error(NO_ROWS_CODE, NO_ROWS_MESSAGE)
         except M3Error as error:
             return self.error_response(program, trx, error, version)
         records = shape(records, matrix)
         if version == 1:
             return SandboxResponse(body=v1_envelope(program, trx, records, matrix))
-        return SandboxResponse(body=v2_envelope([{"transaction": trx, "records": records}]))
+        body = v2_envelope([{"transaction": trx, "records": records}])
+        return SandboxResponse(body=answers.flags(body))
+
+    def answer_shape(self) -> AnswerShape:
+        """The v2 answer shapes the `m3` faults ask for right now (`answers.py`)."""
+        return AnswerShape.from_faults(self.sandbox.faults.get(self.name))
 
     def bulk(self, req: SandboxRequest, tenant: DemoTenant) -> SandboxResponse:
         """Many transactions of one program; each succeeds or fails on its own (HTTP 200)."""
@@ -299,17 +318,23 @@ class M3Fake:
             raise GatewayError(400, {"error": "Body must be {program, transactions: [...]}"})
         program = str(body.get("program") or "")
         options = {key: values[-1] for key, values in req.query.items() if values}
+        answers = self.answer_shape()
         if program not in PROGRAMS:
             return SandboxResponse(
-                body=v2_envelope(
-                    [],
-                    termination=(f"Program {program or '(none)'} not found", NOT_FOUND),
+                body=answers.flags(
+                    v2_envelope(
+                        [],
+                        termination=(f"Program {program or '(none)'} not found", NOT_FOUND),
+                    )
                 )
             )
         results = []
-        for entry in body["transactions"]:
+        for index, entry in enumerate(body["transactions"]):
             entry = entry if isinstance(entry, dict) else {}
             trx = str(entry.get("transaction") or "")
+            if answers.stops_before(index):
+                results.append(not_processed(trx))
+                continue
             record = entry.get("record") if isinstance(entry.get("record"), dict) else {}
             inputs = {
                 str(key).upper(): str(value).strip()
@@ -323,11 +348,16 @@ class M3Fake:
             if isinstance(columns, list) and columns:
                 matrix["returncols"] = ",".join(str(column) for column in columns)
             try:
-                records = shape(self.run(tenant, program, trx, inputs), matrix)
-                results.append({"transaction": trx, "records": records})
+                records = self.run(tenant, program, trx, inputs)
+                if answers.answers_no_rows(trx, records):
+                    raise M3Error(NO_ROWS_CODE, NO_ROWS_MESSAGE)
+                results.append({"transaction": trx, "records": shape(records, matrix)})
             except M3Error as error:
                 results.append({"transaction": trx, **v2_error(program, trx, error)})
-        return SandboxResponse(body=v2_envelope(results))
+        answer = v2_envelope(results)
+        if answer.get("nrOfNotProcessedTransactions"):
+            answer["bulkJobId"] = bulk_job_id()
+        return SandboxResponse(body=answers.flags(answer))
 
     def run(self, tenant: DemoTenant, program: str, trx: str, inputs: Record) -> list[Record]:
         """Check and run one transaction in its own database transaction."""
@@ -358,8 +388,10 @@ class M3Fake:
     ) -> SandboxResponse:
         error_type = NOT_FOUND if (program, trx) not in TRANSACTIONS else NOK
         if version == 2:
-            result = {"transaction": trx, **v2_error(program, trx, error)}
-            return SandboxResponse(400, v2_envelope([result]))
+            details = v2_error(program, trx, error)
+            envelope = v2_envelope([{"transaction": trx, **details}])
+            status, body = self.answer_shape().single_error(envelope, details)
+            return SandboxResponse(status, body)
         if error_type == NOT_FOUND:
             return SandboxResponse(
                 body={"ErrorMessage": {"@type": NOT_FOUND, "Message": error.message}}
@@ -533,12 +565,15 @@ def v2_envelope(
     results: list[dict[str, Any]], termination: tuple[str, str] | None = None
 ) -> dict[str, Any]:
     failed = sum(1 for result in results if "errorType" in result)
+    skipped = sum(1 for result in results if result.get("notProcessed"))
     body: dict[str, Any] = {
         "results": results,
         "wasTerminated": termination is not None,
-        "nrOfSuccessfullTransactions": len(results) - failed,
+        "nrOfSuccessfullTransactions": len(results) - failed - skipped,
         "nrOfFailedTransactions": failed,
     }
+    if skipped:
+        body["nrOfNotProcessedTransactions"] = skipped
     if termination:
         body["terminationReason"], body["terminationErrorType"] = termination
     return body

@@ -1,10 +1,20 @@
 """Infor M3 over the ION API Gateway: OAuth2 tokens and m3api-rest v2 (contracts/infor-m3.md).
 
 `M3Client.execute(program, transaction, fields)` is the core: one MI transaction, its records
-as `dict[str, str]` (right-trimmed, as M3 pads values). A NOK answer (HTTP 400 with the v2
-body) becomes `M3TransactionError` naming program, transaction, field and message.
+as `dict[str, str]` (right-trimmed, as M3 pads values). A NOK answer becomes
+`M3TransactionError` naming program, transaction, field, code and M3's own message.
 `execute_bulk` runs several transactions of one program in one POST.
 The typed helpers below it cover what the hub's flows call.
+
+Answers are read as contract §3.4 describes them, defensively:
+- an error is looked for in `results[]` *and* at the top level (a 400 may carry it there, with
+  no `results`), on a 400 and on a 200 alike; its message, code and field are kept;
+- flags (`wasTerminated`, `notProcessed`) are read strictly, booleans or strings ("false" is
+  false), counters may be strings;
+- in a bulk run, a transaction marked `notProcessed` (or missing from the answer, or counted
+  by `nrOfNotProcessedTransactions`) is *not processed*: `BulkResult.processed` is False and
+  it never counts as done;
+- a "no rows" error (`XRE0103`) on a list transaction is an empty list.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -42,9 +52,22 @@ from integration_hub.connectors.m3.records import (
     NewM3OrderHead,
     NewM3OrderLine,
 )
-from integration_hub.connectors.m3.values import Fields, Record, m3_inputs
+from integration_hub.connectors.m3.values import Fields, Record, m3_count, m3_flag, m3_inputs
 
 M3_REST_PATH = "M3/m3api-rest/v2/execute"
+# "Record does not exist": how M3 may answer a list transaction that found nothing (§3.4).
+NO_ROWS_CODES = frozenset({"XRE0103"})
+LIST_PREFIXES = ("Lst", "List", "Search", "Sel")
+_ERROR_KEYS = ("errorMessage", "errorCode", "errorType")
+
+
+def _has_error(entry: Mapping[str, Any]) -> bool:
+    return any(str(entry.get(key) or "").strip() for key in _ERROR_KEYS)
+
+
+def is_list_transaction(transaction: str) -> bool:
+    """`Lst*`, `Search*`, `Sel*` transactions answer with many records (contract §3.5)."""
+    return transaction.startswith(LIST_PREFIXES)
 
 
 def _trimmed(record: Mapping[str, Any]) -> Record:
@@ -62,19 +85,42 @@ class BulkTransaction:
 
 @dataclass(frozen=True)
 class BulkResult:
-    """The outcome of one bulk transaction: records, or the error M3 reported for it."""
+    """The outcome of one bulk transaction: records, or the error M3 reported for it.
+
+    `processed` is False when M3 never ran the transaction (a run stopped partway): it is then
+    neither done nor refused, and may be sent again. `error` may still hold why the run stopped.
+    """
 
     transaction: str
     records: list[Record]
     error: M3TransactionError | None = None
+    processed: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        """Done: processed, and without an error."""
+        return self.processed and self.error is None
+
+    @property
+    def refused(self) -> bool:
+        """M3 ran the transaction and refused it."""
+        return self.processed and self.error is not None
 
     def raise_for_error(self) -> None:
-        if self.error is not None:
-            raise self.error
+        if self.refused:
+            raise self.error  # type: ignore[misc]
+        if not self.processed:
+            reason = f": {self.error.message}" if self.error else ""
+            raise RetryableError(
+                f"{self.transaction} was not processed by M3{reason}", upstream="m3"
+            )
+
+
+def is_no_such_record(error: M3TransactionError, key_field: str) -> bool:
+    """M3 saying "no such record" for the key asked for, rather than failing otherwise."""
+    if error.code in NO_ROWS_CODES or error.field == key_field:
+        return True
+    return not error.field and "not exist" in error.message.lower()
 
 
 @dataclass
@@ -128,25 +174,47 @@ class M3Client(HttpClient):
         max_records: int | None = None,
         return_columns: Sequence[str] = (),
         exclude_empty: bool = False,
+        as_list: bool | None = None,
     ) -> list[Record]:
-        """Run one MI transaction and return its records (empty list when none)."""
+        """Run one MI transaction and return its records (empty list when none).
+
+        `as_list` (default: the transaction's name says `Lst*`/`Search*`/`Sel*`) turns a
+        "no rows" error such as `XRE0103` into an empty list.
+        """
         matrix = self._matrix(max_records, return_columns, exclude_empty)
         path = f"{quote(program, safe='')}/{quote(transaction, safe='')}{matrix}"
         response = self._authorized("GET", self.url(path), params=m3_inputs(fields))
         body = json_or_none(response)
-        if response.status_code == 400 and isinstance(body, dict):
-            raise self._first_error(body, program, transaction, response.status_code)
-        if response.status_code >= 400:
-            raise self._http_failure(response, program, transaction)
-        if not isinstance(body, dict):
+        if as_list is None:
+            as_list = is_list_transaction(transaction)
+        try:
+            if response.status_code == 400 and isinstance(body, dict):
+                raise self._first_error(body, program, transaction, response.status_code)
+            if response.status_code >= 400:
+                raise self._http_failure(response, program, transaction)
+            if not isinstance(body, dict):
+                raise RetryableError(
+                    f"{program}/{transaction} answered without a JSON body", upstream=self.upstream
+                )
+            return self._records_of(body, program, transaction, response.status_code)
+        except M3TransactionError as exc:
+            if as_list and exc.code in NO_ROWS_CODES:
+                return []
+            raise
+
+    def _records_of(
+        self, body: Mapping[str, Any], program: str, transaction: str, status: int
+    ) -> list[Record]:
+        """The records of a 200 answer, or the error it carries (in `results` or at the top)."""
+        terminated, failed, not_processed = self._envelope_flags(body, program, transaction)
+        results = self._results(body, program, transaction)
+        if failed or terminated or _has_error(body) or any(_has_error(r) for r in results):
+            raise self._first_error(body, program, transaction, status)
+        if not_processed or any(self._flag(r, "notProcessed", program) for r in results):
             raise RetryableError(
-                f"{program}/{transaction} answered without a JSON body", upstream=self.upstream
+                f"{program}/{transaction} was not processed by M3", upstream=self.upstream
             )
-        if body.get("nrOfFailedTransactions") or body.get("wasTerminated"):
-            raise self._first_error(body, program, transaction, response.status_code)
-        return [
-            _trimmed(r) for result in body.get("results") or [] for r in result.get("records") or []
-        ]
+        return [_trimmed(r) for result in results for r in result.get("records") or []]
 
     def execute_one(
         self,
@@ -158,7 +226,12 @@ class M3Client(HttpClient):
     ) -> Record | None:
         """A `Get*` transaction: its single record, or None when M3 returned none."""
         records = self.execute(
-            program, transaction, fields, max_records=1, return_columns=return_columns
+            program,
+            transaction,
+            fields,
+            max_records=1,
+            return_columns=return_columns,
+            as_list=False,
         )
         return records[0] if records else None
 
@@ -193,25 +266,53 @@ class M3Client(HttpClient):
             if response.status_code == 400 and isinstance(answer, dict):
                 raise self._first_error(answer, program, "bulk", response.status_code)
             raise self._http_failure(response, program, "bulk")
+        terminated, _, not_processed = self._envelope_flags(answer, program, "bulk")
+        raw = self._results(answer, program, "bulk")
+        if not raw and _has_error(answer):
+            raise self._first_error(answer, program, "bulk", response.status_code)
+        stopped_by = None
+        if terminated:
+            stopped_by = M3TransactionError(
+                str(answer.get("terminationReason") or "bulk run terminated").strip(),
+                program=program,
+                transaction="bulk",
+                error_type=str(answer.get("terminationErrorType") or "Terminated"),
+                upstream=self.upstream,
+                status=response.status_code,
+            )
         results: list[BulkResult] = []
-        for index, result in enumerate(answer.get("results") or []):
-            name = result.get("transaction") or batch[index].transaction
+        for index, sent in enumerate(batch):
+            if index >= len(raw):
+                # Never answered for: not processed (the run stopped before it).
+                stopped = None
+                if stopped_by is not None:
+                    stopped = M3TransactionError(
+                        stopped_by.message,
+                        program=program,
+                        transaction=sent.transaction,
+                        error_type=stopped_by.error_type,
+                        upstream=self.upstream,
+                        status=response.status_code,
+                    )
+                results.append(BulkResult(sent.transaction, [], stopped, processed=False))
+                continue
+            result = raw[index]
+            name = str(result.get("transaction") or sent.transaction)
+            processed = not self._flag(result, "notProcessed", program)
             error = None
-            if result.get("errorMessage") or result.get("errorCode") or result.get("errorType"):
+            if _has_error(result):
                 error = self._transaction_error(result, program, name, response.status_code)
-            records = [_trimmed(r) for r in result.get("records") or []]
-            results.append(BulkResult(name, records, error))
-        if answer.get("wasTerminated") and len(results) < len(batch):
-            reason = answer.get("terminationReason") or "bulk run terminated"
-            for t in batch[len(results) :]:
-                stopped = M3TransactionError(
-                    reason,
-                    program=program,
-                    transaction=t.transaction,
-                    error_type=answer.get("terminationErrorType") or "Terminated",
-                    upstream=self.upstream,
-                )
-                results.append(BulkResult(t.transaction, [], stopped))
+            records = [_trimmed(r) for r in result.get("records") or []] if processed else []
+            results.append(BulkResult(name, records, error, processed))
+        # A count of unprocessed transactions the results do not mark: a run stops partway,
+        # so the last error-free ones are the ones M3 did not get to.
+        unmarked = not_processed - sum(not r.processed for r in results)
+        for index in range(len(results) - 1, -1, -1):
+            if unmarked <= 0:
+                break
+            if results[index].ok:
+                results[index] = replace(results[index], processed=False, records=[])
+                unmarked -= 1
         return results
 
     def revoke(self) -> None:
@@ -323,19 +424,58 @@ class M3Client(HttpClient):
             options.append(f";divi={self.division}")
         return "".join(options)
 
+    def _envelope_flags(
+        self, body: Mapping[str, Any], program: str, transaction: str
+    ) -> tuple[bool, int, int]:
+        """(wasTerminated, nrOfFailedTransactions, nrOfNotProcessedTransactions), read strictly."""
+        try:
+            return (
+                m3_flag(body.get("wasTerminated")),
+                m3_count(body.get("nrOfFailedTransactions")),
+                m3_count(body.get("nrOfNotProcessedTransactions")),
+            )
+        except ValueError as exc:
+            raise RetryableError(
+                f"{program}/{transaction} answered an unreadable envelope ({exc})",
+                upstream=self.upstream,
+            ) from None
+
+    def _flag(self, entry: Mapping[str, Any], name: str, program: str) -> bool:
+        try:
+            return m3_flag(entry.get(name))
+        except ValueError as exc:
+            raise RetryableError(
+                f"{program} answered an unreadable {name} ({exc})", upstream=self.upstream
+            ) from None
+
+    def _results(
+        self, body: Mapping[str, Any], program: str, transaction: str
+    ) -> list[Mapping[str, Any]]:
+        results = body.get("results") or []
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise RetryableError(
+                f"{program}/{transaction} answered malformed results", upstream=self.upstream
+            )
+        return results
+
     def _first_error(
         self, body: Mapping[str, Any], program: str, transaction: str, status: int
     ) -> M3TransactionError:
-        for result in body.get("results") or []:
-            if result.get("errorMessage") or result.get("errorCode") or result.get("errorType"):
+        """The error of a NOK answer: in a result, else at the top level, else why it stopped."""
+        results = body.get("results") if isinstance(body.get("results"), list) else []
+        for result in results:
+            if isinstance(result, dict) and _has_error(result):
                 name = result.get("transaction") or transaction
                 return self._transaction_error(result, program, name, status)
+        if _has_error(body):
+            name = body.get("transaction") or transaction
+            return self._transaction_error(body, program, name, status)
         message = body.get("terminationReason") or body.get("message") or "transaction failed"
         return M3TransactionError(
-            str(message),
+            str(message).strip(),
             program=program,
             transaction=transaction,
-            error_type=body.get("terminationErrorType") or "",
+            error_type=str(body.get("terminationErrorType") or ""),
             upstream=self.upstream,
             status=status,
         )
@@ -346,10 +486,10 @@ class M3Client(HttpClient):
         return M3TransactionError(
             str(result.get("errorMessage") or "transaction failed").strip(),
             program=program,
-            transaction=transaction,
+            transaction=str(transaction),
             field=str(result.get("errorField") or "").strip(),
-            error_type=str(result.get("errorType") or ""),
-            code=result.get("errorCode") or None,
+            error_type=str(result.get("errorType") or "").strip(),
+            code=str(result.get("errorCode") or "").strip() or None,
             upstream=self.upstream,
             status=status,
         )
@@ -371,7 +511,7 @@ class M3Client(HttpClient):
         try:
             record = self.execute_one("CRS610MI", "GetBasicData", {"CUNO": customer_number})
         except M3TransactionError as exc:
-            if exc.field == "CUNO" or "not exist" in exc.message.lower():
+            if is_no_such_record(exc, "CUNO"):
                 return None
             raise
         return M3Customer.from_record(record) if record else None

@@ -44,3 +44,41 @@ def parse_m3_decimal(value: str | None) -> Decimal:
         return Decimal(text)
     except InvalidOperation:
         return Decimal(0)
+
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0", ""})
+
+
+def m3_flag(value: Any) -> bool:
+    """A flag of the v2 envelope, read strictly (contract §3.4): `"false"` is false.
+
+    Accepted: true/false, "true"/"false" (any case, padded), "1"/"0", 1/0; missing (None) is
+    false. Anything else raises ValueError rather than being guessed from Python truthiness.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"not an M3 flag: {value!r}")
+
+
+def m3_count(value: Any) -> int:
+    """A counter of the v2 envelope (`nrOf...Transactions`), a number or a numeric string."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return 0
+    try:
+        return int(Decimal(text))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"not an M3 count: {value!r}") from None
