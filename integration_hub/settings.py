@@ -212,12 +212,13 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
-HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "30"))
+HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "core.sweep", "schedule": HUB_SWEEP_SECONDS},
 }
 HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
-HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "300"))
+# A worker's lease on an item, renewed every third of it while the work runs (core/work.py).
+HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 

@@ -408,7 +408,7 @@ def queue_csv_import(data: bytes, *, file_name: str, actor: str) -> CsvImport:
 
 def register_work_kind() -> None:
     """A queued file is a work item: a killed worker's import (one transaction, rolled back)
-    is simply run again once its lease, sized for the slowest 5 MiB file, has expired."""
+    is simply run again once its lease has expired."""
     work.register(
         work.WorkKind(
             model=CsvImport,
@@ -418,7 +418,6 @@ def register_work_kind() -> None:
             failed=CsvImport.State.FAILED,
             in_tenants=True,
             age_field="created_at",
-            lease_seconds=30 * 60,
             max_attempts=3,
         )
     )

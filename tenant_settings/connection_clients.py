@@ -1,7 +1,8 @@
 """The current tenant's ERP and ShipStation clients, built from its connection settings.
 
 Clients are cached per process and credentials, so the M3 token is reused between tasks and a
-credential change takes effect at once.
+credential change takes effect at once. Each client checks the address it connects to when
+private upstreams are not allowed (`upstream_address_policy`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,38 @@ from functools import lru_cache
 from django.db import connection
 
 from integration_hub.connectors.errors import AuthenticationError
+from integration_hub.connectors.guard import AddressPolicy
 from integration_hub.connectors.ionapi import parse_ionapi
 from integration_hub.connectors.m3 import M3Client
 from integration_hub.connectors.ratelimit import shipstation_limiter
 from integration_hub.connectors.shipstation import ShipStationClient
 from integration_hub.core.redis_client import shared_redis
+from integration_hub.core.upstream_urls import upstream_address_policy
 from tenant_settings.models import ConnectionSettings
 
 
 @lru_cache(maxsize=256)
-def _m3_client(schema: str, ionapi: str, company: str, division: str) -> M3Client:
-    return M3Client(parse_ionapi(ionapi), company=company or None, division=division or None)
+def _m3_client(
+    schema: str, ionapi: str, company: str, division: str, policy: AddressPolicy | None
+) -> M3Client:
+    return M3Client(
+        parse_ionapi(ionapi),
+        company=company or None,
+        division=division or None,
+        allow_address=policy,
+    )
 
 
 @lru_cache(maxsize=256)
-def _shipstation_client(schema: str, base_url: str, key: str, secret: str) -> ShipStationClient:
+def _shipstation_client(
+    schema: str, base_url: str, key: str, secret: str, policy: AddressPolicy | None
+) -> ShipStationClient:
     return ShipStationClient(
-        key, secret, base_url=base_url, limiter=shipstation_limiter(shared_redis(), schema, key)
+        key,
+        secret,
+        base_url=base_url,
+        limiter=shipstation_limiter(shared_redis(), schema, key),
+        allow_address=policy,
     )
 
 
@@ -42,6 +58,7 @@ def erp_client(settings_row: ConnectionSettings | None = None) -> M3Client:
         row.erp_ionapi,
         row.erp_company,
         row.erp_division,
+        upstream_address_policy(),
     )
 
 
@@ -58,4 +75,5 @@ def shipstation_client(settings_row: ConnectionSettings | None = None) -> ShipSt
         row.shipstation_base_url,
         row.shipstation_api_key,
         row.shipstation_api_secret,
+        upstream_address_policy(),
     )

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from integration_hub.connectors.errors import UpstreamError
+from integration_hub.connectors.errors import AddressNotAllowedError, UpstreamError
+from integration_hub.core.upstream_urls import REFUSED_UPSTREAM_MESSAGE
 from tenant_settings.connection_clients import erp_client, shipstation_client
 from tenant_settings.models import ConnectionSettings
 
@@ -22,6 +23,10 @@ class ConnectionReport:
 
 
 def _describe(exc: Exception) -> str:
+    """The upstream's words, except for refused addresses: one text for all of them, so the
+    test cannot be used to probe which internal hosts and ports exist."""
+    if isinstance(exc, AddressNotAllowedError):
+        return f"{REFUSED_UPSTREAM_MESSAGE}."
     hint = getattr(exc, "hint", "")
     text = str(exc)
     return f"{text} — {hint}" if hint and hint != getattr(exc, "message", "") else text

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from integration_hub.connectors.api2cart import SupportedPlatform
 from integration_hub.core.forms import WriteOnlySecretsForm
+from integration_hub.core.upstream_urls import check_upstream_url
 from tenants.models import Api2CartAccount, Store, Tenant
 from tenants.provisioning import check_new_slug
 from tenants.store_connection import StoreConnectionError, validate_store_key
@@ -46,6 +47,15 @@ class Api2CartAccountForm(WriteOnlySecretsForm):
     class Meta:
         model = Api2CartAccount
         fields = ["name", "base_url", "api_key"]
+
+    def clean_base_url(self) -> str:
+        """In production the hub calls only public https addresses (see core.upstream_urls)."""
+        base_url = self.cleaned_data["base_url"]
+        try:
+            check_upstream_url(base_url, label="The API2Cart base URL")
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+        return base_url
 
 
 class StoreForm(WriteOnlySecretsForm):

@@ -1,10 +1,12 @@
-"""API2Cart clients for the platform's accounts and stores, with the shared concurrency limits."""
+"""API2Cart clients for the platform's accounts and stores, with the shared concurrency limits
+and, in production, the connect-time address check."""
 
 from __future__ import annotations
 
 from integration_hub.connectors.api2cart import Api2CartClient
 from integration_hub.connectors.ratelimit import api2cart_limiter
 from integration_hub.core.redis_client import shared_redis
+from integration_hub.core.upstream_urls import upstream_address_policy
 from tenants.models import Api2CartAccount, Store
 
 
@@ -14,6 +16,7 @@ def api2cart_for_account(account: Api2CartAccount) -> Api2CartClient:
         account.api_key,
         base_url=account.base_url,
         limiter=api2cart_limiter(shared_redis(), account.api_key),
+        allow_address=upstream_address_policy(),
     )
 
 
@@ -25,4 +28,5 @@ def api2cart_for_store(store: Store) -> Api2CartClient:
         store.store_key,
         base_url=account.base_url,
         limiter=api2cart_limiter(shared_redis(), account.api_key, store.store_key),
+        allow_address=upstream_address_policy(),
     )

@@ -21,6 +21,7 @@ from integration_hub.connectors.api2cart import Api2CartClient, CartInfo, Suppor
 from integration_hub.connectors.errors import PermanentError, RetryableError, UpstreamError
 from integration_hub.connectors.ratelimit import api2cart_limiter
 from integration_hub.core.redis_client import shared_redis
+from integration_hub.core.upstream_urls import upstream_address_policy
 from tenants.models import Api2CartAccount, Store, StoreWebhook
 from tenants.store_clients import api2cart_for_account, api2cart_for_store
 
@@ -48,6 +49,7 @@ def validate_store_key(account: Api2CartAccount, store_key: str) -> CartInfo:
         store_key,
         base_url=account.base_url,
         limiter=api2cart_limiter(shared_redis(), account.api_key, store_key),
+        allow_address=upstream_address_policy(),
     )
     try:
         return client.cart_info()

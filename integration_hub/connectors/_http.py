@@ -1,6 +1,8 @@
-"""The HTTP plumbing the three clients share: one session, timeouts, no cross-host redirects.
+"""The HTTP plumbing the three clients share: one session, timeouts, no redirects at all.
 
-Transport failures are classified here once, so every client raises the same error classes.
+Transport failures are classified here once, so every client raises the same error classes. With
+an `allow_address` policy, every connection checks the address it actually connects to
+(`integration_hub.connectors.guard`), so a name that resolves elsewhere later is still refused.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 
 from integration_hub.connectors.errors import (
+    AddressNotAllowedError,
     AuthenticationError,
     NotFoundError,
     PermanentError,
@@ -22,6 +25,7 @@ from integration_hub.connectors.errors import (
     UpstreamError,
     ValidationError,
 )
+from integration_hub.connectors.guard import AddressPolicy, AddressRefused, GuardedAdapter
 
 Timeout = tuple[float, float]
 """(connect, read) seconds, passed to every request."""
@@ -69,11 +73,18 @@ class HttpClient:
         timeout: Timeout,
         session: requests.Session | None = None,
         extra_origins: Iterable[str] = (),
+        allow_address: AddressPolicy | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
         self._origins = {origin(self.base_url), *(origin(url) for url in extra_origins)}
+        if allow_address is not None:
+            guarded = GuardedAdapter(allow_address)
+            self.session.mount("http://", guarded)
+            self.session.mount("https://", guarded)
+            # An environment proxy would resolve the name itself, out of the guard's sight.
+            self.session.trust_env = False
 
     def close(self) -> None:
         self.session.close()
@@ -89,7 +100,7 @@ class HttpClient:
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP exchange. Refuses foreign hosts and redirects; maps transport failures."""
-        if origin(url) not in self._origins:
+        if origin(url) not in self._origins or "\\" in url or "@" in urlsplit(url).netloc:
             raise PermanentError(
                 f"Refusing to call {url}: not the configured host",
                 upstream=self.upstream,
@@ -99,6 +110,12 @@ class HttpClient:
             response = self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
+        except AddressRefused as exc:
+            raise AddressNotAllowedError(
+                f"Refusing to connect: {exc}",
+                upstream=self.upstream,
+                hint="Upstream URLs must point at public internet addresses.",
+            ) from exc
         except requests.Timeout as exc:
             raise RetryableError(f"Timed out: {exc}", upstream=self.upstream) from exc
         except requests.ConnectionError as exc:

@@ -62,6 +62,10 @@ class ValidationError(PermanentError):
     """The upstream rejected our input (bad field, missing parameter, wrong format)."""
 
 
+class AddressNotAllowedError(PermanentError):
+    """The upstream's host resolved to an address the hub may not call (private, reserved...)."""
+
+
 class NotFoundError(UpstreamError):
     """The requested record does not exist upstream."""
 

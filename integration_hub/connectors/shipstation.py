@@ -34,6 +34,7 @@ from integration_hub.connectors.errors import (
     UpstreamError,
     ValidationError,
 )
+from integration_hub.connectors.guard import AddressPolicy
 
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -512,8 +513,9 @@ class ShipStationClient(HttpClient):
         max_wait: float = 30.0,
         page_size: int = MAX_PAGE_SIZE,
         session: requests.Session | None = None,
+        allow_address: AddressPolicy | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, session=session)
+        super().__init__(base_url, timeout=timeout, session=session, allow_address=allow_address)
         self.session.auth = (api_key, api_secret)
         self.session.headers["Accept"] = "application/json"
         self.limiter = limiter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -242,3 +243,25 @@ def test_the_admin_shows_the_attempt_history_of_any_item(platform_staff, acme_ad
     page = acme_admin.get(f"/admin/orders/order/{order.pk}/change/")
     assert page.status_code == 200
     assert b"ZeroDivisionError" in page.content and b"Failed, will retry" in page.content
+
+
+def test_a_step_longer_than_the_lease_keeps_its_lease_alive(django_db_blocker, settings):
+    """The heartbeat renews the lease from its own connection, so the row must be committed."""
+    settings.HUB_LEASE_SECONDS = 1
+    seen: list[tuple[object, object]] = []
+
+    def slow(item: InboxItem) -> work.Done:
+        for _ in range(3):
+            time.sleep(0.8)
+            seen.append((timezone.now(), InboxItem.objects.get(pk=item.pk).lease_until))
+        return work.Done(State.DONE)
+
+    with django_db_blocker.unblock():
+        item = InboxItem.objects.create(source="webhook", dedupe_key="heartbeat-test")
+        try:
+            assert work.process(InboxItem, item.pk, slow) == State.DONE
+        finally:
+            WorkAttempt.objects.filter(kind="inbox.inboxitem", item_id=item.pk).delete()
+            item.delete()
+    assert all(lease > read_at for read_at, lease in seen), seen
+    assert seen[-1][1] > seen[0][1]

@@ -161,10 +161,12 @@ def test_a_worker_killed_mid_order_completes_it_once_after_restart(hub, demo_wor
         wait_until(lambda: demo_world.sandbox.status()["m3"]["calls"] > 0)
         time.sleep(4)
         hub.kill_worker_hard()
+        killed_at = time.monotonic()
     finally:
         demo_world.sandbox.control("m3", "faults", clear=True)
     hub.start_worker()
     [order] = wait_until(lambda: sent("acme", placed["id"]), timeout=120)
+    assert time.monotonic() - killed_at < 60, "recovery took longer than a lease and a sweep"
     assert counts(demo_world) == (erp_before + 1, ss_before + 1)
     assert demo_world.sandbox.status()["m3"]["erp_batch_orders_open"] == 0
     assert order.erp_order_number

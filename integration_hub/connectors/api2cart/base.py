@@ -28,6 +28,7 @@ from integration_hub.connectors.errors import (
     UpstreamError,
     ValidationError,
 )
+from integration_hub.connectors.guard import AddressPolicy
 
 DEFAULT_BASE_URL = "https://api.api2cart.com/v1.1"
 MAX_PAGE_SIZE = 250
@@ -37,10 +38,13 @@ FORCE_ALL = "force_all"
 # §1.4 return codes. Concurrency/throttling first: the caller waits and tries again.
 RATE_LIMIT_CODES = frozenset({7, 10, 110})
 TRANSIENT_CODES = frozenset({1, 9, 100, 105, 106})
+# §7.18: 12 answers a batch job result asked for before the job finished ("not processed yet").
+NOT_READY_CODES = frozenset({12})
 AUTH_CODES = frozenset({2, 4, 5, 6})
 NOT_FOUND_CODES = frozenset({112})
 CODE_HINTS = {
     1: "API2Cart is not available right now.",
+    12: "The batch job has not finished yet; the hub will ask again.",
     2: "The API2Cart API key is wrong; check the account settings.",
     3: "The client called API2Cart without a method (a bug in the hub).",
     4: "API2Cart refused access to this store; check the store key.",
@@ -91,8 +95,9 @@ class Api2CartBase(HttpClient):
         page_size: int = MAX_PAGE_SIZE,
         date_input_format: str = ISO_INPUT_FORMAT,
         session: requests.Session | None = None,
+        allow_address: AddressPolicy | None = None,
     ) -> None:
-        super().__init__(base_url, timeout=timeout, session=session)
+        super().__init__(base_url, timeout=timeout, session=session, allow_address=allow_address)
         self.store_key = store_key
         self.limiter = limiter
         self.page_size = min(page_size, MAX_PAGE_SIZE)
@@ -208,7 +213,7 @@ def return_code_error(method: str, code: int, message: str) -> UpstreamError:
     common = {"upstream": "api2cart", "code": str(code)}
     if code in RATE_LIMIT_CODES:
         return RateLimitedError(text, retry_after=None, **common)
-    if code in TRANSIENT_CODES:
+    if code in TRANSIENT_CODES or code in NOT_READY_CODES:
         return RetryableError(text, **common)
     if code in AUTH_CODES:
         return AuthenticationError(text, hint=hint, **common)

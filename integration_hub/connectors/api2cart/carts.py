@@ -8,7 +8,7 @@ from typing import Any
 
 from integration_hub.connectors._http import drop_empty
 from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
-from integration_hub.connectors.api2cart.values import _str
+from integration_hub.connectors.api2cart.values import _list, _obj, _one, _str
 
 
 @dataclass(frozen=True)
@@ -35,25 +35,40 @@ class CartInfo:
     def from_api(cls, data: Mapping[str, Any]) -> CartInfo:
         stores = tuple(
             StoreInfo(
-                store_id=_str(s.get("store_id")),
+                store_id=_str(_one(s.get("store_id"))),
                 name=_str(s.get("name")),
-                currency=_str((s.get("currency") or {}).get("iso3")),
+                currency=_str(_obj(s.get("currency")).get("iso3")),
                 timezone=_str(s.get("timezone")),
                 default_warehouse_id=_str(s.get("default_warehouse_id")),
                 carriers=tuple(
-                    (_str(c.get("id")), _str(c.get("name"))) for c in s.get("carrier_info") or []
+                    (_str(c.get("id")), _str(c.get("name")))
+                    for c in (_obj(row) for row in _list(s.get("carrier_info")))
                 ),
             )
-            for s in data.get("stores_info") or []
+            for s in _store_infos(data.get("stores_info"))
         )
         return cls(
             name=_str(data.get("name")),
             url=_str(data.get("url")),
             version=_str(data.get("version")),
             stores=stores,
-            warehouse_ids=tuple(_str(w.get("id")) for w in data.get("warehouses") or []),
+            warehouse_ids=tuple(
+                _str(w.get("id")) for w in (_obj(row) for row in _list(data.get("warehouses")))
+            ),
             raw=dict(data),
         )
+
+
+def _store_infos(value: Any) -> list[Mapping[str, Any]]:
+    """`stores_info` as SPEC lists it, or wrapped as `[{store_info: [...]}]` (§7.15)."""
+    infos: list[Mapping[str, Any]] = []
+    for entry in _list(value):
+        entry = _obj(entry)
+        if "store_info" in entry and "store_id" not in entry:
+            infos.extend(_obj(inner) for inner in _list(entry["store_info"]))
+        elif entry:
+            infos.append(entry)
+    return infos
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
-from integration_hub.connectors.api2cart.values import _decimal, _flag, _str, parse_a2c_datetime
+from integration_hub.connectors.api2cart.products import ChildItem
+from integration_hub.connectors.api2cart.values import (
+    _decimal,
+    _flag,
+    _list,
+    _obj,
+    _one,
+    _str,
+    parse_a2c_datetime,
+)
+from integration_hub.connectors.errors import NotFoundError
+
+
+class UnreadableOrder(ValueError):
+    """An order whose shape the client cannot read; `raw` is kept so it can be parked."""
+
+    def __init__(self, message: str, raw: Any) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+    @property
+    def reference(self) -> str:
+        """The order's identifier as far as it can be told (`id`, else `order_id`)."""
+        data = _one(self.raw) if isinstance(self.raw, list) else self.raw
+        if not isinstance(data, Mapping):
+            return ""
+        for name in ("id", "order_id"):
+            value = data.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                return str(value).strip()[:100]
+        return ""
 
 
 @dataclass(frozen=True)
@@ -26,10 +56,11 @@ class Address:
     phone: str
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any] | None) -> Address:
-        data = data or {}
-        state = data.get("state") or {}
-        country = data.get("country") or {}
+    def from_api(cls, data: Any) -> Address:
+        """Null, `{}` and a one-element array are all read (§7.15: billing can be null)."""
+        data = _obj(data)
+        state = _one(data.get("state"))
+        country = _one(data.get("country"))
         return cls(
             first_name=_str(data.get("first_name")),
             last_name=_str(data.get("last_name")),
@@ -54,8 +85,43 @@ class OrderCustomer:
 
 
 @dataclass(frozen=True)
+class OrderTotals:
+    """The order's money (§3.5): `totals`, or `total` where a platform leaves `totals` null.
+
+    `discount` is the positive amount taken off, whatever sign the platform used.
+    """
+
+    total: Decimal | None = None
+    subtotal: Decimal | None = None
+    shipping: Decimal | None = None
+    tax: Decimal | None = None
+    discount: Decimal | None = None
+
+    @classmethod
+    def from_api(cls, totals: Any, total: Any) -> OrderTotals:
+        """`totals{total, subtotal, shipping, tax, discount}` first, `total{...}` filling gaps."""
+        short, long = _obj(totals), _obj(total)
+
+        def pick(name: str, fallback: str) -> Decimal | None:
+            value = _decimal(short.get(name))
+            return _decimal(long.get(fallback)) if value is None else value
+
+        discount = pick("discount", "total_discount")
+        return cls(
+            total=pick("total", "total"),
+            subtotal=pick("subtotal", "subtotal_ex_tax"),
+            shipping=pick("shipping", "shipping_ex_tax"),
+            tax=pick("tax", "total_tax"),
+            discount=None if discount is None else abs(discount),
+        )
+
+
+@dataclass(frozen=True)
 class OrderProduct:
-    """An order line; `sku` is the line's `model` field (§7.4)."""
+    """An order line; `sku` is the line's `model` field (§7.4), empty when the platform sent none.
+
+    `Api2CartClient.with_variant_skus` fills an empty SKU from the line's variant (§7.15).
+    """
 
     order_product_id: str
     product_id: str
@@ -67,17 +133,39 @@ class OrderProduct:
     total_price: Decimal | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> OrderProduct:
+    def from_api(cls, data: Any) -> OrderProduct:
+        data = _obj(data)
         return cls(
             order_product_id=_str(data.get("order_product_id")),
             product_id=_str(data.get("product_id")),
             variant_id=_str(data.get("variant_id")),
-            sku=_str(data.get("model")),
+            sku=_str(data.get("model")).strip(),
             name=_str(data.get("name")),
             price=_decimal(data.get("price")),
             quantity=_decimal(data.get("quantity")) or Decimal(0),
             total_price=_decimal(data.get("total_price")),
         )
+
+    @property
+    def amount(self) -> Decimal:
+        """What the line costs: `total_price`, else price × quantity."""
+        if self.total_price is not None:
+            return self.total_price
+        return (self.price or Decimal(0)) * self.quantity
+
+    @property
+    def label(self) -> str:
+        """How a person finds the line in the store: its name and ids."""
+        ids = ", ".join(
+            f"{name} {value}"
+            for name, value in (
+                ("order_product_id", self.order_product_id),
+                ("product_id", self.product_id),
+                ("variant_id", self.variant_id),
+            )
+            if value
+        )
+        return f"{self.name or 'unnamed line'} ({ids or 'no ids'})"
 
 
 @dataclass(frozen=True)
@@ -91,11 +179,7 @@ class Order:
     currency: str
     status_id: str
     status_name: str
-    total: Decimal | None
-    subtotal: Decimal | None
-    shipping: Decimal | None
-    tax: Decimal | None
-    discount: Decimal | None
+    totals: OrderTotals
     billing_address: Address
     shipping_address: Address
     shipping_method: str
@@ -104,16 +188,36 @@ class Order:
     products: tuple[OrderProduct, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
+    @property
+    def reference(self) -> str:
+        """The order's identifier: `id`, or `order_id` where a platform leaves `id` empty."""
+        return self.id or self.order_id
+
+    @property
+    def changed_at(self) -> datetime | None:
+        """When the order last changed: `modified_at`, or `create_at` where that is null."""
+        return self.modified_at or self.created_at
+
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Order:
-        customer = data.get("customer") or {}
-        status = data.get("status") or {}
-        totals = data.get("totals") or {}
-        currency = data.get("currency") or {}
+    def from_api(cls, data: Any) -> Order:
+        """Any readable shape of §3.5 and §7.15; `UnreadableOrder` names what is not."""
+        raw = _one(data) if isinstance(data, list) else data
+        if not isinstance(raw, Mapping):
+            raise UnreadableOrder("the order is not a JSON object", data)
+        try:
+            return cls._read(raw)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise UnreadableOrder(f"unreadable order: {exc}", raw) from exc
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> Order:
+        customer = _obj(data.get("customer"))
+        status = _obj(data.get("status"))
+        currency = _one(data.get("currency"))
         return cls(
-            id=_str(data.get("id")),
-            order_id=_str(data.get("order_id")),
-            store_id=_str(data.get("store_id")),
+            id=_str(_one(data.get("id"))).strip(),
+            order_id=_str(_one(data.get("order_id"))).strip(),
+            store_id=_str(_one(data.get("store_id"))),
             customer=OrderCustomer(
                 id=_str(customer.get("id")),
                 email=_str(customer.get("email")),
@@ -126,17 +230,13 @@ class Order:
             currency=_str(currency.get("iso3") if isinstance(currency, Mapping) else currency),
             status_id=_str(status.get("id")),
             status_name=_str(status.get("name")),
-            total=_decimal(totals.get("total")),
-            subtotal=_decimal(totals.get("subtotal")),
-            shipping=_decimal(totals.get("shipping")),
-            tax=_decimal(totals.get("tax")),
-            discount=_decimal(totals.get("discount")),
+            totals=OrderTotals.from_api(data.get("totals"), data.get("total")),
             billing_address=Address.from_api(data.get("billing_address")),
             shipping_address=Address.from_api(data.get("shipping_address")),
-            shipping_method=_str((data.get("shipping_method") or {}).get("name")),
-            payment_method=_str((data.get("payment_method") or {}).get("name")),
+            shipping_method=_str(_obj(data.get("shipping_method")).get("name")),
+            payment_method=_str(_obj(data.get("payment_method")).get("name")),
             comment=_str(data.get("comment")),
-            products=tuple(OrderProduct.from_api(p) for p in data.get("order_products") or []),
+            products=tuple(OrderProduct.from_api(p) for p in _list(data.get("order_products"))),
             raw=dict(data),
         )
 
@@ -166,7 +266,41 @@ class OrdersMixin(Api2CartBase):
         sort_by: str | None = None,
         sort_direction: str | None = None,
     ) -> Iterator[Order]:
-        """`order.list` with every field, paged by cursor. Poll with `modified_from` + overlap."""
+        """`order.list` with every field, paged by cursor. Poll with `modified_from` + overlap.
+
+        Raises `UnreadableOrder` on the first order it cannot read; `order_rows` plus
+        `Order.from_api` lets a caller read each order on its own.
+        """
+        rows = self.order_rows(
+            modified_from=modified_from,
+            modified_to=modified_to,
+            created_from=created_from,
+            created_to=created_to,
+            order_ids=order_ids,
+            order_status=order_status,
+            customer_email=customer_email,
+            store_id=store_id,
+            sort_by=sort_by,
+            sort_direction=sort_direction,
+        )
+        for row in rows:
+            yield Order.from_api(row)
+
+    def order_rows(
+        self,
+        *,
+        modified_from: datetime | None = None,
+        modified_to: datetime | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        order_ids: Iterable[str] = (),
+        order_status: str | None = None,
+        customer_email: str | None = None,
+        store_id: str | None = None,
+        sort_by: str | None = None,
+        sort_direction: str | None = None,
+    ) -> Iterator[Any]:
+        """`order.list` rows as received, so one unreadable order never stops the others."""
         params = {
             **self._dates(modified_from, modified_to, created_from, created_to),
             "order_ids": ",".join(order_ids) or None,
@@ -176,15 +310,40 @@ class OrdersMixin(Api2CartBase):
             "sort_by": sort_by,
             "sort_direction": sort_direction,
         }
-        for row in self._cursor_pages("order.list", params, "order"):
-            yield Order.from_api(row)
+        yield from self._cursor_pages("order.list", params, "order")
 
     def order_info(self, order_id: str | None = None, *, id: str | None = None) -> Order:
-        """One order by store-facing `order_id` or internal `id`; NotFoundError when unknown."""
+        """One order by store-facing `order_id` or internal `id`; NotFoundError when unknown.
+
+        Raises `UnreadableOrder` when the answer cannot be read.
+        """
         if not (order_id or id):
             raise ValueError("order_info needs order_id or id")
         params = {"order_id": order_id, "id": id, "params": FORCE_ALL}
         return Order.from_api(self._call("GET", "order.info", params=params))
+
+    def with_variant_skus(self, order: Order) -> Order:
+        """The order with each SKU-less line's SKU taken from its variant (§7.15).
+
+        A line with no `model` and no variant, or whose variant has no SKU either, keeps an
+        empty SKU: the caller decides what a line nobody can identify means.
+        """
+        if all(line.sku for line in order.products):
+            return order
+        lines = []
+        for line in order.products:
+            if not line.sku and line.variant_id:
+                params = {"product_id": line.product_id or None, "id": line.variant_id}
+                try:
+                    child = ChildItem.from_api(
+                        self._call("GET", "product.child_item.info", params=params)
+                    )
+                except NotFoundError:
+                    child = None
+                if child is not None and child.sku.strip():
+                    line = replace(line, sku=child.sku.strip())
+            lines.append(line)
+        return replace(order, products=tuple(lines))
 
     def order_count(
         self,

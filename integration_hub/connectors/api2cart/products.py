@@ -11,8 +11,11 @@ from typing import Any
 from integration_hub.connectors._http import drop_empty
 from integration_hub.connectors.api2cart.base import FORCE_ALL, MAX_BATCH_ITEMS, Api2CartBase
 from integration_hub.connectors.api2cart.values import (
+    _bool,
     _decimal,
     _json_value,
+    _list,
+    _obj,
     _str,
     parse_a2c_datetime,
 )
@@ -31,9 +34,9 @@ def _inventory(rows: Any) -> tuple[InventoryLevel, ...]:
         InventoryLevel(
             _str(r.get("warehouse_id")),
             _decimal(r.get("quantity")) or Decimal(0),
-            bool(r.get("in_stock")),
+            _bool(r.get("in_stock")),
         )
-        for r in rows or []
+        for r in (_obj(row) for row in _list(rows))
     )
 
 
@@ -216,6 +219,11 @@ class ProductsMixin(Api2CartBase):
         }
         for row in self._cursor_pages("product.child_item.list", params, "children"):
             yield ChildItem.from_api(row)
+
+    def child_item_info(self, product_id: str, child_id: str) -> ChildItem:
+        """`product.child_item.info`: one variant of a product; NotFoundError when unknown."""
+        params = {"product_id": product_id or None, "id": child_id, "params": FORCE_ALL}
+        return ChildItem.from_api(self._call("GET", "product.child_item.info", params=params))
 
     def find_child_items(self, value: str, *, where: str = "sku") -> list[ChildItem]:
         params = {"find_value": value, "find_where": where}

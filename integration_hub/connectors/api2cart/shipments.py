@@ -11,6 +11,7 @@ from typing import Any
 from integration_hub.connectors._http import drop_empty
 from integration_hub.connectors.api2cart.base import Api2CartBase
 from integration_hub.connectors.api2cart.values import (
+    _bool,
     _decimal,
     _json_value,
     _str,
@@ -49,7 +50,7 @@ class Shipment:
                 for i in data.get("items") or []
             ),
             created_at=parse_a2c_datetime(data.get("created_at")),
-            is_shipped=bool(data.get("is_shipped", True)),
+            is_shipped=_bool(data.get("is_shipped"), default=True),
             raw=dict(data),
         )
 

@@ -44,6 +44,7 @@ def parse_a2c_datetime(value: Any) -> datetime | None:
 
     Strings without an offset are read as UTC (the timezone API2Cart uses is unconfirmed).
     """
+    value = _one(value)
     if value is None:
         return None
     fmt = None
@@ -78,13 +79,72 @@ def format_a2c_datetime(value: datetime, fmt: str = ISO_INPUT_FORMAT) -> str:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
+    value = _one(value)
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    return Decimal(str(value))
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a number")
+    return number
 
 
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+TRUE_TEXTS = frozenset({"true", "1", "yes"})
+FALSE_TEXTS = frozenset({"false", "0", "no", ""})
+
+
+def _bool(value: Any, default: bool = False) -> bool:
+    """A flag as platforms send it: a boolean, 0/1, or text ("True", "False", "0", "1").
+
+    `bool("False")` is true, so text is read by its meaning; anything unrecognised is an error
+    rather than a guess.
+    """
+    value = _one(value)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in TRUE_TEXTS:
+            return True
+        if text in FALSE_TEXTS:
+            return False
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _one(value: Any) -> Any:
+    """An object some platforms wrap in a one-element array (`[{...}]`) → the object itself."""
+    while isinstance(value, list):
+        if not value:
+            return None
+        if len(value) > 1:
+            raise ValueError(f"expected one object, got a list of {len(value)}")
+        value = value[0]
+    return value
+
+
+def _obj(value: Any) -> Mapping[str, Any]:
+    """An object that may be null, wrapped in a one-element array, or (wrongly) a scalar."""
+    value = _one(value)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """A list that may be null, or a single object where a list was expected."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def _json_value(value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from integration_hub.connectors._http import drop_empty
 from integration_hub.connectors.api2cart.base import FORCE_ALL, Api2CartBase
-from integration_hub.connectors.api2cart.values import _str, parse_a2c_datetime
+from integration_hub.connectors.api2cart.values import _bool, _str, parse_a2c_datetime
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Webhook:
             entity=_str(data.get("entity")),
             action=_str(data.get("action")),
             callback=_str(data.get("callback")),
-            active=data.get("active") not in (False, "false", 0, "0"),
+            active=_bool(data.get("active"), default=True),
             label=_str(data.get("label")),
             store_id=_str(data.get("store_id")),
         )

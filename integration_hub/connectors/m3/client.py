@@ -37,6 +37,7 @@ from integration_hub.connectors.errors import (
     RetryableError,
     UpstreamError,
 )
+from integration_hub.connectors.guard import AddressPolicy
 from integration_hub.connectors.ionapi import IonApiCredentials
 from integration_hub.connectors.m3.records import (
     M3Address,
@@ -146,12 +147,14 @@ class M3Client(HttpClient):
         division: str | None = None,
         lmts_style: Literal["epoch_ms", "timestamp"] = "epoch_ms",
         session: requests.Session | None = None,
+        allow_address: AddressPolicy | None = None,
     ) -> None:
         super().__init__(
             credentials.api_url(M3_REST_PATH),
             timeout=timeout,
             session=session,
             extra_origins=[credentials.token_url],
+            allow_address=allow_address,
         )
         self.credentials = credentials
         self.refresh_margin = refresh_margin
