@@ -6,6 +6,7 @@
 import base64
 import hashlib
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,6 +106,8 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 
 MIDDLEWARE = [
+    "integration_hub.core.middleware.ConcurrencyLimitMiddleware",
+    "integration_hub.core.middleware.RefuseNulMiddleware",
     "integration_hub.core.middleware.HubTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -138,12 +141,22 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "integration_hub.wsgi.application"
 
+# Connections are sized to the server in use (README, "Database connections"): the development
+# server starts a thread per request, so a kept connection is never reused and only piles up
+# (0 closes it when the request ends); a server or Celery pool with a fixed set of threads or
+# processes keeps one each, checked before reuse.
+RUNSERVER = sys.argv[1:2] == ["runserver"]
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/integration_hub"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if RUNSERVER else "60")),
+        conn_health_checks=True,
     )
 }
+# Requests in flight per web process (each holds a database connection); more wait for a slot,
+# and answer 503 after HUB_WEB_QUEUE_SECONDS.
+HUB_WEB_CONCURRENCY = int(os.environ.get("HUB_WEB_CONCURRENCY", "16"))
+HUB_WEB_QUEUE_SECONDS = float(os.environ.get("HUB_WEB_QUEUE_SECONDS", "30"))
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
@@ -187,6 +200,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Failed API token attempts per address and tenant: one audit row per window, 429 past the limit.
+HUB_TOKEN_FAILURE_WINDOW = int(os.environ.get("HUB_TOKEN_FAILURE_WINDOW", "300"))
+HUB_TOKEN_FAILURE_LIMIT = int(os.environ.get("HUB_TOKEN_FAILURE_LIMIT", "20"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_settings.authentication.ApiTokenAuthentication"],
@@ -221,14 +237,41 @@ HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
+# An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
+HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 
+# Every handler redacts webhook tokens (they are in the callback URL's path), the development
+# server's access lines included; production access-log formats are in the README.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "integration_hub.core.redaction.RedactSecrets"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

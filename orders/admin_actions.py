@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from integration_hub.connectors import api2cart
 from integration_hub.core import work
+from integration_hub.core.dispatch import dispatch
 from orders import state
 from orders.addresses import ship_to_of_store_order
 from orders.models import Order, OrderEvent, OrderLine
@@ -129,6 +130,8 @@ def cancel_order(order: Order, actor: str) -> Outcome:
         ):  # fmt: skip
             return Outcome(False, f"{order} changed meanwhile; look at it again.")
         _audit(order, "cancelled", message, actor)
+        if order.erp_temporary_order_number:
+            dispatch("orders.discard_abandoned_batch", order.pk)
     return Outcome(True, f"{order}: cancelled.")
 
 

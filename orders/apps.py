@@ -6,9 +6,18 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
+        from integration_hub.core import sweeper
         from integration_hub.inbox.processing import register_handler
-        from orders import csv_import, state, store_orders
+        from orders import csv_import, erp_orders, state, store_orders
 
         state.register_work_kind()
         csv_import.register_work_kind()
         register_handler("order", store_orders.ingest_store_order)
+        sweeper.register(
+            sweeper.SweepJob(
+                name="abandoned ERP batch orders",
+                task="orders.discard_abandoned_batch",
+                in_tenants=True,
+                find=erp_orders.due_batch_discards,
+            )
+        )

@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.erp_orders import abandoned_batches
 from orders.models import Order
 
 ATTENTION_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
@@ -24,9 +25,13 @@ class StateCount:
 
 @dataclass(frozen=True)
 class OrderDashboard:
+    """`open_erp_batches`: unconfirmed ERP batch orders of cancelled or parked orders, which the
+    sweeper deletes (cancelled at once, parked after HUB_ERP_BATCH_GRACE_MINUTES)."""
+
     states: list[StateCount]
     last_24h: int
     attention: list[Order]
+    open_erp_batches: int
 
 
 def order_dashboard() -> OrderDashboard:
@@ -44,4 +49,5 @@ def order_dashboard() -> OrderDashboard:
         attention=list(
             Order.objects.filter(state__in=ATTENTION_STATES).order_by("-updated_at")[:10]
         ),
+        open_erp_batches=abandoned_batches(timedelta(0)).count(),
     )

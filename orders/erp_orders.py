@@ -15,12 +15,24 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings as hub_settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from catalog.models import ItemBinding
 from integration_hub.connectors.errors import M3TransactionError, PermanentError, RetryableError
-from integration_hub.connectors.m3 import M3Client, M3OrderHead, NewM3OrderHead, NewM3OrderLine
+from integration_hub.connectors.m3 import (
+    M3Client,
+    M3OrderHead,
+    NewM3OrderHead,
+    NewM3OrderLine,
+    is_no_such_record,
+)
 from orders.addresses import erp_address
 from orders.models import Order, OrderEvent, OrderLine
+from orders.state import record_late_result
 from tenant_settings.models import ConnectionSettings
 
 
@@ -63,14 +75,18 @@ def erp_item_numbers(order: Order, settings: ConnectionSettings) -> dict[str, st
 def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) -> ErpOrderRef:
     if order.erp_order_number:
         return ErpOrderRef(order.erp_order_number, "already recorded")
-    if order.erp_temporary_order_number:
+    rebuilding = bool(order.erp_temporary_order_number)
+    if rebuilding:
         confirmed = _confirmed_number(erp, order.erp_temporary_order_number)
         if confirmed:
             return ErpOrderRef(confirmed, "confirmed before a restart")
-        _discard_batch(erp, order)
+        _discard_batch(erp, order, "Unconfirmed ERP batch order {number} from an earlier "
+                       "attempt was deleted; rebuilding it.")  # fmt: skip
 
     ref = customer_order_ref(order)
     existing = find_by_customer_order_ref(erp, order.erp_customer_number, ref)
+    if not existing and rebuilding:
+        existing = _find_in_customer_orders(erp, order.erp_customer_number, ref)
     if existing:
         return ErpOrderRef(existing, f"found by CUOR {ref}")
 
@@ -191,33 +207,96 @@ def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | 
     return None
 
 
+def _find_in_customer_orders(erp: M3Client, customer: str, ref: str) -> str | None:
+    """The guard that does not depend on M3's search index (which lags behind new orders).
+
+    Reading all of a customer's orders is costly, so it runs only when an earlier attempt's
+    batch order is being rebuilt: the one case where a confirmed order could exist that the hub
+    did not record. Every other path records the temporary number before `Confirm`.
+    """
+    for head in erp.orders_for_customer(customer):
+        if head.customer_order_ref == ref:
+            return head.order_number
+    return None
+
+
 def _confirmed_number(erp: M3Client, temporary: str) -> str | None:
     """The real number behind an earlier attempt's batch order, or None to rebuild it.
 
-    M3 refusing `GetOrderNo` means the batch is gone (deleted in M3, or by a worker that died
-    before forgetting its number): nothing to adopt. Rebuilding is safe because a confirmed
-    order is still found by its CUOR before any new batch order is opened.
+    M3 answering "no such batch order" means it is gone (deleted in M3, or by a worker that died
+    before forgetting its number): nothing to adopt. Any other refusal is raised: rebuilding on
+    a doubt could make a second order.
     """
     try:
         return erp.final_order_number(temporary)
-    except M3TransactionError:
-        return None
+    except M3TransactionError as exc:
+        if is_no_such_record(exc, "ORNO"):
+            return None
+        raise
 
 
-def _discard_batch(erp: M3Client, order: Order) -> None:
-    """An unconfirmed batch order from an earlier attempt is deleted and rebuilt whole."""
+def _discard_batch(erp: M3Client, order: Order, why: str) -> None:
+    """Delete an unconfirmed batch order and forget its number (only if still the order's)."""
+    number = order.erp_temporary_order_number
     with contextlib.suppress(M3TransactionError):
-        erp.execute("OIS100MI", "DelBatchHead", {"ORNO": order.erp_temporary_order_number})
+        erp.execute("OIS100MI", "DelBatchHead", {"ORNO": number})
     OrderEvent.objects.create(
         order=order,
         step="erp_batch_discarded",
         outcome=OrderEvent.Outcome.WARNING,
-        message=f"Unconfirmed ERP batch order {order.erp_temporary_order_number} from an "
-        "earlier attempt was deleted; rebuilding it.",
-        upstream_ref=order.erp_temporary_order_number,
+        message=why.format(number=number),
+        upstream_ref=number,
     )
-    Order.objects.filter(pk=order.pk).update(erp_temporary_order_number="")
+    Order.objects.filter(pk=order.pk, erp_temporary_order_number=number).update(
+        erp_temporary_order_number=""
+    )
     order.erp_temporary_order_number = ""
+
+
+def abandoned_batches(grace: timedelta) -> QuerySet[Order]:
+    """Orders holding an unconfirmed ERP batch order nobody will confirm: cancelled at once,
+    refused or failed ones after `grace` (a person may retry them sooner; the retry rebuilds)."""
+    parked = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
+    return (
+        Order.objects.filter(erp_order_number="")
+        .exclude(erp_temporary_order_number="")
+        .filter(
+            Q(state=Order.State.CANCELLED)
+            | Q(state__in=parked, updated_at__lt=timezone.now() - grace)
+        )
+    )
+
+
+def due_batch_discards(now: datetime, stale: datetime) -> list[tuple[int]]:
+    """Sweep job: the orders whose open batch order is to be deleted now (a few per tick)."""
+    grace = timedelta(minutes=hub_settings.HUB_ERP_BATCH_GRACE_MINUTES)
+    return [(pk,) for pk in abandoned_batches(grace).values_list("pk", flat=True)[:50]]
+
+
+def discard_abandoned_batch(order_id: int, erp: M3Client) -> str:
+    """Delete the open ERP batch order a cancelled or parked order left behind.
+
+    If M3 had confirmed it after all, the order number is recorded instead, so nobody loses
+    sight of an ERP order that exists.
+    """
+    order = abandoned_batches(timedelta(0)).filter(pk=order_id).first()
+    if order is None:
+        return "nothing to discard"
+    confirmed = _confirmed_number(erp, order.erp_temporary_order_number)
+    if confirmed:
+        record_late_result(
+            order,
+            f"ERP order {confirmed} was confirmed from batch order "
+            f"{order.erp_temporary_order_number}.",
+            confirmed,
+            erp_order_number=confirmed,
+        )
+        return "confirmed"
+    _discard_batch(
+        erp, order, "Open ERP batch order {number} deleted: the order is "
+        f"{order.get_state_display().lower()} and nobody will confirm it."
+    )  # fmt: skip
+    return "discarded"
 
 
 def _erp_errors(erp: M3Client, temporary: str, exc: M3TransactionError | None) -> str:

@@ -39,19 +39,44 @@ class IncomingOrder:
     ordered_at: datetime | None = None
     currency: str = ""
     total: Decimal | None = None
+    subtotal: Decimal | None = None
+    shipping: Decimal | None = None
+    tax: Decimal | None = None
+    discount: Decimal | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
 
 
 def without_nul(value: Any) -> Any:
-    """PostgreSQL refuses NUL characters in text and JSON; outside data may carry them."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [without_nul(v) for v in value]
-    return value
+    """PostgreSQL refuses NUL characters in text and JSON; outside data may carry them.
+
+    Walks with an explicit stack rather than recursion, so no nesting depth raises
+    RecursionError (the doors limit depth too, but payloads also arrive from stores).
+    """
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            return item.replace("\x00", "")
+        if isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            pending.append((item, copy))
+            return copy
+        if isinstance(item, list | tuple):
+            items: list[Any] = []
+            pending.append((item, items))
+            return items
+        return item
+
+    pending: list[tuple[Any, Any]] = []
+    result = clean(value)
+    while pending:
+        source, target = pending.pop()
+        if isinstance(target, dict):
+            for key, item in source.items():
+                target[clean(key)] = clean(item)
+        else:
+            target.extend(clean(item) for item in source)
+    return result
 
 
 def _existing(incoming: IncomingOrder) -> Order | None:
@@ -97,6 +122,10 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
                 store_customer_id=incoming.store_customer_id,
                 currency=incoming.currency,
                 total=incoming.total,
+                subtotal=incoming.subtotal,
+                shipping_amount=incoming.shipping,
+                tax_amount=incoming.tax,
+                discount_amount=incoming.discount,
                 ship_to=asdict(incoming.ship_to),
                 payload=incoming.payload,
                 idempotency_key=incoming.idempotency_key,

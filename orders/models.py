@@ -46,6 +46,30 @@ class Order(WorkItem):
     customer_email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    subtotal = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="This part's lines."
+    )
+    shipping_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This part's share of the store order's shipping (docs/adr-0006).",
+    )
+    tax_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This part's share of the store order's tax (docs/adr-0006).",
+    )
+    discount_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This part's share of the store order's discount (docs/adr-0006).",
+    )
     state = models.CharField(
         max_length=24, choices=State.choices, default=State.ROUTED, db_index=True
     )

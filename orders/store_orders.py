@@ -4,8 +4,10 @@ The inbox calls `ingest_store_order` for every stored `order` event (webhook, po
 failed webhook); leasing, retries and parking are the work-item core's.
 
 A single-member store sends every line to its tenant; a shared store routes each line by the
-public SKU-ownership index. A line nobody owns parks the whole store order (nothing is sent to
-any ERP) until staff map the SKU and retry.
+public SKU-ownership index. A line nobody owns, or a line with no SKU at all (not even on its
+variant), parks the whole store order (nothing is sent to any ERP) until staff fix it and retry.
+Each part carries its own lines, its own subtotal and a share of the order's shipping, tax and
+discount (`split_money`, docs/adr-0006-order-money.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django_tenants.utils import schema_context
 
@@ -42,6 +46,16 @@ class UnownedSkus(NeedsAttention):
         self.skus = skus
 
 
+class LinesWithoutSku(NeedsAttention):
+    def __init__(self, store: Store, order: api2cart.Order, lines: list[str]) -> None:
+        super().__init__(
+            f"Order {order.order_id or order.id} on store {store} has line(s) without a SKU: "
+            f"{'; '.join(lines)}.",
+            hint="Neither the line nor its variant carries a SKU. Give the product a SKU in "
+            "the store, then retry this inbox item.",
+        )
+
+
 def ingest_store_order(item: InboxItem) -> bool:
     """Accept each tenant's part of the store order the item names; safe to repeat."""
     store = item.store
@@ -51,15 +65,30 @@ def ingest_store_order(item: InboxItem) -> bool:
             f"Store {store} has no member tenants", hint="Add the store to a tenant first."
         )
     internal_id, order_number = _order_ids(item)
+    client = api2cart_for_store(store)
     try:
-        store_order = api2cart_for_store(store).order_info(
-            order_number or None, id=internal_id or None
-        )
+        store_order = client.order_info(order_number or None, id=internal_id or None)
     except NotFoundError as exc:
         raise GiveUp(f"The store does not know this order: {exc}") from exc
-    for part in route(store, members, store_order):
+    except api2cart.UnreadableOrder as exc:
+        raise NeedsAttention(
+            f"The store's order {order_number or internal_id} cannot be read: {exc}",
+            hint="The platform sent the order in a shape the hub does not know; check the "
+            "order in the store, then retry this inbox item.",
+        ) from exc
+    store_order = client.with_variant_skus(store_order)
+    missing = [
+        f"line {number} {line.label}"
+        for number, line in enumerate(store_order.products, start=1)
+        if not line.sku
+    ]
+    if missing:
+        raise LinesWithoutSku(store, store_order, missing)
+    parts = route(store, members, store_order)
+    shares = split_money(store_order.totals, [part.products for part in parts])
+    for part, money in zip(parts, shares, strict=True):
         with schema_context(part.tenant.schema_name):
-            _accept_part(store, store_order, part, item)
+            _accept_part(store, store_order, part, money, item, whole=len(parts) == 1)
     return True
 
 
@@ -71,11 +100,13 @@ def _order_ids(item: InboxItem) -> tuple[str, str]:
         body = {}
     if isinstance(body, dict) and len(body) == 1:
         inner = next(iter(body.values()))
-        body = inner if isinstance(inner, dict) else body
+        body = inner if isinstance(inner, dict | list) else body
+    while isinstance(body, list) and len(body) == 1:
+        body = body[0]
     if not isinstance(body, dict):
         body = {}
-    internal = str(body.get("id") or "")
-    number = str(body.get("order_id") or "")
+    internal = str(body.get("id") or "").strip()
+    number = str(body.get("order_id") or "").strip()
     if not (internal or number):
         internal = item.entity_id
     return internal, number
@@ -100,20 +131,133 @@ def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[Ro
     return [RoutedPart(by_member[pk], tuple(lines)) for pk, lines in grouped.items()]
 
 
-def _accept_part(store: Store, order: api2cart.Order, part: RoutedPart, item: InboxItem) -> None:
+@dataclass(frozen=True)
+class PartMoney:
+    """One tenant's part of the store order's money (docs/adr-0006-order-money.md)."""
+
+    total: Decimal
+    subtotal: Decimal
+    shipping: Decimal
+    tax: Decimal
+    discount: Decimal
+
+
+def split_money(
+    totals: api2cart.OrderTotals, parts: list[tuple[api2cart.OrderProduct, ...]]
+) -> list[PartMoney]:
+    """Each part's own lines' subtotal plus a share of shipping, tax, discount and the rest.
+
+    Shares follow the parts' subtotals (equal shares when every line is free) and are rounded
+    to the cent by largest remainder, so the parts always add up to the store order exactly.
+    "The rest" is whatever the store's total holds beyond lines + shipping + tax - discount
+    (fees, wrapping, rounding); a one-part order's total is therefore the store's total.
+    """
+    subtotals = [_cents(sum((line.amount for line in lines), Decimal(0))) for lines in parts]
+    weights = subtotals if any(subtotals) else [Decimal(1)] * len(parts)
+    shipping = _allocate(totals.shipping or Decimal(0), weights)
+    tax = _allocate(totals.tax or Decimal(0), weights)
+    discount = _allocate(totals.discount or Decimal(0), weights)
+    known = sum(subtotals) + sum(shipping) + sum(tax) - sum(discount)
+    rest = _allocate(Decimal(0) if totals.total is None else _cents(totals.total) - known, weights)
+    return [
+        PartMoney(
+            total=subtotals[n] + shipping[n] + tax[n] - discount[n] + rest[n],
+            subtotal=subtotals[n],
+            shipping=shipping[n],
+            tax=tax[n],
+            discount=discount[n],
+        )
+        for n in range(len(parts))
+    ]
+
+
+CENT = Decimal("0.01")
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _allocate(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`amount` in cents, shared by `weights`; the leftover cents go to the largest remainders."""
+    cents = int(_cents(amount) / CENT)
+    whole = sum(weights)
+    if not whole:
+        return [Decimal(0) for _ in weights]
+    exact = [Decimal(cents) * weight / whole for weight in weights]
+    floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in exact]
+    leftover = cents - sum(floors)
+    by_remainder = sorted(range(len(weights)), key=lambda n: exact[n] - floors[n], reverse=True)
+    for n in by_remainder[:leftover]:
+        floors[n] += 1
+    return [Decimal(share) * CENT for share in floors]
+
+
+def part_payload(
+    order: api2cart.Order, part: RoutedPart, money: PartMoney, *, whole: bool
+) -> dict[str, Any]:
+    """The store order as this tenant may keep it: its own lines and money, nobody else's.
+
+    A line whose SKU came from its variant carries that SKU in `model`, so a replay from the
+    payload routes it the same way. A one-part order keeps the store's own totals.
+    """
+    raw = dict(order.raw)
+    raw_lines = raw.get("order_products")
+    raw_lines = raw_lines if isinstance(raw_lines, list) else []
+    kept = []
+    for raw_line, line in zip(raw_lines, order.products, strict=False):
+        if line in part.products:
+            copied = dict(raw_line) if isinstance(raw_line, dict) else {}
+            if not copied.get("model"):
+                copied["model"] = line.sku
+            kept.append(copied)
+    raw["order_products"] = kept
+    if whole:
+        return raw
+    raw["bundles"] = []
+    raw["totals"] = {
+        "total": float(money.total),
+        "subtotal": float(money.subtotal),
+        "shipping": float(money.shipping),
+        "tax": float(money.tax),
+        "discount": float(money.discount),
+    }
+    raw["total"] = {
+        "subtotal_ex_tax": float(money.subtotal),
+        "shipping_ex_tax": float(money.shipping),
+        "total_tax": float(money.tax),
+        "total_discount": float(money.discount),
+        "total": float(money.total),
+    }
+    return raw
+
+
+def _accept_part(
+    store: Store,
+    order: api2cart.Order,
+    part: RoutedPart,
+    money: PartMoney,
+    item: InboxItem,
+    *,
+    whole: bool,
+) -> None:
     incoming = IncomingOrder(
         source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
         store_id=store.pk,
-        store_order_id=order.id or order.order_id,
+        store_order_id=order.reference,
         order_number=order.order_id or order.id,
         email=order.customer.email,
         store_customer_id=order.customer.id,
         ordered_at=order.created_at,
         currency=order.currency,
-        total=sum((p.total_price or (p.price or 0) * p.quantity) for p in part.products),
+        total=money.total,
+        subtotal=money.subtotal,
+        shipping=money.shipping,
+        tax=money.tax,
+        discount=money.discount,
         ship_to=ship_to_of_store_order(order),
         lines=lines_of(part.products),
-        payload=order.raw,
+        payload=part_payload(order, part, money, whole=whole),
     )
     tenant_order, created = accept_order(incoming, actor=f"inbox #{item.pk}")
     if not created:

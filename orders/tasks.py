@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from integration_hub.celery import tenant_task
+from integration_hub.connectors.errors import UpstreamError
 from orders.csv_import import run_csv_import
+from orders.erp_orders import discard_abandoned_batch
 from orders.pipeline import advance_order
+from tenant_settings.connection_clients import erp_client
+
+logger = logging.getLogger("hub.erp_cleanup")
 
 
 @tenant_task(name="orders.process_order")
@@ -15,3 +22,13 @@ def process_order(order_id: int) -> str:
 @tenant_task(name="orders.import_csv_file")
 def import_csv_file(import_id: int) -> str:
     return run_csv_import(import_id)
+
+
+@tenant_task(name="orders.discard_abandoned_batch")
+def discard_abandoned_erp_batch(order_id: int) -> str:
+    """The sweeper sends this again next tick if the ERP cannot be reached now."""
+    try:
+        return discard_abandoned_batch(order_id, erp_client())
+    except UpstreamError as exc:
+        logger.warning("order %s: open ERP batch order not discarded yet: %s", order_id, exc)
+        return "later"

@@ -3,6 +3,9 @@
 Deterministic (seeded) so tests, the demo and the docs all see the same SKUs, keys and customers.
 Two tenants (acme, globex), each with its own M3 (ION tenant) and ShipStation account, and two
 API2Cart stores: `northwind` is shared by both tenants, `acme-outlet` serves acme only.
+A store's `profile` picks the platform habits the API2Cart fake reproduces (`clean`, `ebay`,
+`amazon`, `walmart`; `sandbox/api2cart/profiles.py`); the control action `store-settings`
+changes it on a running sandbox.
 SKU ownership on the shared store follows the SKU prefix (AC- is acme's, GX- is globex's).
 """
 
@@ -25,6 +28,8 @@ class DemoStore:
     store_key: str
     members: tuple[str, ...]
     supports_webhooks: bool = True
+    profile: str = "clean"
+    """The platform profile shaping the fake's answers (`sandbox/api2cart/profiles.py`)."""
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,7 @@ def _unsendable(order: Order) -> str:
 
 
 def shipstation_request(order: Order) -> ss.OrderRequest:
+    """The order as ShipStation takes it; the money is this part's (docs/adr-0006)."""
     address = shipstation_address(
         order.ship_to or {}, fallback_name=order.customer_email or order.order_number
     )
@@ -190,6 +191,8 @@ def shipstation_request(order: Order) -> ss.OrderRequest:
         ship_to=address,
         customer_email=order.customer_email or None,
         amount_paid=order.total,
+        shipping_amount=order.shipping_amount,
+        tax_amount=order.tax_amount,
         custom_field1=f"ERP {order.erp_order_number}",
         custom_field2=f"Hub order {order.pk}",
         items=[

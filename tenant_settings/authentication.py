@@ -1,9 +1,16 @@
-"""`Authorization: Bearer hub_...` for the order API; every use is stamped and logged."""
+"""`Authorization: Bearer hub_...` for the order API; every use is stamped and logged.
+
+Failed attempts are counted per address: the first of a window writes one audit row, the rest
+are counted (tenants.activity.record_repeated_failure), and past `HUB_TOKEN_FAILURE_LIMIT` in
+`HUB_TOKEN_FAILURE_WINDOW` seconds the address gets 429 without its token being looked up.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -11,8 +18,11 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from tenant_settings.models import ApiToken
-from tenants.activity import record_activity
-from tenants.models import ActivityEvent
+from tenants.activity import failures_in_window, record_activity, record_repeated_failure
+
+logger = logging.getLogger("hub.auth")
+
+REJECTED = "api_token.rejected"
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -24,14 +34,28 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>'.")
+        window, limit = settings.HUB_TOKEN_FAILURE_WINDOW, settings.HUB_TOKEN_FAILURE_LIMIT
+        if failures_in_window(REJECTED, request._request) >= limit:
+            raise exceptions.Throttled(
+                wait=window,
+                detail=f"Too many failed API token attempts from this address (more than "
+                f"{limit} in {window} s).",
+            )
         token = ApiToken.authenticate(header[1])
         if token is None or not token.user.is_active:
-            record_activity(
-                "api_token.rejected",
-                outcome=ActivityEvent.Outcome.FAILURE,
+            failure = record_repeated_failure(
+                REJECTED,
                 message="Unknown, revoked or malformed API token.",
                 request=request._request,
+                window_seconds=window,
             )
+            if failure.count == limit:
+                logger.warning(
+                    "API token attempts from %s throttled after %s failures in %s s",
+                    request._request.META.get("REMOTE_ADDR", "-"),
+                    failure.count,
+                    window,
+                )
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         token.last_used_at = timezone.now()
         token.save(update_fields=["last_used_at"])

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest
+from django.utils import timezone
 
 from tenants.models import ActivityEvent, Tenant
 
@@ -76,3 +80,74 @@ def record_activity(
         event.object_repr or "-",
     )
     return event
+
+
+@dataclass(frozen=True)
+class RepeatedFailure:
+    """One failed attempt from an address, seen against the others in its window."""
+
+    count: int
+    """Failures from the address in the window so far, this one included."""
+    recorded: bool
+    """Whether this attempt wrote the window's audit row."""
+
+
+def _failure_keys(action: str, ip: str | None) -> tuple[str, str]:
+    """(count in the current window, count of the last window) cache keys; the cache key
+    function adds the schema, so counts are per tenant."""
+    address = ip or "-"
+    return f"failures:{action}:{address}", f"failures-last:{action}:{address}"
+
+
+def failures_in_window(action: str, request: HttpRequest | None) -> int:
+    """Failures counted from the request's address in the current window (0 if uncountable)."""
+    try:
+        return int(cache.get(_failure_keys(action, client_ip(request))[0]) or 0)
+    except Exception:
+        logger.warning("cache unreachable; failed attempts are not counted", exc_info=True)
+        return 0
+
+
+def record_repeated_failure(
+    action: str, *, message: str, request: HttpRequest | None, window_seconds: int
+) -> RepeatedFailure:
+    """Count a failed attempt; write one audit row per address and window, not one per attempt.
+
+    The count lives in the cache (the window opens with the address's first failure and lasts
+    `window_seconds`); the audit row is written when the window opens, since the table is
+    append-only and the row cannot be updated as the count grows. That row says how many
+    failures the address's previous window counted. Whether the window's row exists is asked of
+    the table itself, so a row rolled back with its transaction is written again.
+    """
+    ip = client_ip(request)
+    current, last = _failure_keys(action, ip)
+    try:
+        if cache.add(current, 1, timeout=window_seconds):
+            count, previous = 1, int(cache.get(last) or 0)
+        else:
+            count, previous = cache.incr(current), 0
+        cache.set(last, count, timeout=window_seconds * 24)
+    except Exception:
+        logger.warning("cache unreachable; recording every failed attempt", exc_info=True)
+        count, previous = 1, 0
+    since = timezone.now() - timedelta(seconds=window_seconds)
+    tenant = current_tenant()
+    already = ActivityEvent.objects.filter(
+        tenant=tenant, action=action, ip_address=ip, created_at__gte=since
+    ).exists()
+    if already:
+        return RepeatedFailure(count=count, recorded=False)
+    text = (
+        f"{message} Further failures from this address in the next {window_seconds} s are "
+        "counted, not recorded one by one."
+    )
+    if previous > 1:
+        text += f" The previous window counted {previous} failed attempts from this address."
+    record_activity(
+        action,
+        outcome=ActivityEvent.Outcome.FAILURE,
+        message=text,
+        request=request,
+        tenant=tenant,
+    )
+    return RepeatedFailure(count=count, recorded=True)

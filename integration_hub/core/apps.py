@@ -1,3 +1,6 @@
+import logging
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -11,3 +14,15 @@ class CoreConfig(AppConfig):
     name = "integration_hub.core"
     label = "core"
     verbose_name = "Work items"
+
+    def ready(self) -> None:
+        from celery.signals import after_setup_logger, after_setup_task_logger
+
+        from integration_hub.core.redaction import add_to_handlers
+
+        def redact_celery_handlers(logger: logging.Logger, **kwargs: Any) -> None:
+            """Celery replaces the root logger's handlers in a worker; they redact too."""
+            add_to_handlers(logger)
+
+        after_setup_logger.connect(redact_celery_handlers, weak=False)
+        after_setup_task_logger.connect(redact_celery_handlers, weak=False)

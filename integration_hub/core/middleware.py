@@ -1,15 +1,33 @@
-"""Tenant routing by host, answering a disallowed Host header with 400 (django-tenants says 404)."""
+"""Request guards that run before any view: tenant routing by host, NUL characters, and a cap
+on requests in flight.
+
+- Tenants are found by host case-insensitively (host names are); a disallowed Host header is a
+  400 (django-tenants says 404).
+- PostgreSQL refuses NUL in text, so a NUL in the path, the query string or a header would reach a
+  query as a DataError (500); it is refused first with a 400 naming where it was.
+- The development server starts a thread per request, and each thread opens its own database
+  connection: a burst of requests would exhaust PostgreSQL's `max_connections`. At most
+  `HUB_WEB_CONCURRENCY` requests run at once per process; the others wait for a slot.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 logger = logging.getLogger("hub.requests")
+
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
 
 
 class HubTenantMiddleware(TenantMainMiddleware):
@@ -20,3 +38,89 @@ class HubTenantMiddleware(TenantMainMiddleware):
             logger.warning("Refused request with a bad Host header: %s", exc)
             return HttpResponseBadRequest(loader.render_to_string("400.html"))
         return super().process_request(request)
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """Host names are case-insensitive: `ACME.localhost` is acme's portal."""
+        return remove_www(request.get_host().split(":")[0].lower())
+
+    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+        domain = (
+            domain_model.objects.select_related("tenant")
+            .filter(domain__iexact=hostname)
+            .order_by("-is_primary", "pk")
+            .first()
+        )
+        if domain is None:
+            raise domain_model.DoesNotExist(hostname)
+        return domain.tenant
+
+
+def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
+    """JSON for programs (API, webhooks), the hub's 400 page naming the problem for people."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return JsonResponse({"detail": reason}, status=400)
+    return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))
+
+
+def nul_location(request: HttpRequest) -> str | None:
+    """Where a NUL character is in the request, described for the answer; None when nowhere."""
+    if "\x00" in request.path:
+        return "the URL path"
+    for name, values in request.GET.lists():
+        if "\x00" in name:
+            return "a query parameter name"
+        if any("\x00" in value for value in values):
+            return f"the query parameter '{name}'"
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            return f"the {key[5:].replace('_', '-').title()} header"
+    return None
+
+
+class RefuseNulMiddleware:
+    """A 400 for a NUL character anywhere the hub might pass on to PostgreSQL."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = nul_location(request)
+        if where is None:
+            return self.get_response(request)
+        logger.warning(
+            "Refused a request with a NUL character in %s: %s from %s",
+            where,
+            request.method,
+            request.META.get("REMOTE_ADDR", "-"),
+        )
+        return bad_request(request, f"A NUL character (\\u0000) is not allowed in {where}.")
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `HUB_WEB_CONCURRENCY` requests in flight per process, each with its database
+    connection closed (when `CONN_MAX_AGE` says so) before the next one gets the slot."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.slots = threading.BoundedSemaphore(settings.HUB_WEB_CONCURRENCY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
+            logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
+            response = JsonResponse({"detail": "The hub is busy; try again shortly."}, status=503)
+            response["Retry-After"] = "5"
+            return response
+        try:
+            return self.get_response(request)
+        finally:
+            release_connections()
+            self.slots.release()
+
+
+def release_connections() -> None:
+    """What Django does when the response is closed, done before the slot is freed; a
+    connection inside a transaction (a test's, or an outer caller's) is left alone."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()

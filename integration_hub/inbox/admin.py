@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from integration_hub.admin_sites import platform_admin
 from integration_hub.core import work
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
 from integration_hub.inbox.models import InboxItem
 from tenants.activity import record_activity
 
@@ -77,10 +78,20 @@ class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Raw body")
     def pretty_body(self, obj: InboxItem) -> str:
-        try:
-            text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
-        except ValueError:
+        """Indented when it is JSON of sane depth; any other stored body is shown as received,
+        with a notice, so no body (however deep) can break the page."""
+        notice = ""
+        if too_deep(obj.body):
+            notice = f"Nested deeper than {MAX_JSON_DEPTH} levels; shown as received."
             text = obj.body
+        else:
+            try:
+                text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
+            except (ValueError, RecursionError):
+                notice = "Not valid JSON; shown as received."
+                text = obj.body
+        if notice:
+            return format_html("<p><strong>{}</strong></p><pre>{}</pre>", notice, text)
         return format_html("<pre>{}</pre>", text)
 
     @admin.action(description="Retry the selected items now (audited)", permissions=["retry"])

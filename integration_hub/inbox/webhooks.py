@@ -21,6 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.core import work
+from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
 from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.signatures import SIGNATURE_HEADER, signature_matches
 from integration_hub.inbox.store_status import mark_disconnected, mark_reconnected
@@ -218,9 +219,13 @@ def parse_json(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise Rejected(400, "Empty body without X-Webhook-Error-* headers.")
     try:
-        payload = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Rejected(400, "Body is not UTF-8.") from None
+    if too_deep(text):
+        raise Rejected(400, f"Body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        payload = json.loads(text)
     except (ValueError, RecursionError):
         raise Rejected(400, "Body is not valid JSON.") from None
     if not isinstance(payload, dict):
@@ -229,20 +234,30 @@ def parse_json(body: bytes) -> dict[str, Any]:
 
 
 def find_entity_id(payload: dict[str, Any], entity: str) -> str:
-    """The entity's id at the top level or inside a wrapper (the body shape is unconfirmed)."""
+    """The entity's id at the top level or inside a wrapper (the body shape is unconfirmed).
+
+    Objects may come in one-element arrays, and some platforms leave `id` empty with the real
+    identifier in `order_id` (contract §7.15): the first non-empty id wins.
+    """
     candidates: list[Any] = [payload, payload.get(entity), *(payload.get(k) for k in WRAPPER_KEYS)]
     if len(payload) == 1:
         candidates.extend(payload.values())
     for candidate in candidates:
+        while isinstance(candidate, list) and len(candidate) == 1:
+            candidate = candidate[0]
         if not isinstance(candidate, dict):
             continue
         for field in ("id", f"{entity}_id", "order_id"):
             value = candidate.get(field)
+            while isinstance(value, list) and len(value) == 1:
+                value = value[0]
             if isinstance(value, bool) or value in (None, ""):
                 continue
             if not isinstance(value, str | int):
                 raise Rejected(400, f"The {field} field is not a string or number.")
             text = str(value).strip()
+            if not text:
+                continue
             if len(text) > MAX_ENTITY_ID_LENGTH or not text.isprintable():
                 raise Rejected(400, f"The {field} field is not a usable id.")
             return text
@@ -250,7 +265,11 @@ def find_entity_id(payload: dict[str, Any], entity: str) -> str:
 
 
 def dedupe_key(store_id: int, entity: str, action: str, entity_id: str, body: bytes) -> str:
-    """Identical redeliveries of one event collapse; any change in the body is a new event."""
+    """Identical redeliveries of one event collapse; any change in the body is a new event.
+
+    `entity_id` is `order_id` where the platform left `id` empty, and the body itself is
+    hashed, so two orders changed in the same second never share a key.
+    """
     digest = hashlib.sha256(f"{store_id}\n{entity}\n{action}\n{entity_id}\n".encode())
     digest.update(body)
     return digest.hexdigest()

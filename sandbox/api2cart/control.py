@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from sandbox.api2cart.profiles import PROFILES
 from sandbox.api2cart.shared import (
     FINANCIAL_STATUSES,
     ORDER_STATUSES,
@@ -68,9 +69,21 @@ class ControlMixin:
                 self._order_lines_from_skus(store, lines) if lines else self._random_lines(store)
             )
             order = self.create_order(store, customer, chosen, status, financial)
+            unlisted = [n for n, item in enumerate(lines or [], start=1) if item.get("no_sku")]
+            if unlisted:
+                order = self._strip_skus(store, order, unlisted)
             webhooks = self.fire(store, "order", "add", order, order["id"])
             placed.append({"order_id": order["order_id"], "id": order["id"], "webhooks": webhooks})
         return {"store": store["name"], "orders": placed}
+
+    def _strip_skus(self, store: dict, order: dict, line_numbers: list[int]) -> dict:
+        """Lines sold without any SKU (no `model`, no variant), as marketplaces allow."""
+        for number_ in line_numbers:
+            line = order["order_products"][number_ - 1]
+            line["model"], line["variant_id"] = "", ""
+        with self.db.transaction() as conn:
+            self.save_order(conn, store["store_key"], order)
+        return order
 
     def _pick_customer(self, store: dict, email: str | None) -> dict:
         if email:
@@ -209,6 +222,13 @@ class ControlMixin:
                 "UPDATE a2c_stores SET latency_ms = ? WHERE store_key = ?",
                 (int(payload["latency_ms"]), store["store_key"]),
             )
+        if "profile" in payload:
+            if payload["profile"] not in PROFILES:
+                raise ControlError(f"Unknown profile; profiles: {', '.join(PROFILES)}")
+            self.db.execute(
+                "UPDATE a2c_stores SET profile = ? WHERE store_key = ?",
+                (payload["profile"], store["store_key"]),
+            )
         if "supports_webhooks" in payload:
             self.db.execute(
                 "UPDATE a2c_stores SET supports_webhooks = ? WHERE store_key = ?",
@@ -221,6 +241,7 @@ class ControlMixin:
             "latency_ms": store["latency_ms"],
             "connected": bool(store["connected"]),
             "supports_webhooks": store["supports_webhooks"] != 0,
+            "profile": store["profile"],
         }
 
     def _control_configure(self, payload: dict) -> dict:

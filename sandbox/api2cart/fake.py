@@ -20,7 +20,7 @@ from typing import Any
 from sandbox import demo_data
 
 # Importing a module registers its @method handlers in METHODS.
-from sandbox.api2cart import account, customers, shipments  # noqa: F401
+from sandbox.api2cart import account, customers, profiles, shipments  # noqa: F401
 from sandbox.api2cart.control import ControlMixin
 from sandbox.api2cart.orders import OrdersMixin
 from sandbox.api2cart.products import ProductsMixin
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS a2c_stores (
     store_key TEXT PRIMARY KEY, id INTEGER NOT NULL, name TEXT NOT NULL, display_name TEXT,
     cart_id TEXT NOT NULL, url TEXT NOT NULL, custom_label TEXT, connected INTEGER DEFAULT 1,
     sign_webhooks INTEGER DEFAULT 0, latency_ms INTEGER DEFAULT 0, supports_webhooks INTEGER,
-    created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL, profile TEXT NOT NULL DEFAULT 'clean');
 CREATE TABLE IF NOT EXISTS a2c_products (
     store_key TEXT, id INTEGER, sku TEXT, name TEXT, created_at TEXT, modified_at TEXT,
     doc TEXT NOT NULL, PRIMARY KEY (store_key, id));
@@ -120,6 +120,11 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(a2c_stores)")}
+            if "profile" not in columns:  # a state directory from before platform profiles
+                conn.execute(
+                    "ALTER TABLE a2c_stores ADD COLUMN profile TEXT NOT NULL DEFAULT 'clean'"
+                )
 
     def seed(self) -> None:
         if self.db.scalar("SELECT COUNT(*) FROM a2c_stores"):
@@ -133,7 +138,7 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
         key = demo_store.store_key
         conn.execute(
             "INSERT INTO a2c_stores (store_key, id, name, display_name, cart_id, url, custom_label,"
-            " supports_webhooks, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            " supports_webhooks, created_at, profile) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 key,
                 number_,
@@ -144,6 +149,7 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
                 demo_store.name,
                 int(demo_store.supports_webhooks),
                 stored(now - timedelta(days=400)),
+                demo_store.profile,
             ),
         )
         rng = random.Random(f"a2c-stock-{demo_store.name}")
@@ -368,8 +374,16 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
             args = self._merged_args(req)
             body = self._call(name, args, req)
         except A2CError as exc:
-            body = {"return_code": exc.code, "return_message": exc.message, "result": {}}
+            result: dict | list = {}
+            if self._profile_of_request(req).errors_result_list:
+                result = []
+            body = {"return_code": exc.code, "return_message": exc.message, "result": result}
         return SandboxResponse(body=encode_envelope(body))
+
+    def _profile_of_request(self, req: SandboxRequest) -> profiles.Profile:
+        key = req.headers.get("x-store-key") or (req.query.get("store_key") or [""])[-1]
+        rows = self.db.query("SELECT profile FROM a2c_stores WHERE store_key = ?", (key,))
+        return profiles.profile(rows[0]["profile"] if rows else None)
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -408,10 +422,12 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
         scope_key = store["store_key"] if store else "account"
         if idempotency_key and (cached := self._replay(scope_key, idempotency_key)):
             return project(cached, tree)
+        rules = profiles.profile(store["profile"] if store else None)
+        profiles.check_rules(rules, name, args, self.sandbox.now())
         with self.gate.slot(store["store_key"] if store else None):
             if store and store["latency_ms"]:
                 time.sleep(store["latency_ms"] / 1000)
-            result = handler(self, Call(name, args, store))
+            result = profiles.shape_result(rules, name, handler(self, Call(name, args, store)))
         envelope: dict[str, Any] = {"return_code": 0, "return_message": ""}
         if name in LIST_METHODS:
             envelope.update(pagination=result["pagination"], result=result["result"])

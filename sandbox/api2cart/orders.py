@@ -99,8 +99,8 @@ class OrdersMixin:
                         "parent_order_product_id": None,
                     }
                 )
-            shipping = Decimal("0") if subtotal >= 100 else Decimal("4.95")
-            total = subtotal + shipping
+            shipping, tax, discount = order_charges(store, subtotal, len(items))
+            total = subtotal + shipping + tax - discount
             paid = total if financial_status == "paid" else Decimal(0)
             billing = dict(customer["address_book"][0], type="billing")
             order = {
@@ -145,15 +145,15 @@ class OrdersMixin:
                     "total": money(total),
                     "subtotal": money(subtotal),
                     "shipping": money(shipping),
-                    "tax": 0.0,
-                    "discount": 0.0,
+                    "tax": money(tax),
+                    "discount": money(discount),
                 },
                 "total": {
                     "subtotal_ex_tax": money(subtotal),
                     "wrapping_ex_tax": 0.0,
                     "shipping_ex_tax": money(shipping),
-                    "total_discount": 0.0,
-                    "total_tax": 0.0,
+                    "total_discount": money(discount),
+                    "total_tax": money(tax),
                     "total": money(total),
                     "total_paid": money(paid),
                 },
@@ -237,6 +237,15 @@ class OrdersMixin:
             order["fulfillment_status"] = "partially_fulfilled"
         order["modified_at"] = a2c_date(stored(self.sandbox.now()))
         self.save_order(conn, store_key, order)
+
+
+def order_charges(store: dict, subtotal: Decimal, lines: int) -> tuple[Decimal, ...]:
+    """(shipping, tax, discount): free shipping from 100 on clean stores; marketplace-like
+    profiles charge flat shipping, 8% tax and take 2.00 off orders of several lines."""
+    if store.get("profile", "clean") == "clean":
+        return (Decimal("0") if subtotal >= 100 else Decimal("4.95")), Decimal(0), Decimal(0)
+    tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
+    return Decimal("7.50"), tax, Decimal("2.00") if lines > 1 else Decimal(0)
 
 
 ORDER_SORT = {

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox import demo_data
+from sandbox.api2cart.profiles import profile, shape_order, shape_values
 from sandbox.api2cart.shared import (
     DEFAULT_COUNT,
     MAX_COUNT,
@@ -55,6 +56,8 @@ class WebhooksMixin:
             fields = {"params": hook["fields"] or "force_all"}
             groups = ORDER_GROUPS if entity == "order" else None
             body = select_fields(doc, fields, "force_all", groups)
+            rules = profile(store.get("profile"))
+            body = shape_order(rules, body) if entity == "order" else shape_values(rules, body)
             if hook["response_fields"]:
                 body = project(body, parse_response_fields(hook["response_fields"]))
             headers = {

@@ -147,3 +147,22 @@ def test_order_list_filters_offer_only_this_tenants_stores(acme_admin, acme, glo
     StoreMembership.objects.create(store=secret, tenant=globex)
     assert b"GLOBEX SECRET STORE" not in acme_admin.get("/admin/orders/order/").content
     assert b"GLOBEX SECRET STORE" not in acme_admin.get("/admin/catalog/itembinding/add/").content
+
+
+def test_cancelling_an_order_with_an_open_erp_batch_asks_for_its_deletion(
+    acme_admin, acme, monkeypatch, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+
+    sent = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, args=(), **kwargs: sent.append((name, tuple(args)))
+    )
+    order = parked_order(erp_temporary_order_number="0000000042")
+    with django_capture_on_commit_callbacks(execute=True):
+        run_action(acme_admin, "cancel_orders", order)
+    assert sent == [("orders.discard_abandoned_batch", (order.pk,))]
+
+    page = acme_admin.get("/admin/")
+    assert page.context["orders"].open_erp_batches == 1
+    assert b"1 open ERP batch order of cancelled or parked orders" in page.content

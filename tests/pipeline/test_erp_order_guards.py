@@ -8,14 +8,23 @@ arranging the M3 side directly; the tap in front of the sandbox shows what M3 re
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from integration_hub.connectors.errors import M3TransactionError
 from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
-from orders.erp_orders import ErpOrderRef, ErpRejected, create_erp_order, customer_order_ref
+from orders.erp_orders import (
+    ErpOrderRef,
+    ErpRejected,
+    abandoned_batches,
+    create_erp_order,
+    customer_order_ref,
+    discard_abandoned_batch,
+)
 from orders.models import Order, OrderEvent, OrderLine
 from sandbox import demo_data
 from tenant_settings.connection_clients import erp_client
@@ -126,8 +135,10 @@ def test_an_unconfirmed_batch_from_an_earlier_attempt_is_deleted_and_rebuilt(acm
 
     assert ref.how == "created"
     calls = acme_erp.tap.m3()
-    assert [c.name for c in calls] == ["OIS100MI/GetOrderNo", "OIS100MI/DelBatchHead", *BUILD]
+    rebuild = [*BUILD[:1], "OIS100MI/LstHead", *BUILD[1:]]  # plus the index-free CUOR guard
+    assert [c.name for c in calls] == ["OIS100MI/GetOrderNo", "OIS100MI/DelBatchHead", *rebuild]
     assert calls[0].inputs["ORNO"] == calls[1].inputs["ORNO"] == stale
+    assert calls[3].inputs["CUNO"] == CUSTOMER
     rebuilt = Order.objects.get(pk=order.pk).erp_temporary_order_number
     assert rebuilt and rebuilt != stale
     assert m3_counts(acme_erp) == (confirmed_at_start + 1, open_at_start)
@@ -152,3 +163,65 @@ def test_a_temporary_number_whose_batch_is_gone_is_rebuilt(acme_erp: World):
 
     assert ref.how == "created"
     assert Order.objects.get(pk=order.pk).erp_temporary_order_number not in ("", stale)
+
+
+def search_index_lags(call) -> dict | None:
+    """M3's search index has not caught up: SearchHead finds nothing yet."""
+    if (
+        call.upstream == "m3"
+        and call.transactions
+        and call.transactions[0].name.endswith("/SearchHead")
+    ):
+        return {"results": [{"transaction": "SearchHead", "records": []}]}
+    return None
+
+
+def test_a_rebuild_finds_an_order_the_search_index_does_not_show_yet(acme_erp: World):
+    order = linked_order()
+    ref = customer_order_ref(order)
+    direct = acme_erp.direct_m3("acme")
+    gone = direct.add_batch_head(NewM3OrderHead(CUSTOMER, customer_order_ref="HUB-OTHER"))
+    direct.execute("OIS100MI", "DelBatchHead", {"ORNO": gone})
+    temporary = direct.add_batch_head(NewM3OrderHead(CUSTOMER, customer_order_ref=ref))
+    direct.add_batch_lines(temporary, [NewM3OrderLine(sku_of("acme"), Decimal(1))])
+    existing = direct.confirm_order(temporary)
+    # The hub lost track: its stored batch number is one M3 no longer has.
+    Order.objects.filter(pk=order.pk).update(erp_temporary_order_number=gone)
+    acme_erp.tap.refuse(search_index_lags, status=200)
+    counts_before = m3_counts(acme_erp)
+
+    adopted = create(Order.objects.get(pk=order.pk))
+
+    assert adopted == ErpOrderRef(existing, f"found by CUOR {ref}")
+    assert "OIS100MI/LstHead" in acme_erp.tap.m3_names()
+    assert "OIS100MI/AddBatchHead" not in acme_erp.tap.m3_names()
+    assert m3_counts(acme_erp) == counts_before
+
+
+def test_a_cancelled_or_long_parked_order_gives_its_open_batch_order_back(acme_erp: World):
+    confirmed_at_start, open_at_start = m3_counts(acme_erp)
+    refused = linked_order(lines=[("NO-SUCH-ITEM", "1", "5.00")])
+    cancelled = linked_order(lines=[("NO-SUCH-ITEM", "1", "5.00")])
+    for order in (refused, cancelled):
+        with pytest.raises(ErpRejected):
+            create(order)
+    assert m3_counts(acme_erp) == (confirmed_at_start, open_at_start + 2)
+    Order.objects.filter(pk=refused.pk).update(state=Order.State.NEEDS_ATTENTION)
+    Order.objects.filter(pk=cancelled.pk).update(state=Order.State.CANCELLED)
+
+    due = set(abandoned_batches(timedelta(hours=1)).values_list("pk", flat=True))
+    assert cancelled.pk in due and refused.pk not in due  # a person may still retry it
+    Order.objects.filter(pk=refused.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    assert {refused.pk, cancelled.pk} <= set(
+        abandoned_batches(timedelta(hours=1)).values_list("pk", flat=True)
+    )
+
+    erp = erp_client(ConnectionSettings.load())
+    assert [discard_abandoned_batch(o.pk, erp) for o in (refused, cancelled)] == ["discarded"] * 2
+    assert discard_abandoned_batch(cancelled.pk, erp) == "nothing to discard"
+
+    assert m3_counts(acme_erp) == (confirmed_at_start, open_at_start)
+    for order in (refused, cancelled):
+        order.refresh_from_db()
+        assert order.erp_temporary_order_number == ""
+        assert order.events.filter(step="erp_batch_discarded").exists()

@@ -5,7 +5,13 @@ Layout: `client` (`M3Client`: tokens, MI transactions, bulk calls and the typed 
 values). Import from this package; the names below are its public surface.
 """
 
-from integration_hub.connectors.m3.client import M3_REST_PATH, BulkResult, BulkTransaction, M3Client
+from integration_hub.connectors.m3.client import (
+    M3_REST_PATH,
+    BulkResult,
+    BulkTransaction,
+    M3Client,
+    is_no_such_record,
+)
 from integration_hub.connectors.m3.records import (
     M3Address,
     M3Balance,
@@ -48,6 +54,7 @@ __all__ = [
     "NewM3OrderHead",
     "NewM3OrderLine",
     "Record",
+    "is_no_such_record",
     "m3_inputs",
     "m3_value",
     "parse_m3_date",

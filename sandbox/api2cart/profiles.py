@@ -1,0 +1,249 @@
+"""Platform profiles: how a store's platform shapes API2Cart's answers and which rules it adds.
+
+API2Cart passes each platform's habits through (contract §1.8, §7.13, §7.15-18). The fake keeps
+every document in one clean shape and a store's profile reshapes answers on the way out, so a
+store can switch profile at any time (`store-settings` control action, `DemoStore.profile`).
+`clean` changes nothing; `ebay`, `amazon` and `walmart` each reproduce a share of the quirks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sandbox.api2cart.shared import A2C_FORMAT, A2CError, RawItems, invalid, text
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    wrap_objects: bool = False
+    """customer, addresses, totals, currency and shipment tracking in one-element arrays."""
+    plain_dates: bool = False
+    """Dates as "Y-m-d H:i:s" strings instead of `{value, format}` objects."""
+    date_offset_minutes: int = 0
+    """Date objects written in this UTC offset (e.g. +0200) instead of +0000."""
+    string_booleans: tuple[str, str] | None = None
+    """(true, false) texts every boolean is written as, e.g. ("True", "False")."""
+    empty_id: bool = False
+    totals_null: bool = False
+    """`totals` null, the money only under `total`."""
+    null_optional: bool = False
+    """billing address, payment and shipping method and address state null."""
+    int_store_id: bool = False
+    variant_model: str | None = "keep"
+    """A variant line's `model`: "keep", "" or None (null)."""
+    null_modified: bool = False
+    wrap_stores_info: bool = False
+    """cart.info `stores_info` as `[{store_info: [...]}]`."""
+    max_window_days: int | None = None
+    max_lookback_days: int | None = None
+    modified_to_required: bool = False
+    validate_carriers: bool = False
+    pending_jobs: bool = False
+    """Unfinished batch jobs read `pending`; their result answers code 12."""
+    errors_result_list: bool = False
+    """Errors carry `result: []` instead of `{}`."""
+
+
+PROFILES = {
+    "clean": Profile("clean"),
+    "ebay": Profile(
+        "ebay",
+        wrap_objects=True,
+        plain_dates=True,
+        string_booleans=("True", "False"),
+        empty_id=True,
+        int_store_id=True,
+        variant_model="",
+        max_window_days=30,
+        max_lookback_days=90,
+        errors_result_list=True,
+        wrap_stores_info=True,
+    ),
+    "amazon": Profile(
+        "amazon",
+        date_offset_minutes=120,
+        totals_null=True,
+        null_optional=True,
+        variant_model=None,
+        null_modified=True,
+        pending_jobs=True,
+        errors_result_list=True,
+    ),
+    "walmart": Profile(
+        "walmart",
+        string_booleans=("1", "0"),
+        int_store_id=True,
+        null_modified=True,
+        modified_to_required=True,
+        validate_carriers=True,
+        pending_jobs=True,
+        errors_result_list=True,
+    ),
+}
+CARRIERS = ("ups", "usps", "fedex", "dhl")
+WRAPPED_ORDER_FIELDS = ("customer", "billing_address", "shipping_address", "totals", "currency")
+
+
+def profile(name: str | None) -> Profile:
+    return PROFILES.get(name or "clean", PROFILES["clean"])
+
+
+# --- rules checked before a method runs ---------------------------------------------------
+
+
+def check_rules(rules: Profile, method: str, args: dict, now: datetime) -> None:
+    """The platform's own refusals (code 109), as API2Cart passes them through."""
+    if method in ("order.list", "order.count") and not text(args, "page_cursor"):
+        check_order_dates(rules, args, now)
+    if method == "order.shipment.add" and rules.validate_carriers:
+        for tracking in args.get("tracking_numbers") or []:
+            carrier = str((tracking or {}).get("carrier_id") or "")
+            if carrier not in CARRIERS:
+                raise invalid(
+                    "carrier_id",
+                    f"Carrier '{carrier}' is not supported. Valid carriers: {', '.join(CARRIERS)}.",
+                )
+
+
+def check_order_dates(rules: Profile, args: dict, now: datetime) -> None:
+    start, end = _input_date(args, "modified_from"), _input_date(args, "modified_to")
+    if rules.modified_to_required and start and not end:
+        raise invalid("modified_to", "It is required together with modified_from.")
+    if rules.max_window_days and start:
+        span = (end or now) - start
+        if span > timedelta(days=rules.max_window_days):
+            raise invalid(
+                "modified_from",
+                f"The modified_from..modified_to range must not exceed "
+                f"{rules.max_window_days} days.",
+            )
+    if rules.max_lookback_days:
+        oldest = now - timedelta(days=rules.max_lookback_days)
+        for name in ("modified_from", "created_from"):
+            moment = _input_date(args, name)
+            if moment and moment < oldest:
+                raise invalid(name, f"It must not be older than {rules.max_lookback_days} days.")
+
+
+def _input_date(args: dict, name: str) -> datetime | None:
+    raw = text(args, name)
+    if raw is None:
+        return None
+    for pattern in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"):
+        try:
+            moment = datetime.strptime(raw.strip(), pattern)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None  # the method's own parsing answers the format error
+
+
+def job_not_ready(rules: Profile, result: dict) -> None:
+    """Code 12 for the result of an unfinished job, on platforms that answer so (§7.18)."""
+    if rules.pending_jobs and result.get("status") not in (None, "processed"):
+        raise A2CError(12, f"Job {result.get('job_id')} is not processed yet")
+
+
+# --- answers reshaped on the way out ------------------------------------------------------
+
+
+def shape_result(rules: Profile, method: str, result: Any) -> Any:
+    """A method's `result` (or list page) as the store's platform would have it."""
+    if rules.name == "clean":
+        return result
+    if method == "order.list":
+        page = result["result"]
+        page["order"] = [shape_order(rules, order) for order in _docs(page["order"])]
+    elif method == "order.info":
+        result = shape_order(rules, result)
+    elif method == "cart.info" and rules.wrap_stores_info and "stores_info" in result:
+        result["stores_info"] = [{"store_info": result["stores_info"]}]
+    elif method == "batch.job.list" and rules.pending_jobs:
+        for job in result["result"]["jobs"]:
+            if job.get("status") == "in_progress":
+                job["status"] = "pending"
+    elif method == "batch.job.result" and rules.pending_jobs:
+        job_not_ready(rules, result)
+    return shape_values(rules, _decoded(result))
+
+
+def shape_order(rules: Profile, order: dict) -> dict:
+    """One order document (answer or webhook body) in the platform's shape."""
+    if rules.name == "clean":
+        return order
+    order = json.loads(json.dumps(order))
+    if rules.empty_id and "id" in order:
+        order["id"] = ""
+    if rules.int_store_id and order.get("store_id") not in (None, ""):
+        order["store_id"] = int(order["store_id"])
+    if rules.null_modified and "modified_at" in order:
+        order["modified_at"] = None
+    if rules.totals_null and "totals" in order:
+        order["totals"] = None
+    if rules.null_optional:
+        for name in ("billing_address", "payment_method", "shipping_method"):
+            if name in order:
+                order[name] = None
+        if isinstance(order.get("shipping_address"), dict):
+            order["shipping_address"]["state"] = None
+    if rules.variant_model != "keep":
+        for line in order.get("order_products") or []:
+            if line.get("variant_id"):
+                line["model"] = rules.variant_model
+    if rules.wrap_objects:
+        for name in WRAPPED_ORDER_FIELDS:
+            if isinstance(order.get(name), dict):
+                order[name] = [order[name]]
+    return shape_values(rules, order)
+
+
+def shape_values(rules: Profile, value: Any) -> Any:
+    """Dates and booleans everywhere in a document, as the platform writes them."""
+    if isinstance(value, bool):
+        if rules.string_booleans:
+            return rules.string_booleans[0] if value else rules.string_booleans[1]
+        return value
+    if isinstance(value, dict):
+        if set(value) == {"value", "format"} and isinstance(value["value"], str):
+            return _date(rules, value)
+        return {key: shape_values(rules, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape_values(rules, item) for item in value]
+    return value
+
+
+def _date(rules: Profile, value: dict) -> Any:
+    try:
+        moment = datetime.strptime(value["value"], "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return value
+    if rules.plain_dates:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if rules.date_offset_minutes:
+        zone = timezone(timedelta(minutes=rules.date_offset_minutes))
+        return {
+            "value": moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "format": A2C_FORMAT,
+        }
+    return value
+
+
+def _docs(items: Any) -> list:
+    if isinstance(items, RawItems):
+        return [json.loads(doc) for doc in items.docs]
+    return list(items)
+
+
+def _decoded(value: Any) -> Any:
+    """Stored documents spliced raw (`RawItems`) decoded, so they can be reshaped."""
+    if isinstance(value, RawItems):
+        return _docs(value)
+    if isinstance(value, dict):
+        return {key: _decoded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
