@@ -237,6 +237,7 @@ HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
+HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
 # An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
 HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
 

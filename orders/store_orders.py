@@ -244,7 +244,7 @@ def _accept_part(
     incoming = IncomingOrder(
         source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
         store_id=store.pk,
-        store_order_id=order.reference,
+        store_order_id=_store_order_id(store, order),
         order_number=order.order_id or order.id,
         email=order.customer.email,
         store_customer_id=order.customer.id,
@@ -273,6 +273,24 @@ def _accept_part(
             "already known, nothing created.",
             upstream_ref=incoming.store_order_id,
         )
+
+
+def _store_order_id(store: Store, order: api2cart.Order) -> str:
+    """The key this tenant knows the store order by: `id`, or `order_id` where `id` is empty.
+
+    An order first seen without `id` (and so keyed by its number) keeps that key when a later
+    answer carries the `id`, so the same store order never becomes a second tenant order.
+    """
+    if order.id and order.order_id:
+        keyed_by_number = Order.objects.filter(
+            store_id=store.pk, store_order_id=order.order_id, order_number=order.order_id
+        ).exists()
+        if (
+            keyed_by_number
+            and not Order.objects.filter(store_id=store.pk, store_order_id=order.id).exists()
+        ):
+            return order.order_id
+    return order.reference
 
 
 def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:

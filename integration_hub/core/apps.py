@@ -26,3 +26,15 @@ class CoreConfig(AppConfig):
 
         after_setup_logger.connect(redact_celery_handlers, weak=False)
         after_setup_task_logger.connect(redact_celery_handlers, weak=False)
+
+        from integration_hub.core import sweeper, work
+
+        for in_tenants in (False, True):
+            sweeper.register(
+                sweeper.SweepJob(
+                    name="attempt history pruning" + (" (tenants)" if in_tenants else ""),
+                    task="core.prune_attempts",
+                    in_tenants=in_tenants,
+                    find=work.due_attempt_pruning,
+                )
+            )

@@ -1,12 +1,18 @@
-"""The beat tick that drives every registered sweep job."""
+"""The beat tick that drives every registered sweep job, and the core's own upkeep."""
 
 from __future__ import annotations
 
 from integration_hub.celery import app
-from integration_hub.core import sweeper
+from integration_hub.core import sweeper, work
 
 
 @app.task(name="core.sweep")
 def sweep() -> dict:
     """Resend due or stuck work and start due scheduled jobs (polls, replays)."""
     return sweeper.sweep()
+
+
+@app.task(name="core.prune_attempts")
+def prune_attempts() -> int:
+    """Drop attempt rows past `HUB_ATTEMPT_RETENTION_DAYS` in the schema the message names."""
+    return work.prune_attempts()

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -329,6 +330,18 @@ def record_attempts(
         )
         for pk in ids
     )
+
+
+def prune_attempts() -> int:
+    """Attempt rows are history, not state: rows older than the retention period go."""
+    before = timezone.now() - timedelta(days=settings.HUB_ATTEMPT_RETENTION_DAYS)
+    deleted, _ = WorkAttempt.objects.filter(started_at__lt=before).delete()
+    return deleted
+
+
+def due_attempt_pruning(now: datetime, stale: datetime) -> list[tuple]:
+    """Sweep job: prune once an hour in each schema (the cache key is per schema)."""
+    return [()] if cache.add("core:prune-attempts", 1, timeout=3600) else []
 
 
 def attempts_of(item: WorkItem, limit: int = 50) -> list[WorkAttempt]:

@@ -23,6 +23,7 @@ class ControlMixin:
         actions: dict[str, Callable[[dict], dict]] = {
             "place-orders": self._control_place_orders,
             "update-order": self._control_update_order,
+            "set-order-fields": self._control_set_order_fields,
             "disconnect-store": self._control_disconnect,
             "reconnect-store": self._control_reconnect,
             "store-settings": self._control_store_settings,
@@ -161,6 +162,22 @@ class ControlMixin:
         except A2CError as exc:
             raise ControlError(exc.message) from None
         return {"order_id": order["order_id"], "status": order["status"]["id"]}
+
+    def _control_set_order_fields(self, payload: dict) -> dict:
+        """Overwrite top-level fields of a stored order as given (e.g. a malformed `totals`):
+        what a platform may send that no profile reproduces."""
+        store = self._control_store(payload)
+        fields = payload.get("fields")
+        if not payload.get("order_id") or not isinstance(fields, dict):
+            raise ControlError("Needs 'order_id' and a 'fields' object")
+        try:
+            order = self.find_order(store["store_key"], {"order_id": str(payload["order_id"])})
+        except A2CError as exc:
+            raise ControlError(exc.message) from None
+        order.update(fields)
+        with self.db.transaction() as conn:
+            self.save_order(conn, store["store_key"], order)
+        return {"order_id": order["order_id"], "fields": sorted(fields)}
 
     def _control_disconnect(self, payload: dict) -> dict:
         """API2Cart lost the store: empty-body notices with X-Webhook-Error-* headers."""

@@ -265,3 +265,27 @@ def test_a_step_longer_than_the_lease_keeps_its_lease_alive(django_db_blocker, s
             item.delete()
     assert all(lease > read_at for read_at, lease in seen), seen
     assert seen[-1][1] > seen[0][1]
+
+
+def test_every_app_registers_its_work_with_the_sweeper():
+    jobs = {job.name: job for job in sweeper.registered()}
+    public = {name for name, job in jobs.items() if not job.in_tenants}
+    tenants = {name for name, job in jobs.items() if job.in_tenants}
+    assert {"inbox items", "store polls", "failed-webhook replays"} <= public
+    assert {
+        "orders", "CSV imports", "ShipStation pushes", "abandoned ERP batch orders",
+    } <= tenants  # fmt: skip
+    assert jobs["orders"].task == "orders.process_order"
+
+
+def test_old_attempt_rows_are_pruned(item, settings):
+    settings.HUB_ATTEMPT_RETENTION_DAYS = 30
+    work.process(InboxItem, item.pk, lambda i: work.Done(State.DONE))
+    [recent] = attempts_of(item)
+    old = WorkAttempt.objects.create(
+        kind="inbox.inboxitem", item_id=item.pk, number=1, duration_ms=1, outcome="succeeded",
+        started_at=timezone.now() - timedelta(days=31),
+    )  # fmt: skip
+    assert work.prune_attempts() == 1
+    assert attempts_of(item) == [recent]
+    assert not WorkAttempt.objects.filter(pk=old.pk).exists()

@@ -66,8 +66,7 @@ def test_a_nul_in_an_api_query_parameter_is_a_json_400(acme_api):
     )
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "A NUL character (\\u0000) is not allowed in the query parameter "
-        "'order_number'."
+        "detail": "A NUL character (\\u0000) is not allowed in the query parameter 'order_number'."
     }
 
 
@@ -162,15 +161,11 @@ def test_the_next_windows_row_counts_the_previous_windows_failures(acme, setting
     time.sleep(1.5)  # the window (cache TTL and audit row age) closes
     assert attempt() == 401
     messages = list(
-        ActivityEvent.objects.filter(
-            tenant=acme, action="api_token.rejected", ip_address=address
-        )
+        ActivityEvent.objects.filter(tenant=acme, action="api_token.rejected", ip_address=address)
         .order_by("id")
         .values_list("message", flat=True)
     )
     assert len(messages) == 2
-    assert messages[1].endswith(
-        "The previous window counted 3 failed attempts from this address."
-    )
+    assert messages[1].endswith("The previous window counted 3 failed attempts from this address.")
     with schema_context("acme"):
         cache.delete_many(keys)

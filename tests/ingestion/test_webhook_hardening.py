@@ -1,0 +1,154 @@
+"""Webhooks as a careless or hostile sender sends them: deep bodies, a burst of 50 at a real
+server process, and the store token (it is in the URL) kept out of every log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from integration_hub.core.redaction import RedactSecrets
+from integration_hub.inbox.models import InboxItem
+from tenants.models import Api2CartAccount, Store
+from tests.harness import HubProcesses, hub_env
+
+from .conftest import make_store, post_webhook
+
+
+def nested(depth: int) -> dict:
+    value: dict = {"id": "9001"}
+    for _ in range(depth):
+        value = {"next": value}
+    return value
+
+
+def test_a_body_nested_900_deep_is_refused_at_the_door(store, caplog):
+    with caplog.at_level(logging.WARNING, logger="hub.webhooks"):
+        response = post_webhook(store, nested(900))
+    assert response.status_code == 400
+    assert response.json() == {"error": "Body is nested deeper than 64 levels."}
+    assert "400 Body is nested deeper than 64 levels." in caplog.text
+    assert not InboxItem.objects.exists()
+
+
+def test_the_inbox_page_shows_a_stored_deep_body_with_a_notice(store, platform_staff):
+    """Bodies stored before the door refused them must not break the admin page."""
+    body = json.dumps(nested(900))
+    item = InboxItem.objects.create(
+        source=InboxItem.Source.WEBHOOK,
+        store=store,
+        dedupe_key="deep-body",
+        entity="order",
+        action="add",
+        body=body,
+    )
+    response = platform_staff.get(f"/admin/inbox/inboxitem/{item.pk}/change/")
+    assert response.status_code == 200
+    assert b"Nested deeper than 64 levels; shown as received." in response.content
+    assert b"{&quot;next&quot;: {&quot;next&quot;" in response.content
+
+
+def test_the_inbox_page_still_indents_ordinary_json(store, platform_staff):
+    item = InboxItem.objects.create(
+        source=InboxItem.Source.WEBHOOK,
+        store=store,
+        dedupe_key="plain-body",
+        entity="order",
+        action="add",
+        body='{"id": "1"}',
+    )
+    response = platform_staff.get(f"/admin/inbox/inboxitem/{item.pk}/change/")
+    assert response.status_code == 200
+    assert b"<pre>{\n  &quot;id&quot;: &quot;1&quot;\n}</pre>" in response.content
+
+
+@pytest.fixture
+def hub_log() -> Iterator[io.StringIO]:
+    """What the hub's configured console handler writes (the filter settings put on it)."""
+    handler = next(
+        h
+        for h in logging.getLogger("django").handlers
+        if any(isinstance(f, RedactSecrets) for f in h.filters)
+    )
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
+def test_webhook_tokens_never_reach_the_hubs_request_log(store, hub_log):
+    unknown = "unknown-token-abcdef123456"
+    assert post_webhook(unknown, {"id": "1"}).status_code == 404
+    assert post_webhook(store, nested(900)).status_code == 400
+    assert post_webhook(store, b"not json").status_code == 400
+    logging.getLogger("hub.webhooks").warning("callback at %s", f"/webhooks/api2cart/{unknown}/")
+    text = hub_log.getvalue()
+    assert "Not Found: /webhooks/api2cart/[redacted]/" in text
+    assert "callback at /webhooks/api2cart/[redacted]/" in text
+    assert unknown not in text
+    assert store.webhook_token not in text
+
+
+@pytest.fixture
+def committed_store(django_db_blocker) -> Iterator[Store]:
+    """A store the web server process can see (committed), removed with its items after."""
+    with django_db_blocker.unblock():
+        account = Api2CartAccount.objects.create(
+            name="burst", base_url="http://127.0.0.1:9/api2cart/v1.1", api_key="burst-key"
+        )
+        store = make_store(account, "northwind", store_key="burst-store-key")
+        Store.objects.filter(pk=store.pk).update(name="burst-test")
+    yield store
+    with django_db_blocker.unblock():
+        InboxItem.objects.filter(store=store).delete()
+        store.delete()
+        account.delete()
+
+
+def test_a_burst_of_50_concurrent_webhooks_gets_no_5xx(
+    committed_store, tmp_path, django_db_blocker
+):
+    """The development server (a thread per request) behind the hub's request slots."""
+    hub = HubProcesses(hub_env(connection.settings_dict, settings.REDIS_URL), tmp_path)
+    hub.start_web()
+    try:
+        url = f"{hub.web_url}/webhooks/api2cart/{committed_store.webhook_token}/"
+
+        def send(n: int) -> int:
+            """One delivery; a connection the dev server's listen backlog (10) resets before
+            any HTTP answer is sent again, as API2Cart redelivers."""
+            for attempt in range(5):
+                try:
+                    return requests.post(
+                        url,
+                        data=json.dumps({"id": f"B-{n}", "order_id": f"B-{n}"}),
+                        headers={
+                            "Host": "localhost",
+                            "Content-Type": "application/json",
+                            "X-Webhook-Entity": "order",
+                            "X-Webhook-Action": "add",
+                        },
+                        timeout=60,
+                    ).status_code
+                except requests.ConnectionError:
+                    time.sleep(0.2 * (attempt + 1))
+            return 0
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            statuses = list(pool.map(send, range(50)))
+    finally:
+        hub.stop("web")
+    assert statuses == [200] * 50
+    with django_db_blocker.unblock():
+        assert InboxItem.objects.filter(store=committed_store).count() == 50
+    log = (tmp_path / "web.log").read_text(errors="replace")
+    assert committed_store.webhook_token not in log
+    assert '"POST /webhooks/api2cart/[redacted]/ HTTP/1.1" 200' in log
