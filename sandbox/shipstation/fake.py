@@ -152,8 +152,8 @@ class RateLimiter:
             self._windows.clear()
 
     def hit(self, key_pair: tuple[str, str]) -> RateDecision:
-        now = time.monotonic()
         with self._lock:
+            now = time.monotonic()  # read under the lock: a window never starts after "now"
             started, used = self._windows.get(key_pair, (now, 0))
             if now - started >= RATE_WINDOW_SECONDS:
                 started, used = now, 0
