@@ -24,6 +24,7 @@ class IncomingLine:
     quantity: Decimal
     unit_price: Decimal
     name: str = ""
+    store_line_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
                     name=line.name[:300],
                     quantity=line.quantity,
                     unit_price=line.unit_price,
+                    store_line_id=line.store_line_id,
                 )
                 for number, line in enumerate(incoming.lines, start=1)
             )

@@ -22,6 +22,9 @@ class Order(WorkItem):
         CUSTOMER_LINKED = "customer_linked", "Customer linked"
         IN_ERP = "in_erp", "In ERP"
         SENT_TO_SHIPSTATION = "sent_to_shipstation", "Sent to ShipStation"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"
+        INVOICED = "invoiced", "Invoiced"
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
@@ -123,6 +126,11 @@ class OrderLine(models.Model):
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(max_digits=14, decimal_places=4)
     erp_item_number = models.CharField(max_length=15, blank=True)
+    store_line_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The store's own id of this line (API2Cart order_product_id), for shipments.",
+    )
 
     class Meta:
         ordering = ["order", "line_number"]

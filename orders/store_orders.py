@@ -295,6 +295,12 @@ def _store_order_id(store: Store, order: api2cart.Order) -> str:
 
 def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:
     return tuple(
-        IncomingLine(sku=p.sku, name=p.name[:300], quantity=p.quantity, unit_price=p.price or 0)
+        IncomingLine(
+            sku=p.sku,
+            name=p.name[:300],
+            quantity=p.quantity,
+            unit_price=p.price or 0,
+            store_line_id=p.order_product_id,
+        )
         for p in products
     )
