@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from integration_hub.admin_sites import platform_admin
 from integration_hub.health import healthz
+from integration_hub.inbox.shipstation_webhooks import shipstation_webhook
 from integration_hub.inbox.webhooks import api2cart_webhook
 
 urlpatterns = [
@@ -13,4 +14,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Optional trailing slash: a POST must never hit APPEND_SLASH's redirect (or its DEBUG error).
     re_path(r"^webhooks/api2cart/(?P<token>[^/]*)/?$", api2cart_webhook, name="api2cart-webhook"),
+    re_path(
+        r"^webhooks/shipstation/(?P<token>[^/]*)/?$",
+        shipstation_webhook,
+        name="shipstation-webhook",
+    ),
 ]

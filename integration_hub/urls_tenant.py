@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration_hub.admin_sites import tenant_admin
 from integration_hub.health import healthz
+from invoicing.api import OrderInvoiceView
 from orders.api import OrderDetailView, OrderListCreateView
 from tenant_settings.api import WhoAmIView
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/v1/me/", WhoAmIView.as_view(), name="api-me"),
     path("api/v1/orders/", OrderListCreateView.as_view(), name="api-orders"),
     path("api/v1/orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),
+    path("api/v1/orders/<int:pk>/invoice", OrderInvoiceView.as_view(), name="api-order-invoice"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

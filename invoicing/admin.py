@@ -1,13 +1,152 @@
-"""Invoices in the tenant portal."""
+"""Invoices in the tenant portal: the ERP mirror, printing, generate invoice, store statuses.
 
-from django.contrib import admin
+Orders may not import invoicing (layers), so the invoices inline and the "Generate invoice"
+action are plugged into the orders page from here (`_extend_order_admin`).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from integration_hub.admin_sites import tenant_admin
-from invoicing.models import Invoice
+from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
+from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
+from invoicing.services import generate_invoice
+from orders.admin import OrderAdmin
+from orders.models import Order
+from tenants.models import Store
+
+GENERATE_PERMISSION = "invoicing.generate_invoice"
+
+
+def print_links(invoice: Invoice) -> str:
+    return format_html(
+        '<a href="{}" target="_blank">Print</a> · <a href="{}">PDF</a>',
+        reverse("tenant_admin:invoicing_invoice_print", args=[invoice.pk]),
+        reverse("tenant_admin:invoicing_invoice_pdf", args=[invoice.pk]),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The ERP is the source of these rows: nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Invoice, site=tenant_admin)
-class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["erp_invoice_number", "year", "order", "amount", "remaining_amount", "paid_at"]
-    search_fields = ["erp_invoice_number", "order__order_number"]
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "erp_invoice_number",
+        "year",
+        "order",
+        "invoice_date",
+        "due_date",
+        "amount",
+        "remaining_amount",
+        "currency",
+        "paid_at",
+        "document",
+    ]
+    list_filter = [("paid_at", admin.EmptyFieldListFilter)]
+    search_fields = ["erp_invoice_number", "order__order_number", "order__erp_order_number"]
     list_select_related = ["order"]
+
+    @admin.display(description="Document")
+    def document(self, obj: Invoice) -> str:
+        return print_links(obj)
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/print/", view(self.print_view), name="invoicing_invoice_print"),
+            path("<int:pk>/pdf/", view(self.pdf_view), name="invoicing_invoice_pdf"),
+            *super().get_urls(),
+        ]
+
+    def _viewable(self, request: HttpRequest, pk: int) -> Invoice:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Invoice.objects.select_related("order"), pk=pk)
+
+    def print_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return HttpResponse(invoice_html(self._viewable(request, pk)))
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = self._viewable(request, pk)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{pdf_filename(invoice)}"'
+        return response
+
+
+@admin.register(StoreStatusMapping, site=tenant_admin)
+class StoreStatusMappingAdmin(admin.ModelAdmin):
+    """Filled with a default from the store's `order.status.list` on first use; editable."""
+
+    list_display = ["store", "invoiced_status", "updated_at"]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "store":
+            kwargs["queryset"] = Store.objects.filter(memberships__tenant=connection.tenant)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(StoreStatusUpdate, site=tenant_admin)
+class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
+    list_display = ["order", "invoice", "state", "order_status", "sent_at", "attempts"]
+    list_filter = ["state"]
+    fields = ["order", "invoice", "state", "order_status", "comment", "sent_at", *WORK_FIELDS]
+    readonly_fields = fields
+
+
+class InvoiceInline(admin.TabularInline):
+    model = Invoice
+    extra = 0
+    can_delete = False
+    fields = ["erp_invoice_number", "year", "invoice_date", "due_date", "amount",
+              "remaining_amount", "currency", "paid_at", "document"]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Document")
+    def document(self, obj: Invoice) -> str:
+        return print_links(obj) if obj.pk else ""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.action(description="Generate invoice (ask the ERP to invoice what is ready)")
+def generate_invoices(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]
+) -> None:
+    """Finance (or a tenant admin) only: anyone else gets a 403."""
+    if not request.user.has_perm(GENERATE_PERMISSION):
+        raise PermissionDenied
+    for order in queryset:
+        outcome = generate_invoice(order, request.user.get_username())
+        level = messages.SUCCESS if outcome.ok else messages.WARNING
+        modeladmin.message_user(request, f"{order}: {outcome.message}", level)
+
+
+def _extend_order_admin() -> None:
+    if InvoiceInline not in OrderAdmin.inlines:
+        OrderAdmin.inlines = [*OrderAdmin.inlines, InvoiceInline]
+    if generate_invoices not in OrderAdmin.actions:
+        OrderAdmin.actions = [*OrderAdmin.actions, generate_invoices]
+
+
+_extend_order_admin()

@@ -1,22 +1,185 @@
-"""Shipments in the tenant portal."""
+"""Shipments, carrier mappings and the ShipStation webhook in the tenant portal."""
 
-from django.contrib import admin
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from integration_hub.admin_sites import tenant_admin
-from shipping.models import Shipment
+from integration_hub.connectors.errors import UpstreamError
+from integration_hub.core import work
+from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from orders.admin import OrderAdmin
+from shipping import subscriptions
+from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
+from tenants.activity import record_activity
+
+SHIPMENT_FIELDS = [
+    "order",
+    "origin",
+    "source_id",
+    "state",
+    "note",
+    "carrier_code",
+    "service",
+    "tracking_numbers",
+    "shipped_on",
+    "voided",
+    "store_carrier_id",
+    "store_shipment_id",
+    "posted_at",
+    "created_at",
+]
+
+
+class ShipmentLineInline(admin.TabularInline):
+    model = ShipmentLine
+    extra = 0
+    can_delete = False
+    fields = ["order_line", "quantity"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(Shipment, site=tenant_admin)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     list_display = [
-        "remote_id",
+        "__str__",
         "order",
-        "origin",
-        "carrier",
-        "tracking_number",
-        "shipped_at",
-        "pushed_to_store_at",
+        "state",
+        "carrier_code",
+        "tracking",
+        "shipped_on",
+        "store_shipment_id",
     ]
-    list_filter = ["origin", "carrier"]
-    search_fields = ["remote_id", "tracking_number", "order__order_number"]
+    list_filter = ["state", "origin", "voided"]
+    search_fields = ["source_id", "order__order_number", "store_shipment_id"]
     list_select_related = ["order"]
+    inlines = [ShipmentLineInline]
+    actions = ["retry_shipments"]
+    fieldsets = (
+        (None, {"fields": SHIPMENT_FIELDS}),
+        ("Work", {"fields": WORK_FIELDS}),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Shipment | None = None):
+        return [*SHIPMENT_FIELDS, *WORK_FIELDS]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Tracking")
+    def tracking(self, obj: Shipment) -> str:
+        return ", ".join(obj.tracking_numbers)
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shipping.retry_shipment")
+
+    @admin.action(description="Retry posting to the store", permissions=["retry"])
+    def retry_shipments(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
+        parked = queryset.filter(
+            state__in=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED], voided=False
+        )
+        ids = work.retry_now(
+            Shipment, parked.values_list("pk", flat=True), state=Shipment.State.PENDING
+        )
+        for pk in ids:
+            record_activity(
+                "shipment.retry", actor=request.user.get_username(), obj=Shipment(pk=pk)
+            )
+        self.message_user(request, f"{len(ids)} shipment(s) will be posted again.")
+
+
+class ShipmentInline(admin.TabularInline):
+    """The order page's shipments (added to the order admin from here: orders knows no shipping)."""
+
+    model = Shipment
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "origin",
+        "source_id",
+        "state",
+        "carrier_code",
+        "tracking_numbers",
+        "store_shipment_id",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+OrderAdmin.inlines = [*OrderAdmin.inlines, ShipmentInline]
+
+
+@admin.register(CarrierMapping, site=tenant_admin)
+class CarrierMappingAdmin(admin.ModelAdmin):
+    list_display = ["store", "origin", "code", "store_carrier_id", "source", "updated_at"]
+    list_filter = ["origin", "source"]
+    list_editable = ["store_carrier_id"]
+    search_fields = ["code", "store_carrier_id"]
+    fields = ["store", "origin", "code", "store_carrier_id"]
+
+    def save_model(self, request: HttpRequest, obj: CarrierMapping, form, change: bool) -> None:
+        obj.source = CarrierMapping.Source.MANUAL
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ShipStationSubscription, site=tenant_admin)
+class ShipStationSubscriptionAdmin(admin.ModelAdmin):
+    """Add = subscribe SHIP_NOTIFY at ShipStation; delete = unsubscribe."""
+
+    list_display = ["event", "webhook_id", "subscribed_at"]
+    actions = ["unsubscribe"]
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        changelist = reverse("tenant_admin:shipping_shipstationsubscription_changelist")
+        if request.method != "POST":
+            return super().add_view(request, form_url, extra_context)
+        try:
+            subscription = subscriptions.subscribe()
+        except UpstreamError as exc:
+            self.message_user(request, f"ShipStation refused: {exc}", messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        record_activity(
+            "shipstation.webhook_subscribed", actor=request.user.get_username(), obj=subscription
+        )
+        self.message_user(request, f"Subscribed: {subscription}.")
+        return HttpResponseRedirect(changelist)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_unsubscribe_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("shipping.delete_shipstationsubscription")
+
+    @admin.action(description="Unsubscribe at ShipStation", permissions=["unsubscribe"])
+    def unsubscribe(
+        self, request: HttpRequest, queryset: QuerySet[ShipStationSubscription]
+    ) -> None:
+        done = 0
+        for subscription in queryset:
+            try:
+                subscriptions.unsubscribe(subscription)
+            except UpstreamError as exc:
+                self.message_user(request, f"ShipStation refused: {exc}", messages.ERROR)
+                continue
+            record_activity(
+                "shipstation.webhook_unsubscribed",
+                actor=request.user.get_username(),
+                obj=subscription,
+            )
+            done += 1
+        self.message_user(request, f"{done} webhook(s) unsubscribed.")

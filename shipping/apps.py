@@ -6,10 +6,15 @@ class ShippingConfig(AppConfig):
     verbose_name = "Shipping"
 
     def ready(self) -> None:
-        from integration_hub.core import sweeper
+        from django.conf import settings
+        from django.core.cache import cache
+
+        from integration_hub.core import sweeper, work
+        from integration_hub.inbox.processing import register_handler
         from orders import state
         from orders.models import Order
-        from shipping import push
+        from shipping import push, receiving
+        from shipping.models import Shipment
 
         state.on_enter(Order.State.IN_ERP, push.request_shipstation_push)
         sweeper.register(
@@ -22,5 +27,40 @@ class ShippingConfig(AppConfig):
                     if Order.objects.filter(state=Order.State.IN_ERP, updated_at__lt=stale).exists()
                     else []
                 ),
+            )
+        )
+        work.register(
+            work.WorkKind(
+                model=Shipment,
+                task="shipping.post_shipment",
+                work_states=(Shipment.State.PENDING,),
+                needs_attention=Shipment.State.NEEDS_ATTENTION,
+                failed=Shipment.State.FAILED,
+                in_tenants=True,
+                age_field="updated_at",
+            )
+        )
+        register_handler("ship_notify", receiving.handle_ship_notify)
+
+        def every_poll_interval(name: str):
+            """Once per `HUB_SHIPMENT_POLL_SECONDS` in each schema (the cache key is per schema)."""
+            return lambda now, stale: (
+                [()] if cache.add(name, 1, timeout=settings.HUB_SHIPMENT_POLL_SECONDS) else []
+            )
+
+        sweeper.register(
+            sweeper.SweepJob(
+                name="ShipStation shipment polls",
+                task="shipping.poll_shipstation_shipments",
+                in_tenants=True,
+                find=every_poll_interval("shipping:poll-shipstation"),
+            )
+        )
+        sweeper.register(
+            sweeper.SweepJob(
+                name="ERP delivery polls",
+                task="shipping.poll_erp_deliveries",
+                in_tenants=True,
+                find=every_poll_interval("shipping:poll-erp-deliveries"),
             )
         )

@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 from integration_hub.celery import tenant_task
-from shipping import push
+from integration_hub.core import work
+from shipping import push, receiving
+from shipping.models import Shipment
+from shipping.store_post import post_shipment as post_step
 
 
 @tenant_task(name="shipping.push_orders_to_shipstation")
 def push_orders_to_shipstation() -> dict:
     return push.push_orders_to_shipstation().__dict__
+
+
+@tenant_task(name="shipping.post_shipment")
+def post_shipment(shipment_id: int) -> str:
+    return work.process(Shipment, shipment_id, post_step)
+
+
+@tenant_task(name="shipping.poll_shipstation_shipments")
+def poll_shipstation_shipments() -> int:
+    return receiving.poll_shipstation_shipments()
+
+
+@tenant_task(name="shipping.poll_erp_deliveries")
+def poll_erp_deliveries() -> int:
+    return receiving.poll_erp_deliveries()

@@ -62,6 +62,10 @@ class Tenant(TenantMixin):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    shipstation_webhook_token = EncryptedTextField(blank=True, editable=False)
+    shipstation_webhook_token_hash = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     auto_create_schema = True
     auto_drop_schema = False
@@ -71,6 +75,19 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def rotate_shipstation_webhook_token(self) -> str:
+        """A new secret for `/webhooks/shipstation/<token>/`; only its hash is looked up."""
+        token = secrets.token_urlsafe(32)
+        self.shipstation_webhook_token = token
+        self.shipstation_webhook_token_hash = hash_webhook_token(token)
+        return token
+
+    @classmethod
+    def for_shipstation_webhook_token(cls, token: str) -> Tenant | None:
+        return cls.objects.filter(
+            shipstation_webhook_token_hash=hash_webhook_token(token), is_active=True
+        ).first()
 
 
 class Domain(DomainMixin):

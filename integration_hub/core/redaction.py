@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-WEBHOOK_TOKEN = re.compile(r"(/webhooks/api2cart/)[^/\s?#\"']+")
+WEBHOOK_TOKEN = re.compile(r"(/webhooks/(?:api2cart|shipstation)/)[^/\s?#\"']+")
 REDACTED = "[redacted]"
 
 

@@ -29,6 +29,14 @@ class InboxItem(WorkItem):
     store = models.ForeignKey(
         "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="inbox"
     )
+    tenant = models.ForeignKey(
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inbox",
+        help_text="The tenant a tenant-level event (a ShipStation webhook) belongs to.",
+    )
     dedupe_key = models.CharField(max_length=64, unique=True)
     entity = models.CharField(max_length=30, blank=True)
     action = models.CharField(max_length=30, blank=True)

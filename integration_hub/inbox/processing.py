@@ -51,7 +51,8 @@ def process_item(item_id: int) -> str:
 
 def _handle(item: InboxItem) -> work.Done:
     handler = _handlers.get(item.entity)
-    did_something = handler is not None and item.store_id is not None and handler(item)
+    owner = item.store_id is not None or item.tenant_id is not None
+    did_something = handler is not None and owner and handler(item)
     state = InboxItem.State.DONE if did_something else InboxItem.State.IGNORED
     return work.Done(state, {"processed_at": timezone.now()})
 

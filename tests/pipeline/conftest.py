@@ -21,6 +21,7 @@ from integration_hub.inbox.models import InboxItem
 from orders.models import CustomerLink, Order
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox
+from shipping.models import CarrierMapping
 from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership
 from tenants.store_clients import api2cart_for_store
 from tests.harness import HubProcesses, hub_env
@@ -56,6 +57,7 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
                 with schema_context(slug):
                     Order.objects.all().delete()
                     CustomerLink.objects.all().delete()
+                    CarrierMapping.objects.all().delete()
             InboxItem.objects.all().delete()
             SkuOwnership.objects.all().delete()
             StoreMembership.objects.all().delete()

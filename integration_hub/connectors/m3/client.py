@@ -615,10 +615,33 @@ class M3Client(HttpClient):
             raise NotFoundError(f"M3 delivery {delivery_number} not found", upstream=self.upstream)
         return M3Delivery.from_record(record)
 
+    def package_tracking_numbers(self, delivery_number: str) -> list[str]:
+        """Package-level tracking (`MWS423MI/LstPackages` `ETRN`) for a delivery without one.
+
+        The package type `PACO` is an input there, so `MWS410MI/LstPackages` names them first.
+        """
+        packages = self.execute("MWS410MI", "LstPackages", {"DLIX": delivery_number})
+        numbers: list[str] = []
+        for package_type in dict.fromkeys(p.get("PACT", "") for p in packages):
+            fields = {"INOU": "1", "DLIX": delivery_number, "PACO": package_type}
+            for record in self.execute("MWS423MI", "LstPackages", fields, max_records=0):
+                tracking = record.get("ETRN", "").strip()
+                if tracking and tracking not in numbers:
+                    numbers.append(tracking)
+        return numbers
+
     def order_invoices(self, order_number: str) -> list[M3Invoice]:
         """`OIS350MI/LstAllInvByCO`: invoices of an order with the amount still to pay."""
         records = self.execute("OIS350MI", "LstAllInvByCO", {"ORNO": order_number}, max_records=0)
         return [M3Invoice.from_record(r) for r in records]
+
+    def approve_delivery(
+        self, order_number: str, warehouse: str, delivery_number: str, terms: str, approver: str
+    ) -> None:
+        """`OIS155MI/Approve`: release a delivery held for approval (61) to M3's invoicing."""
+        fields = {"ORNO": order_number, "WHLO": warehouse, "DLIX": delivery_number,
+                  "TEPY": terms, "APBY": approver}  # fmt: skip
+        self.execute("OIS155MI", "Approve", fields)
 
     def new_prices(self, since: datetime, *, max_records: int = 0) -> list[M3Price]:
         """`OIS320MI/LstNewPrices`: price lines new or changed since `since` (`LMTS`)."""

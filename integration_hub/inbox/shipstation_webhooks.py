@@ -1,0 +1,118 @@
+"""Inbound ShipStation webhooks: authenticate the tenant by its path token, persist, acknowledge.
+
+ShipStation's V1 notification is thin (`resource_url`, `resource_type`); the handler registered
+for the event's entity fetches the resource later, with the tenant's credentials. Nothing here
+calls ShipStation, so the answer is quick and a sender can never cause a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from integration_hub.core import work
+from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
+from integration_hub.inbox.models import InboxItem
+from integration_hub.inbox.webhooks import Rejected, kept_headers, read_body
+from tenants.models import Tenant
+
+logger = logging.getLogger("hub.webhooks")
+
+ENTITIES = {
+    "SHIP_NOTIFY": "ship_notify",
+    "ITEM_SHIP_NOTIFY": "ship_notify",
+    "ORDER_NOTIFY": "order_notify",
+    "ITEM_ORDER_NOTIFY": "order_notify",
+    "FULFILLMENT_SHIPPED": "fulfillment_shipped",
+    "FULFILLMENT_REJECTED": "fulfillment_rejected",
+}
+MAX_URL_LENGTH = 2000
+
+
+@csrf_exempt
+def shipstation_webhook(request: HttpRequest, token: str) -> JsonResponse:
+    """`POST /webhooks/shipstation/<tenant token>/`: one ShipStation notification."""
+    try:
+        if request.method != "POST":
+            raise Rejected(405, "Only POST is accepted.")
+        tenant = Tenant.for_shipstation_webhook_token(token) if token else None
+        if tenant is None:
+            raise Rejected(404, "Unknown webhook token.")
+        body = read_body(request)
+        entity, resource_url = parse_notification(body)
+        item, created = store_notification(tenant, entity, resource_url, body, request)
+    except Rejected as rejection:
+        logger.warning(
+            "shipstation webhook refused: %s %s from %s",
+            rejection.status,
+            rejection.reason,
+            request.META.get("REMOTE_ADDR", "-"),
+        )
+        response = JsonResponse({"error": rejection.reason}, status=rejection.status)
+        if rejection.status == 405:
+            response["Allow"] = "POST"
+        return response
+    logger.info(
+        "shipstation webhook tenant=%s %s item=%s%s",
+        tenant.slug,
+        entity,
+        item.pk,
+        "" if created else " (duplicate)",
+    )
+    return JsonResponse({"status": "accepted" if created else "duplicate", "item": item.pk})
+
+
+def parse_notification(body: bytes) -> tuple[str, str]:
+    """The event's entity and its `resource_url`; anything else is a 400 naming the problem."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Rejected(400, "Body is not UTF-8.") from None
+    if too_deep(text):
+        raise Rejected(400, f"Body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Rejected(400, "Body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "Body must be a JSON object.")
+    resource_type = payload.get("resource_type")
+    if not isinstance(resource_type, str) or resource_type not in ENTITIES:
+        raise Rejected(400, f"resource_type must be one of {', '.join(ENTITIES)}.")
+    url = payload.get("resource_url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise Rejected(400, "resource_url must be an absolute http(s) URL.")
+    if len(url) > MAX_URL_LENGTH or not url.isprintable():
+        raise Rejected(400, "resource_url is not a usable URL.")
+    return ENTITIES[resource_type], url
+
+
+def store_notification(
+    tenant: Tenant, entity: str, resource_url: str, body: bytes, request: HttpRequest
+) -> tuple[InboxItem, bool]:
+    """Insert the notification once; an identical redelivery only counts as a duplicate."""
+    key = hashlib.sha256(f"shipstation\n{tenant.pk}\n".encode() + body).hexdigest()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                item = InboxItem.objects.create(
+                    source=InboxItem.Source.SHIPSTATION,
+                    tenant=tenant,
+                    dedupe_key=key,
+                    entity=entity,
+                    action="notify",
+                    entity_id=resource_url[:100],
+                    headers=kept_headers(request),
+                    body=body.decode(),
+                )
+            work.schedule_many(InboxItem, [item.pk])
+            return item, True
+        except IntegrityError:
+            InboxItem.objects.filter(dedupe_key=key).update(duplicates=F("duplicates") + 1)
+            return InboxItem.objects.get(dedupe_key=key), False

@@ -1,0 +1,337 @@
+"""Invoices read from M3, the *Invoiced* rule, generate invoice, and the store status update.
+
+M3 creates customer-order invoices itself once a delivery is reported (contract §4e): the hub
+reads them (`OIS350MI/LstAllInvByCO`), and "generate invoice" asks M3 to invoice what is ready,
+which means approving deliveries waiting for approval (`OIS155MI/Approve`, delivery status 61)
+and reading what M3 invoiced. An order is *Invoiced* once it has an ERP invoice and its money is
+in: nothing remains to pay in M3 (`RAFC = 0`), or the store reports the order paid. The store
+is then told once, through a `StoreStatusUpdate` work item.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from integration_hub.connectors.errors import RetryableError, UpstreamError
+from integration_hub.connectors.m3 import M3Client
+from integration_hub.connectors.m3.records import M3Invoice
+from integration_hub.core import work
+from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
+from orders import state
+from orders.models import Order, OrderEvent
+from tenant_settings.connection_clients import erp_client
+from tenants.models import Store
+from tenants.store_clients import api2cart_for_store
+
+logger = logging.getLogger("hub.invoicing")
+
+S = Order.State
+OPEN_STATES = (S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED, S.SHIPPED)
+"""Orders in M3 whose invoice or payment may still come."""
+STORE_STATUS_TASK = "invoicing.push_store_status"
+READ_TASK = "invoicing.read_invoices"
+READ_EVERY_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))
+"""How often each tenant's open orders are checked for ERP invoices (cache keys are per schema)."""
+PAID_AT_STORE = {"paid"}
+DEFAULT_STATUS_NAMES = ("invoiced", "completed", "complete", "paid", "closed")
+"""Preferred store statuses for *Invoiced*, in order, when no mapping was chosen."""
+APPROVAL_NEEDED = "61"
+APPROVER = "HUB"
+"""`APBY` of `OIS155MI/Approve`: the M3 user the approval is recorded for."""
+DELIVERY_STATUS_WORDS = {
+    "05": "picking lists to report",
+    "60": "ready for invoicing",
+    "61": "approval needed",
+    "68": "not to be invoiced",
+    "69": "invoicing in progress",
+    "70": "invoiced",
+    "75": "invoiced and recorded",
+    "80": "AR/GL updated",
+}
+
+
+# --- Reading invoices ---------------------------------------------------------------------------
+
+
+def record_invoices(order: Order, found: list[M3Invoice]) -> list[Invoice]:
+    """Upsert one row per ERP invoice (idempotent on IVNO + YEA4)."""
+    now = timezone.now()
+    kept = []
+    for erp in found:
+        if not erp.invoice_number:
+            continue
+        invoice, _ = Invoice.objects.update_or_create(
+            erp_invoice_number=erp.invoice_number,
+            year=int(erp.year or now.year),
+            defaults={
+                "order": order,
+                "extended_number": erp.raw.get("EXIN", ""),
+                "invoice_date": erp.invoice_date,
+                "due_date": erp.due_date,
+                "amount": erp.amount,
+                "remaining_amount": erp.remaining,
+                "currency": erp.currency or order.currency,
+            },
+        )
+        if invoice.is_paid and invoice.paid_at is None:
+            Invoice.objects.filter(pk=invoice.pk).update(paid_at=now)
+            invoice.paid_at = now
+        kept.append(invoice)
+    return kept
+
+
+def paid_at_store(order: Order) -> bool:
+    """The store's own word: the stored store order says it is paid."""
+    payload = order.payload if isinstance(order.payload, dict) else {}
+    return str(payload.get("financial_status", "")).lower() in PAID_AT_STORE
+
+
+def settle(order: Order) -> bool:
+    """Move the order to *Invoiced* when its money is in; returns True when it is Invoiced."""
+    invoices = list(order.invoices.order_by("year", "erp_invoice_number"))
+    if order.state == S.INVOICED:
+        if invoices:
+            request_store_status(order, invoices[-1])
+        return True
+    if not invoices or order.state not in OPEN_STATES:
+        return False
+    paid_in_erp = all(invoice.is_paid for invoice in invoices)
+    if not (paid_in_erp or paid_at_store(order)):
+        return False
+    last = invoices[-1]
+    why = "nothing remains to pay in the ERP" if paid_in_erp else "the store reports it paid"
+    with transaction.atomic():
+        moved = state.move(
+            order,
+            S.INVOICED,
+            message=f"Invoice {last.erp_invoice_number}: {why}.",
+            step="invoiced",
+            upstream_ref=last.erp_invoice_number,
+        )
+        if moved:
+            request_store_status(order, last)
+    return moved
+
+
+def read_order_invoices(order: Order, client: M3Client) -> list[Invoice]:
+    """Read one order's ERP invoices, record them and apply the *Invoiced* rule."""
+    invoices = record_invoices(order, client.order_invoices(order.erp_order_number))
+    settle(order)
+    return invoices
+
+
+@dataclass
+class ReadReport:
+    orders: int = 0
+    invoices: int = 0
+    invoiced: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def read_invoices(limit: int | None = None) -> ReadReport:
+    """The scheduled read: open orders with an ERP number (oldest first), one call each.
+
+    An M3 error on one order is logged and the run goes on; an outage ends the run (the next
+    tick tries again).
+    """
+    report = ReadReport()
+    orders = Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="")
+    cap = limit or settings.HUB_SWEEP_CAP_PER_TENANT
+    client = erp_client()
+    for order in orders.order_by("updated_at")[:cap]:
+        report.orders += 1
+        try:
+            invoices = read_order_invoices(order, client)
+        except UpstreamError as exc:
+            report.errors.append(f"{order}: {exc}")
+            logger.warning("invoices of %s not read: %s", order, exc)
+            if isinstance(exc, RetryableError):
+                break
+            continue
+        report.invoices += len(invoices)
+        report.invoiced += order.state == S.INVOICED
+    return report
+
+
+def due_invoice_read(now: datetime, stale: datetime) -> list[tuple]:
+    """Sweep job: read invoices at most every `HUB_INVOICE_READ_SECONDS` per tenant schema."""
+    if not Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="").exists():
+        return []
+    return [()] if cache.add("invoicing:read", 1, timeout=READ_EVERY_SECONDS) else []
+
+
+# --- Generate invoice ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What "generate invoice" achieved, in words a person can act on."""
+
+    ok: bool
+    message: str
+    invoices: tuple[Invoice, ...] = ()
+
+
+def _delivery_words(number: str, status: str) -> str:
+    words = DELIVERY_STATUS_WORDS.get(status)
+    if words is None and "62" <= status <= "67":
+        words = "not ready for invoicing"
+    return f"delivery {number} has status {status}" + (f" ({words})" if words else "")
+
+
+def generate_invoice(order: Order, actor: str) -> Generated:
+    """Ask M3 to invoice what is ready and record the outcome on the order's timeline."""
+    if not order.erp_order_number:
+        return _noted(order, actor, Generated(False, "The order is not in the ERP yet."))
+    try:
+        client = erp_client()
+        approved, statuses = _approve_ready_deliveries(order, client)
+        invoices = record_invoices(order, client.order_invoices(order.erp_order_number))
+    except UpstreamError as exc:
+        return _noted(order, actor, Generated(False, f"The ERP answered: {exc}"))
+    settle(order)
+    if invoices:
+        numbers = ", ".join(i.erp_invoice_number for i in invoices)
+        return _noted(order, actor, Generated(True, f"ERP invoice {numbers}.", tuple(invoices)))
+    if approved:
+        message = (
+            f"The ERP approved {', '.join(approved)} for invoicing; its invoicing run makes the "
+            "invoice, which the hub reads on its next pass."
+        )
+        return _noted(order, actor, Generated(True, message))
+    return _noted(order, actor, Generated(False, _not_ready(order, client, statuses)))
+
+
+def _approve_ready_deliveries(order: Order, client: M3Client) -> tuple[list[str], dict[str, str]]:
+    """Approve deliveries M3 holds for approval; returns them and every delivery's status."""
+    statuses: dict[str, str] = {}
+    for line in client.order_lines(order.erp_order_number):
+        if line.delivered <= 0:
+            continue
+        for delivery in client.delivery_lines(order.erp_order_number, line.line_number):
+            statuses[delivery.delivery_number] = delivery.status
+    approved = []
+    waiting = [number for number, status in statuses.items() if status == APPROVAL_NEEDED]
+    if waiting:
+        terms = client.get_order_head(order.erp_order_number).raw.get("TEPY", "")
+        for number in waiting:
+            warehouse = client.get_delivery(number).raw.get("WHLO", "")
+            client.approve_delivery(order.erp_order_number, warehouse, number, terms, APPROVER)
+            approved.append(f"delivery {number}")
+    return approved, statuses
+
+
+def _not_ready(order: Order, client: M3Client, statuses: dict[str, str]) -> str:
+    """Why M3 has no invoice yet, from M3's own statuses."""
+    if statuses:
+        said = "; ".join(_delivery_words(n, s) for n, s in sorted(statuses.items()))
+        return f"The ERP cannot invoice yet: {said}."
+    head = client.get_order_head(order.erp_order_number)
+    return (
+        f"The ERP cannot invoice yet: order {head.order_number} has status "
+        f"{head.lowest_status}-{head.highest_status} and no delivery has been reported; M3 "
+        "invoices a delivery once it is reported."
+    )
+
+
+def _noted(order: Order, actor: str, outcome: Generated) -> Generated:
+    OrderEvent.objects.create(
+        order=order,
+        step="generate_invoice",
+        outcome=OrderEvent.Outcome.SUCCESS if outcome.ok else OrderEvent.Outcome.WARNING,
+        message=outcome.message,
+        actor=actor,
+    )
+    return outcome
+
+
+# --- The store status update --------------------------------------------------------------------
+
+
+def request_store_status(order: Order, invoice: Invoice) -> None:
+    """Create the order's one store status update (never a second) and send it to a worker."""
+    if order.store_id is None:
+        return
+    update, created = StoreStatusUpdate.objects.get_or_create(
+        order=order, defaults={"invoice": invoice}
+    )
+    if created:
+        work.schedule(update)
+
+
+def mapped_status(store: Store) -> str:
+    """The store's status for *Invoiced*: the tenant's mapping, else a default it then keeps."""
+    mapping = StoreStatusMapping.objects.filter(store_id=store.pk).first()
+    if mapping:
+        return mapping.invoiced_status
+    status = default_status(store)
+    StoreStatusMapping.objects.get_or_create(
+        store_id=store.pk, defaults={"invoiced_status": status}
+    )
+    return status
+
+
+def default_status(store: Store) -> str:
+    statuses = api2cart_for_store(store).order_statuses()
+    by_name = {s.name.strip().lower(): s.id for s in statuses}
+    by_name.update({s.id.strip().lower(): s.id for s in statuses})
+    for name in DEFAULT_STATUS_NAMES:
+        if name in by_name:
+            return by_name[name]
+    offered = ", ".join(s.name or s.id for s in statuses) or "none"
+    raise work.NeedsAttention(
+        f"No order status of store {store.name} means invoiced (it offers: {offered}).",
+        hint="Choose the store's Invoiced status under Invoicing › Store status mappings.",
+    )
+
+
+def send_store_status(update: StoreStatusUpdate) -> work.Done:
+    """One `order.update` with the mapped status and a comment carrying the invoice number."""
+    order = update.order
+    store = Store.objects.get(pk=order.store_id)
+    status = mapped_status(store)
+    comment = f"Invoiced: ERP invoice {update.invoice.erp_invoice_number}"
+    api2cart_for_store(store).update_order(
+        order.order_number,  # the store-facing order_id (the store's `id` is store_order_id)
+        order_status=status,
+        comment=comment,
+        idempotency_key=f"hub-invoiced-{order.pk}",
+    )
+    OrderEvent.objects.create(
+        order=order,
+        step="store_status",
+        outcome=OrderEvent.Outcome.SUCCESS,
+        message=f"Store order status set to {status!r} ({comment}).",
+        upstream_ref=update.invoice.erp_invoice_number,
+    )
+    return work.Done(
+        StoreStatusUpdate.State.SENT,
+        {"order_status": status, "comment": comment, "sent_at": timezone.now()},
+    )
+
+
+def push_store_status(update_id: int) -> str:
+    return work.process(StoreStatusUpdate, update_id, send_store_status)
+
+
+def register_work_kind() -> None:
+    S2 = StoreStatusUpdate.State
+    work.register(
+        work.WorkKind(
+            model=StoreStatusUpdate,
+            task=STORE_STATUS_TASK,
+            work_states=(S2.PENDING,),
+            needs_attention=S2.NEEDS_ATTENTION,
+            failed=S2.FAILED,
+            in_tenants=True,
+            age_field="updated_at",
+        )
+    )
