@@ -17,6 +17,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from sandbox import demo_data
+from shipping.subscriptions import subscribe as subscribe_ship_notify
 from tenant_settings.models import ConnectionSettings
 from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership, Tenant
 from tenants.provisioning import provision_tenant
@@ -70,6 +71,10 @@ def seed_demo(sandbox_url: str = "", *, register: bool = True) -> list[DemoLogin
         store = connect_store(demo_store, account)
         if register:
             register_webhooks(store)
+    if register:
+        for demo_tenant in demo_data.TENANTS:
+            with schema_context(demo_tenant.slug):
+                subscribe_ship_notify()
     return logins
 
 

@@ -239,6 +239,8 @@ HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
 HUB_SHIPMENT_POLL_SECONDS = int(os.environ.get("HUB_SHIPMENT_POLL_SECONDS", "300"))
+# How often each tenant's open orders are checked for ERP invoices and payment.
+HUB_INVOICE_READ_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))
 # An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
 HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
 

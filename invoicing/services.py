@@ -11,7 +11,6 @@ is then told once, through a `StoreStatusUpdate` work item.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,8 +37,6 @@ OPEN_STATES = (S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED, S.SHIPPED)
 """Orders in M3 whose invoice or payment may still come."""
 STORE_STATUS_TASK = "invoicing.push_store_status"
 READ_TASK = "invoicing.read_invoices"
-READ_EVERY_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))
-"""How often each tenant's open orders are checked for ERP invoices (cache keys are per schema)."""
 PAID_AT_STORE = {"paid"}
 DEFAULT_STATUS_NAMES = ("invoiced", "completed", "complete", "paid", "closed")
 """Preferred store statuses for *Invoiced*, in order, when no mapping was chosen."""
@@ -165,7 +162,7 @@ def due_invoice_read(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: read invoices at most every `HUB_INVOICE_READ_SECONDS` per tenant schema."""
     if not Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="").exists():
         return []
-    return [()] if cache.add("invoicing:read", 1, timeout=READ_EVERY_SECONDS) else []
+    return [()] if cache.add("invoicing:read", 1, timeout=settings.HUB_INVOICE_READ_SECONDS) else []
 
 
 # --- Generate invoice ---------------------------------------------------------------------------

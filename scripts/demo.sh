@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 mkdir -p var/log
 export SANDBOX_URL="${SANDBOX_URL:-http://127.0.0.1:8900}"
+# The demo checks ERP deliveries and invoices every 30 s instead of every 5 minutes.
+export HUB_SHIPMENT_POLL_SECONDS="${HUB_SHIPMENT_POLL_SECONDS:-30}"
+export HUB_INVOICE_READ_SECONDS="${HUB_INVOICE_READ_SECONDS:-30}"
 sandbox_port="${SANDBOX_URL##*:}"
 
 pids=()
