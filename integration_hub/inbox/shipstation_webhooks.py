@@ -8,7 +8,6 @@ calls ShipStation, so the answer is quick and a sender can never cause a 500.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 
 from django.db import IntegrityError, transaction
@@ -17,9 +16,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.core import work
-from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
 from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.webhooks import Rejected, kept_headers, read_body
+from integration_hub.inbox.webhooks import Rejected, json_object, kept_headers, read_body
 from tenants.models import Tenant
 
 logger = logging.getLogger("hub.webhooks")
@@ -70,18 +68,7 @@ def shipstation_webhook(request: HttpRequest, token: str) -> JsonResponse:
 
 def parse_notification(body: bytes) -> tuple[str, str]:
     """The event's entity and its `resource_url`; anything else is a 400 naming the problem."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Rejected(400, "Body is not UTF-8.") from None
-    if too_deep(text):
-        raise Rejected(400, f"Body is nested deeper than {MAX_JSON_DEPTH} levels.")
-    try:
-        payload = json.loads(text)
-    except (ValueError, RecursionError):
-        raise Rejected(400, "Body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise Rejected(400, "Body must be a JSON object.")
+    payload = json_object(body)
     resource_type = payload.get("resource_type")
     if not isinstance(resource_type, str) or resource_type not in ENTITIES:
         raise Rejected(400, f"resource_type must be one of {', '.join(ENTITIES)}.")

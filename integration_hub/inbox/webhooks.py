@@ -218,6 +218,11 @@ def event_name(headers: dict[str, str], header: str) -> str:
 def parse_json(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise Rejected(400, "Empty body without X-Webhook-Error-* headers.")
+    return json_object(body)
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """A webhook body as a JSON object, or a 400 naming what is wrong with it."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
