@@ -17,7 +17,13 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.core import work
 from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.webhooks import Rejected, json_object, kept_headers, read_body
+from integration_hub.inbox.webhooks import (
+    Rejected,
+    json_object,
+    kept_headers,
+    read_body,
+    refuse,
+)
 from tenants.models import Tenant
 
 logger = logging.getLogger("hub.webhooks")
@@ -46,16 +52,7 @@ def shipstation_webhook(request: HttpRequest, token: str) -> JsonResponse:
         entity, resource_url = parse_notification(body)
         item, created = store_notification(tenant, entity, resource_url, body, request)
     except Rejected as rejection:
-        logger.warning(
-            "shipstation webhook refused: %s %s from %s",
-            rejection.status,
-            rejection.reason,
-            request.META.get("REMOTE_ADDR", "-"),
-        )
-        response = JsonResponse({"error": rejection.reason}, status=rejection.status)
-        if rejection.status == 405:
-            response["Allow"] = "POST"
-        return response
+        return refuse(request, rejection, source="shipstation")
     logger.info(
         "shipstation webhook tenant=%s %s item=%s%s",
         tenant.slug,

@@ -80,9 +80,11 @@ def api2cart_webhook(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse({"status": "accepted" if created else "duplicate", "item": item.pk})
 
 
-def refuse(request: HttpRequest, rejection: Rejected) -> JsonResponse:
+def refuse(request: HttpRequest, rejection: Rejected, source: str = "api2cart") -> JsonResponse:
+    """The JSON answer for a refused webhook, logged with where it came from."""
     logger.warning(
-        "api2cart webhook refused: %s %s from %s",
+        "%s webhook refused: %s %s from %s",
+        source,
         rejection.status,
         rejection.reason,
         request.META.get("REMOTE_ADDR", "-"),

@@ -252,38 +252,13 @@ class OrdersMixin(Api2CartBase):
 
     # Orders
 
-    def orders(
-        self,
-        *,
-        modified_from: datetime | None = None,
-        modified_to: datetime | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        order_ids: Iterable[str] = (),
-        order_status: str | None = None,
-        customer_email: str | None = None,
-        store_id: str | None = None,
-        sort_by: str | None = None,
-        sort_direction: str | None = None,
-    ) -> Iterator[Order]:
-        """`order.list` with every field, paged by cursor. Poll with `modified_from` + overlap.
+    def orders(self, **filters: Any) -> Iterator[Order]:
+        """`order.list` with every field, paged by cursor (filters as for `order_rows`).
 
-        Raises `UnreadableOrder` on the first order it cannot read; `order_rows` plus
-        `Order.from_api` lets a caller read each order on its own.
+        Poll with `modified_from` + overlap. Raises `UnreadableOrder` on the first order it
+        cannot read; `order_rows` plus `Order.from_api` lets a caller read each order alone.
         """
-        rows = self.order_rows(
-            modified_from=modified_from,
-            modified_to=modified_to,
-            created_from=created_from,
-            created_to=created_to,
-            order_ids=order_ids,
-            order_status=order_status,
-            customer_email=customer_email,
-            store_id=store_id,
-            sort_by=sort_by,
-            sort_direction=sort_direction,
-        )
-        for row in rows:
+        for row in self.order_rows(**filters):
             yield Order.from_api(row)
 
     def order_rows(
