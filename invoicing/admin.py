@@ -16,12 +16,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integration_hub.admin_sites import tenant_admin
+from integration_hub.core import work
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
+from orders import attention
 from orders.admin import OrderAdmin
 from orders.models import Order
+from tenants.activity import record_activity
 from tenants.models import Store
 
 GENERATE_PERMISSION = "invoicing.generate_invoice"
@@ -111,6 +114,28 @@ class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     list_filter = ["state"]
     fields = ["order", "invoice", "state", "order_status", "comment", "sent_at", *WORK_FIELDS]
     readonly_fields = fields
+    actions = ["retry_updates"]
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(GENERATE_PERMISSION)
+
+    @admin.action(description="Retry telling the store", permissions=["retry"])
+    def retry_updates(self, request: HttpRequest, queryset: QuerySet[StoreStatusUpdate]) -> None:
+        parked = queryset.filter(
+            state__in=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED]
+        )
+        ids = work.retry_now(
+            StoreStatusUpdate,
+            parked.values_list("pk", flat=True),
+            state=StoreStatusUpdate.State.PENDING,
+        )
+        for pk in ids:
+            record_activity(
+                "store_status.retry",
+                actor=request.user.get_username(),
+                obj=StoreStatusUpdate(pk=pk),
+            )
+        self.message_user(request, f"{len(ids)} store status update(s) will be sent again.")
 
 
 class InvoiceInline(admin.TabularInline):
@@ -150,3 +175,33 @@ def _extend_order_admin() -> None:
 
 
 _extend_order_admin()
+
+
+def parked_status_updates() -> list[attention.AttentionItem]:
+    """Invoiced orders whose store has not been told, with the hint they were parked with."""
+    parked = StoreStatusUpdate.objects.filter(
+        state__in=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED]
+    ).select_related("order")[: attention.LIMIT]
+    items = []
+    for update in parked:
+        url = reverse("tenant_admin:invoicing_storestatusupdate_change", args=[update.pk])
+        hint = update.last_error_hint
+        items.append(
+            attention.AttentionItem(
+                kind="Store status update",
+                title=f"{update.order} (Invoiced)",
+                url=url,
+                problem=update.last_error or "No message recorded.",
+                next_step=attention.next_step_for(
+                    hint,
+                    update.get_state_display(),
+                    "Fix what the message names, then run 'Retry telling the store'.",
+                ),
+                next_url=attention.place_url(hint, url),
+                since=update.updated_at,
+            )
+        )
+    return items
+
+
+attention.register_source(parked_status_updates)

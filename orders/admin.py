@@ -5,21 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
 
 from integration_hub.admin_sites import FrontPagePanel, tenant_admin
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
+from orders.attention import attention_items
 from orders.csv_admin import CsvUploadMixin
 from orders.dashboard import order_dashboard
-from orders.models import CsvImport, Order, OrderEvent, OrderLine
+from orders.manual_entry import ManualOrderForms, sku_choices
+from orders.models import Order
+from orders.sheet import address_lines, order_lines
+from orders.timeline import collapsed
+from tenants.activity import record_activity
 
 STATE_COLOURS = {
     Order.State.SENT_TO_SHIPSTATION: "#2e7d32",
+    Order.State.PARTIALLY_SHIPPED: "#2e7d32",
+    Order.State.SHIPPED: "#2e7d32",
+    Order.State.INVOICED: "#1b5e20",
     Order.State.IN_ERP: "#1565c0",
     Order.State.NEEDS_ATTENTION: "#e65100",
     Order.State.FAILED: "#c62828",
@@ -28,29 +38,6 @@ STATE_COLOURS = {
 
 
 tenant_admin.add_front_page_panel(FrontPagePanel("orders", "orders.view_order", order_dashboard))
-
-
-class OrderLineInline(admin.TabularInline):
-    model = OrderLine
-    extra = 0
-    can_delete = False
-    fields = ["line_number", "sku", "name", "quantity", "unit_price", "erp_item_number"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class TimelineInline(admin.TabularInline):
-    model = OrderEvent
-    verbose_name_plural = "Timeline"
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "step", "outcome", "message", "upstream_ref", "actor"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order, site=tenant_admin)
@@ -72,35 +59,108 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     ]
     search_fields = ["order_number", "store_order_id", "customer_email", "erp_order_number"]
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline, TimelineInline]
+    inlines: list = []
+    change_form_template = "admin/orders/order/change_form.html"
     list_select_related = ["store"]
     actions = ["retry_orders", "replay_orders", "cancel_orders"]
     fieldsets = (
-        (None, {"fields": ("order_number", "store", "source", "store_order_id", "ordered_at")}),
-        ("Pipeline", {"fields": ("state", "state_message")}),
         (
             "Upstream references",
             {
                 "fields": (
+                    "store",
+                    "source",
+                    "store_order_id",
+                    "ordered_at",
+                    "store_customer_id",
                     "erp_customer_number",
                     "erp_temporary_order_number",
                     "erp_order_number",
                     "shipstation_order_key",
                     "shipstation_order_id",
-                )
+                ),
+                "classes": ["collapse"],
             },
         ),
-        ("Customer", {"fields": ("customer_email", "store_customer_id", "ship_to")}),
-        ("Totals", {"fields": ("currency", "total")}),
         ("Work", {"fields": WORK_FIELDS, "classes": ["collapse"]}),
     )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None):
         return [f for fs in self.fieldsets for f in fs[1]["fields"]]
 
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        """An order mirrors its store, the ERP and ShipStation: the actions change it, not edits."""
+        return False
+
+    def get_urls(self) -> list:
+        return [
+            path("needs-attention/", self.admin_site.admin_view(self.needs_attention_view),
+                 name="orders_order_needs_attention"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        """Orders come from stores, the API or a CSV file; the upload page is the manual way."""
-        return HttpResponseRedirect(reverse("tenant_admin:orders_order_upload_csv"))
+        """A person types an order; the API's rules accept or refuse it (orders.manual_entry)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        forms = ManualOrderForms.bind(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            actor = request.user.get_username()
+            order = forms.place(actor)
+            if order is not None:
+                record_activity(
+                    "order.manual_entered", actor=actor, obj=order, request=request,
+                    message=f"Order {order.order_number} typed in with {order.lines.count()} "
+                    "line(s).",
+                )  # fmt: skip
+                messages.success(request, f"{order} accepted; it is on its way to the ERP.")
+                return redirect("tenant_admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Add order",
+            "forms": forms,
+            "skus": sku_choices(),
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/orders/order/manual_order.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context=None):  # fmt: skip
+        """The order as a sheet: address, lines, totals, timeline, and the actions to run."""
+        order = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if order is not None:
+            events = order.events.order_by("created_at", "id")
+            extra_context.update(
+                order=order,
+                ship_to_lines=address_lines(order.ship_to),
+                lines=order_lines(order),
+                timeline=collapsed(events),
+                action_choices=[c for c in self.get_action_choices(request, default_choices=[])],
+                state_colour=STATE_COLOURS.get(order.state, "#455a64"),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def needs_attention_view(self, request: HttpRequest) -> TemplateResponse:
+        """Everything of this tenant that waits for a person, each with its next step."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Needs attention",
+            "items": attention_items(),
+        }
+        return TemplateResponse(request, "admin/orders/order/needs_attention.html", context)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Order]):
+        """An action run from an order's page comes back to that page."""
+        response = super().response_action(request, queryset)
+        order_id = request.POST.get("_back_to_order", "")
+        if response is not None and response.status_code == 302 and order_id.isdigit():
+            return redirect("tenant_admin:orders_order_change", int(order_id))
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -148,39 +208,3 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     @admin.action(description="Cancel in the hub", permissions=["cancel"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._apply(request, queryset, cancel_order)
-
-
-@admin.register(CsvImport, site=tenant_admin)
-class CsvImportAdmin(WorkItemAdminMixin, admin.ModelAdmin):
-    """Background CSV imports: state, counts and every problem of a rejected file."""
-
-    list_display = ["file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created"]
-    list_filter = ["state"]
-    readonly_fields = [
-        "file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created",
-        "lines_created", "problem_list", "finished_at", *WORK_FIELDS,
-    ]  # fmt: skip
-    fields = readonly_fields
-
-    @admin.display(description="State", ordering="state")
-    def progress(self, obj: CsvImport) -> str:
-        """A queued file a worker holds right now is being imported."""
-        leased = obj.lease_until and obj.lease_until > timezone.now()
-        if obj.state == CsvImport.State.QUEUED and leased:
-            return "Importing"
-        return obj.get_state_display()
-
-    @admin.display(description="Problems")
-    def problem_list(self, obj: CsvImport) -> str:
-        if not obj.problems:
-            return "—"
-        return format_html_join("\n", "<div>{}</div>", ((p,) for p in obj.problems))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -11,6 +11,7 @@ from integration_hub.admin_sites import tenant_admin
 from integration_hub.connectors.errors import UpstreamError
 from integration_hub.core import work
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from orders import attention
 from orders.admin import OrderAdmin
 from shipping import subscriptions
 from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
@@ -109,7 +110,9 @@ class ShipmentInline(admin.TabularInline):
         "source_id",
         "state",
         "carrier_code",
-        "tracking_numbers",
+        "service",
+        "tracking",
+        "shipped_on",
         "store_shipment_id",
     ]
     readonly_fields = fields
@@ -117,8 +120,43 @@ class ShipmentInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    @admin.display(description="Tracking")
+    def tracking(self, obj: Shipment) -> str:
+        return ", ".join(obj.tracking_numbers) or "—"
 
-OrderAdmin.inlines = [*OrderAdmin.inlines, ShipmentInline]
+
+if ShipmentInline not in OrderAdmin.inlines:
+    OrderAdmin.inlines = [*OrderAdmin.inlines, ShipmentInline]
+
+
+def parked_shipments() -> list[attention.AttentionItem]:
+    """Shipments the store has not got, with the hint they were parked with."""
+    parked = Shipment.objects.filter(
+        state__in=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED], voided=False
+    ).select_related("order")[: attention.LIMIT]
+    items = []
+    for shipment in parked:
+        url = reverse("tenant_admin:shipping_shipment_change", args=[shipment.pk])
+        hint = shipment.last_error_hint
+        items.append(
+            attention.AttentionItem(
+                kind="Shipment",
+                title=f"{shipment} of {shipment.order}",
+                url=url,
+                problem=shipment.last_error or shipment.note or "No message recorded.",
+                next_step=attention.next_step_for(
+                    hint,
+                    shipment.get_state_display(),
+                    "Fix what the message names, then run 'Retry posting to the store'.",
+                ),
+                next_url=attention.place_url(hint, url),
+                since=shipment.updated_at,
+            )
+        )
+    return items
+
+
+attention.register_source(parked_shipments)
 
 
 @admin.register(CarrierMapping, site=tenant_admin)

@@ -1,0 +1,101 @@
+"""What waits for a person in this tenant, each with what to do next and where to do it.
+
+Orders are listed here; shipping and invoicing add their parked rows with `register_source`
+(orders may not import them). The next step is the hint the work item was parked with, and its
+link the portal page that hint names (or else the item's own page, where Retry is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import NoReverseMatch, reverse
+
+from orders.models import Order
+
+PLACES = {
+    "Catalog › Item bindings": "tenant_admin:catalog_itembinding_changelist",
+    "Shipping › Carrier mappings": "tenant_admin:shipping_carriermapping_changelist",
+    "Invoicing › Store status mappings": "tenant_admin:invoicing_storestatusmapping_changelist",
+    "connection settings": "tenant_admin:tenant_settings_connectionsettings_changelist",
+    ".ionapi": "tenant_admin:tenant_settings_connectionsettings_changelist",
+}
+"""Portal places named in parking hints, and the page each names."""
+
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: str
+    title: str
+    url: str
+    problem: str
+    next_step: str
+    next_url: str
+    since: datetime | None
+
+
+AttentionSource = Callable[[], list[AttentionItem]]
+_sources: list[AttentionSource] = []
+
+
+def register_source(source: AttentionSource) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def place_url(hint: str, fallback: str) -> str:
+    """The page a hint sends the reader to, if it names one the portal has."""
+    for place, name in PLACES.items():
+        if place.lower() in hint.lower():
+            try:
+                return reverse(name)
+            except NoReverseMatch:
+                continue
+    return fallback
+
+
+def next_step_for(hint: str, state_label: str, fallback: str) -> str:
+    if hint:
+        return hint
+    if state_label == "Failed":
+        return "The hub gave up retrying: fix what the error names, then run Retry on its page."
+    return fallback
+
+
+def _orders() -> list[AttentionItem]:
+    parked = Order.objects.filter(
+        state__in=[Order.State.NEEDS_ATTENTION, Order.State.FAILED]
+    ).order_by("-updated_at")[:LIMIT]
+    items = []
+    for order in parked:
+        url = reverse("tenant_admin:orders_order_change", args=[order.pk])
+        hint = order.last_error_hint
+        items.append(
+            AttentionItem(
+                kind="Order",
+                title=f"{order.order_number} ({order.get_state_display()})",
+                url=url,
+                problem=order.state_message or order.last_error or "No message recorded.",
+                next_step=next_step_for(
+                    hint,
+                    order.get_state_display(),
+                    "Fix what the message names, then run Retry on the order's page.",
+                ),
+                next_url=place_url(hint, url),
+                since=order.updated_at,
+            )
+        )
+    return items
+
+
+register_source(_orders)
+
+
+def attention_items() -> list[AttentionItem]:
+    """Every source's items, newest first."""
+    items = [item for source in _sources for item in source()]
+    return sorted(items, key=lambda item: item.since.timestamp() if item.since else 0, reverse=True)

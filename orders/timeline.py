@@ -1,0 +1,89 @@
+"""An order's timeline as a person reads it: one list across store, ERP and ShipStation, where a
+step repeated back to back (fifty retries of the same refusal) is one row with a count."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from orders.models import OrderEvent
+
+STORE, ERP, SHIPSTATION, HUB = "Store", "ERP", "ShipStation", "Hub"
+
+SYSTEM_OF_STEP = {
+    "received": STORE,
+    "store_update": STORE,
+    "store_status": STORE,
+    "store_shipment": STORE,
+    "customer_linked": ERP,
+    "in_erp": ERP,
+    "erp_batch_head": ERP,
+    "erp_batch_discarded": ERP,
+    "erp_lines_not_processed": ERP,
+    "late_result": ERP,
+    "generate_invoice": ERP,
+    "invoiced": ERP,
+    "sent_to_shipstation": SHIPSTATION,
+    "shipstation_rejected": SHIPSTATION,
+    "shipment": SHIPSTATION,
+    "shipment_voided": SHIPSTATION,
+    "partially_shipped": SHIPSTATION,
+    "shipped": SHIPSTATION,
+}
+"""Which upstream a step talks about; anything else (retries, cancelling, parking) is the hub's."""
+
+_NUMBERS = re.compile(r"\d+(\.\d+)?")
+
+
+@dataclass
+class TimelineRow:
+    system: str
+    step: str
+    outcome: str
+    message: str
+    actor: str
+    upstream_ref: str
+    first_at: datetime
+    last_at: datetime
+    count: int = 1
+
+    @property
+    def step_label(self) -> str:
+        return self.step.replace("_", " ").capitalize()
+
+
+def _same_kind(row: TimelineRow, event: OrderEvent) -> bool:
+    """Attempt numbers and wait times change between retries; the words do not."""
+    return (
+        row.step == event.step
+        and row.outcome == event.outcome
+        and _NUMBERS.sub("#", row.message) == _NUMBERS.sub("#", event.message)
+    )
+
+
+def collapsed(events: Iterable[OrderEvent]) -> list[TimelineRow]:
+    """Events oldest first, consecutive repeats folded into one row showing the latest words."""
+    rows: list[TimelineRow] = []
+    for event in events:
+        if rows and _same_kind(rows[-1], event):
+            row = rows[-1]
+            row.count += 1
+            row.last_at = event.created_at
+            row.message = event.message
+            row.upstream_ref = event.upstream_ref or row.upstream_ref
+            continue
+        rows.append(
+            TimelineRow(
+                system=SYSTEM_OF_STEP.get(event.step, HUB),
+                step=event.step,
+                outcome=event.outcome,
+                message=event.message,
+                actor=event.actor,
+                upstream_ref=event.upstream_ref,
+                first_at=event.created_at,
+                last_at=event.created_at,
+            )
+        )
+    return rows
