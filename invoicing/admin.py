@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
-from orders import attention
+from orders import attention, health
 from orders.admin import OrderAdmin
 from orders.models import Order
 from tenants.activity import record_activity
@@ -205,3 +205,14 @@ def parked_status_updates() -> list[attention.AttentionItem]:
 
 
 attention.register_source(parked_status_updates)
+
+
+def invoiced_to_store(tenant) -> health.FlowLag:
+    """Invoiced orders whose store has not been told yet."""
+    figures = StoreStatusUpdate.objects.filter(state=StoreStatusUpdate.State.PENDING).aggregate(
+        waiting=Count("pk"), oldest=Min("created_at")
+    )
+    return health.FlowLag("Invoiced → store", **figures)
+
+
+health.register_flow(invoiced_to_store)

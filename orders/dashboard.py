@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
+from orders.attention import attention_items
 from orders.erp_orders import abandoned_batches
+from orders.health import ATTENTION_STATES, TenantHealth, health_of
 from orders.models import Order
-
-ATTENTION_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class OrderDashboard:
     last_24h: int
     attention: list[Order]
     open_erp_batches: int
+    health: TenantHealth
+    attention_total: int
 
 
 def order_dashboard() -> OrderDashboard:
@@ -50,4 +53,6 @@ def order_dashboard() -> OrderDashboard:
             Order.objects.filter(state__in=ATTENTION_STATES).order_by("-updated_at")[:10]
         ),
         open_erp_batches=abandoned_batches(timedelta(0)).count(),
+        health=health_of(connection.tenant),
+        attention_total=len(attention_items()),
     )

@@ -1,17 +1,72 @@
-"""Per-tenant pipeline health for the platform operator's front page."""
+"""A tenant's pipeline health: orders per hour and per day, failures, what waits, and how far
+behind each flow is. The tenant front page shows its own; the platform front page every tenant's.
+
+Each flow's lag is the age of the oldest thing still waiting in it. Orders know their own flows;
+shipping and invoicing add theirs with `register_flow` (orders may not import them).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from integration_hub.core.models import WorkAttempt
+from integration_hub.inbox.models import InboxItem
 from orders.models import Order
-from orders.state import WAITING_STATES
-from tenants.models import Tenant
+from orders.state import WAITING_STATES, WORK_STATES
+from tenants.models import Store, Tenant
+
+LAGGING = timedelta(minutes=15)
+"""A flow whose oldest waiting item is older than this is shown as behind."""
+
+ATTENTION_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
+
+
+@dataclass(frozen=True)
+class FlowLag:
+    name: str
+    waiting: int
+    oldest: datetime | None
+
+    @property
+    def lag(self) -> timedelta | None:
+        return timezone.now() - self.oldest if self.oldest else None
+
+    @property
+    def behind(self) -> bool:
+        return bool(self.lag and self.lag > LAGGING)
+
+
+FlowProbe = Callable[[Tenant], FlowLag]
+_flows: list[FlowProbe] = []
+
+
+def register_flow(probe: FlowProbe) -> None:
+    """`probe(tenant)` runs in the tenant's schema and measures one flow."""
+    if probe not in _flows:
+        _flows.append(probe)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class StoreState:
+    store: Store
+    poll_lag: timedelta | None
+
+    @property
+    def connected(self) -> bool:
+        return self.store.status == Store.Status.CONNECTED
 
 
 @dataclass(frozen=True)
@@ -23,6 +78,11 @@ class TenantHealth:
     oldest_waiting: datetime | None
     needs_attention: int
     failed: int
+    hourly: list[Bucket] = field(default_factory=list)
+    daily: list[Bucket] = field(default_factory=list)
+    failed_attempts_24h: int = 0
+    flows: list[FlowLag] = field(default_factory=list)
+    stores: list[StoreState] = field(default_factory=list)
 
     @property
     def lag(self) -> timedelta | None:
@@ -30,29 +90,116 @@ class TenantHealth:
         return timezone.now() - self.oldest_waiting if self.oldest_waiting else None
 
     @property
+    def disconnected_stores(self) -> int:
+        return sum(not s.connected for s in self.stores)
+
+    @property
     def healthy(self) -> bool:
-        return not (self.needs_attention or self.failed) and (
-            self.lag is None or self.lag < timedelta(minutes=15)
+        return (
+            not (self.needs_attention or self.failed or self.disconnected_stores)
+            and (self.lag is None or self.lag < LAGGING)
+            and not any(flow.behind for flow in self.flows)
         )
 
 
+def _buckets(truncate, step: timedelta, count: int, now: datetime) -> list[Bucket]:
+    """Orders received per hour or day, oldest first, with the empty ones as zero."""
+    last = truncate_to(now, step)
+    first = last - step * (count - 1)
+    counts = {
+        row["bucket"]: row["n"]
+        for row in Order.objects.filter(created_at__gte=first)
+        .annotate(bucket=truncate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("bucket")
+        .annotate(n=Count("pk"))
+    }
+    return [Bucket(first + step * i, counts.get(first + step * i, 0)) for i in range(count)]
+
+
+def truncate_to(moment: datetime, step: timedelta) -> datetime:
+    moment = timezone.localtime(moment)
+    if step >= timedelta(days=1):
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def hourly_orders(now: datetime | None = None) -> list[Bucket]:
+    """The last 24 hours, the current hour last."""
+    return _buckets(TruncHour, timedelta(hours=1), 24, now or timezone.now())
+
+
+def daily_orders(now: datetime | None = None) -> list[Bucket]:
+    """The last 7 days, today last."""
+    return _buckets(TruncDay, timedelta(days=1), 7, now or timezone.now())
+
+
+def tenant_stores(tenant: Tenant) -> list[StoreState]:
+    now = timezone.now()
+    stores = Store.objects.filter(memberships__tenant=tenant).order_by("display_name")
+    return [StoreState(s, now - s.last_polled_at if s.last_polled_at else None) for s in stores]
+
+
+def _store_intake(tenant: Tenant) -> FlowLag:
+    figures = InboxItem.objects.filter(
+        store__memberships__tenant=tenant, state=InboxItem.State.PENDING
+    ).aggregate(waiting=Count("pk"), oldest=Min("received_at"))
+    return FlowLag("Store → hub", **figures)
+
+
+def _to_erp(tenant: Tenant) -> FlowLag:
+    figures = Order.objects.filter(state__in=WORK_STATES).aggregate(
+        waiting=Count("pk"), oldest=Min("created_at")
+    )
+    return FlowLag("Hub → ERP", **figures)
+
+
+def _to_shipstation(tenant: Tenant) -> FlowLag:
+    figures = Order.objects.filter(state=Order.State.IN_ERP).aggregate(
+        waiting=Count("pk"), oldest=Min("updated_at")
+    )
+    return FlowLag("ERP → ShipStation", **figures)
+
+
+for _probe in (_store_intake, _to_erp, _to_shipstation):
+    register_flow(_probe)
+
+
+def health_of(tenant: Tenant) -> TenantHealth:
+    """The tenant's figures; runs in the current schema, which must be the tenant's."""
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    figures = Order.objects.aggregate(
+        received_24h=Count("pk", filter=Q(created_at__gte=since)),
+        shipped_24h=Count(
+            "pk",
+            filter=Q(updated_at__gte=since, state=Order.State.SENT_TO_SHIPSTATION),
+        ),
+        waiting=Count("pk", filter=Q(state__in=WAITING_STATES)),
+        oldest_waiting=Min("created_at", filter=Q(state__in=WAITING_STATES)),
+        needs_attention=Count("pk", filter=Q(state=Order.State.NEEDS_ATTENTION)),
+        failed=Count("pk", filter=Q(state=Order.State.FAILED)),
+    )
+    failed_attempts = (
+        WorkAttempt.objects.filter(started_at__gte=since)
+        .exclude(outcome=WorkAttempt.Outcome.SUCCEEDED)
+        .count()
+    )
+    return TenantHealth(
+        tenant=tenant,
+        **figures,
+        hourly=hourly_orders(now),
+        daily=daily_orders(now),
+        failed_attempts_24h=failed_attempts,
+        flows=[probe(tenant) for probe in _flows],
+        stores=tenant_stores(tenant),
+    )
+
+
 def tenant_health() -> list[TenantHealth]:
-    """One aggregate query per tenant schema."""
-    since = timezone.now() - timedelta(hours=24)
+    """Every active tenant's health, each measured in its own schema."""
     rows = []
     tenants = Tenant.objects.filter(is_active=True, is_template=False).exclude(schema_name="public")
-    for tenant in tenants:
+    for tenant in tenants.order_by("name"):
         with schema_context(tenant.schema_name):
-            figures = Order.objects.aggregate(
-                received_24h=Count("pk", filter=Q(created_at__gte=since)),
-                shipped_24h=Count(
-                    "pk",
-                    filter=Q(updated_at__gte=since, state=Order.State.SENT_TO_SHIPSTATION),
-                ),
-                waiting=Count("pk", filter=Q(state__in=WAITING_STATES)),
-                oldest_waiting=Min("created_at", filter=Q(state__in=WAITING_STATES)),
-                needs_attention=Count("pk", filter=Q(state=Order.State.NEEDS_ATTENTION)),
-                failed=Count("pk", filter=Q(state=Order.State.FAILED)),
-            )
-        rows.append(TenantHealth(tenant=tenant, **figures))
+            rows.append(health_of(tenant))
     return rows

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
@@ -11,7 +11,7 @@ from integration_hub.admin_sites import tenant_admin
 from integration_hub.connectors.errors import UpstreamError
 from integration_hub.core import work
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
-from orders import attention
+from orders import attention, health
 from orders.admin import OrderAdmin
 from shipping import subscriptions
 from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
@@ -221,3 +221,14 @@ class ShipStationSubscriptionAdmin(admin.ModelAdmin):
             )
             done += 1
         self.message_user(request, f"{done} webhook(s) unsubscribed.")
+
+
+def shipments_to_store(tenant) -> health.FlowLag:
+    """Shipments not yet posted to the store."""
+    figures = Shipment.objects.filter(state=Shipment.State.PENDING).aggregate(
+        waiting=Count("pk"), oldest=Min("created_at")
+    )
+    return health.FlowLag("Shipments → store", **figures)
+
+
+health.register_flow(shipments_to_store)
