@@ -1,33 +1,44 @@
-"""Importing orders from a ShipStation-style CSV file: all of it, or none of it.
+"""Importing orders from a person's file (CSV, TSV or .xlsx): all of it, or none of it.
 
-One row per order line; the order-level columns repeat on each row and rows sharing an order
-number form one order. Every row is checked before anything is written, so a person fixing a
-file sees every problem at once, and a file with any problem imports nothing.
+One row per order line; rows sharing an order number form one order, whose order-level fields
+come from its first row and may be left blank on the others (as Shopify exports them); a
+different value on a later row is a problem named by row. Every row is checked in memory with
+the order API's rules before anything is written, so a person fixing a file sees every problem
+at once, and a file with any problem imports nothing. A good file is written with a few bulk
+INSERTs in one transaction (`orders.intake.accept_new_orders`), and its orders then go through
+the normal pipeline.
+
+An upload is a `CsvImport` work item: it waits for its column mapping (`csv_mapping`), then is
+imported while the person waits (small files) or by a worker, reporting its progress.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import IO, Any
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
-from django.db import transaction
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
 
 from integration_hub.core import work
-from orders.intake import accept_order
+from orders.addresses import ShipTo
+from orders.csv_files import Row, UnreadableFile, csv_bytes, read_rows
+from orders.csv_mapping import FIELDS, FIELDS_BY_PATH, ORDER_MONEY, Field, Mapping, suggest
+from orders.intake import IncomingLine, IncomingOrder, accept_new_orders
 from orders.models import CsvImport, Order
 from orders.serializers import OrderInputSerializer, error_paths
 from tenants.activity import record_activity
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 10_000
-DELIMITERS = (",", ";", "\t")
+logger = logging.getLogger("hub.csv_import")
+
 DATE_FORMATS = (
     "%m/%d/%Y",
     "%m/%d/%Y %H:%M",
@@ -38,82 +49,19 @@ DATE_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
 )
+MONEY_LIMIT = Decimal("1e12")
+CENT = Decimal("0.01")
+PROGRESS_EVERY = 500
+PREVIEW_ROWS = 5
 
-
-def normalize_header(text: str) -> str:
-    """'Ship To - Name', 'ship to name' and 'SHIP_TO_NAME' all read as 'ship to name'."""
-    text = text.lower().replace("#", " number ")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-@dataclass(frozen=True)
-class Column:
-    """One field of the order shape and the header names people use for it."""
-
-    path: str
-    label: str
-    aliases: tuple[str, ...]
-    required: bool = False
-
-    @property
-    def is_line_field(self) -> bool:
-        return self.path.startswith("lines.")
-
-    @property
-    def name(self) -> str:
-        return self.path.split(".")[-1]
-
-
-COLUMNS = (
-    Column("order_number", "Order Number", ("Order #", "Order No"), required=True),
-    Column("ordered_at", "Order Date", ("Date", "Order Created Date")),
-    Column("email", "Email", ("Buyer Email", "Customer Email", "E-mail"), required=True),
-    Column("currency", "Currency", ("Currency Code",)),
-    Column(
-        "ship_to.name",
-        "Recipient Name",
-        ("Ship To - Name", "Ship To Name", "Recipient"),
-        required=True,
-    ),
-    Column("ship_to.company", "Company", ("Ship To - Company", "Recipient Company")),
-    Column(
-        "ship_to.street1",
-        "Address 1",
-        ("Ship To - Address 1", "Address Line 1", "Address", "Street 1"),
-        required=True,
-    ),
-    Column("ship_to.street2", "Address 2", ("Ship To - Address 2", "Address Line 2", "Street 2")),
-    Column("ship_to.city", "City", ("Ship To - City",), required=True),
-    Column("ship_to.state", "State", ("Ship To - State", "Province", "State/Province", "Region")),
-    Column(
-        "ship_to.postal_code",
-        "Postal Code",
-        ("Ship To - Postal Code", "Zip", "Zip Code", "Postcode"),
-        required=True,
-    ),
-    Column(
-        "ship_to.country",
-        "Country",
-        ("Ship To - Country", "Country Code"),
-        required=True,
-    ),
-    Column("ship_to.phone", "Phone", ("Ship To - Phone", "Recipient Phone")),
-    Column("lines.sku", "SKU", ("Item SKU",), required=True),
-    Column("lines.name", "Item Name", ("Item Description", "Product Name")),
-    Column("lines.quantity", "Quantity", ("Qty", "Item Quantity", "Item Qty"), required=True),
-    Column("lines.unit_price", "Unit Price", ("Item Unit Price", "Price"), required=True),
-)
-COLUMNS_BY_HEADER = {
-    normalize_header(header): column
-    for column in COLUMNS
-    for header in (column.label, *column.aliases)
-}
-COLUMNS_BY_PATH = {column.path: column for column in COLUMNS}
+Progress = Callable[[str, int, int], None]
+"""Told (phase, done, total) while an import runs."""
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One reason the file was refused, pointing at the row and column to fix."""
+    """One reason the file was refused, pointing at the row and column to fix (row 0: the
+    whole file)."""
 
     row: int
     column: str
@@ -126,9 +74,14 @@ class Problem:
             return f"row {self.row}: {self.message}"
         return self.message
 
+    @property
+    def in_row(self) -> str:
+        """The problem as said in the row's own Problem cell."""
+        return f"{self.column}: {self.message}" if self.column else self.message
+
 
 @dataclass
-class CsvImportResult:
+class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     orders: int = 0
     lines: int = 0
@@ -154,224 +107,242 @@ class Cell:
 
 @dataclass
 class DraftOrder:
-    """The rows of one order number, merged into the API's order shape."""
+    """The rows of one order number, merged into the order API's shape."""
 
     number: str
     first_row: int
-    fields: dict[Column, Cell] = field(default_factory=dict)
-    lines: list[tuple[int, dict[Column, str]]] = field(default_factory=list)
-    serializer: OrderInputSerializer | None = None
+    fields: dict[Field, Cell] = field(default_factory=dict)
+    lines: list[tuple[int, dict[Field, str]]] = field(default_factory=list)
+    incoming: IncomingOrder | None = None
 
     def payload(self) -> dict[str, Any]:
         order: dict[str, Any] = {"order_number": self.number, "ship_to": {}, "lines": []}
         for column, cell in self.fields.items():
             if column.path.startswith("ship_to."):
                 order["ship_to"][column.name] = cell.value
-            else:
+            elif column.path not in ORDER_MONEY:
                 order[column.path] = cell.value
         for _, values in self.lines:
             order["lines"].append({column.name: value for column, value in values.items()})
         return order
 
 
-class ImportRaced(Exception):
-    """An order number was taken between checking the file and writing it."""
+class FileLayout:
+    """Where each mapped field sits in this file, and what the file calls it."""
+
+    def __init__(self, header: list[str], mapping: Mapping) -> None:
+        self.header = header
+        self.width = len(header)
+        placed = [(FIELDS_BY_PATH[path], index) for path, index in mapping.items()]
+        self.number_index = mapping["order_number"]
+        self.order_fields = [
+            (column, index)
+            for column, index in placed
+            if not column.is_line_field and column.path != "order_number"
+        ]
+        self.line_fields = [(column, index) for column, index in placed if column.is_line_field]
+        self.names = {column: header[index] for column, index in placed}
+
+    def name(self, column: Field | None) -> str:
+        return self.names.get(column, "") if column else ""
 
 
-def import_orders_csv(file: IO[bytes], *, actor: str) -> CsvImportResult:
-    """Check the whole file, then create every order in one transaction; nothing on any error."""
-    drafts, problems = plan_import(file)
-    if problems:
-        return CsvImportResult(problems=problems)
-    try:
-        with transaction.atomic():
-            for draft in drafts:
-                incoming = draft.serializer.to_incoming(
-                    source=Order.Source.CSV, payload=draft.serializer.initial_data
-                )
-                _, created = accept_order(incoming, actor=actor)
-                if not created:
-                    raise ImportRaced(draft)
-    except ImportRaced as raced:
-        draft = raced.args[0]
-        message = (
-            f"order {draft.number} was created by someone else during this import; nothing "
-            "was imported, upload the file again to see what is left."
-        )
-        return CsvImportResult(problems=[Problem(draft.first_row, "", message)])
-    return CsvImportResult(orders=len(drafts), lines=sum(len(draft.lines) for draft in drafts))
-
-
-def plan_import(file: IO[bytes]) -> tuple[list[DraftOrder], list[Problem]]:
-    """The file's orders, validated, or every problem found in it."""
-    data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // 2**20
-        message = f"The file is larger than {limit} MiB; split it into smaller files."
-        return [], [Problem(0, "", message)]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        message = (
-            f"The file is not UTF-8 text (unreadable byte at position {error.start}); "
-            "save it as 'CSV UTF-8' and upload it again."
-        )
-        return [], [Problem(0, "", message)]
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
-    try:
-        header = next(rows, None)
-        if header is None or not any(cell.strip() for cell in header):
-            return [], [Problem(0, "", "The file is empty; the first row must name the columns.")]
-        headers, problems = map_columns(header)
-        if problems:
-            return [], problems
-        drafts, problems = group_rows(rows, headers, width=len(header))
-    except csv.Error as error:
-        return [], [Problem(rows.line_num, "", f"cannot be read as CSV ({error}).")]
-    problems += validate_orders(drafts, headers)
-    problems += already_existing(drafts, headers)
-    return drafts, problems
-
-
-def detect_delimiter(text: str) -> str:
-    """The separator used most in the header line: comma, semicolon (Excel in Europe) or tab."""
-    first_line = text.split("\n", 1)[0]
-    return max(DELIMITERS, key=first_line.count)
-
-
-@dataclass(frozen=True)
-class Header:
-    """Where a field sits in the file and what the file calls it, for error messages."""
-
-    index: int
-    text: str
-
-
-def map_columns(header: list[str]) -> tuple[dict[Column, Header], list[Problem]]:
-    """Which position holds which field; unknown columns are ignored, missing ones listed."""
-    headers: dict[Column, Header] = {}
-    problems = []
-    for index, text in enumerate(header):
-        column = COLUMNS_BY_HEADER.get(normalize_header(text))
-        if column is None:
-            continue
-        if column in headers:
-            message = (
-                f"Columns '{headers[column].text}' and '{text.strip()}' both give the "
-                f"{column.label}; keep one of them."
-            )
-            problems.append(Problem(0, "", message))
-            continue
-        headers[column] = Header(index, text.strip())
-    missing = [column.label for column in COLUMNS if column.required and column not in headers]
+def mapping_problems(header: list[str], mapping: Mapping) -> list[Problem]:
+    """A mapping that cannot be used with this file: unknown fields, missing required ones."""
+    problems = [
+        Problem(0, "", f"'{path}' is not a field of an order.")
+        for path in mapping
+        if path not in FIELDS_BY_PATH
+    ]
+    problems += [
+        Problem(0, "", f"The {FIELDS_BY_PATH[path].label} points past the file's last column.")
+        for path, index in mapping.items()
+        if path in FIELDS_BY_PATH and not 0 <= index < len(header)
+    ]
+    missing = [f.label for f in FIELDS if f.required and f.path not in mapping]
     if missing:
-        problems.append(Problem(0, "", f"Missing required columns: {', '.join(missing)}."))
-    return headers, problems
-
-
-def group_rows(
-    rows: Iterator[list[str]], headers: dict[Column, Header], *, width: int
-) -> tuple[list[DraftOrder], list[Problem]]:
-    """Rows merged by order number (row 1 is the header, as in a spreadsheet)."""
-    drafts: dict[str, DraftOrder] = {}
-    problems: list[Problem] = []
-    order_number = headers[COLUMNS_BY_PATH["order_number"]]
-    data_rows = 0
-    for row_number, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        data_rows += 1
-        if data_rows > MAX_ROWS:
-            message = f"The file has more than {MAX_ROWS:,} rows; split it into smaller files."
-            return [], [Problem(0, "", message)]
-        if len(row) > width and any(cell.strip() for cell in row[width:]):
-            message = f"has {len(row)} values but the header names only {width} columns."
-            problems.append(Problem(row_number, "", message))
-            continue
-        cells = {
-            column: row[header.index].strip() if header.index < len(row) else ""
-            for column, header in headers.items()
-        }
-        number = cells.pop(COLUMNS_BY_PATH["order_number"])
-        if not number:
-            problems.append(Problem(row_number, order_number.text, "This field is required."))
-            continue
-        draft = drafts.setdefault(number, DraftOrder(number=number, first_row=row_number))
-        problems += merge_order_fields(draft, cells, row_number, headers)
-        line = {column: value for column, value in cells.items() if column.is_line_field}
-        draft.lines.append((row_number, line))
-    return list(drafts.values()), problems
-
-
-def merge_order_fields(
-    draft: DraftOrder, cells: dict[Column, str], row_number: int, headers: dict[Column, Header]
-) -> list[Problem]:
-    """A blank order-level cell repeats the order's value; a different value is a conflict."""
-    problems = []
-    for column, value in cells.items():
-        if column.is_line_field:
-            continue
-        known = draft.fields.get(column)
-        if known is None or not known.value:
-            draft.fields[column] = Cell(value, row_number)
-        elif value and value != known.value:
-            message = (
-                f"'{value}' differs from '{known.value}' on row {known.row} for order "
-                f"{draft.number}; the rows of one order must agree."
-            )
-            problems.append(Problem(row_number, headers[column].text, message))
+        problems.append(Problem(0, "", f"No column chosen for: {', '.join(missing)}."))
     return problems
 
 
-def validate_orders(drafts: list[DraftOrder], headers: dict[Column, Header]) -> list[Problem]:
-    """The API's rules, applied to each order, with every error traced back to its cell."""
+def plan_import(
+    data: bytes, mapping: Mapping, *, progress: Progress | None = None
+) -> tuple[list[DraftOrder], list[Problem]]:
+    """The file's orders, each checked and ready to write, or every problem found in it."""
+    try:
+        header, rows = read_rows(data)
+        problems = mapping_problems(header, mapping)
+        if problems:
+            return [], problems
+        layout = FileLayout(header, mapping)
+        drafts, problems = group_rows(rows, layout, progress=progress)
+    except UnreadableFile as error:
+        return [], [Problem(error.row, "", error.message)]
+    problems += validate_orders(drafts, layout, progress=progress)
+    problems += already_existing(drafts, layout)
+    return drafts, problems
+
+
+def group_rows(
+    rows: Iterator[Row], layout: FileLayout, *, progress: Progress | None = None
+) -> tuple[list[DraftOrder], list[Problem]]:
+    """Rows merged by order number (row numbers as the file shows them, the header is row 1)."""
+    drafts: dict[str, DraftOrder] = {}
     problems: list[Problem] = []
-    ordered_at = COLUMNS_BY_PATH["ordered_at"]
-    for draft in drafts:
+    width = layout.width
+    for seen, (row_number, row) in enumerate(rows, start=1):
+        if progress and seen % PROGRESS_EVERY == 0:
+            progress("checking rows", seen, 0)
+        if len(row) > width and any(row[width:]):
+            message = f"has {len(row)} values but the header names only {width} columns."
+            problems.append(Problem(row_number, "", message))
+            continue
+        number = _cell(row, layout.number_index)
+        if not number:
+            name = layout.header[layout.number_index]
+            problems.append(Problem(row_number, name, "This field is required."))
+            continue
+        draft = drafts.get(number)
+        if draft is None:
+            draft = drafts[number] = DraftOrder(number=number, first_row=row_number)
+        for column, index in layout.order_fields:
+            value = _cell(row, index)
+            known = draft.fields.get(column)
+            if known is None or not known.value:
+                draft.fields[column] = Cell(value, row_number)
+            elif value and value != known.value:
+                message = (
+                    f"'{value}' differs from '{known.value}' on row {known.row} for order "
+                    f"{number}; the rows of one order must agree."
+                )
+                problems.append(Problem(row_number, layout.names[column], message))
+        draft.lines.append(
+            (row_number, {column: _cell(row, index) for column, index in layout.line_fields})
+        )
+    return list(drafts.values()), problems
+
+
+def _cell(row: list[str], index: int) -> str:
+    return row[index] if index < len(row) else ""
+
+
+def validate_orders(
+    drafts: list[DraftOrder], layout: FileLayout, *, progress: Progress | None = None
+) -> list[Problem]:
+    """The order API's rules, applied to each order, with every error traced to its cell.
+
+    One serializer instance checks every order (`run_validation`), so its fields are built
+    once per file rather than once per order.
+    """
+    rules = OrderInputSerializer()
+    problems: list[Problem] = []
+    ordered_at = FIELDS_BY_PATH["ordered_at"]
+    for checked, draft in enumerate(drafts, start=1):
+        if progress and checked % PROGRESS_EVERY == 0:
+            progress("checking orders", checked, len(drafts))
         payload = draft.payload()
         date_cell = draft.fields.get(ordered_at)
+        payload["ordered_at"] = None
         if date_cell and date_cell.value:
             when = parse_order_date(date_cell.value)
             if when is None:
                 message = f"'{date_cell.value}' is not a date; use YYYY-MM-DD or M/D/YYYY."
-                problems.append(Problem(date_cell.row, headers[ordered_at].text, message))
-            payload["ordered_at"] = when.isoformat() if when else None
-        else:
-            payload["ordered_at"] = None
-        serializer = OrderInputSerializer(data=payload)
-        if serializer.is_valid():
-            draft.serializer = serializer
+                problems.append(Problem(date_cell.row, layout.names[ordered_at], message))
+            else:
+                payload["ordered_at"] = when.isoformat()
+        money, money_problems = order_money(draft, layout)
+        problems += money_problems
+        try:
+            data = rules.run_validation(payload)
+        except ValidationError as invalid:
+            for path, messages in error_paths(invalid.detail).items():
+                row, column = locate(draft, path)
+                problems += [Problem(row, layout.name(column), message) for message in messages]
             continue
-        for path, messages in error_paths(serializer.errors).items():
-            row, column = locate(draft, path)
-            label = headers[column].text if column in headers else ""
-            problems += [Problem(row, label, message) for message in messages]
+        if not money_problems:
+            draft.incoming = incoming_order(data, payload, money)
     return problems
 
 
-def locate(draft: DraftOrder, path: str) -> tuple[int, Column | None]:
+def order_money(draft: DraftOrder, layout: FileLayout) -> tuple[dict[str, Decimal], list[Problem]]:
+    """The order's total, shipping, tax and discount where the file gives them."""
+    money: dict[str, Decimal] = {}
+    problems = []
+    for path in ORDER_MONEY:
+        cell = draft.fields.get(FIELDS_BY_PATH[path])
+        if cell is None or not cell.value:
+            continue
+        amount = parse_amount(cell.value)
+        if amount is None:
+            message = (
+                f"'{cell.value}' is not an amount; use digits and a decimal point, e.g. 12.50."
+            )
+            problems.append(Problem(cell.row, layout.names[FIELDS_BY_PATH[path]], message))
+        else:
+            money[path] = amount
+    return money, problems
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A non-negative amount of money with at most two decimals."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= MONEY_LIMIT:
+        return None
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        return None
+    return amount.quantize(CENT)
+
+
+def incoming_order(
+    data: dict[str, Any], payload: dict[str, Any], money: dict[str, Decimal]
+) -> IncomingOrder:
+    """A checked order in the form intake takes from every source."""
+    lines = tuple(IncomingLine(**line) for line in data["lines"])
+    subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
+    return IncomingOrder(
+        source=Order.Source.CSV,
+        store_order_id=data["order_number"],
+        order_number=data["order_number"],
+        ordered_at=data["ordered_at"],
+        email=data["email"],
+        currency=data["currency"],
+        ship_to=ShipTo(**data["ship_to"]),
+        lines=lines,
+        subtotal=subtotal.quantize(CENT, rounding=ROUND_HALF_UP),
+        total=money.get("total"),
+        shipping=money.get("shipping"),
+        tax=money.get("tax"),
+        discount=money.get("discount"),
+        payload={**payload, **{path: str(amount) for path, amount in money.items()}},
+    )
+
+
+def locate(draft: DraftOrder, path: str) -> tuple[int, Field | None]:
     """The row and column behind an error path such as 'lines[2].quantity' or 'ship_to.city'."""
     line = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", path)
     if line:
         row, _ = draft.lines[int(line.group(1))]
-        return row, COLUMNS_BY_PATH.get(f"lines.{line.group(2)}")
-    column = COLUMNS_BY_PATH.get(path)
+        return row, FIELDS_BY_PATH.get(f"lines.{line.group(2)}")
+    column = FIELDS_BY_PATH.get(path)
     cell = draft.fields.get(column) if column else None
     return (cell.row if cell else draft.first_row), column
 
 
-def already_existing(drafts: list[DraftOrder], headers: dict[Column, Header]) -> list[Problem]:
+def already_existing(drafts: list[DraftOrder], layout: FileLayout) -> list[Problem]:
     """Orders already entered through the API or an earlier upload are not imported twice."""
     existing = dict(
         Order.objects.filter(
             store__isnull=True, order_number__in=[draft.number for draft in drafts]
         ).values_list("order_number", "pk")
     )
-    label = headers[COLUMNS_BY_PATH["order_number"]].text
+    name = layout.header[layout.number_index]
     return [
         Problem(
             draft.first_row,
-            label,
+            name,
             f"order {draft.number} already exists in the hub (id {existing[draft.number]}).",
         )
         for draft in drafts
@@ -380,7 +351,8 @@ def already_existing(drafts: list[DraftOrder], headers: dict[Column, Header]) ->
 
 
 def parse_order_date(text: str) -> datetime | None:
-    """ISO dates, US 'M/D/YYYY [h:mm AM]' as ShipStation writes them, or 'D.M.YYYY'."""
+    """ISO dates (Shopify's '2025-03-01 14:30:00 -0500' too), US 'M/D/YYYY [h:mm AM]' as
+    ShipStation writes them, or 'D.M.YYYY'."""
     try:
         iso = parse_datetime(text) or parse_date(text)
     except ValueError:
@@ -397,17 +369,118 @@ def parse_order_date(text: str) -> datetime | None:
     return None
 
 
-def queue_csv_import(data: bytes, *, file_name: str, actor: str) -> CsvImport:
-    """Keep a large file for a worker; the import page then shows its progress and result."""
-    upload = CsvImport.objects.create(
-        uploaded_by=actor, file_name=file_name[:255], content=data, rows=data.count(b"\n")
+class ImportRaced(Exception):
+    """An order number was taken between checking the file and writing it."""
+
+
+def import_orders(
+    data: bytes, mapping: Mapping, *, actor: str, progress: Progress | None = None
+) -> ImportResult:
+    """Check the whole file, then create every order in one transaction; nothing on any error."""
+    drafts, problems = plan_import(data, mapping, progress=progress)
+    if problems:
+        return ImportResult(problems=problems)
+    incomings = [draft.incoming for draft in drafts if draft.incoming is not None]
+    if progress:
+        progress("writing orders", 0, len(incomings))
+    try:
+        with transaction.atomic():
+            accept_new_orders(
+                incomings,
+                actor=actor,
+                progress=(lambda done: progress("writing orders", done, len(incomings)))
+                if progress
+                else None,
+            )
+    except IntegrityError:
+        taken = Order.objects.filter(
+            store__isnull=True, order_number__in=[draft.number for draft in drafts]
+        ).values_list("order_number", flat=True)
+        first = {draft.number: draft.first_row for draft in drafts}
+        message = (
+            "order {} was created by someone else during this import; nothing was imported, "
+            "upload the file again to see what is left."
+        )
+        return ImportResult(
+            problems=[Problem(first[number], "", message.format(number)) for number in taken]
+            or [Problem(0, "", "Another import created some of these orders meanwhile.")]
+        )
+    lines = sum(len(incoming.lines) for incoming in incomings)
+    return ImportResult(orders=len(incomings), lines=lines)
+
+
+# An upload's life: kept with a suggested mapping, mapped by a person, imported.
+
+
+def receive_file(data: bytes, *, file_name: str, actor: str) -> CsvImport:
+    """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`."""
+    header, rows = read_rows(data)
+    count = sum(1 for _ in rows)
+    suggestion = suggest(header)
+    return CsvImport.objects.create(
+        state=CsvImport.State.MAPPING,
+        uploaded_by=actor,
+        file_name=file_name[:255],
+        content=data,
+        rows=count,
+        mapping=suggestion.mapping,
+        mapped_as=suggestion.source[:200],
     )
-    work.schedule(upload)
+
+
+def preview(upload: CsvImport, rows: int = PREVIEW_ROWS) -> tuple[list[str], list[Row]]:
+    """The file's header and its first data rows, for the mapping page."""
+    header, data_rows = read_rows(bytes(upload.content))
+    first = []
+    for row in data_rows:
+        first.append(row)
+        if len(first) == rows:
+            break
+    return header, first
+
+
+CONFIRMABLE = (CsvImport.State.MAPPING, CsvImport.State.REJECTED, CsvImport.State.FAILED)
+
+
+class AlreadyStarted(Exception):
+    """Somebody confirmed this upload's mapping already (another tab, a double click)."""
+
+
+def confirm_mapping(
+    upload: CsvImport, mapping: Mapping, *, mapped_as: str, right_now: bool
+) -> CsvImport:
+    """Import the file with this mapping: now, in this process, or by a worker.
+
+    Either way it runs as the work item's attempt, so one runner only, with its attempt
+    history; a web process that dies midway leaves it leased, and the sweeper hands it to a
+    worker once the lease expires.
+    """
+    if upload.state not in CONFIRMABLE:
+        raise AlreadyStarted(upload.get_state_display())
+    fields = {
+        "mapping": mapping,
+        "mapped_as": mapped_as[:200],
+        "problems": [],
+        "problem_rows": {},
+        "orders_created": 0,
+        "lines_created": 0,
+        "finished_at": None,
+        "attempts": 0,
+        "last_error": "",
+        "last_error_hint": "",
+    }
+    if not work.guarded_move(upload, CsvImport.State.QUEUED, "", fields):
+        raise AlreadyStarted("started meanwhile")
+    if right_now:
+        run_csv_import(upload.pk)
+    else:
+        work.schedule(upload)
+    upload.refresh_from_db()
     return upload
 
 
 def register_work_kind() -> None:
-    """A queued file is a work item: a killed worker's import (one transaction, rolled back)
+    """A confirmed file is a work item: a killed worker's import (one transaction, rolled back)
     is simply run again once its lease has expired."""
     work.register(
         work.WorkKind(
@@ -424,21 +497,25 @@ def register_work_kind() -> None:
 
 
 def run_csv_import(import_id: int) -> str:
-    """Import a queued file: everything in one transaction, or nothing with every problem."""
+    """Import a confirmed file: everything in one transaction, or nothing with every problem."""
     return work.process(CsvImport, import_id, _import)
 
 
 def _import(upload: CsvImport) -> None:
     """The orders and the import's result commit together: a worker killed midway leaves
     neither, and the file is simply imported again."""
+    reporter = ProgressReporter(upload)
     with transaction.atomic():
-        result = import_orders_csv(io.BytesIO(bytes(upload.content)), actor=upload.uploaded_by)
+        result = import_orders(
+            bytes(upload.content), upload.mapping, actor=upload.uploaded_by, progress=reporter
+        )
         work.guarded_move(
             upload,
             CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED,
             "",
             {
                 "problems": result.errors,
+                "problem_rows": problem_rows(result.problems),
                 "orders_created": result.orders,
                 "lines_created": result.lines,
                 "finished_at": timezone.now(),
@@ -450,5 +527,103 @@ def _import(upload: CsvImport) -> None:
             obj=upload,
             outcome="success" if result.ok else "failure",
             message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
-            f"{len(result.errors)} problem(s).",
+            f"{len(result.problems)} problem(s).",
         )
+    reporter.clear()
+
+
+# Progress: the import runs in one transaction, so its progress cannot be read from its row
+# until it commits; it is kept in the cache (per schema) while it runs.
+
+
+def _progress_key(pk: int) -> str:
+    return f"csv-import-progress:{pk}"
+
+
+class ProgressReporter:
+    """Tells the cache how far an import is; an unreachable cache only loses the display."""
+
+    def __init__(self, upload: CsvImport) -> None:
+        self.key = _progress_key(upload.pk)
+        self.rows = upload.rows
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        self._write({"phase": phase, "done": done, "total": total or self.rows})
+
+    def clear(self) -> None:
+        try:
+            cache.delete(self.key)
+        except Exception:
+            logger.warning("cache unreachable; import progress not cleared")
+
+    def _write(self, value: dict[str, Any]) -> None:
+        try:
+            cache.set(self.key, value, timeout=3600)
+        except Exception:
+            logger.warning("cache unreachable; import progress not shown")
+
+
+def status(upload: CsvImport) -> dict[str, Any]:
+    """What the import page shows and polls: its state and, while it runs, how far it is."""
+    leased = bool(upload.lease_until and upload.lease_until > timezone.now())
+    running = upload.state == CsvImport.State.QUEUED
+    now: dict[str, Any] = {}
+    if running:
+        try:
+            now = cache.get(_progress_key(upload.pk)) or {}
+        except Exception:
+            now = {}
+    phase = now.get("phase") or ("starting" if leased else "waiting for a worker")
+    done, total = now.get("done", 0), now.get("total") or upload.rows
+    if not running:
+        text = upload.get_state_display()
+    elif done:
+        text = f"Importing: {phase}, {done:,} of {total:,}"
+    else:
+        text = f"Importing: {phase} ({upload.rows:,} rows)"
+    return {
+        "state": upload.state,
+        "finished": not running,
+        "phase": phase if running else "",
+        "done": done if running else upload.rows,
+        "total": total,
+        "text": text,
+        "orders_created": upload.orders_created,
+        "lines_created": upload.lines_created,
+        "problems": len(upload.problems),
+    }
+
+
+def problem_rows(problems: list[Problem]) -> dict[str, list[str]]:
+    """Row number (as text, a JSON key) → what is wrong in it."""
+    rows: dict[str, list[str]] = {}
+    for problem in sorted(problems):
+        if problem.row:
+            rows.setdefault(str(problem.row), []).append(problem.in_row)
+    return rows
+
+
+def bad_rows_file(upload: CsvImport) -> bytes:
+    """Every row of the orders that have a problem, as CSV with a Problem column.
+
+    Whole orders, so a fixed file holds each order complete; the Problem cell names the row
+    it had in the uploaded file.
+    """
+    said = {int(row): "; ".join(texts) for row, texts in upload.problem_rows.items()}
+    header, rows = read_rows(bytes(upload.content))
+    number_index = upload.mapping.get("order_number")
+    listed = list(rows)
+    bad_orders = {
+        _cell(cells, number_index)
+        for number, cells in listed
+        if number in said and number_index is not None
+    } - {""}
+    out = [[*header, "Problem"]]
+    for number, cells in listed:
+        order = _cell(cells, number_index) if number_index is not None else ""
+        if number not in said and order not in bad_orders:
+            continue
+        padded = cells + [""] * (len(header) - len(cells))
+        problem = said.get(number, "(another row of this order has a problem)")
+        out.append([*padded, f"Row {number}: {problem}"])
+    return csv_bytes(out)

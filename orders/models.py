@@ -207,9 +207,13 @@ class CustomerLink(models.Model):
 
 
 class CsvImport(WorkItem):
-    """A large CSV upload imported by a worker; small files are imported while you wait."""
+    """An uploaded order file: mapped by a person, then imported whole or not at all.
+
+    Small files are imported while the person waits, large ones by a worker.
+    """
 
     class State(models.TextChoices):
+        MAPPING = "mapping", "Waiting for its column mapping"
         QUEUED = "queued", "Queued"
         DONE = "done", "Imported"
         REJECTED = "rejected", "Rejected (nothing imported)"
@@ -219,11 +223,18 @@ class CsvImport(WorkItem):
     uploaded_by = models.CharField(max_length=150)
     file_name = models.CharField(max_length=255)
     content = models.BinaryField(editable=False)
-    rows = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0, help_text="Data rows in the file.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="Field path → position of its column in the file."
+    )
+    mapped_as = models.CharField(max_length=200, blank=True)
     orders_created = models.PositiveIntegerField(default=0)
     lines_created = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)
+    problem_rows = models.JSONField(
+        default=dict, blank=True, help_text="Row number → its problems, for the bad-rows file."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -232,3 +243,22 @@ class CsvImport(WorkItem):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_state_display()})"
+
+
+class CsvMapping(models.Model):
+    """A column mapping a tenant saved, offered again for files with the same headers."""
+
+    name = models.CharField(max_length=100, unique=True)
+    headers = models.JSONField(default=list, help_text="The headers of the file it was made for.")
+    headers_key = models.CharField(max_length=64, db_index=True)
+    columns = models.JSONField(default=dict, help_text="Field path → the file's header.")
+    saved_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "CSV mapping"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,269 @@
+"""Which column of a person's file holds which field of an order.
+
+People bring files from wherever their orders are, so the hub never insists on its own column
+names. For a new file it suggests a mapping, best first: a mapping the tenant saved for files
+with exactly these headers; a built-in mapping of a known export (Shopify's orders export,
+ShipStation's order export, the hub's own template) recognised by its headers; a saved mapping
+whose columns are all in the file (a bad-rows file sent back, with its extra columns); and
+otherwise a guess from the column names. The person checks it on the preview page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from django.db.models import F
+from django.utils import timezone
+
+from orders.models import CsvMapping
+
+Mapping = dict[str, int]
+"""Field path → the position of its column in the file."""
+
+
+def normalize_header(text: str) -> str:
+    """'Ship To - Name', 'ship to name' and 'SHIP_TO_NAME' all read as 'ship to name'."""
+    text = text.lower().replace("#", " number ")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an order and the header names people commonly give it."""
+
+    path: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    help: str = ""
+
+    @property
+    def is_line_field(self) -> bool:
+        return self.path.startswith("lines.")
+
+    @property
+    def name(self) -> str:
+        return self.path.split(".")[-1]
+
+
+FIELDS = (
+    Field("order_number", "Order Number", ("Order #", "Order No", "Order ID"), required=True,
+          help="Rows with the same number form one order."),
+    Field("ordered_at", "Order Date", ("Date", "Order Created Date", "Created At"),
+          help="YYYY-MM-DD (optionally with a time), M/D/YYYY or D.M.YYYY."),
+    Field("email", "Email", ("Buyer Email", "Customer Email", "E-mail"), required=True),
+    Field("currency", "Currency", ("Currency Code",), help="ISO 4217 code, e.g. USD."),
+    Field("ship_to.name", "Recipient Name",
+          ("Ship To - Name", "Ship To Name", "Recipient", "Shipping Name"), required=True),
+    Field("ship_to.company", "Company",
+          ("Ship To - Company", "Recipient Company", "Shipping Company")),
+    Field("ship_to.street1", "Address 1",
+          ("Ship To - Address 1", "Address Line 1", "Address", "Street 1", "Shipping Address1",
+           "Shipping Address 1"), required=True),
+    Field("ship_to.street2", "Address 2",
+          ("Ship To - Address 2", "Address Line 2", "Street 2", "Shipping Address2",
+           "Shipping Address 2")),
+    Field("ship_to.city", "City", ("Ship To - City", "Shipping City"), required=True),
+    Field("ship_to.state", "State",
+          ("Ship To - State", "Province", "State/Province", "Region", "Shipping Province")),
+    Field("ship_to.postal_code", "Postal Code",
+          ("Ship To - Postal Code", "Zip", "Zip Code", "Postcode", "Shipping Zip"),
+          required=True),
+    Field("ship_to.country", "Country",
+          ("Ship To - Country", "Country Code", "Shipping Country"), required=True,
+          help="Two-letter ISO code (US, DE)."),
+    Field("ship_to.phone", "Phone", ("Ship To - Phone", "Recipient Phone", "Shipping Phone")),
+    Field("lines.sku", "SKU", ("Item SKU", "Lineitem SKU"), required=True),
+    Field("lines.name", "Item Name", ("Item Description", "Product Name", "Lineitem Name")),
+    Field("lines.quantity", "Quantity",
+          ("Qty", "Item Quantity", "Item Qty", "Lineitem Quantity"), required=True,
+          help="A whole number above 0."),
+    Field("lines.unit_price", "Unit Price",
+          ("Item Unit Price", "Price", "Lineitem Price"), required=True,
+          help="0 or more, with a decimal point."),
+    Field("total", "Amount Paid", ("Order Total", "Total", "Total Paid"),
+          help="The order's total as the buyer paid it."),
+    Field("shipping", "Shipping Paid", ("Shipping", "Shipping Amount", "Shipping Cost")),
+    Field("tax", "Tax Paid", ("Tax", "Taxes", "Tax Amount")),
+    Field("discount", "Discount", ("Discount Amount", "Total Discount")),
+)  # fmt: skip
+FIELDS_BY_PATH = {field.path: field for field in FIELDS}
+ORDER_MONEY = ("total", "shipping", "tax", "discount")
+FIELDS_BY_HEADER = {
+    normalize_header(header): field for field in FIELDS for header in (field.label, *field.aliases)
+}
+
+
+@dataclass(frozen=True)
+class KnownExport:
+    """A built-in mapping: the export's header for each field, and the headers that mark it."""
+
+    name: str
+    columns: dict[str, str]
+    recognised_by: tuple[str, ...]
+
+
+SHOPIFY = KnownExport(
+    name="Shopify orders export",
+    columns={
+        "order_number": "Name",
+        "ordered_at": "Created at",
+        "email": "Email",
+        "currency": "Currency",
+        "ship_to.name": "Shipping Name",
+        "ship_to.company": "Shipping Company",
+        "ship_to.street1": "Shipping Address1",
+        "ship_to.street2": "Shipping Address2",
+        "ship_to.city": "Shipping City",
+        "ship_to.state": "Shipping Province",
+        "ship_to.postal_code": "Shipping Zip",
+        "ship_to.country": "Shipping Country",
+        "ship_to.phone": "Shipping Phone",
+        "lines.sku": "Lineitem sku",
+        "lines.name": "Lineitem name",
+        "lines.quantity": "Lineitem quantity",
+        "lines.unit_price": "Lineitem price",
+        "total": "Total",
+        "shipping": "Shipping",
+        "tax": "Taxes",
+        "discount": "Discount Amount",
+    },
+    recognised_by=("Name", "Lineitem sku", "Lineitem quantity", "Shipping Address1"),
+)
+SHIPSTATION = KnownExport(
+    name="ShipStation order export",
+    columns={
+        "order_number": "Order - Number",
+        "ordered_at": "Date - Order Date",
+        "email": "Customer - Email",
+        "ship_to.name": "Ship To - Name",
+        "ship_to.company": "Ship To - Company",
+        "ship_to.street1": "Ship To - Address 1",
+        "ship_to.street2": "Ship To - Address 2",
+        "ship_to.city": "Ship To - City",
+        "ship_to.state": "Ship To - State",
+        "ship_to.postal_code": "Ship To - Postal Code",
+        "ship_to.country": "Ship To - Country",
+        "ship_to.phone": "Ship To - Phone",
+        "lines.sku": "Item - SKU",
+        "lines.name": "Item - Name",
+        "lines.quantity": "Item - Qty",
+        "lines.unit_price": "Item - Price",
+        "total": "Amount - Order Total",
+        "shipping": "Amount - Order Shipping",
+        "tax": "Amount - Order Tax",
+    },
+    recognised_by=("Order - Number", "Item - SKU", "Item - Qty", "Ship To - Name"),
+)
+HUB_TEMPLATE = KnownExport(
+    name="the hub's template",
+    columns={field.path: field.label for field in FIELDS},
+    recognised_by=tuple(field.label for field in FIELDS if field.required),
+)
+KNOWN_EXPORTS = (SHOPIFY, SHIPSTATION, HUB_TEMPLATE)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The mapping offered on the preview page, and where it came from."""
+
+    mapping: Mapping
+    source: str
+    saved: CsvMapping | None = None
+
+
+def headers_key(header: list[str]) -> str:
+    """Files with the same headers in the same order share a key (case and spacing aside)."""
+    joined = "\x1f".join(normalize_header(text) for text in header)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def positions(header: list[str]) -> dict[str, int]:
+    """Normalised header → its first position in the file."""
+    found: dict[str, int] = {}
+    for index, text in enumerate(header):
+        found.setdefault(normalize_header(text), index)
+    return found
+
+
+def columns_to_mapping(columns: dict[str, str], header: list[str]) -> Mapping | None:
+    """Named columns placed in this file, or None when one of them is missing."""
+    where = positions(header)
+    mapping = {}
+    for path, text in columns.items():
+        index = where.get(normalize_header(text))
+        if index is None:
+            return None
+        mapping[path] = index
+    return mapping
+
+
+def recognise(header: list[str]) -> KnownExport | None:
+    """The known export whose marking headers are all in the file."""
+    present = positions(header)
+    for export in KNOWN_EXPORTS:
+        if all(normalize_header(text) in present for text in export.recognised_by):
+            return export
+    return None
+
+
+def guess(header: list[str]) -> Mapping:
+    """Each field's column by its name; the first column wins when several could be it."""
+    mapping: Mapping = {}
+    for index, text in enumerate(header):
+        field = FIELDS_BY_HEADER.get(normalize_header(text))
+        if field is not None and field.path not in mapping:
+            mapping[field.path] = index
+    return mapping
+
+
+def suggest(header: list[str]) -> Suggestion:
+    """The best mapping the hub knows for this file (see the module's docstring)."""
+    saved = list(CsvMapping.objects.order_by(F("last_used_at").desc(nulls_last=True), "-pk"))
+    key = headers_key(header)
+    for candidate in saved:
+        if candidate.headers_key == key:
+            mapping = columns_to_mapping(candidate.columns, header)
+            if mapping is not None:
+                return Suggestion(mapping, f"your saved mapping '{candidate.name}'", candidate)
+    export = recognise(header)
+    if export is not None:
+        where = positions(header)
+        mapping = {
+            path: where[normalize_header(text)]
+            for path, text in export.columns.items()
+            if normalize_header(text) in where
+        }
+        return Suggestion(mapping, export.name)
+    for candidate in saved:
+        mapping = columns_to_mapping(candidate.columns, header)
+        if mapping is not None and not missing_required(mapping):
+            return Suggestion(mapping, f"your saved mapping '{candidate.name}'", candidate)
+    return Suggestion(guess(header), "guessed from the column names")
+
+
+def missing_required(mapping: Mapping) -> list[Field]:
+    return [field for field in FIELDS if field.required and field.path not in mapping]
+
+
+def save_mapping(name: str, header: list[str], mapping: Mapping, *, actor: str) -> CsvMapping:
+    """Keep the mapping under its name (replacing one of that name) for files like this one."""
+    columns = {path: header[index] for path, index in mapping.items()}
+    saved, _ = CsvMapping.objects.update_or_create(
+        name=name,
+        defaults={
+            "headers": header,
+            "headers_key": headers_key(header),
+            "columns": columns,
+            "saved_by": actor,
+            "last_used_at": timezone.now(),
+        },
+    )
+    return saved
+
+
+def mark_used(saved: CsvMapping) -> None:
+    """The mapping most recently used comes first when several fit a file."""
+    CsvMapping.objects.filter(pk=saved.pk).update(last_used_at=timezone.now())
