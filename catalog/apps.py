@@ -4,3 +4,26 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Catalog"
+
+    def ready(self) -> None:
+        from catalog import push, sync
+        from integration_hub.core import sweeper
+
+        sync.register_work_kind()
+        push.register_work_kind()
+        sweeper.register(
+            sweeper.SweepJob(
+                name="Catalog syncs due",
+                task=sync.RUN_TASK,
+                in_tenants=True,
+                find=sync.due_runs,
+            )
+        )
+        sweeper.register(
+            sweeper.SweepJob(
+                name="Catalog pushes left pending",
+                task=push.PENDING_TASK,
+                in_tenants=True,
+                find=push.stores_left_pending,
+            )
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 from sandbox.api2cart.profiles import PROFILES
 from sandbox.api2cart.shared import (
@@ -29,6 +30,8 @@ class ControlMixin:
             "store-settings": self._control_store_settings,
             "configure": self._control_configure,
             "process-jobs": lambda _: {"processed": self.process_jobs(force=True)},
+            "seed-products": self._control_seed_products,
+            "refuse-updates": self._control_refuse_updates,
         }
         if action not in actions:
             raise ControlError(
@@ -279,3 +282,27 @@ class ControlMixin:
             "store_concurrency": self.gate.per_store,
             "account_concurrency": self.gate.per_account,
         }
+
+    def _control_seed_products(self, payload: dict) -> dict:
+        """Many simple products at once: `count`, `prefix`, `price`, `quantity`."""
+        store = self._control_store(payload)
+        try:
+            count = int(payload.get("count", 0))
+            price = Decimal(str(payload.get("price", "10.00")))
+            quantity = int(payload.get("quantity", 0))
+        except (TypeError, ValueError, ArithmeticError):
+            raise ControlError("'count' and 'quantity' are integers, 'price' a number") from None
+        if not 1 <= count <= 200_000:
+            raise ControlError("'count' must be between 1 and 200000")
+        prefix = str(payload.get("prefix") or "BX-")
+        return self.seed_products(store, count, prefix, price, quantity)
+
+    def _control_refuse_updates(self, payload: dict) -> dict:
+        """Refuse every update of these SKUs with `message`, as a platform may; `clear` ends it."""
+        refused = self.refused_updates()
+        if payload.get("clear"):
+            refused.clear()
+        message = str(payload.get("message") or "The product is locked for editing.")
+        for sku in payload.get("skus") or []:
+            refused[str(sku)] = message
+        return {"refused": sorted(refused)}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sandbox.api2cart.shared import (
@@ -39,6 +41,35 @@ if TYPE_CHECKING:
 
 class ProductsMixin:
     """Product and variant writes, and the batch jobs that apply them later."""
+
+    def refused_updates(self) -> dict[str, str]:
+        """SKU → the store's refusal for every update of it (control action `refuse-updates`)."""
+        return self.__dict__.setdefault("_refused_updates", {})
+
+    def _check_refused(self, sku: str) -> None:
+        refusal = self.refused_updates().get(sku)
+        if refusal:
+            raise A2CError(107, refusal)
+
+    def seed_products(
+        self, store: dict, count: int, prefix: str, price: Decimal, quantity: int
+    ) -> dict:
+        """Add `count` simple products `{prefix}{n:06d}` in one transaction (benchmarks)."""
+        now = self.sandbox.now()
+        created = stored(now - timedelta(days=30))
+        with self.db.transaction() as conn:
+            first = self.next_id(conn, "a2c_products", store["store_key"], 0)
+            rows = []
+            for n in range(count):
+                product = SimpleNamespace(
+                    sku=f"{prefix}{n:06d}", name=f"Bench item {prefix}{n:06d}", price=price,
+                    weight_kg=Decimal("0.5"), owner="",
+                )  # fmt: skip
+                doc = self._product_doc(first + n, product, quantity, created, False)
+                rows.append((store["store_key"], first + n, product.sku, product.name, created,
+                             created, json.dumps(doc)))  # fmt: skip
+            conn.executemany("INSERT INTO a2c_products VALUES (?,?,?,?,?,?,?)", rows)
+        return {"store": store["name"], "added": count, "first_id": str(first)}
 
     def process_jobs(self, force: bool = False) -> int:
         """Run queued batch jobs; they stay in_progress for `batch_delay` unless forced."""
@@ -110,6 +141,7 @@ class ProductsMixin:
         product_id = need(args, "id")
         with self.db.transaction() as conn:
             product = self.load("a2c_products", store["store_key"], product_id, "Product")
+            self._check_refused(product.get("u_sku") or "")
             apply_stock_and_price(product, args, self.sandbox.now())
             for field_name, target in (("sku", "u_sku"), ("model", "u_model"), ("name", "name")):
                 if text(args, field_name):
@@ -124,6 +156,7 @@ class ProductsMixin:
             child = self.load("a2c_children", store["store_key"], variant_id, "Variant")
             if child["parent_id"] != str(product_id):
                 raise not_found("Product", product_id)
+            self._check_refused(child.get("sku") or "")
             apply_stock_and_price(child, args, self.sandbox.now())
             if text(args, "sku"):
                 child["sku"] = args["sku"]

@@ -46,6 +46,9 @@ class Profile:
     """Unfinished batch jobs read `pending`; their result answers code 12."""
     errors_result_list: bool = False
     """Errors carry `result: []` instead of `{}`."""
+    batch_methods: bool = True
+    """Offers API2Cart's batch product methods; without them `cart.methods` lists none and a
+    batch call answers code 107, so products are updated one by one."""
 
 
 PROFILES = {
@@ -83,7 +86,9 @@ PROFILES = {
         pending_jobs=True,
         errors_result_list=True,
     ),
+    "basic": Profile("basic", batch_methods=False),
 }
+BATCH_METHODS = ("product.update.batch", "product.variant.update.batch")
 CARRIERS = ("ups", "usps", "fedex", "dhl")
 WRAPPED_ORDER_FIELDS = ("customer", "billing_address", "shipping_address", "totals", "currency")
 
@@ -97,6 +102,8 @@ def profile(name: str | None) -> Profile:
 
 def check_rules(rules: Profile, method: str, args: dict, now: datetime) -> None:
     """The platform's own refusals (code 109), as API2Cart passes them through."""
+    if method in BATCH_METHODS and not rules.batch_methods:
+        raise A2CError(107, f"Method {method} is not supported by this cart.")
     if method in ("order.list", "order.count") and not text(args, "page_cursor"):
         check_order_dates(rules, args, now)
     if method == "order.shipment.add" and rules.validate_carriers:
@@ -155,6 +162,8 @@ def shape_result(rules: Profile, method: str, result: Any) -> Any:
     """A method's `result` (or list page) as the store's platform would have it."""
     if rules.name == "clean":
         return result
+    if method == "cart.methods" and not rules.batch_methods:
+        result["method"] = [name for name in result["method"] if name not in BATCH_METHODS]
     if method == "order.list":
         page = result["result"]
         page["order"] = [shape_order(rules, order) for order in _docs(page["order"])]

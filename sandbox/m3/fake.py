@@ -46,6 +46,7 @@ from sandbox.m3.answers import (
 )
 from sandbox.m3.events import deliver_order, pay_invoice, set_price, set_stock, undelivered_orders
 from sandbox.m3.invoices import invoice_rows
+from sandbox.m3.items import bulk_items, bulk_prices, bulk_stocks
 from sandbox.m3.orders import confirmed_orders
 from sandbox.m3.seed import SCHEMA, seed_tenant
 from sandbox.m3.transactions import (
@@ -133,6 +134,9 @@ class M3Fake:
             "deliver": self._control_deliver,
             "pay": self._control_pay,
             "set-token-lifetime": self._control_token_lifetime,
+            "seed-items": lambda payload: self._control_bulk(payload, bulk_items),
+            "set-prices": lambda payload: self._control_bulk(payload, bulk_prices),
+            "set-stocks": lambda payload: self._control_bulk(payload, bulk_stocks),
         }
         if action not in actions:
             raise ControlError(f"Unknown m3 action {action!r}; known: {', '.join(actions)}")
@@ -428,6 +432,15 @@ class M3Fake:
         with self.db.transaction() as conn:
             ctx = M3Context(conn, tenant, self.sandbox.now())
             return set_stock(ctx, payload["sku"], whlo, quantity)
+
+    def _control_bulk(self, payload: dict, action: Any) -> dict:
+        """Bulk item, price and stock changes for one tenant's M3 (`items.py`)."""
+        tenant = next((t for t in self.tenants.values() if t.slug == payload.get("tenant")), None)
+        if tenant is None:
+            known = ", ".join(t.slug for t in self.tenants.values())
+            raise ControlError(f"Unknown tenant {payload.get('tenant')!r}; tenants: {known}")
+        with self.db.transaction() as conn:
+            return action(M3Context(conn, tenant, self.sandbox.now()), payload)
 
     def _control_deliver(self, payload: dict) -> dict:
         """Deliver one confirmed order (by ORNO or CUOR) or every undelivered one."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sandbox.core import ControlError
 from sandbox.m3.orders import balance, list_price
 from sandbox.m3.transactions import (
+    CURRENCY,
     PRICE_LIST,
     M3Context,
     Record,
@@ -205,3 +207,80 @@ def list_prices(ctx: M3Context, inputs: Record) -> list[Record]:
             "PRMO": "2",
         }
     ]
+
+
+# --- bulk control actions (benchmarks and tests) ------------------------------------------------
+
+
+def seed_items(ctx: M3Context, count: int, prefix: str, price: Decimal, on_hand: int) -> dict:
+    """`count` items `{prefix}{n:06d}` with a list price and stock in every warehouse."""
+    itnos = [f"{prefix}{n:06d}" for n in range(count)]
+    ctx.conn.executemany(
+        "INSERT OR REPLACE INTO m3_items(ti, itno, itds, unms, stat, grwe, lmts) "
+        "VALUES (?, ?, ?, 'EA', '20', '0.5', ?)",
+        [(ctx.ti, itno, f"Bench item {itno}", ctx.lmts) for itno in itnos],
+    )
+    ctx.conn.executemany(
+        "INSERT OR REPLACE INTO m3_prices(ti, prrf, cucd, itno, fvdt, sapr, lmts) "
+        "VALUES (?, ?, ?, ?, '20240101', ?, ?)",
+        [(ctx.ti, PRICE_LIST, CURRENCY, itno, num(price), ctx.lmts) for itno in itnos],
+    )
+    ctx.conn.executemany(
+        "INSERT OR REPLACE INTO m3_balances(ti, whlo, itno, stqt, alqt, lmts) "
+        "VALUES (?, ?, ?, ?, '0', ?)",
+        [(ctx.ti, whlo, itno, str(on_hand), ctx.lmts) for itno in itnos for whlo in ctx.warehouses],
+    )
+    return {"tenant": ctx.ti, "items": count, "first": itnos[0] if itnos else ""}
+
+
+def set_prices(ctx: M3Context, prices: list[tuple[str, Decimal]]) -> dict:
+    """Many price changes in one go, each bumping its change timestamp."""
+    ctx.conn.executemany(
+        "UPDATE m3_prices SET sapr = ?, lmts = ? WHERE ti = ? AND itno = ?",
+        [(num(money(amount)), ctx.lmts, ctx.ti, itno) for itno, amount in prices],
+    )
+    return {"tenant": ctx.ti, "prices": len(prices), "lmts": ctx.lmts}
+
+
+def set_stocks(ctx: M3Context, stocks: list[tuple[str, str, Decimal]]) -> dict:
+    """Many on-hand changes (item, warehouse, quantity) in one go."""
+    ctx.conn.executemany(
+        "UPDATE m3_balances SET stqt = ?, lmts = ? WHERE ti = ? AND itno = ? AND whlo = ?",
+        [(num(quantity), ctx.lmts, ctx.ti, itno, whlo) for itno, whlo, quantity in stocks],
+    )
+    return {"tenant": ctx.ti, "balances": len(stocks), "lmts": ctx.lmts}
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        raise ControlError(f"'{name}' must be a number, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ControlError(f"'{name}' must be a number of zero or more, got {value!r}")
+    return number
+
+
+def bulk_items(ctx: M3Context, payload: dict) -> dict:
+    """Control `seed-items`: {tenant, count, prefix, price, on_hand}."""
+    count = int(_decimal(payload.get("count", 0), "count"))
+    if not 1 <= count <= 200_000:
+        raise ControlError("'count' must be between 1 and 200000")
+    price = _decimal(payload.get("price", "10.00"), "price")
+    on_hand = int(_decimal(payload.get("on_hand", 10), "on_hand"))
+    return seed_items(ctx, count, str(payload.get("prefix") or "BX-"), price, on_hand)
+
+
+def bulk_prices(ctx: M3Context, payload: dict) -> dict:
+    """Control `set-prices`: {tenant, prices: [{sku, amount}, ...]}."""
+    rows = payload.get("prices") or []
+    return set_prices(ctx, [(str(r["sku"]), _decimal(r.get("amount"), "amount")) for r in rows])
+
+
+def bulk_stocks(ctx: M3Context, payload: dict) -> dict:
+    """Control `set-stocks`: {tenant, stocks: [{sku, warehouse, qty}, ...]}."""
+    rows = payload.get("stocks") or []
+    return set_stocks(
+        ctx,
+        [(str(r["sku"]), str(r["warehouse"]), _decimal(r.get("qty"), "qty")) for r in rows],
+    )

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
+import ijson
 import requests
 
 from integration_hub.connectors._http import HttpClient, Timeout, json_or_none
@@ -655,6 +657,56 @@ class M3Client(HttpClient):
         records = self.execute("OIS100MI", "LstNewBalances", fields, max_records=max_records)
         return [M3Balance.from_record(r) for r in records]
 
+    def list_prices(self, price_list: str, currency: str) -> Iterator[M3Price]:
+        """`OIS320MI/LstListPrices`: every price line of one list, read as a stream."""
+        fields = {"PRRF": price_list, "CUCD": currency}
+        for record in self.stream("OIS320MI", "LstListPrices", fields):
+            yield M3Price.from_record(record)
+
+    def all_balances(self) -> Iterator[M3Balance]:
+        """Every warehouse balance, read as a stream.
+
+        `LstWarehBalance` needs an item number, one call per item; `LstNewBalances` from the
+        first possible `LMTS` lists every balance row in one call instead.
+        """
+        fields = {"LMTS": self.lmts(datetime(1970, 1, 1, tzinfo=UTC))}
+        for record in self.stream("OIS100MI", "LstNewBalances", fields):
+            yield M3Balance.from_record(record)
+
+    def stream(
+        self, program: str, transaction: str, fields: Fields | None = None
+    ) -> Iterator[Record]:
+        """A list transaction's records (`maxrecs=0`) parsed as they arrive, never all at once.
+
+        The answer is read the way `execute` reads it: an error in `results` or at the top
+        level, or a run M3 did not process, raises once the answer is read; "no rows" is empty.
+        """
+        path = f"{quote(program, safe='')}/{quote(transaction, safe='')};maxrecs=0"
+        response = self._authorized("GET", self.url(path), params=m3_inputs(fields), stream=True)
+        with closing(response):
+            if response.status_code != 200:
+                body = json_or_none(response)
+                if response.status_code == 400 and isinstance(body, dict):
+                    error = self._first_error(body, program, transaction, response.status_code)
+                    if error.code in NO_ROWS_CODES:
+                        return
+                    raise error
+                raise self._http_failure(response, program, transaction)
+            response.raw.decode_content = True
+            skeleton: dict[str, Any] = {}
+            try:
+                yield from _streamed_records(response.raw, skeleton)
+            except ijson.JSONError as exc:
+                raise RetryableError(
+                    f"{program}/{transaction} answered with broken JSON: {exc}",
+                    upstream=self.upstream,
+                ) from exc
+            try:
+                self._records_of(skeleton, program, transaction, response.status_code)
+            except M3TransactionError as exc:
+                if exc.code not in NO_ROWS_CODES:
+                    raise
+
     def lmts(self, moment: datetime) -> str:
         """A change timestamp as `LMTS` input; its encoding is unconfirmed (contract §5.1)."""
         if moment.tzinfo is None:
@@ -662,3 +714,38 @@ class M3Client(HttpClient):
         if self.lmts_style == "epoch_ms":
             return str(int(moment.timestamp() * 1000))
         return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
+
+
+RECORD_PREFIX = "results.item.records.item"
+
+
+def _streamed_records(raw: Any, skeleton: dict[str, Any]) -> Iterator[Record]:
+    """Yield each record of a v2 answer; everything else (flags, errors) goes into `skeleton`.
+
+    `skeleton` ends up as the answer without its records, so the usual checks can read it.
+    """
+    record: dict[str, str] | None = None
+    key = ""
+    result: dict[str, Any] | None = None
+    for prefix, event, value in ijson.parse(raw, use_float=False):
+        if prefix == RECORD_PREFIX:
+            if event == "start_map":
+                record = {}
+            elif event == "map_key":
+                key = value
+            elif event == "end_map" and record is not None:
+                yield record
+                record = None
+        elif record is not None:
+            if event in SCALARS:
+                record[key] = "" if value is None else str(value).rstrip()
+        elif prefix == "results.item" and event == "start_map":
+            result = {}
+            skeleton.setdefault("results", []).append(result)
+        elif result is not None and prefix.startswith("results.item.") and event in SCALARS:
+            result[prefix.removeprefix("results.item.")] = value
+        elif prefix and "." not in prefix and event in SCALARS:
+            skeleton[prefix] = value
+
+
+SCALARS = frozenset({"string", "number", "boolean", "null"})
