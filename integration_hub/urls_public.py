@@ -7,16 +7,23 @@ from integration_hub.admin_sites import platform_admin
 from integration_hub.health import healthz
 from integration_hub.inbox.shipstation_webhooks import shipstation_webhook
 from integration_hub.inbox.webhooks import api2cart_webhook
+from operations.metrics import count_webhooks
+from operations.views import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", platform_admin.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # Optional trailing slash: a POST must never hit APPEND_SLASH's redirect (or its DEBUG error).
-    re_path(r"^webhooks/api2cart/(?P<token>[^/]*)/?$", api2cart_webhook, name="api2cart-webhook"),
+    re_path(
+        r"^webhooks/api2cart/(?P<token>[^/]*)/?$",
+        count_webhooks("api2cart")(api2cart_webhook),
+        name="api2cart-webhook",
+    ),
     re_path(
         r"^webhooks/shipstation/(?P<token>[^/]*)/?$",
-        shipstation_webhook,
+        count_webhooks("shipstation")(shipstation_webhook),
         name="shipstation-webhook",
     ),
 ]

@@ -1,0 +1,175 @@
+"""Prometheus metrics for operators.
+
+Two sources, both safe with many server processes:
+
+* Webhook answers are counted where they happen (`count_webhooks` wraps the webhook views). With
+  `PROMETHEUS_MULTIPROC_DIR` set (gunicorn and other pre-forking servers) prometheus_client keeps
+  each process's counts in files there and a scrape adds them up; without it, the one process's
+  counts are served.
+* Everything else is read from the database and Redis at scrape time (`HubCollector`): orders by
+  state, upstream calls with their errors and latency, inbox items, queue depth and the age of
+  the oldest waiting work item, per tenant. Nothing to keep in step between processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db.models import Avg, Count, Max, Min
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from integration_hub.core import work
+from integration_hub.core.models import WorkAttempt
+from integration_hub.inbox.models import InboxItem
+from invoicing.models import StoreStatusUpdate
+from orders.models import CsvImport, Order
+from shipping.models import Shipment
+from tenants.models import Store, Tenant
+
+RECENT = timedelta(minutes=15)
+"""Upstream calls are reported over this window (attempt rows are pruned, so no lifetime total)."""
+
+WEBHOOKS = Counter(
+    "hub_webhooks",
+    "Webhook deliveries answered, by source and outcome (accepted or refused).",
+    ["source", "outcome"],
+    registry=None,
+)
+
+TENANT_WORK = (Order, Shipment, StoreStatusUpdate, CsvImport)
+"""Kinds of work kept in tenant schemas whose waiting items are reported."""
+
+
+def count_webhooks(source: str) -> Callable:
+    """Count each answer of a webhook view: 2xx accepted, anything else refused."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def counted(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            outcome = "accepted" if 200 <= response.status_code < 300 else "refused"
+            WEBHOOKS.labels(source, outcome).inc()
+            return response
+
+        return counted
+
+    return decorate
+
+
+def _gauge(name: str, documentation: str, labels: list[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=labels)
+
+
+class HubCollector(Collector):
+    """Reads the hub's state at scrape time: one pass over the active tenants' schemas."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = timezone.now()
+        orders = _gauge("hub_orders", "Orders by state.", ["tenant", "state"])
+        calls = _gauge(
+            "hub_upstream_calls_recent",
+            "Work attempts that called an upstream in the last 15 minutes, by outcome.",
+            ["tenant", "upstream", "outcome"],
+        )
+        latency = _gauge(
+            "hub_upstream_call_seconds_recent",
+            "Duration of those attempts in the last 15 minutes (avg and max).",
+            ["tenant", "upstream", "stat"],
+        )
+        oldest = _gauge(
+            "hub_oldest_work_item_age_seconds",
+            "Age of the oldest item still waiting for a worker, by kind.",
+            ["tenant", "kind"],
+        )
+        waiting = _gauge(
+            "hub_work_items_waiting", "Items waiting for a worker.", ["tenant", "kind"]
+        )
+        tenants = Tenant.objects.filter(is_active=True, is_template=False).exclude(
+            schema_name="public"
+        )
+        for tenant in tenants.order_by("slug"):
+            with schema_context(tenant.schema_name):
+                for state, n in Order.objects.values_list("state").annotate(n=Count("pk")):
+                    orders.add_metric([tenant.slug, state], n)
+                self._calls(tenant.slug, now, calls, latency)
+                for model in TENANT_WORK:
+                    self._waiting(tenant.slug, model, now, oldest, waiting)
+        self._waiting("", InboxItem, now, oldest, waiting)
+        yield from (orders, calls, latency, oldest, waiting)
+        yield from self._platform()
+
+    def _calls(self, tenant: str, now, calls, latency) -> None:
+        rows = (
+            WorkAttempt.objects.filter(started_at__gte=now - RECENT)
+            .exclude(upstream="")
+            .values("upstream", "outcome")
+            .annotate(n=Count("pk"), avg=Avg("duration_ms"), top=Max("duration_ms"))
+        )
+        spans: dict[str, tuple[float, float, int]] = {}
+        for row in rows:
+            calls.add_metric([tenant, row["upstream"], row["outcome"]], row["n"])
+            total, top, n = spans.get(row["upstream"], (0.0, 0.0, 0))
+            spans[row["upstream"]] = (
+                total + row["avg"] * row["n"], max(top, row["top"]), n + row["n"]
+            )  # fmt: skip
+        for upstream, (total, top, n) in spans.items():
+            latency.add_metric([tenant, upstream, "avg"], total / n / 1000)
+            latency.add_metric([tenant, upstream, "max"], top / 1000)
+
+    def _waiting(self, tenant: str, model, now, oldest, waiting) -> None:
+        try:
+            kind = work.kind_of(model)
+        except KeyError:  # a kind whose app did not register it in this process
+            return
+        figures = model.objects.filter(state__in=kind.work_states).aggregate(
+            n=Count("pk"), first=Min(kind.age_field)
+        )
+        waiting.add_metric([tenant, kind.label], figures["n"])
+        age = (now - figures["first"]).total_seconds() if figures["first"] else 0.0
+        oldest.add_metric([tenant, kind.label], age)
+
+    def _platform(self) -> Iterator[GaugeMetricFamily]:
+        inbox = _gauge("hub_inbox_items", "Inbox items by source and state.", ["source", "state"])
+        for source, state, n in InboxItem.objects.values_list("source", "state").annotate(
+            n=Count("pk")
+        ):
+            inbox.add_metric([source, state], n)
+        stores = _gauge("hub_stores", "Stores by connection state.", ["status"])
+        for status, n in Store.objects.values_list("status").annotate(n=Count("pk")):
+            stores.add_metric([status], n)
+        queues = _gauge("hub_queue_depth", "Messages waiting in each Celery queue.", ["queue"])
+        up = _gauge("hub_broker_up", "1 when the Celery broker answered this scrape.", [])
+        try:
+            broker = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2)
+            with broker.pipeline(transaction=False) as pipe:
+                names = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+                for name in names:
+                    pipe.llen(name)
+                depths = pipe.execute()
+            for name, depth in zip(names, depths, strict=True):
+                queues.add_metric([name], depth)
+            up.add_metric([], 1)
+        except redis.RedisError:
+            up.add_metric([], 0)
+        yield from (inbox, stores, queues, up)
+
+
+def exposition() -> bytes:
+    """The text a scrape gets: webhook counters of every process, then the hub's state."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(WEBHOOKS)
+    registry.register(HubCollector())
+    return generate_latest(registry)
