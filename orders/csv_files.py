@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 
 import openpyxl
@@ -47,11 +48,10 @@ def is_excel(data: bytes) -> bool:
 def read_rows(data: bytes) -> tuple[list[str], Iterator[Row]]:
     """(header, data rows): blank rows are skipped, rows keep their number in the file.
 
+    The size is checked where files come in (`as_stored`).
+
     Raises `UnreadableFile`; iterating the rows may raise it too (a broken quote further down).
     """
-    if len(data) > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // 2**20
-        raise UnreadableFile(f"The file is larger than {limit} MiB; split it into smaller files.")
     if data.startswith(OLD_EXCEL_MAGIC):
         raise UnreadableFile(
             "This is an Excel 97-2003 (.xls) file; save it as an Excel workbook (.xlsx) or as "
@@ -62,12 +62,6 @@ def read_rows(data: bytes) -> tuple[list[str], Iterator[Row]]:
         if any(cells):
             return cells, _data_rows(rows)
     raise UnreadableFile("The file is empty; the first row must name the columns.")
-
-
-def count_rows(data: bytes) -> int:
-    """Data rows in the file (checked when it is uploaded; raises `UnreadableFile`)."""
-    _, rows = read_rows(data)
-    return sum(1 for _ in rows)
 
 
 def _data_rows(rows: Iterator[Row]) -> Iterator[Row]:
@@ -114,8 +108,10 @@ def _checked_csv(reader: Iterator[list[str]]) -> Iterator[Row]:
 
 
 def detect_delimiter(first_line: str) -> str:
-    """The separator used most in the header line: comma, semicolon (Excel in Europe) or tab."""
-    return max(DELIMITERS, key=first_line.count)
+    """The separator used most in the header line, outside quotes: comma, semicolon (Excel in
+    Europe) or tab."""
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    return max(DELIMITERS, key=unquoted.count)
 
 
 def _excel_rows(data: bytes) -> Iterator[Row]:
@@ -174,8 +170,20 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def csv_bytes(rows: list[list[str]]) -> bytes:
+def csv_bytes(rows: Iterable[list[str]]) -> bytes:
     """Rows written as CSV that Excel opens as UTF-8 (with a byte-order mark)."""
     out = io.StringIO(newline="")
-    csv.writer(out).writerows(rows)
+    csv.writer(out, quoting=csv.QUOTE_ALL).writerows(rows)
     return ("\ufeff" + out.getvalue()).encode()
+
+
+def as_stored(data: bytes) -> bytes:
+    """What the hub keeps of an upload: a CSV file as it came; a workbook's first sheet as
+    CSV, row for row (blank rows too, so row numbers stay the sheet's), read once here rather
+    than at every look. Raises `UnreadableFile`."""
+    if len(data) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 2**20
+        raise UnreadableFile(f"The file is larger than {limit} MiB; split it into smaller files.")
+    if not is_excel(data):
+        return data
+    return csv_bytes(cells for _, cells in _excel_rows(data))

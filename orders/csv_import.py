@@ -30,7 +30,7 @@ from rest_framework.exceptions import ValidationError
 
 from integration_hub.core import work
 from orders.addresses import ShipTo
-from orders.csv_files import Row, UnreadableFile, csv_bytes, read_rows
+from orders.csv_files import Row, UnreadableFile, as_stored, csv_bytes, read_rows
 from orders.csv_mapping import FIELDS, FIELDS_BY_PATH, ORDER_MONEY, Field, Mapping, suggest
 from orders.intake import IncomingLine, IncomingOrder, accept_new_orders
 from orders.models import CsvImport, Order
@@ -414,6 +414,7 @@ def import_orders(
 
 def receive_file(data: bytes, *, file_name: str, actor: str) -> CsvImport:
     """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`."""
+    data = as_stored(data)
     header, rows = read_rows(data)
     count = sum(1 for _ in rows)
     suggestion = suggest(header)

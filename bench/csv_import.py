@@ -1,0 +1,194 @@
+"""How long a 10,000-row order file (5,000 orders of two lines) takes from upload to imported.
+
+Uses its own database (hub_csv, dropped first) and Redis database 11 (flushed), one tenant.
+The file is a Shopify orders export (order columns only on each order's first row). Times the
+upload (read, count, suggest a mapping) and the import as the worker runs it (every row checked,
+orders, lines and events written in one transaction, one pipeline message per order published
+after commit), counts the SQL statements and the messages waiting in the broker. Prints one
+JSON line; `--profile` writes the import's cProfile top functions to stderr.
+Usage: .venv/bin/python bench/csv_import.py [--orders 5000] [--lines 2] [--xlsx] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+BENCH_DB = "hub_csv"
+REDIS_URL = "redis://127.0.0.1:6379/11"
+os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
+os.environ["REDIS_URL"] = REDIS_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+HEADER = [
+    "Name", "Email", "Financial Status", "Currency", "Subtotal", "Shipping", "Taxes", "Total",
+    "Discount Amount", "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price",
+    "Lineitem sku", "Billing Name", "Shipping Name", "Shipping Address1", "Shipping Address2",
+    "Shipping Company", "Shipping City", "Shipping Zip", "Shipping Province", "Shipping Country",
+    "Shipping Phone", "Notes", "Id", "Source",
+]  # fmt: skip
+
+
+def recreate_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
+        )
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+
+
+def shopify_rows(orders: int, lines: int) -> list[list[str]]:
+    rows = [HEADER]
+    for n in range(1, orders + 1):
+        for line in range(lines):
+            cells = dict.fromkeys(HEADER, "")
+            cells.update(
+                {
+                    "Name": f"#{100000 + n}",
+                    "Email": f"buyer{n}@example.com",
+                    "Lineitem quantity": str(1 + line),
+                    "Lineitem name": f"Product {line}",
+                    "Lineitem price": f"{9 + line}.99",
+                    "Lineitem sku": f"SKU-{n % 50}-{line}",
+                }
+            )
+            if line == 0:
+                cells.update(
+                    {
+                        "Financial Status": "paid",
+                        "Currency": "USD",
+                        "Total": "40.00",
+                        "Shipping": "5.00",
+                        "Taxes": "2.50",
+                        "Created at": "2025-03-01 14:30:00 -0500",
+                        "Billing Name": f"Buyer {n}",
+                        "Shipping Name": f"Buyer {n}",
+                        "Shipping Address1": f"{n} Main St",
+                        "Shipping City": "Austin",
+                        "Shipping Zip": "78701",
+                        "Shipping Province": "TX",
+                        "Shipping Country": "US",
+                        "Id": str(5_000_000 + n),
+                        "Source": "web",
+                    }
+                )
+            rows.append([cells[name] for name in HEADER])
+    return rows
+
+
+def as_csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+def as_xlsx(rows: list[list[str]]) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--lines", type=int, default=2)
+    parser.add_argument("--xlsx", action="store_true", help="an Excel workbook instead of CSV")
+    parser.add_argument("--profile", action="store_true", help="cProfile top 25 to stderr")
+    args = parser.parse_args()
+    recreate_database()
+
+    import django
+
+    django.setup()
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from orders.csv_import import confirm_mapping, receive_file
+    from orders.models import CsvImport, Order, OrderLine
+    from tenants.provisioning import provision_tenant
+
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.flushdb()
+    call_command("setup_hub", verbosity=0, stdout=io.StringIO())
+    provision_tenant(slug="bench", name="Bench", admin_email="ops@bench.test")
+    rows = shopify_rows(args.orders, args.lines)
+    data = as_xlsx(rows) if args.xlsx else as_csv(rows)
+    profiler = cProfile.Profile()
+    counter = QueryCounter()
+
+    with schema_context("bench"):
+        started = time.perf_counter()
+        upload = receive_file(data, file_name="bench.csv", actor="bench")
+        received = time.perf_counter()
+        with connection.execute_wrapper(counter):
+            if args.profile:
+                profiler.enable()
+            upload = confirm_mapping(
+                upload, upload.mapping, mapped_as=upload.mapped_as, right_now=True
+            )
+            if args.profile:
+                profiler.disable()
+        finished = time.perf_counter()
+        assert upload.state == CsvImport.State.DONE, upload.problems[:5]
+        orders = Order.objects.count()
+        lines = OrderLine.objects.count()
+        due = Order.objects.filter(next_attempt_at__isnull=False).count()
+    queues = {queue: broker.llen(queue) for queue in settings.HUB_QUEUES}
+    if args.profile:
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(25)
+    print(
+        json.dumps(
+            {
+                "bench": "csv_import",
+                "format": "xlsx" if args.xlsx else "csv (Shopify export)",
+                "rows": len(rows) - 1,
+                "orders": orders,
+                "lines": lines,
+                "file_kib": len(data) // 1024,
+                "upload_seconds": round(received - started, 2),
+                "import_seconds": round(finished - received, 2),
+                "total_seconds": round(finished - started, 2),
+                "ms_per_order": round((finished - started) * 1000 / max(orders, 1), 2),
+                "sql_statements": counter.count,
+                "orders_due": due,
+                "pipeline_messages": queues.get("erp", 0),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
