@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from orders.models import OrderEvent
+from orders.models import Order, OrderEvent
 
 STORE, ERP, SHIPSTATION, HUB = "Store", "ERP", "ShipStation", "Hub"
 
@@ -51,6 +51,9 @@ class TimelineRow:
 
     @property
     def step_label(self) -> str:
+        """A state's own label ("In ERP") or the step's words ("Retry scheduled")."""
+        if self.step in Order.State.values:
+            return Order.State(self.step).label
         return self.step.replace("_", " ").capitalize()
 
 
