@@ -13,7 +13,6 @@ Every call goes through the store's shared concurrency limit (5 per store, 10 pe
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,8 +50,10 @@ PENDING_TASK = "catalog.push_pending"
 SINGLE_BATCH_ITEMS = 50
 """Items per batch for a store without batch methods (each one a call of its own)."""
 ITEM_ATTEMPTS = 3
-JOB_WAIT_SECONDS = 8.0
-POLL_SECONDS = 0.25
+FIRST_POLL_SECONDS = 0.6
+POLL_SECONDS = 1.0
+"""A batch job's result is asked for this long after sending it, then every POLL_SECONDS; the
+worker is free meanwhile, so one worker keeps many jobs in flight."""
 BATCH_METHODS = ("product.update.batch", "product.variant.update.batch")
 B = ItemBinding.PushState
 OPEN_BATCH = (PushBatch.State.PENDING, PushBatch.State.SUBMITTED)
@@ -177,9 +178,11 @@ def push_step(batch: PushBatch) -> work.Done:
             job_id=job_id, submitted_at=timezone.now(), state=PushBatch.State.SUBMITTED
         )
         batch.job_id, batch.state = job_id, PushBatch.State.SUBMITTED
-    result = _wait_for_job(client, batch.job_id)
+        dispatch(PUSH_TASK, batch.pk, countdown=FIRST_POLL_SECONDS)
+        return work.Done(PushBatch.State.SUBMITTED)
+    result = _job_result(client, batch.job_id)
     if result is None:
-        dispatch(PUSH_TASK, batch.pk, countdown=1)
+        dispatch(PUSH_TASK, batch.pk, countdown=POLL_SECONDS)
         return work.Done(PushBatch.State.SUBMITTED)
     by_index = {item.index: item for item in result.items}
     outcomes = []
@@ -208,19 +211,15 @@ def _submit(batch: PushBatch, client: Api2CartClient) -> str:
     return jobs[0]
 
 
-def _wait_for_job(client: Api2CartClient, job_id: str) -> BatchJobResult | None:
-    """The job's result once processed; None when it is still running after a short wait."""
-    deadline = time.monotonic() + JOB_WAIT_SECONDS
-    while True:
-        try:
-            result = client.batch_job_result(job_id)
-            if result.status == "processed" or result.items:
-                return result
-        except RetryableError:
-            pass  # code 12 "not processed yet", or the store is busy: ask again shortly
-        if time.monotonic() > deadline:
+def _job_result(client: Api2CartClient, job_id: str) -> BatchJobResult | None:
+    """The job's result once processed; None while it still runs (code 12 or in progress)."""
+    try:
+        result = client.batch_job_result(job_id)
+    except RetryableError as exc:
+        if exc.code == "12":
             return None
-        time.sleep(POLL_SECONDS)
+        raise
+    return result if result.status == "processed" or result.items else None
 
 
 def _send_singly(batch: PushBatch, client: Api2CartClient) -> work.Done:

@@ -11,13 +11,14 @@ changed are written, and only bindings whose values differ from the last push ar
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -117,27 +118,109 @@ def run_step(run: SyncRun) -> work.Done:
 def read_changes(
     client: M3Client, store: Store, mapping: StoreSync, since: datetime
 ) -> tuple[int, int]:
-    """New prices and balances since `since`; returns (rows read, bindings changed)."""
-    prices = client.new_prices(since)
-    balances = client.new_balances(since)
-    changed = apply_prices(store, mapping, prices) + apply_balances(store, mapping, balances)
-    return len(prices) + len(balances), changed
+    """New prices and balances since `since`, in chunks; returns (rows read, bindings changed)."""
+    rows = changed = 0
+    for chunk in _chunks(client.changed_prices(since), CHUNK):
+        rows += len(chunk)
+        changed += apply_prices(store, mapping, chunk)
+    for chunk in _chunks(client.changed_balances(since), CHUNK * 2):
+        rows += len(chunk)
+        changed += apply_balances(store, mapping, chunk)
+    return rows, changed
 
 
 def read_everything(client: M3Client, store: Store, mapping: StoreSync) -> tuple[int, int]:
-    """The whole price list(s) and every balance, streamed in chunks; failed items retried."""
-    rows = changed = 0
+    """The whole price list(s) and every balance; returns (rows read, bindings changed).
+
+    The lists are streamed into temporary tables (COPY), never held in memory; then every
+    binding is read once, in chunks, with its item's price and stock beside it, recomputed,
+    and saved only when something changed. Failed items get another try.
+    """
+    today = timezone.now().date().strftime("%Y%m%d")
+    warehouses = set(mapping.warehouse_list())
     lists = [(mapping.price_list, False)]
     if mapping.push_special_prices and mapping.special_price_list:
         lists.append((mapping.special_price_list, True))
-    for price_list, special in lists:
-        for chunk in _chunks(client.list_prices(price_list, mapping.currency), CHUNK):
-            rows += len(chunk)
-            changed += apply_prices(store, mapping, chunk, special=special, retry_failed=True)
-    for chunk in _chunks(client.all_balances(), CHUNK * 2):
-        rows += len(chunk)
-        changed += apply_balances(store, mapping, chunk, retry_failed=True)
+    rows = 0
+    with connection.cursor() as cursor:
+        for statement in STAGING:
+            cursor.execute(statement)
+        with cursor.copy(
+            "COPY erp_price_rows (item, special, valid_from, price) FROM STDIN"
+        ) as copy:
+            for price_list, special in lists:
+                for price in client.list_prices(price_list, mapping.currency):
+                    rows += 1
+                    valid_from = price.valid_from.strftime("%Y%m%d") if price.valid_from else ""
+                    if valid_from <= today and (
+                        not price.currency or price.currency == mapping.currency
+                    ):
+                        copy.write_row((price.item_number, special, valid_from, price.price))
+        with cursor.copy("COPY erp_stock_rows (item, whlo, qty) FROM STDIN") as copy:
+            for balance in client.all_balances():
+                rows += 1
+                if not warehouses or balance.warehouse in warehouses:
+                    copy.write_row(
+                        (balance.item_number, balance.warehouse, str(balance.allocatable))
+                    )
+        for statement in AGGREGATES:
+            cursor.execute(statement)
+    changed = 0
+    last_id = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(STAGED_CHUNK, [store.pk, last_id, CHUNK])
+            staged = {row[0]: row[1:] for row in cursor.fetchall()}
+        if not staged:
+            break
+        last_id = max(staged)
+        bindings = ItemBinding.objects.filter(pk__in=list(staged)).only(*LOADED)
+        dirty = []
+        for binding in bindings:
+            price, special, stock, has_price, has_stock = staged[binding.pk]
+            before = (binding.erp_price, binding.erp_special_price, binding.erp_stock)
+            if has_price:
+                binding.erp_price, binding.erp_special_price = price, special
+            if has_stock:
+                binding.erp_stock = json.loads(stock) if isinstance(stock, str) else stock
+            after = (binding.erp_price, binding.erp_special_price, binding.erp_stock)
+            if refresh(binding, mapping, retry_failed=True) or before != after:
+                dirty.append(binding)
+        save_bindings(dirty, VALUE_FIELDS)
+        changed += len(dirty)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TABLE IF EXISTS erp_price_rows, erp_stock_rows, erp_item_prices, erp_item_stock"
+        )
     return rows, changed
+
+
+STAGING = (
+    "DROP TABLE IF EXISTS erp_price_rows, erp_stock_rows, erp_item_prices, erp_item_stock",
+    "CREATE TEMP TABLE erp_price_rows (item text, special boolean, valid_from text, price numeric)",
+    "CREATE TEMP TABLE erp_stock_rows (item text, whlo text, qty text)",
+)
+AGGREGATES = (
+    "CREATE TEMP TABLE erp_item_prices AS SELECT item,"
+    " (array_agg(price ORDER BY valid_from DESC) FILTER (WHERE NOT special))[1] AS price,"
+    " (array_agg(price ORDER BY valid_from DESC) FILTER (WHERE special))[1] AS special_price"
+    " FROM erp_price_rows GROUP BY item",
+    "CREATE UNIQUE INDEX ON erp_item_prices (item)",
+    "CREATE TEMP TABLE erp_item_stock AS SELECT item, jsonb_object_agg(whlo, qty) AS stock"
+    " FROM erp_stock_rows GROUP BY item",
+    "CREATE UNIQUE INDEX ON erp_item_stock (item)",
+    "ANALYZE erp_item_prices",
+    "ANALYZE erp_item_stock",
+)
+STAGED_CHUNK = (
+    "SELECT b.id, p.price, p.special_price, s.stock, p.item IS NOT NULL, s.item IS NOT NULL"
+    " FROM catalog_itembinding b"
+    " LEFT JOIN erp_item_prices p ON p.item = b.erp_item_number"
+    " LEFT JOIN erp_item_stock s ON s.item = b.erp_item_number"
+    " WHERE b.store_id = %s AND b.id > %s ORDER BY b.id LIMIT %s"
+)
+LOADED = ("id", "erp_item_number", "push_state", *VALUE_FIELDS, "pushed_price",
+          "pushed_special_price", "pushed_quantity")  # fmt: skip
 
 
 def apply_prices(
@@ -214,8 +297,7 @@ def _apply(
     for start in range(0, len(items), CHUNK):
         bindings = ItemBinding.objects.filter(
             store=store, erp_item_number__in=items[start : start + CHUNK]
-        ).only("id", "erp_item_number", "push_state", *VALUE_FIELDS, "pushed_price",
-               "pushed_special_price", "pushed_quantity")  # fmt: skip
+        ).only(*LOADED)
         for binding in bindings:
             before = (binding.erp_price, binding.erp_special_price, dict(binding.erp_stock))
             change(binding)

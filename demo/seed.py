@@ -16,6 +16,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django_tenants.utils import schema_context
 
+from catalog.bindings import match_store_catalog
+from catalog.models import StoreSync
 from sandbox import demo_data
 from shipping.subscriptions import subscribe as subscribe_ship_notify
 from tenant_settings.models import ConnectionSettings
@@ -75,7 +77,20 @@ def seed_demo(sandbox_url: str = "", *, register: bool = True) -> list[DemoLogin
         for demo_tenant in demo_data.TENANTS:
             with schema_context(demo_tenant.slug):
                 subscribe_ship_notify()
+        for demo_store in demo_data.STORES:
+            for slug in demo_store.members:
+                with schema_context(slug):
+                    seed_catalog(Store.objects.get(name=demo_store.name))
     return logins
+
+
+def seed_catalog(store: Store) -> None:
+    """Bind the store's products to the tenant's ERP items by SKU and sync them on schedule.
+
+    Both warehouses of the tenant's M3 count; the first scheduled run reads everything.
+    """
+    StoreSync.objects.get_or_create(store=store)
+    match_store_catalog(store)
 
 
 def reset_demo_admin(slug: str, email: str, password: str) -> None:

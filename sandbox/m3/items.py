@@ -212,23 +212,27 @@ def list_prices(ctx: M3Context, inputs: Record) -> list[Record]:
 # --- bulk control actions (benchmarks and tests) ------------------------------------------------
 
 
-def seed_items(ctx: M3Context, count: int, prefix: str, price: Decimal, on_hand: int) -> dict:
-    """`count` items `{prefix}{n:06d}` with a list price and stock in every warehouse."""
+def seed_items(
+    ctx: M3Context, count: int, prefix: str, price: Decimal, on_hand: int, age_minutes: int = 0
+) -> dict:
+    """`count` items `{prefix}{n:06d}` with a list price and stock in every warehouse, last
+    changed `age_minutes` ago (so a change feed read now does not list them)."""
+    lmts = ctx.lmts - age_minutes * 60_000
     itnos = [f"{prefix}{n:06d}" for n in range(count)]
     ctx.conn.executemany(
         "INSERT OR REPLACE INTO m3_items(ti, itno, itds, unms, stat, grwe, lmts) "
         "VALUES (?, ?, ?, 'EA', '20', '0.5', ?)",
-        [(ctx.ti, itno, f"Bench item {itno}", ctx.lmts) for itno in itnos],
+        [(ctx.ti, itno, f"Bench item {itno}", lmts) for itno in itnos],
     )
     ctx.conn.executemany(
         "INSERT OR REPLACE INTO m3_prices(ti, prrf, cucd, itno, fvdt, sapr, lmts) "
         "VALUES (?, ?, ?, ?, '20240101', ?, ?)",
-        [(ctx.ti, PRICE_LIST, CURRENCY, itno, num(price), ctx.lmts) for itno in itnos],
+        [(ctx.ti, PRICE_LIST, CURRENCY, itno, num(price), lmts) for itno in itnos],
     )
     ctx.conn.executemany(
         "INSERT OR REPLACE INTO m3_balances(ti, whlo, itno, stqt, alqt, lmts) "
         "VALUES (?, ?, ?, ?, '0', ?)",
-        [(ctx.ti, whlo, itno, str(on_hand), ctx.lmts) for itno in itnos for whlo in ctx.warehouses],
+        [(ctx.ti, whlo, itno, str(on_hand), lmts) for itno in itnos for whlo in ctx.warehouses],
     )
     return {"tenant": ctx.ti, "items": count, "first": itnos[0] if itnos else ""}
 
@@ -268,7 +272,8 @@ def bulk_items(ctx: M3Context, payload: dict) -> dict:
         raise ControlError("'count' must be between 1 and 200000")
     price = _decimal(payload.get("price", "10.00"), "price")
     on_hand = int(_decimal(payload.get("on_hand", 10), "on_hand"))
-    return seed_items(ctx, count, str(payload.get("prefix") or "BX-"), price, on_hand)
+    age = int(_decimal(payload.get("age_minutes", 0), "age_minutes"))
+    return seed_items(ctx, count, str(payload.get("prefix") or "BX-"), price, on_hand, age)
 
 
 def bulk_prices(ctx: M3Context, payload: dict) -> dict:

@@ -657,6 +657,16 @@ class M3Client(HttpClient):
         records = self.execute("OIS100MI", "LstNewBalances", fields, max_records=max_records)
         return [M3Balance.from_record(r) for r in records]
 
+    def changed_prices(self, since: datetime) -> Iterator[M3Price]:
+        """`OIS320MI/LstNewPrices` since `since`, read as a stream (a mass change can be big)."""
+        for record in self.stream("OIS320MI", "LstNewPrices", {"LMTS": self.lmts(since)}):
+            yield M3Price.from_record(record)
+
+    def changed_balances(self, since: datetime) -> Iterator[M3Balance]:
+        """`OIS100MI/LstNewBalances` since `since`, read as a stream."""
+        for record in self.stream("OIS100MI", "LstNewBalances", {"LMTS": self.lmts(since)}):
+            yield M3Balance.from_record(record)
+
     def list_prices(self, price_list: str, currency: str) -> Iterator[M3Price]:
         """`OIS320MI/LstListPrices`: every price line of one list, read as a stream."""
         fields = {"PRRF": price_list, "CUCD": currency}
@@ -669,9 +679,7 @@ class M3Client(HttpClient):
         `LstWarehBalance` needs an item number, one call per item; `LstNewBalances` from the
         first possible `LMTS` lists every balance row in one call instead.
         """
-        fields = {"LMTS": self.lmts(datetime(1970, 1, 1, tzinfo=UTC))}
-        for record in self.stream("OIS100MI", "LstNewBalances", fields):
-            yield M3Balance.from_record(record)
+        yield from self.changed_balances(datetime(1970, 1, 1, tzinfo=UTC))
 
     def stream(
         self, program: str, transaction: str, fields: Fields | None = None
