@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 from orders.models import Order
+from tenants.models import Store
 
 PLACES = {
     "Catalog › Item bindings": "tenant_admin:catalog_itembinding_changelist",
@@ -92,7 +94,29 @@ def _orders() -> list[AttentionItem]:
     return items
 
 
+def _disconnected_stores() -> list[AttentionItem]:
+    """A disconnected store sends no orders: the tenant should know, though staff reconnect it."""
+    stores = Store.objects.filter(
+        memberships__tenant=connection.tenant, status=Store.Status.DISCONNECTED
+    )
+    home = reverse("tenant_admin:index")
+    return [
+        AttentionItem(
+            kind="Store",
+            title=store.display_name,
+            url=f"{home}#store-connections",
+            problem=store.status_message or "API2Cart reports the store disconnected.",
+            next_step="Reconnect the store at API2Cart (store key, app access) or ask platform "
+            "staff to; the hub clears this by itself at its next successful poll.",
+            next_url=f"{home}#store-connections",
+            since=store.status_changed_at,
+        )
+        for store in stores
+    ]
+
+
 register_source(_orders)
+register_source(_disconnected_stores)
 
 
 def attention_items() -> list[AttentionItem]:

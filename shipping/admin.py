@@ -73,6 +73,10 @@ class ShipmentAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        """A shipment mirrors ShipStation or the ERP; "Retry posting" is the way to act on it."""
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 

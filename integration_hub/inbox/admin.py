@@ -29,6 +29,7 @@ class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
         "attempts",
         "duplicates",
         "short_error",
+        "next_step",
     ]
     list_filter = ["state", "source", "store"]
     search_fields = ["entity_id"]
@@ -71,6 +72,12 @@ class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, obj: InboxItem) -> str:
         return obj.last_error if len(obj.last_error) <= 80 else obj.last_error[:79] + "…"
+
+    @admin.display(description="What to do")
+    def next_step(self, obj: InboxItem) -> str:
+        if obj.state not in (InboxItem.State.NEEDS_ATTENTION, InboxItem.State.FAILED):
+            return ""
+        return obj.last_error_hint or "Fix what the error names, then retry the item."
 
     @admin.display(description="Headers")
     def pretty_headers(self, obj: InboxItem) -> str:
