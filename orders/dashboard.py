@@ -13,6 +13,7 @@ from django.utils import timezone
 from orders.attention import attention_items
 from orders.erp_orders import abandoned_batches
 from orders.health import ATTENTION_STATES, TenantHealth, health_of
+from orders.long_work import Progress, running_work
 from orders.models import Order
 
 
@@ -35,6 +36,7 @@ class OrderDashboard:
     open_erp_batches: int
     health: TenantHealth
     attention_total: int
+    long_work: list[Progress]
 
 
 def order_dashboard() -> OrderDashboard:
@@ -55,4 +57,5 @@ def order_dashboard() -> OrderDashboard:
         open_erp_batches=abandoned_batches(timedelta(0)).count(),
         health=health_of(connection.tenant),
         attention_total=len(attention_items()),
+        long_work=running_work(),
     )

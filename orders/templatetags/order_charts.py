@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django import template
 from django.utils import timezone
@@ -61,3 +62,16 @@ def bar_chart(
         top, body,
         height - 1, first, width, height - 1, last,
     )  # fmt: skip
+
+
+@register.filter
+def duration_words(span: timedelta | None) -> str:
+    """'3 min', '1 h 20 min', '40 s': how long, the way a person says it."""
+    if span is None:
+        return ""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

@@ -163,6 +163,7 @@ def test_a_tenant_admin_works_through_the_portal_in_a_browser(arranged: Arranged
     assert page.locator("#order-dashboard svg.bar-chart").count() == 2
     expect(page.locator("#flow-lag")).to_contain_text("Hub → ERP")
     assert shot(page, "1-dashboard").stat().st_size > 10_000
+    page.wait_for_selector("#long-work[data-refreshed-at]", state="attached", timeout=15_000)
 
     page.goto(f"{arranged.web_url}/admin/orders/order/{arranged.shipped.pk}/change/")
     expect(page.locator("#ship-to address")).to_contain_text("Analytical Engines")
