@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -108,6 +109,7 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 MIDDLEWARE = [
     "integration_hub.core.middleware.ConcurrencyLimitMiddleware",
     "integration_hub.core.middleware.RefuseNulMiddleware",
+    "integration_hub.core.middleware.WebhookFastPath",
     "integration_hub.core.middleware.HubTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,6 +160,9 @@ DATABASES = {
 HUB_WEB_CONCURRENCY = int(os.environ.get("HUB_WEB_CONCURRENCY", "16"))
 HUB_WEB_QUEUE_SECONDS = float(os.environ.get("HUB_WEB_QUEUE_SECONDS", "30"))
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+# `SET search_path` once per connection and schema switch, not before every statement (this
+# django-tenants forgets it on rollback and savepoint rollback, so it is never stale).
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -228,6 +233,33 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work, so a slow upstream only holds up its own kind (deploy/README.md):
+# a worker started without -Q consumes them all (demo, tests); production runs nodes per queue.
+HUB_QUEUES = ("ingest", "erp", "shipstation", "store", "catalog", "hub")
+CELERY_TASK_DEFAULT_QUEUE = "hub"
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
+CELERY_TASK_ROUTES = {
+    # Webhook and poll ingest, routing of store orders, the sweeper.
+    "inbox.*": {"queue": "ingest"},
+    "core.*": {"queue": "ingest"},
+    # Everything that waits on M3.
+    "orders.process_order": {"queue": "erp"},
+    "orders.discard_abandoned_batch": {"queue": "erp"},
+    "shipping.poll_erp_deliveries": {"queue": "erp"},
+    "invoicing.read_invoices": {"queue": "erp"},
+    "tenant_settings.check_connection": {"queue": "erp"},
+    # ShipStation's 40 calls a minute.
+    "shipping.push_orders_to_shipstation": {"queue": "shipstation"},
+    "shipping.poll_shipstation_shipments": {"queue": "shipstation"},
+    # Calls back to the stores (API2Cart writes).
+    "shipping.post_shipment": {"queue": "store"},
+    "invoicing.push_store_status": {"queue": "store"},
+    "catalog.*": {"queue": "catalog"},
+}
+# Several beat processes may run (one per machine, for failover); only the one holding the
+# Redis lease sends the schedule, so every tick is sent exactly once.
+CELERY_BEAT_SCHEDULER = "integration_hub.celery:SingleBeatScheduler"
+HUB_BEAT_LEASE_SECONDS = int(os.environ.get("HUB_BEAT_LEASE_SECONDS", "30"))
 HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "core.sweep", "schedule": HUB_SWEEP_SECONDS},

@@ -1,5 +1,5 @@
-"""Request guards that run before any view: tenant routing by host, NUL characters, and a cap
-on requests in flight.
+"""Request guards that run before any view: tenant routing by host, NUL characters, a cap
+on requests in flight, and the short way in for inbound webhooks.
 
 - Tenants are found by host case-insensitively (host names are); a disallowed Host header is a
   400 (django-tenants says 404).
@@ -8,22 +8,27 @@ on requests in flight.
 - The development server starts a thread per request, and each thread opens its own database
   connection: a burst of requests would exhaust PostgreSQL's `max_connections`. At most
   `HUB_WEB_CONCURRENCY` requests run at once per process; the others wait for a slot.
+- Webhooks on the base domain are machine-to-machine posts authenticated by their path token:
+  sessions, users, CSRF, messages, login throttling and the tenant lookup do nothing for them
+  but cost most of the request, so they go straight to their view.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connections
+from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
+from django.urls import Resolver404, resolve
 from django_tenants.middleware.main import TenantMainMiddleware
-from django_tenants.utils import remove_www
+from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
 
 logger = logging.getLogger("hub.requests")
 
@@ -124,3 +129,58 @@ def release_connections() -> None:
     for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:
             conn.close_if_unusable_or_obsolete()
+
+
+class WebhookFastPath:
+    """`/webhooks/...` on a host of the public schema goes straight to its view.
+
+    Everything else (tenant hosts, unknown hosts, other paths, a webhook path that matches no
+    view) takes the full middleware chain, which answers exactly as before. Whether a host is
+    the public schema's is looked up once a minute per process.
+    """
+
+    PREFIX = "/webhooks/"
+    HOST_CHECK_SECONDS = 60.0
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.public_hosts: dict[str, tuple[bool, float]] = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(self.PREFIX):
+            return self.get_response(request)
+        try:
+            host = HubTenantMiddleware.hostname_from_request(request)
+        except DisallowedHost:
+            return self.get_response(request)
+        if not self.is_public(host):
+            return self.get_response(request)
+        urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        try:
+            match = resolve(request.path_info, urlconf=urlconf)
+        except Resolver404:
+            return self.get_response(request)
+        if connection.schema_name != get_public_schema_name():
+            connection.set_schema_to_public()
+        request.urlconf = urlconf
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    def is_public(self, host: str) -> bool:
+        known = self.public_hosts.get(host)
+        now = time.monotonic()
+        if known is not None and now - known[1] < self.HOST_CHECK_SECONDS:
+            return known[0]
+        domain = (
+            get_tenant_domain_model()
+            .objects.select_related("tenant")
+            .filter(domain__iexact=host)
+            .order_by("-is_primary", "pk")
+            .first()
+        )
+        public = domain is not None and domain.tenant.schema_name == get_public_schema_name()
+        self.public_hosts[host] = (public, now)
+        return public

@@ -21,6 +21,16 @@ def process_inbox_item(item_id: int) -> str:
     return processing.process_item(item_id)
 
 
+@app.task(name="inbox.process_items", acks_late=True)
+def process_inbox_items(item_ids: list[int]) -> dict[str, int]:
+    """Webhooks arrive in bursts; the web sends their ids in batches (`BatchedPublisher`)."""
+    outcomes: dict[str, int] = {}
+    for item_id in item_ids:
+        outcome = processing.process_item(item_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 @app.task(name="inbox.poll_store", acks_late=True)
 def poll_store(store_id: int) -> int:
     """Poll one store's orders into the inbox.

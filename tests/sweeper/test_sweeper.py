@@ -18,15 +18,15 @@ from orders.models import Order
 def sent_tasks():
     """What the sweeper published, read back from the (test) broker queue."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("celery")
+    broker.delete(*settings.HUB_QUEUES)
     published: list[tuple[str, str]] = []
     yield published
-    broker.delete("celery")
+    broker.delete(*settings.HUB_QUEUES)
 
 
 def read_queue(published: list[tuple[str, str]]) -> list[tuple[str, str]]:
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    for raw in broker.lrange("celery", 0, -1):
+    for raw in (raw for queue in settings.HUB_QUEUES for raw in broker.lrange(queue, 0, -1)):
         headers = json.loads(raw)["headers"]
         published.append((headers["task"], headers["argsrepr"]))
     return published

@@ -1,0 +1,38 @@
+"""Gunicorn settings for the hub's web processes (`gunicorn -c deploy/gunicorn.conf.py`).
+
+Each process runs `HUB_WEB_THREADS` threads and keeps one PostgreSQL connection per thread
+(`CONN_MAX_AGE`, checked before reuse), so a web machine holds at most
+`HUB_WEB_WORKERS × HUB_WEB_THREADS` connections: budget PostgreSQL's `max_connections` (or the
+session pooler's pool) from that (README, "Database connections"). The access log leaves out the
+request line, because a store's webhook token is part of its path.
+"""
+
+import multiprocessing
+import os
+
+bind = [os.environ.get("HUB_WEB_BIND", "0.0.0.0:8000")]
+workers = int(os.environ.get("HUB_WEB_WORKERS", str(multiprocessing.cpu_count() + 1)))
+threads = int(os.environ.get("HUB_WEB_THREADS", "4"))
+worker_class = "gthread" if threads > 1 else "sync"
+# Requests in flight per process = threads, so the hub's own cap matches and never queues.
+os.environ.setdefault("HUB_WEB_CONCURRENCY", str(threads))
+os.environ.setdefault("CONN_MAX_AGE", "60")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
+wsgi_app = "integration_hub.wsgi:application"
+
+backlog = int(os.environ.get("HUB_WEB_BACKLOG", "2048"))
+timeout = int(os.environ.get("HUB_WEB_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle processes now and then (jittered so they do not all restart together).
+max_requests = int(os.environ.get("HUB_WEB_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+# Loaded once, then forked: faster start, shared memory; no connection is opened at import.
+preload_app = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proxy_allow_ips = forwarded_allow_ips
+
+accesslog = os.environ.get("HUB_WEB_ACCESS_LOG") or None
+access_log_format = '%(h)s %(t)s "%(m)s" %(s)s %(B)s %(L)s'
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
