@@ -8,7 +8,6 @@ from datetime import timedelta
 from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
-from django.utils import timezone
 
 from orders.attention import attention_items
 from orders.erp_orders import abandoned_batches
@@ -47,15 +46,15 @@ def order_dashboard() -> OrderDashboard:
                    value in ATTENTION_STATES)
         for value, label in Order.State.choices
     ]  # fmt: skip
-    since = timezone.now() - timedelta(hours=24)
+    health = health_of(connection.tenant)
     return OrderDashboard(
         states=states,
-        last_24h=Order.objects.filter(created_at__gte=since).count(),
+        last_24h=health.received_24h,
         attention=list(
             Order.objects.filter(state__in=ATTENTION_STATES).order_by("-updated_at")[:10]
         ),
         open_erp_batches=abandoned_batches(timedelta(0)).count(),
-        health=health_of(connection.tenant),
+        health=health,
         attention_total=len(attention_items()),
         long_work=running_work(),
     )
