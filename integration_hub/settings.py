@@ -208,6 +208,10 @@ AXES_VERBOSE = False
 # Failed API token attempts per address and tenant: one audit row per window, 429 past the limit.
 HUB_TOKEN_FAILURE_WINDOW = int(os.environ.get("HUB_TOKEN_FAILURE_WINDOW", "300"))
 HUB_TOKEN_FAILURE_LIMIT = int(os.environ.get("HUB_TOKEN_FAILURE_LIMIT", "20"))
+# `/metrics` (base domain only) answers a scraper with this bearer token or from these
+# comma-separated addresses or networks; with neither set it answers nobody (README, Operating).
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+HUB_METRICS_ALLOWED_IPS = os.environ.get("HUB_METRICS_ALLOWED_IPS", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_settings.authentication.ApiTokenAuthentication"],

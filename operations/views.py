@@ -19,13 +19,13 @@ from operations.metrics import exposition
 
 
 def _token_ok(request: HttpRequest) -> bool:
-    expected = getattr(settings, "HUB_METRICS_TOKEN", "")
+    expected = settings.HUB_METRICS_TOKEN
     given = request.headers.get("Authorization", "")
     return bool(expected) and hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
 
 
 def _address_ok(request: HttpRequest) -> bool:
-    allowed = [p.strip() for p in getattr(settings, "HUB_METRICS_ALLOWED_IPS", "").split(",")]
+    allowed = [p.strip() for p in settings.HUB_METRICS_ALLOWED_IPS.split(",")]
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
