@@ -154,6 +154,12 @@ class StoreSyncAdmin(admin.ModelAdmin):
             kwargs["queryset"] = member_stores()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_model(self, request: HttpRequest, obj: StoreSync, form, change: bool) -> None:
+        """A new mapping is applied to every binding at once by a full run."""
+        super().save_model(request, obj, form, change)
+        if obj.enabled and obj.applied_mapping and obj.applied_mapping != obj.mapping_key():
+            sync.request_run(obj.store, SyncRun.Mode.FULL, actor=request.user.get_username())
+
     def _bindings_link(self, obj: StoreSync, state: str) -> str:
         count = ItemBinding.objects.filter(store_id=obj.store_id, push_state=state).count()
         url = reverse("tenant_admin:catalog_itembinding_changelist")

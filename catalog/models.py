@@ -8,8 +8,6 @@ items (docs/adr-0005), so leases, retries, parking and the attempt history come 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -68,7 +66,7 @@ class ItemBinding(models.Model):
             models.UniqueConstraint(fields=["store", "sku"], name="unique_binding_per_store_sku")
         ]
         indexes = [
-            models.Index(fields=["store", "push_state"]),
+            models.Index(fields=["store", "push_state", "id"], name="binding_push_queue"),
             models.Index(fields=["erp_item_number"]),
         ]
         permissions = [("run_price_sync", "Can run a price and stock sync now")]
@@ -124,6 +122,10 @@ class StoreSync(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True)
     next_full_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    applied_mapping = models.CharField(
+        max_length=400, blank=True, editable=False,
+        help_text="The mapping the bindings' store values were last computed with.",
+    )  # fmt: skip
     batch_updates = models.BooleanField(
         null=True,
         blank=True,
@@ -136,6 +138,14 @@ class StoreSync(models.Model):
 
     def __str__(self) -> str:
         return f"Prices and stock for {self.store}"
+
+    def mapping_key(self) -> str:
+        """Everything the store values depend on; a change means every binding is recomputed."""
+        return "|".join(
+            str(value)
+            for value in (self.price_list, self.currency, self.warehouses, self.safety_stock,
+                          self.rounding, self.push_special_prices, self.special_price_list)
+        )  # fmt: skip
 
     def warehouse_list(self) -> list[str]:
         return [w.strip() for w in self.warehouses.split(",") if w.strip()]
@@ -253,6 +263,3 @@ class UnmatchedProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku or '(no SKU)'}: {self.reason}"
-
-
-ZERO = Decimal(0)

@@ -151,7 +151,7 @@ def read_everything(client: M3Client, store: Store, mapping: StoreSync) -> tuple
             for price_list, special in lists:
                 for price in client.list_prices(price_list, mapping.currency):
                     rows += 1
-                    valid_from = price.valid_from.strftime("%Y%m%d") if price.valid_from else ""
+                    valid_from = price.raw.get("FVDT", "")
                     if valid_from <= today and (
                         not price.currency or price.currency == mapping.currency
                     ):
@@ -167,9 +167,11 @@ def read_everything(client: M3Client, store: Store, mapping: StoreSync) -> tuple
             cursor.execute(statement)
     changed = 0
     last_id = 0
+    remap = mapping.applied_mapping != mapping.mapping_key()
+    query = STAGED_CHUNK.format(only_differing="" if remap else ONLY_DIFFERING)
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(STAGED_CHUNK, [store.pk, last_id, CHUNK])
+            cursor.execute(query, [store.pk, last_id, CHUNK])
             staged = {row[0]: row[1:] for row in cursor.fetchall()}
         if not staged:
             break
@@ -217,8 +219,15 @@ STAGED_CHUNK = (
     " FROM catalog_itembinding b"
     " LEFT JOIN erp_item_prices p ON p.item = b.erp_item_number"
     " LEFT JOIN erp_item_stock s ON s.item = b.erp_item_number"
-    " WHERE b.store_id = %s AND b.id > %s ORDER BY b.id LIMIT %s"
+    " WHERE b.store_id = %s AND b.id > %s {only_differing} ORDER BY b.id LIMIT %s"
 )
+ONLY_DIFFERING = (
+    "AND (b.push_state IN ('failed', 'pending', 'no_erp_value')"
+    " OR (p.item IS NOT NULL AND (p.price IS DISTINCT FROM b.erp_price"
+    " OR p.special_price IS DISTINCT FROM b.erp_special_price))"
+    " OR (s.item IS NOT NULL AND s.stock IS DISTINCT FROM b.erp_stock))"
+)
+"""Bindings a full read can change; all of them when the store's mapping changed."""
 LOADED = ("id", "erp_item_number", "push_state", *VALUE_FIELDS, "pushed_price",
           "pushed_special_price", "pushed_quantity")  # fmt: skip
 
@@ -250,7 +259,7 @@ def apply_prices(
                 continue
         else:
             is_special = special
-        valid_from = price.valid_from.strftime("%Y%m%d") if price.valid_from else ""
+        valid_from = price.raw.get("FVDT", "")
         if valid_from > today:
             continue
         target = wanted_special if is_special else wanted

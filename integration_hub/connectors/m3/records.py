@@ -287,6 +287,14 @@ class M3Invoice:
         )
 
 
+def _day(value: str | None) -> date | None:
+    """`parse_m3_date` without strptime: a full price list has 100,000 of them."""
+    text = (value or "").strip()
+    if len(text) == 8 and text.isdigit() and text != "00000000":
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    return parse_m3_date(text)
+
+
 @dataclass(frozen=True)
 class M3Price:
     item_number: str
@@ -305,7 +313,7 @@ class M3Price:
             customer_number=r.get("CUNO", ""),
             currency=r.get("CUCD", ""),
             price=parse_m3_decimal(r.get("SAPR")),
-            valid_from=parse_m3_date(r.get("FVDT")),
+            valid_from=_day(r.get("FVDT")),
             raw=r,
         )
 
