@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integration_hub.core import work
+from integration_hub.core.dispatch import dispatch
 from orders.addresses import ShipTo
 from orders.models import Order, OrderEvent, OrderLine
 
@@ -192,7 +193,8 @@ def accept_new_orders(
     progress: Callable[[int], None] | None = None,
 ) -> list[Order]:
     """Create many new orders at once (a CSV file's): a few bulk INSERTs instead of a dozen
-    queries per order, each order due for the pipeline at once.
+    queries per order, each order due for the pipeline at once; after commit one message per
+    `FAN_OUT` orders asks a worker to publish their pipeline messages.
 
     All or nothing: the caller has checked that none exists yet; one created meanwhile makes
     the INSERT fail with IntegrityError and nothing is kept. `progress` hears how many orders
@@ -219,5 +221,19 @@ def accept_new_orders(
             orders += rows
             if progress:
                 progress(len(orders))
-        work.schedule_many(Order, [order.pk for order in orders])
+        ids = [order.pk for order in orders]
+        for start in range(0, len(ids), FAN_OUT):
+            dispatch("orders.schedule_orders", ids[start : start + FAN_OUT])
     return orders
+
+
+FAN_OUT = 500
+"""Orders per message that asks a worker to publish their pipeline messages."""
+
+
+def schedule_new_orders(order_ids: list[int]) -> int:
+    """Publish the pipeline messages of freshly accepted orders (a worker does this for a bulk
+    intake, so thousands of messages do not hold up the import). Orders whose message is lost
+    are still due: the sweeper sends them."""
+    work.schedule_many(Order, order_ids)
+    return len(order_ids)

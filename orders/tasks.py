@@ -8,6 +8,7 @@ from integration_hub.celery import tenant_task
 from integration_hub.connectors.errors import UpstreamError
 from orders.csv_import import run_csv_import
 from orders.erp_orders import discard_abandoned_batch
+from orders.intake import schedule_new_orders
 from orders.pipeline import advance_order
 from tenant_settings.connection_clients import erp_client
 
@@ -22,6 +23,11 @@ def process_order(order_id: int) -> str:
 @tenant_task(name="orders.import_csv_file")
 def import_csv_file(import_id: int) -> str:
     return run_csv_import(import_id)
+
+
+@tenant_task(name="orders.schedule_orders")
+def schedule_orders(order_ids: list[int]) -> int:
+    return schedule_new_orders(order_ids)
 
 
 @tenant_task(name="orders.discard_abandoned_batch")

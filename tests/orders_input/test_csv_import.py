@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections import Counter
 from decimal import Decimal
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,7 +19,7 @@ from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS
 from orders.csv_import import import_orders
 from orders.csv_mapping import guess
 from orders.models import CsvImport, Order
-from orders.tasks import import_csv_file
+from orders.tasks import import_csv_file, schedule_orders
 from tenants.models import ActivityEvent
 from tests.conftest import signed_in
 from tests.orders_input.csv_helpers import (
@@ -322,3 +325,34 @@ def test_a_large_bad_file_is_rejected_whole_by_the_worker(acme_admin, settings):
     assert "Rejected (nothing imported)" in page and "row 5" in page
     assert f"{UPLOAD}{queued.pk}/bad-rows.csv" in page
     assert f"{UPLOAD}{queued.pk}/" in page  # change the mapping and import again
+
+
+def test_imported_orders_are_handed_to_the_pipeline_by_a_fan_out_message(
+    acme, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("orders.intake.FAN_OUT", 2)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+    def sent(queue: str, task: str) -> list[str]:
+        messages = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
+        return [m["headers"]["argsrepr"] for m in messages if m["headers"]["task"] == task]
+
+    rows = [GOOD_ROWS[0], GOOD_ROWS[2], GOOD_ROWS[2].replace("1002", "1003")]
+    asked_before = Counter(sent("hub", "orders.schedule_orders"))
+    with schema_context("acme"):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = import_orders(orders_csv(*rows).read(), guess(HEADER.split(",")), actor="t")
+        assert result.orders == 3
+        ids = list(Order.objects.order_by("pk").values_list("pk", flat=True))
+        fan_out = [f"([{ids[0]}, {ids[1]}],)", f"([{ids[2]}],)"]
+        asked = Counter(sent("hub", "orders.schedule_orders")) - asked_before
+        assert sorted(asked.elements()) == fan_out
+        pipeline = [f"({pk},)" for pk in ids]
+        before = Counter(sent("erp", "orders.process_order"))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert schedule_orders.apply(args=(ids[:2],), throw=True).get() == 2
+            assert schedule_orders.apply(args=(ids[2:],), throw=True).get() == 1
+
+        after = Counter(sent("erp", "orders.process_order"))
+        assert [after[args] - before[args] for args in pipeline] == [1, 1, 1]
