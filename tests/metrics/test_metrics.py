@@ -101,3 +101,25 @@ def test_webhook_answers_are_counted(scrape_settings, db):
     assert response.status_code in (401, 403, 404)
     after = samples(scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}"))
     assert after[key] == before.get(key, 0) + 1
+
+
+def test_webhook_counts_of_every_server_process_add_up(scrape_settings, db, tmp_path, monkeypatch):
+    """Under a pre-forking server each process writes its counts to PROMETHEUS_MULTIPROC_DIR."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.harness import ROOT
+
+    count = (
+        "import django; django.setup(); from operations.metrics import WEBHOOKS; "
+        "WEBHOOKS.labels('shipstation', 'accepted').inc({})"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
+    for n in (3, 4):
+        subprocess.run([sys.executable, "-c", count.format(n)], cwd=ROOT, env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    found = samples(scrape(HTTP_AUTHORIZATION=f"Bearer {TOKEN}"))
+    assert found[("hub_webhooks_total", (("outcome", "accepted"), ("source", "shipstation")))] == 7
+    assert ("hub_broker_up", ()) in found
