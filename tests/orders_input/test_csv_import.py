@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS
-from orders.csv_import import import_orders
+from orders.csv_import import ProgressReporter, import_orders
 from orders.csv_mapping import guess
 from orders.models import CsvImport, Order
 from orders.tasks import import_csv_file, schedule_orders
@@ -356,3 +356,26 @@ def test_imported_orders_are_handed_to_the_pipeline_by_a_fan_out_message(
 
         after = Counter(sent("erp", "orders.process_order"))
         assert [after[args] - before[args] for args in pipeline] == [1, 1, 1]
+
+
+def test_a_running_import_shows_how_far_it_is(acme_admin, settings):
+    settings.HUB_CSV_SYNC_ROWS = 2
+    import_file(acme_admin, orders_csv(*GOOD_ROWS, name="big.csv"))
+    with schema_context("acme"):
+        queued = CsvImport.objects.get(file_name="big.csv")
+    status_url = f"{UPLOAD}{queued.pk}/status/"
+
+    ProgressReporter(queued)("checking rows", 2, 0)
+    checking = acme_admin.get(status_url).json()
+    ProgressReporter(queued)("writing orders", 1, 2)
+    writing = acme_admin.get(status_url).json()
+
+    assert (checking["text"], checking["done"], checking["total"]) == (
+        "Importing: checking rows, 2 of 3", 2, 3,
+    )  # fmt: skip
+    assert writing["text"] == "Importing: writing orders, 1 of 2"
+    assert not writing["finished"]
+    with schema_context("acme"):
+        import_csv_file.apply(args=(queued.pk,), throw=True)
+    done = acme_admin.get(status_url).json()
+    assert (done["finished"], done["text"]) == (True, "Imported")
