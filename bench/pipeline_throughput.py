@@ -1,9 +1,12 @@
 """End-to-end orders per second: sandbox webhooks → web → inbox → workers → M3 → ShipStation.
 
-Starts its own database (bench_pipeline, recreated), sandbox, web server, one Celery worker with
-`--workers` processes and beat, places `--orders` orders on the single-tenant demo store and
-times until every one is in ShipStation. Prints one JSON line.
-Usage: .venv/bin/python bench/pipeline_throughput.py [--orders 200] [--workers 4]
+Starts its own database (recreated), sandbox, gunicorn web server (deploy/gunicorn.conf.py), one
+Celery worker node with `--workers` processes consuming every queue, and beat; places `--orders`
+orders on the single-tenant demo store and times from the first webhook to the last order in
+ShipStation. Reports the upstream calls per order, the hub's own CPU time per order (web +
+workers + beat), PostgreSQL's, and the sandbox's share of the machine. Prints one JSON line.
+Usage: .venv/bin/python bench/pipeline_throughput.py [--orders 2000] [--workers 2]
+       [--port 8931] [--sandbox-port 8932]
 """
 
 from __future__ import annotations
@@ -18,32 +21,45 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "bench_pipeline"
-REDIS_URL = "redis://127.0.0.1:6379/11"
+
+from bench.proc_cpu import cpu_of_command, cpu_seconds, machine_busy_seconds  # noqa: E402
+from bench.servers import (  # noqa: E402
+    recreate_database,
+    start_beat,
+    start_gunicorn,
+    start_worker,
+    stop,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--sandbox-port", type=int, default=8932)
+    parser.add_argument("--database", default="bench_pipeline")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--timeout", type=float, default=1200)
     args = parser.parse_args()
 
-    from tests.harness import HubProcesses, free_port, wait_until
-
-    web_port = free_port()
+    hub_url = f"http://127.0.0.1:{args.port}"
     os.environ.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
-        REDIS_URL=REDIS_URL,
-        HUB_PUBLIC_URL=f"http://127.0.0.1:{web_port}",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        REDIS_URL=args.redis_url,
+        CELERY_BROKER_URL=args.redis_url,
+        HUB_PUBLIC_URL=hub_url,
         DJANGO_SETTINGS_MODULE="integration_hub.settings",
         LOG_LEVEL="WARNING",
+        DEBUG="0",
+        HUB_WEB_WORKERS="2",
+        HUB_WEB_THREADS="4",
     )
-    recreate_database()
+    recreate_database(args.database)
     import django
 
     django.setup()
     import redis
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -54,63 +70,84 @@ def main() -> None:
     from tenants.models import Store
     from tenants.store_connection import register_webhooks
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(args.redis_url).flushdb()
     call_command("setup_hub", verbosity=0)
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    sandbox = start_sandbox(work / "sandbox")
+    sandbox = start_sandbox(work / "sandbox", port=args.sandbox_port, hub_url=hub_url)
     seed_demo(sandbox.url, register=False)
-    from tests.harness import hub_env
-
-    env = hub_env(settings.DATABASES["default"], REDIS_URL, LOG_LEVEL="WARNING", DEBUG="0")
-    env["HUB_PUBLIC_URL"] = f"http://127.0.0.1:{web_port}"
-    hub = HubProcesses(env, work, web_port=web_port)
+    env = {**os.environ, "HUB_SWEEP_SECONDS": "5", "HUB_SWEEP_GRACE_SECONDS": "20"}
+    processes = {}
     try:
-        hub.start_web()
-        hub.start_worker(concurrency=args.workers)
-        hub.start_beat()
+        processes["web"] = start_gunicorn(args.port, env, work / "web.log")
+        processes["worker"] = start_worker(env, work / "worker.log", concurrency=args.workers)
+        processes["beat"] = start_beat(env, work / "beat.log", work / "beat-schedule")
         register_webhooks(Store.objects.get(name="acme-outlet"))
         connection.close()
+        time.sleep(3)  # let the worker's processes come up before the clock starts
 
         def sent() -> int:
             with schema_context("acme"):
                 return Order.objects.filter(state=Order.State.SENT_TO_SHIPSTATION).count()
 
+        calls_before = upstream_calls(sandbox.status())
+        cpu_before = cpu_snapshot(processes, sandbox.process.pid)
         started = time.perf_counter()
         remaining = args.orders
         while remaining:
             batch = min(remaining, 100)
             sandbox.control("api2cart", "place-orders", store="acme-outlet", count=batch)
             remaining -= batch
-        wait_until(lambda: sent() >= args.orders, timeout=1800, interval=0.2)
+        deadline = started + args.timeout
+        while sent() < args.orders:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"only {sent()} of {args.orders} orders reached ShipStation")
+            time.sleep(0.2)
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_snapshot(processes, sandbox.process.pid)
         status = sandbox.status()
-        print(
-            json.dumps(
-                {
-                    "bench": "pipeline_throughput",
-                    "orders": args.orders,
-                    "worker_processes": args.workers,
-                    "seconds": round(elapsed, 2),
-                    "orders_per_second": round(args.orders / elapsed, 2),
-                    "erp_orders": status["m3"]["erp_orders"],
-                    "shipstation_orders": status["shipstation"]["shipstation_orders"],
-                    "shipstation_calls": status["shipstation"]["calls"],
-                }
-            )
-        )
     finally:
-        hub.stop_all()
+        for process in processes.values():
+            stop(process)
         sandbox.stop()
+        redis.Redis.from_url(args.redis_url).flushdb()
+    calls = {k: v - calls_before[k] for k, v in upstream_calls(status).items()}
+    cpu = {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_after}
+    hub_cpu = cpu["web"] + cpu["worker"] + cpu["beat"]
+    cores = os.cpu_count() or 1
+    print(
+        json.dumps(
+            {
+                "bench": "pipeline_throughput",
+                "orders": args.orders,
+                "worker_processes": args.workers,
+                "seconds": round(elapsed, 2),
+                "orders_per_second": round(args.orders / elapsed, 2),
+                "erp_orders": status["m3"]["erp_orders"],
+                "shipstation_orders": status["shipstation"]["shipstation_orders"],
+                "calls_per_order": {k: round(v / args.orders, 3) for k, v in calls.items()},
+                "hub_cpu_ms_per_order": round(hub_cpu / args.orders * 1000, 2),
+                "cpu_seconds": cpu,
+                "sandbox_cpu_share_of_machine": round(cpu["sandbox"] / (elapsed * cores), 3),
+                "machine_busy_share": round(cpu["machine"] / (elapsed * cores), 3),
+            }
+        )
+    )
 
 
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
+def upstream_calls(status: dict) -> dict[str, int]:
+    return {name: status[name]["calls"] for name in ("api2cart", "m3", "shipstation")}
 
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        name = sql.Identifier(BENCH_DB)
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        c.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+def cpu_snapshot(processes: dict, sandbox_pid: int) -> dict[str, float]:
+    """CPU seconds so far of each hub process tree, the sandbox, PostgreSQL and the machine.
+
+    PostgreSQL's figure counts every backend on the machine (other databases too).
+    """
+    snapshot = {name: cpu_seconds(process.pid) for name, process in processes.items()}
+    snapshot["sandbox"] = cpu_seconds(sandbox_pid)
+    snapshot["postgres"] = cpu_of_command("postgres")
+    snapshot["machine"] = machine_busy_seconds()
+    return snapshot
 
 
 if __name__ == "__main__":

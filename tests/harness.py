@@ -68,10 +68,11 @@ class HubProcesses:
             log = (self.log_dir / "web.log").read_text(errors="replace")[-3000:]
             raise AssertionError(f"the web server did not answer:\n{log}") from exc
 
-    def start_worker(self, concurrency: int = 4) -> subprocess.Popen:
+    def start_worker(self, concurrency: int = 4, node: str = "worker") -> subprocess.Popen:
+        """A worker node consuming every queue (settings.CELERY_TASK_QUEUES), named `node`."""
         args = ["-m", "celery", "-A", "integration_hub", "worker", "--loglevel=INFO"]
         args += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
-        return self._spawn("worker", args)
+        return self._spawn(node, [*args, f"--hostname={node}@%h"])
 
     def start_beat(self) -> None:
         args = ["-m", "celery", "-A", "integration_hub", "beat", "--loglevel=INFO"]
@@ -89,9 +90,9 @@ class HubProcesses:
                 proc.kill()
                 proc.wait()
 
-    def kill_worker_hard(self) -> None:
+    def kill_worker_hard(self, node: str = "worker") -> None:
         """SIGKILL the worker and its pool children: nothing gets to ack or clean up."""
-        proc = self.procs.pop("worker")
+        proc = self.procs.pop(node)
         children = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
         ).stdout.split()

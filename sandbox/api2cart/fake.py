@@ -358,6 +358,7 @@ class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
             for method in ("product.update.batch", "product.variant.update.batch")
         )
         status["calls"] = sum(received.values())
+        status["concurrency_refusals"] = self.gate.refused
         return status
 
     def handle(self, req: SandboxRequest) -> SandboxResponse:

@@ -367,13 +367,16 @@ class ConcurrencyGate:
         self._lock = threading.Lock()
         self._stores: Counter[str] = Counter()
         self._account = 0
+        self.refused = 0
 
     @contextmanager
     def slot(self, store_key: str | None) -> Iterator[None]:
         with self._lock:
             if store_key and self._stores[store_key] >= self.per_store:
+                self.refused += 1
                 raise A2CError(7)
             if self._account >= self.per_account:
+                self.refused += 1
                 raise A2CError(10)
             self._account += 1
             if store_key:
