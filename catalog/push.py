@@ -331,6 +331,12 @@ def _count_on_run(run_id: int, done: int, failed: int) -> None:
     SyncRun.objects.filter(pk=run_id).update(
         items_done=F("items_done") + done, items_failed=F("items_failed") + failed
     )
+    close_if_complete(run_id)
+
+
+def close_if_complete(run_id: int) -> None:
+    """A pushing run whose every item has an outcome is done (batches may end before the run
+    has finished queueing them, so this is checked from both sides)."""
     SyncRun.objects.filter(
         pk=run_id,
         state=SyncRun.State.PUSHING,

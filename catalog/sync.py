@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -323,6 +324,14 @@ def _chunks(rows: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
+def move_run(run: SyncRun, state: str, message: str, fields: dict[str, Any]) -> bool:
+    """The core's state move, then: a run whose batches all ended while it queued is done."""
+    moved = work.guarded_move(run, state, message, fields)
+    if moved and state == SyncRun.State.PUSHING:
+        push.close_if_complete(run.pk)
+    return moved
+
+
 def register_work_kind() -> None:
     S = SyncRun.State
     work.register(
@@ -335,5 +344,6 @@ def register_work_kind() -> None:
             in_tenants=True,
             age_field="updated_at",
             lease_seconds=120,
+            move=move_run,
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sandbox.core import ControlError
@@ -32,8 +33,16 @@ def balance_record(row: dict[str, Any]) -> Record:
         "AV02": num(on_hand),
         "LTDT": "",
         "PFDT": "",
-        "LMDT": lmdt(row["lmts"]),
+        "LMDT": _day_of(row["lmts"]),
     }
+
+
+_day_of = lru_cache(maxsize=4096)(lmdt)
+"""Rows changed together share a timestamp: a full list formats each day once."""
+
+
+def _pick(record: Record, fields: tuple[str, ...]) -> Record:
+    return {field: record[field] for field in fields}
 
 
 @transaction("OIS100MI", "LstNewBalances")
@@ -43,7 +52,7 @@ def list_new_balances(ctx: M3Context, inputs: Record) -> list[Record]:
         "SELECT * FROM m3_balances WHERE ti = ? AND lmts > ? ORDER BY whlo, itno", (ctx.ti, since)
     )
     fields = ("WHLO", "ITNO", "AV01", "AV02", "LTDT", "PFDT")
-    return [{field: balance_record(row)[field] for field in fields} for row in found]
+    return [_pick(balance_record(row), fields) for row in found]
 
 
 @transaction("OIS100MI", "LstWarehBalance", ["ITNO"])
@@ -54,7 +63,7 @@ def list_warehouse_balance(ctx: M3Context, inputs: Record) -> list[Record]:
         (ctx.ti, inputs["ITNO"]),
     )
     fields = ("WHLO", "ITNO", "AV01", "AV02", "LTDT", "PFDT", "LMDT")
-    return [{field: balance_record(row)[field] for field in fields} for row in found]
+    return [_pick(balance_record(row), fields) for row in found]
 
 
 @transaction("OIS100MI", "GetATP", ["ITNO", "WHLO"])

@@ -19,6 +19,8 @@ Answers are read as contract §3.4 describes them, defensively:
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -701,19 +703,43 @@ class M3Client(HttpClient):
                     raise error
                 raise self._http_failure(response, program, transaction)
             response.raw.decode_content = True
-            skeleton: dict[str, Any] = {}
+            seen = _Seen(response.raw)
             try:
-                yield from _streamed_records(response.raw, skeleton)
+                for record in ijson.items(seen, RECORD_PREFIX, use_float=False):
+                    yield {k: "" if v is None else str(v).rstrip() for k, v in record.items()}
             except ijson.JSONError as exc:
                 raise RetryableError(
                     f"{program}/{transaction} answered with broken JSON: {exc}",
                     upstream=self.upstream,
                 ) from exc
+            self._check_streamed(seen, program, transaction)
+
+    def _check_streamed(self, seen: _Seen, program: str, transaction: str) -> None:
+        """The checks `execute` makes, on what was kept of a streamed answer.
+
+        An answer small enough to be kept whole (every error answer is) gets every check; a
+        long one carried records, so only its closing flags are looked at.
+        """
+        if seen.whole:
+            body = json.loads(bytes(seen.head))
+            if not isinstance(body, dict):
+                raise RetryableError(
+                    f"{program}/{transaction} answered without a JSON object",
+                    upstream=self.upstream,
+                )
+            for result in body.get("results") or []:
+                if isinstance(result, dict):
+                    result.pop("records", None)
             try:
-                self._records_of(skeleton, program, transaction, response.status_code)
+                self._records_of(body, program, transaction, 200)
             except M3TransactionError as exc:
                 if exc.code not in NO_ROWS_CODES:
                     raise
+        elif STOPPED.search(seen.tail):
+            raise RetryableError(
+                f"{program}/{transaction} was not processed to the end by M3",
+                upstream=self.upstream,
+            )
 
     def lmts(self, moment: datetime) -> str:
         """A change timestamp as `LMTS` input; its encoding is unconfirmed (contract §5.1)."""
@@ -725,35 +751,27 @@ class M3Client(HttpClient):
 
 
 RECORD_PREFIX = "results.item.records.item"
+KEPT_BYTES = 65536
+STOPPED = re.compile(
+    rb'"(wasTerminated|notProcessed)"\s*:\s*"?true|"nrOfNotProcessedTransactions"\s*:\s*"?[1-9]',
+    re.IGNORECASE,
+)
 
 
-def _streamed_records(raw: Any, skeleton: dict[str, Any]) -> Iterator[Record]:
-    """Yield each record of a v2 answer; everything else (flags, errors) goes into `skeleton`.
+class _Seen:
+    """A file-like view of a streamed body that keeps its first and last 64 KiB."""
 
-    `skeleton` ends up as the answer without its records, so the usual checks can read it.
-    """
-    record: dict[str, str] | None = None
-    key = ""
-    result: dict[str, Any] | None = None
-    for prefix, event, value in ijson.parse(raw, use_float=False):
-        if prefix == RECORD_PREFIX:
-            if event == "start_map":
-                record = {}
-            elif event == "map_key":
-                key = value
-            elif event == "end_map" and record is not None:
-                yield record
-                record = None
-        elif record is not None:
-            if event in SCALARS:
-                record[key] = "" if value is None else str(value).rstrip()
-        elif prefix == "results.item" and event == "start_map":
-            result = {}
-            skeleton.setdefault("results", []).append(result)
-        elif result is not None and prefix.startswith("results.item.") and event in SCALARS:
-            result[prefix.removeprefix("results.item.")] = value
-        elif prefix and "." not in prefix and event in SCALARS:
-            skeleton[prefix] = value
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.head = bytearray()
+        self.tail = b""
+        self.whole = True
 
-
-SCALARS = frozenset({"string", "number", "boolean", "null"})
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        if self.whole:
+            self.head += chunk
+            if len(self.head) > KEPT_BYTES:
+                self.whole = False
+        self.tail = (self.tail + chunk)[-KEPT_BYTES:]
+        return chunk
