@@ -41,7 +41,6 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-WEB_PORT = 8951
 USERNAME, PASSWORD = "browser-admin@acme.test", "browser-admin-test-pw-7"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SHIP_TO = {"name": "Ada Lovelace", "company": "Analytical Engines", "street1": "12 High St",
@@ -116,9 +115,9 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
                 _tenant_admin()
                 shipped, parked = _orders(erp_order, customer)
             env = hub_env(connection.settings_dict, settings.REDIS_URL)
-        web = HubProcesses(env, tmp_path_factory.mktemp("web-logs"), web_port=WEB_PORT)
+        web = HubProcesses(env, tmp_path_factory.mktemp("web-logs"))
         web.start_web()
-        yield Arranged(f"http://acme.localhost:{WEB_PORT}", shipped, parked)
+        yield Arranged(f"http://acme.localhost:{web.web_port}", shipped, parked)
     finally:
         if web is not None:
             web.stop_all()
