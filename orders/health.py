@@ -26,6 +26,13 @@ LAGGING = timedelta(minutes=15)
 """A flow whose oldest waiting item is older than this is shown as behind."""
 
 ATTENTION_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED)
+ON_ITS_WAY_OUT = (
+    Order.State.SENT_TO_SHIPSTATION,
+    Order.State.PARTIALLY_SHIPPED,
+    Order.State.SHIPPED,
+    Order.State.INVOICED,
+)
+"""States of an order that reached ShipStation or shipped."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +178,7 @@ def health_of(tenant: Tenant) -> TenantHealth:
     since = now - timedelta(hours=24)
     figures = Order.objects.aggregate(
         received_24h=Count("pk", filter=Q(created_at__gte=since)),
-        shipped_24h=Count(
-            "pk",
-            filter=Q(updated_at__gte=since, state=Order.State.SENT_TO_SHIPSTATION),
-        ),
+        shipped_24h=Count("pk", filter=Q(updated_at__gte=since, state__in=ON_ITS_WAY_OUT)),
         waiting=Count("pk", filter=Q(state__in=WAITING_STATES)),
         oldest_waiting=Min("created_at", filter=Q(state__in=WAITING_STATES)),
         needs_attention=Count("pk", filter=Q(state=Order.State.NEEDS_ATTENTION)),

@@ -103,6 +103,7 @@ def test_the_platform_page_charts_every_tenant(platform_staff, acme, globex):
     rows = {row.tenant.slug: row for row in page.context["rows"]}
     assert sum(b.count for b in rows["acme"].hourly) == 1
     assert sum(b.count for b in rows["acme"].daily) == 2
+    assert rows["acme"].shipped_24h == 1
     assert rows["acme"].healthy and not rows["globex"].healthy
     html = page.content.decode()
     assert html.count('<svg class="bar-chart"') == 4
