@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -412,12 +412,19 @@ def import_orders(
 # An upload's life: kept with a suggested mapping, mapped by a person, imported.
 
 
+ABANDONED_AFTER = timedelta(days=7)
+"""An upload whose mapping nobody confirmed is deleted after this (at the next upload)."""
+
+
 def receive_file(data: bytes, *, file_name: str, actor: str) -> CsvImport:
     """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`."""
     data = as_stored(data)
     header, rows = read_rows(data)
     count = sum(1 for _ in rows)
     suggestion = suggest(header)
+    CsvImport.objects.filter(
+        state=CsvImport.State.MAPPING, created_at__lt=timezone.now() - ABANDONED_AFTER
+    ).delete()
     return CsvImport.objects.create(
         state=CsvImport.State.MAPPING,
         uploaded_by=actor,

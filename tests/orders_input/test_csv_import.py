@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ import redis
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS
@@ -379,3 +381,16 @@ def test_a_running_import_shows_how_far_it_is(acme_admin, settings):
         import_csv_file.apply(args=(queued.pk,), throw=True)
     done = acme_admin.get(status_url).json()
     assert (done["finished"], done["text"]) == (True, "Imported")
+
+
+def test_uploads_left_without_a_mapping_for_a_week_are_deleted_at_the_next_upload(acme_admin):
+    upload(acme_admin, orders_csv(*GOOD_ROWS, name="old.csv"))
+    import_file(acme_admin, orders_csv(GOOD_ROWS[2], name="imported.csv"))
+    with schema_context("acme"):
+        CsvImport.objects.update(created_at=timezone.now() - timedelta(days=8))
+
+    upload(acme_admin, orders_csv(*GOOD_ROWS, name="new.csv"))
+
+    with schema_context("acme"):
+        kept = sorted(CsvImport.objects.values_list("file_name", "state"))
+    assert kept == [("imported.csv", "done"), ("new.csv", "mapping")]
