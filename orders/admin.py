@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -24,6 +24,8 @@ from orders.models import Order
 from orders.sheet import address_lines, order_lines
 from orders.timeline import collapsed
 from tenants.activity import record_activity
+
+SKU_SEARCH_LIMIT = 50
 
 STATE_COLOURS = {
     Order.State.SENT_TO_SHIPSTATION: "#2e7d32",
@@ -96,6 +98,8 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
         return [
             path("needs-attention/", self.admin_site.admin_view(self.needs_attention_view),
                  name="orders_order_needs_attention"),
+            path("skus/", self.admin_site.admin_view(self.sku_search_view),
+                 name="orders_order_skus"),
             *super().get_urls(),
         ]  # fmt: skip
 
@@ -124,6 +128,14 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
             "has_view_permission": self.has_view_permission(request),
         }
         return TemplateResponse(request, "admin/orders/order/manual_order.html", context)
+
+    def sku_search_view(self, request: HttpRequest) -> JsonResponse:
+        """The line picker's suggestions as the person types: SKUs containing the text."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        search = request.GET.get("q", "")[:128]
+        choices = sku_choices(search, limit=SKU_SEARCH_LIMIT)
+        return JsonResponse({"skus": [[c.sku, c.erp_item_number] for c in choices]})
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context=None):  # fmt: skip

@@ -68,13 +68,16 @@ class SkuChoice:
     erp_item_number: str
 
 
-def sku_choices(limit: int = 2000) -> list[SkuChoice]:
-    """The SKUs this tenant sells (its catalog bindings), for the line picker."""
-    rows = (
-        ItemBinding.objects.order_by("sku")
-        .values_list("sku", "erp_item_number")
-        .distinct("sku")[:limit]
-    )
+PICKER_SIZE = 200
+"""SKUs listed with the form; typing asks the server for more (`sku_choices(search)`)."""
+
+
+def sku_choices(search: str = "", limit: int = PICKER_SIZE) -> list[SkuChoice]:
+    """The SKUs this tenant sells (its catalog bindings) containing `search`, for the picker."""
+    bindings = ItemBinding.objects.all()
+    if search.strip():
+        bindings = bindings.filter(sku__icontains=search.strip())
+    rows = bindings.order_by("sku").values_list("sku", "erp_item_number").distinct("sku")[:limit]
     return [SkuChoice(sku, item) for sku, item in rows]
 
 

@@ -23,6 +23,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect, sync_playwright
 
+from catalog.models import ItemBinding
 from demo.seed import configure_tenant
 from integration_hub.connectors.ionapi import parse_ionapi
 from integration_hub.connectors.m3 import M3Client, NewM3OrderHead, NewM3OrderLine
@@ -30,6 +31,7 @@ from invoicing.models import Invoice, StoreStatusUpdate
 from orders.models import Order, OrderEvent, OrderLine
 from sandbox import demo_data
 from sandbox.testing import start_sandbox
+from tenants.models import Api2CartAccount, Store
 from tests.harness import ROOT, HubProcesses, hub_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -111,9 +113,16 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
         with django_db_blocker.unblock():
             configure_tenant(demo_data.tenant("acme"), sandbox.url)
             erp_order, customer = _erp_order_delivered(sandbox)
+            account = Api2CartAccount.objects.create(name="browser-test", api_key="k")
+            store = Store.objects.create(
+                name="browser-shop", display_name="Browser shop", platform="Shopify",
+                url="https://shop.example", account=account, store_key="k",
+            )  # fmt: skip
             with schema_context("acme"):
                 _tenant_admin()
                 shipped, parked = _orders(erp_order, customer)
+                for sku in ("BR-ANVIL", "BR-BOLT"):
+                    ItemBinding.objects.create(store=store, sku=sku, erp_item_number=sku[3:])
             env = hub_env(connection.settings_dict, settings.REDIS_URL)
         web = HubProcesses(env, tmp_path_factory.mktemp("web-logs"))
         web.start_web()
@@ -122,11 +131,15 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
         if web is not None:
             web.stop_all()
         sandbox.stop()
-        with django_db_blocker.unblock(), schema_context("acme"):
-            StoreStatusUpdate.objects.all().delete()
-            Invoice.objects.all().delete()
-            Order.objects.filter(order_number__startswith="BROWSER-").delete()
-            get_user_model().objects.filter(username=USERNAME).delete()
+        with django_db_blocker.unblock():
+            with schema_context("acme"):
+                StoreStatusUpdate.objects.all().delete()
+                Invoice.objects.all().delete()
+                Order.objects.filter(order_number__startswith="BROWSER-").delete()
+                ItemBinding.objects.filter(sku__startswith="BR-").delete()
+                get_user_model().objects.filter(username=USERNAME).delete()
+            Store.objects.filter(name="browser-shop").delete()
+            Api2CartAccount.objects.filter(name="browser-test").delete()
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +201,28 @@ def test_a_tenant_admin_works_through_the_portal_in_a_browser(arranged: Arranged
     page.goto(f"{arranged.web_url}/admin/invoicing/invoice/")
     assert page.locator("#result_list tbody tr", has_text="BROWSER-1").count() == 1
     shot(page, "5-invoices")
+
+    page.goto(f"{arranged.web_url}/admin/orders/order/add/")
+    for field, value in {
+        "#id_order_number": "BROWSER-3", "#id_email": "grace@example.com",
+        "#id_currency": "GBP", "#id_ship_to-name": "Grace Hopper",
+        "#id_ship_to-street1": "1 Navy Way", "#id_ship_to-city": "Arlington",
+        "#id_ship_to-postal_code": "22202", "#id_ship_to-country": "US",
+        "#id_lines-0-quantity": "3", "#id_lines-0-unit_price": "4.25",
+    }.items():  # fmt: skip
+        page.fill(field, value)
+    page.locator("#id_lines-0-sku").press_sequentially("anv")
+    expect(page.locator("#tenant-skus option")).to_have_count(1)
+    assert page.locator("#tenant-skus option").get_attribute("value") == "BR-ANVIL"
+    page.fill("#id_lines-0-sku", "BR-ANVIL")
+    page.click("#add-line")
+    page.fill("#id_lines-3-sku", "BR-BOLT")
+    page.fill("#id_lines-3-quantity", "1")
+    page.fill("#id_lines-3-unit_price", "0.80")
+    shot(page, "6-add-order")
+    page.click("input[name=_save]")
+    expect(page.locator("ul.messagelist")).to_contain_text("BROWSER-3 accepted")
+    expect(page.locator("#ship-to address")).to_contain_text("Grace Hopper")
+    expect(page.locator("#order-lines")).to_contain_text("BR-ANVIL")
+    expect(page.locator("#order-lines")).to_contain_text("BR-BOLT")
+    shot(page, "7-order-typed-in")

@@ -38,6 +38,20 @@ def test_add_order_opens_a_form_with_the_tenants_skus(acme_admin, acme):
     assert 'list="tenant-skus"' in html
 
 
+def test_the_sku_picker_searches_the_tenants_bindings(acme_admin, globex_admin, acme):
+    account = Api2CartAccount.objects.create(name="a", api_key="k")
+    store = Store.objects.create(
+        name="s", display_name="S", platform="Shopify", url="https://s.example",
+        account=account, store_key="k",
+    )  # fmt: skip
+    with schema_context("acme"):
+        for sku in ("AC-1001", "AC-1002", "ZZ-9"):
+            ItemBinding.objects.create(store=store, sku=sku, erp_item_number=f"I{sku}")
+    found = acme_admin.get("/admin/orders/order/skus/?q=ac-10").json()
+    assert found == {"skus": [["AC-1001", "IAC-1001"], ["AC-1002", "IAC-1002"]]}
+    assert globex_admin.get("/admin/orders/order/skus/?q=AC").json() == {"skus": []}
+
+
 def test_a_typed_order_goes_through_intake_and_into_the_pipeline(acme_admin, acme):
     response = acme_admin.post("/admin/orders/order/add/", FORM)
     assert response.status_code == 302
@@ -90,3 +104,4 @@ def test_viewers_cannot_add_orders(acme):
     portal = signed_in("acme.localhost", "viewer", "pw")
     assert portal.get("/admin/orders/order/add/").status_code == 403
     assert portal.post("/admin/orders/order/add/", FORM).status_code == 403
+    assert portal.get("/admin/orders/order/skus/?q=A").status_code == 403
