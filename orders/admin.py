@@ -22,7 +22,7 @@ from orders.dashboard import order_dashboard
 from orders.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
 from orders.sheet import address_lines, order_lines
-from orders.timeline import collapsed
+from orders.timeline import order_timeline
 from tenants.activity import record_activity
 
 SKU_SEARCH_LIMIT = 50
@@ -143,12 +143,11 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
         order = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if order is not None:
-            events = order.events.order_by("created_at", "id")
             extra_context.update(
                 order=order,
                 ship_to_lines=address_lines(order.ship_to),
                 lines=order_lines(order),
-                timeline=collapsed(events),
+                timeline=order_timeline(order),
                 action_choices=[c for c in self.get_action_choices(request, default_choices=[])],
                 state_colour=STATE_COLOURS.get(order.state, "#455a64"),
             )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from integration_hub.inbox.models import InboxItem
 from orders.models import Order, OrderEvent
 
 STORE, ERP, SHIPSTATION, HUB = "Store", "ERP", "ShipStation", "Hub"
@@ -90,3 +91,33 @@ def collapsed(events: Iterable[OrderEvent]) -> list[TimelineRow]:
             )
         )
     return rows
+
+
+def store_deliveries(order: Order) -> list[TimelineRow]:
+    """What the store sent about this order (webhooks, polls), each event once with its repeats
+    counted: the inbox keeps one row per event and counts the deliveries it dropped."""
+    if order.store_id is None:
+        return []
+    items = InboxItem.objects.filter(
+        store_id=order.store_id, entity="order", entity_id=order.store_order_id
+    ).order_by("received_at")
+    return [
+        TimelineRow(
+            system=STORE,
+            step=f"order.{item.action}" if item.action else item.source,
+            outcome=OrderEvent.Outcome.INFO,
+            message=f"{item.get_source_display()} received ({item.get_state_display().lower()}).",
+            actor="",
+            upstream_ref=item.entity_id,
+            first_at=item.received_at,
+            last_at=item.received_at,
+            count=1 + item.duplicates,
+        )
+        for item in items
+    ]
+
+
+def order_timeline(order: Order) -> list[TimelineRow]:
+    """The order's own steps and the store's deliveries about it, oldest first."""
+    rows = collapsed(order.events.order_by("created_at", "id")) + store_deliveries(order)
+    return sorted(rows, key=lambda row: row.first_at)

@@ -78,3 +78,36 @@ def test_an_order_is_read_only_and_its_actions_return_to_its_page(acme_admin, ac
 def test_another_tenants_order_page_is_not_found(acme_admin, globex_admin, acme):
     order = shipped_order()
     assert globex_admin.get(f"/admin/orders/order/{order.pk}/change/").status_code in (302, 404)
+
+
+def test_the_stores_repeated_deliveries_are_one_row_on_the_timeline(acme_admin, acme):
+    from integration_hub.inbox.models import InboxItem
+    from tenants.models import Api2CartAccount, Store, StoreMembership
+
+    account = Api2CartAccount.objects.create(name="a", api_key="k")
+    store = Store.objects.create(
+        name="shop", display_name="Shop", platform="Shopify", url="https://s.example",
+        account=account, store_key="k",
+    )  # fmt: skip
+    StoreMembership.objects.create(store=store, tenant=acme)
+    InboxItem.objects.create(
+        source=InboxItem.Source.WEBHOOK, store=store, dedupe_key="k1", entity="order",
+        action="add", entity_id="5001", duplicates=49, state=InboxItem.State.DONE,
+    )  # fmt: skip
+    InboxItem.objects.create(
+        source=InboxItem.Source.WEBHOOK, store=store, dedupe_key="k2", entity="order",
+        action="add", entity_id="9999", state=InboxItem.State.DONE,
+    )  # fmt: skip
+    with schema_context("acme"):
+        order = Order.objects.create(
+            source=Order.Source.WEBHOOK, store=store, store_order_id="5001", order_number="1042"
+        )
+        OrderEvent.objects.create(order=order, step="received", message="Received from webhook")
+    page = acme_admin.get(f"/admin/orders/order/{order.pk}/change/")
+    rows = page.context["timeline"]
+    assert [(r.system, r.step, r.count) for r in rows] == [
+        ("Store", "order.add", 50),
+        ("Store", "received", 1),
+    ]
+    assert "API2Cart webhook received (done)." in page.content.decode()
+    assert "seen 50 times" in page.content.decode()
