@@ -231,7 +231,9 @@ class CsvUploadMixin:
         """Import with the confirmed mapping; None when the file was refused (shown again)."""
         actor = request.user.get_username()
         mapping = form.mapping()
-        mapped_as = upload.mapped_as if mapping == upload.mapping else "chosen on the preview"
+        mapped_as = (
+            upload.mapped_as if mapping == upload.mapping else "chosen by hand on the preview"
+        )
         name = form.cleaned_data["save_as"].strip()
         if name:
             save_mapping(name, header, mapping, actor=actor)
@@ -250,8 +252,9 @@ class CsvUploadMixin:
         if not right_now:
             messages.info(
                 request,
-                f"{upload.file_name} is being imported in the background; this page shows its "
-                "progress and then its result (all orders, or none with every problem listed).",
+                f"The file {upload.file_name} is being imported in the background; this page "
+                "shows its progress and then its result (all orders, or none with every problem "
+                "listed).",
             )
             return redirect(self._import_page(upload))
         if upload.state == CsvImport.State.DONE:
