@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from integration_hub.core import work
 from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS
 from orders.csv_import import ProgressReporter, import_orders
 from orders.csv_mapping import guess
@@ -358,6 +359,8 @@ def test_imported_orders_are_handed_to_the_pipeline_by_a_fan_out_message(
 
         after = Counter(sent("erp", "orders.process_order"))
         assert [after[args] - before[args] for args in pipeline] == [1, 1, 1]
+        # each is due and in a pipeline state: the order worker claims it like any other
+        assert all(work.claim(Order, pk) is not None for pk in ids)
 
 
 def test_a_running_import_shows_how_far_it_is(acme_admin, settings):
