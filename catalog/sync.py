@@ -169,10 +169,12 @@ def read_everything(client: M3Client, store: Store, mapping: StoreSync) -> tuple
     changed = 0
     last_id = 0
     remap = mapping.applied_mapping != mapping.mapping_key()
-    query = STAGED_CHUNK.format(only_differing="" if remap else ONLY_DIFFERING)
+    with connection.cursor() as cursor:
+        cursor.execute(STAGED.format(only_differing="" if remap else ONLY_DIFFERING), [store.pk])
+        cursor.execute("CREATE UNIQUE INDEX ON erp_staged (id)")
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(query, [store.pk, last_id, CHUNK])
+            cursor.execute(STAGED_CHUNK, [last_id, CHUNK])
             staged = {row[0]: row[1:] for row in cursor.fetchall()}
         if not staged:
             break
@@ -192,14 +194,14 @@ def read_everything(client: M3Client, store: Store, mapping: StoreSync) -> tuple
         save_bindings(dirty, VALUE_FIELDS)
         changed += len(dirty)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "DROP TABLE IF EXISTS erp_price_rows, erp_stock_rows, erp_item_prices, erp_item_stock"
-        )
+        cursor.execute(STAGING[0])
+    StoreSync.objects.filter(pk=mapping.pk).update(applied_mapping=mapping.mapping_key())
     return rows, changed
 
 
 STAGING = (
-    "DROP TABLE IF EXISTS erp_price_rows, erp_stock_rows, erp_item_prices, erp_item_stock",
+    "DROP TABLE IF EXISTS erp_price_rows, erp_stock_rows, erp_item_prices, erp_item_stock,"
+    " erp_staged",
     "CREATE TEMP TABLE erp_price_rows (item text, special boolean, valid_from text, price numeric)",
     "CREATE TEMP TABLE erp_stock_rows (item text, whlo text, qty text)",
 )
@@ -215,12 +217,19 @@ AGGREGATES = (
     "ANALYZE erp_item_prices",
     "ANALYZE erp_item_stock",
 )
-STAGED_CHUNK = (
-    "SELECT b.id, p.price, p.special_price, s.stock, p.item IS NOT NULL, s.item IS NOT NULL"
+STAGED = (
+    "CREATE TEMP TABLE erp_staged AS"
+    " SELECT b.id, p.price, p.special_price, s.stock, p.item IS NOT NULL AS has_price,"
+    " s.item IS NOT NULL AS has_stock"
     " FROM catalog_itembinding b"
     " LEFT JOIN erp_item_prices p ON p.item = b.erp_item_number"
     " LEFT JOIN erp_item_stock s ON s.item = b.erp_item_number"
-    " WHERE b.store_id = %s AND b.id > %s {only_differing} ORDER BY b.id LIMIT %s"
+    " WHERE b.store_id = %s {only_differing}"
+)
+"""Each binding of the store beside its item's listed price and stock, joined once."""
+STAGED_CHUNK = (
+    "SELECT id, price, special_price, stock, has_price, has_stock FROM erp_staged"
+    " WHERE id > %s ORDER BY id LIMIT %s"
 )
 ONLY_DIFFERING = (
     "AND (b.push_state IN ('failed', 'pending', 'no_erp_value')"

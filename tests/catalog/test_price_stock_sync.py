@@ -128,3 +128,13 @@ def test_a_store_without_batch_methods_gets_single_updates(world):
     assert run.items_done == 1
     assert world.store_writes() == (singles + 1, jobs)
     assert StoreSync.objects.get(store=store).batch_updates is False
+
+
+def test_a_full_reconciliation_with_nothing_changed_writes_nothing(world):
+    store = world.stores[OUTLET]
+    bound(store)
+    writes = world.store_writes()
+    run = drive(store, SyncRun.Mode.FULL)
+    assert run.erp_rows > 100
+    assert (run.changed, run.items_total) == (0, 0)
+    assert world.store_writes() == writes
