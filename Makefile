@@ -33,3 +33,9 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Benchmarks (each starts its own servers on ports 8930-8949 and prints one JSON line).
+bench: venv
+	$(PY) bench/webhook_ingest.py
+	$(PY) bench/pipeline_throughput.py --orders 2000 --workers 2
+	$(PY) bench/provision_tenant.py --existing 1,50,200

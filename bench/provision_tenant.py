@@ -1,7 +1,9 @@
-"""How long creating one more tenant takes when N tenants already exist.
+"""How long creating one more tenant takes when N tenants already exist (N = 1, 50, 200, ...).
 
-Uses its own database (bench_integration_hub, dropped first) so the dev data is untouched.
-Prints one JSON line. Usage: .venv/bin/python bench/provision_tenant.py [--existing 20]
+Uses its own database (dropped first) so the dev data is untouched. Tenants are created one
+after another with the real provisioning; at each N in `--existing` the next `--samples`
+tenants are timed and their median reported. Prints one JSON line.
+Usage: .venv/bin/python bench/provision_tenant.py [--existing 1,50,200] [--samples 3]
 """
 
 from __future__ import annotations
@@ -16,51 +18,61 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-BENCH_DB = "bench_integration_hub"
-os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-
-def recreate_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
-        )
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+from bench.servers import recreate_database
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--existing", type=int, default=20)
+    parser.add_argument("--existing", default="1,50,200", help="comma-separated N values")
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--database", default="bench_provision")
     args = parser.parse_args()
-    recreate_database()
+    points = sorted({int(n) for n in args.existing.split(",")})
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    recreate_database(args.database)
 
     import django
 
     django.setup()
     from django.core.management import call_command
 
+    from tenants.models import Tenant
     from tenants.provisioning import provision_tenant
 
     call_command("setup_hub", verbosity=0, stdout=io.StringIO())
-    timings = []
-    for n in range(args.existing + 1):
+    made = 0
+
+    def next_tenant() -> float:
+        nonlocal made
         started = time.perf_counter()
-        provision_tenant(slug=f"bench{n:03d}", name=f"Bench {n}", admin_email=f"a@b{n}.test")
-        timings.append(time.perf_counter() - started)
+        provision_tenant(slug=f"t{made:04d}", name=f"Tenant {made}", admin_email=f"a@t{made}.test")
+        made += 1
+        return time.perf_counter() - started
+
+    all_timings: list[float] = []
+    results = {}
+    for point in points:
+        while made < point:
+            all_timings.append(next_tenant())
+        existing = Tenant.objects.exclude(schema_name="public").filter(is_template=False).count()
+        samples = [next_tenant() for _ in range(args.samples)]
+        all_timings += samples
+        results[str(existing)] = round(statistics.median(samples), 3)
+    flat = max(results.values()) / max(min(results.values()), 0.001)
     print(
         json.dumps(
             {
                 "bench": "provision_tenant",
-                "existing_tenants": args.existing,
-                "next_tenant_seconds": round(timings[-1], 3),
-                "first_tenant_seconds": round(timings[0], 3),
-                "median_seconds": round(statistics.median(timings), 3),
-                "max_seconds": round(max(timings), 3),
+                "next_tenant_seconds_by_existing": results,
+                "samples_per_point": args.samples,
+                "tenants_created": made,
+                "median_seconds_all": round(statistics.median(all_timings), 3),
+                "max_seconds_all": round(max(all_timings), 3),
+                "largest_over_smallest": round(flat, 2),
+                "target_met": max(results.values()) <= 2.0,
             }
         )
     )

@@ -29,6 +29,8 @@ max_requests = int(os.environ.get("HUB_WEB_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10
 # Loaded once, then forked: faster start, shared memory; no connection is opened at import.
 preload_app = True
+# No shared control socket in $HOME: several servers (benches, a second site) may run at once.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips
 

@@ -67,7 +67,9 @@ def ingest_store_order(item: InboxItem) -> bool:
     internal_id, order_number = _order_ids(item)
     client = api2cart_for_store(store)
     try:
-        store_order = client.order_info(order_number or None, id=internal_id or None)
+        store_order = _polled_order(item) or client.order_info(
+            order_number or None, id=internal_id or None
+        )
     except NotFoundError as exc:
         raise GiveUp(f"The store does not know this order: {exc}") from exc
     except api2cart.UnreadableOrder as exc:
@@ -90,6 +92,20 @@ def ingest_store_order(item: InboxItem) -> bool:
         with schema_context(part.tenant.schema_name):
             _accept_part(store, store_order, part, money, item, whole=len(parts) == 1)
     return True
+
+
+def _polled_order(item: InboxItem) -> api2cart.Order | None:
+    """A poll hit holds the whole order as `order.list` answered it: no second call needed.
+
+    Webhooks carry little more than ids, so their order is fetched (`order.info`).
+    """
+    if item.source != InboxItem.Source.POLL or not item.body:
+        return None
+    try:
+        raw = json.loads(item.body)
+    except ValueError:
+        return None
+    return api2cart.Order.from_api(raw) if isinstance(raw, dict) else None
 
 
 def _order_ids(item: InboxItem) -> tuple[str, str]:

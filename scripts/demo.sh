@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the sandbox, the web server, a Celery worker and beat; Ctrl-C stops them all.
+# Starts the sandbox, the web server (gunicorn), a Celery worker and beat; Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -9,6 +9,7 @@ export SANDBOX_URL="${SANDBOX_URL:-http://127.0.0.1:8900}"
 export HUB_SHIPMENT_POLL_SECONDS="${HUB_SHIPMENT_POLL_SECONDS:-30}"
 export HUB_INVOICE_READ_SECONDS="${HUB_INVOICE_READ_SECONDS:-30}"
 sandbox_port="${SANDBOX_URL##*:}"
+web_port="${HUB_WEB_PORT:-8000}"
 
 pids=()
 stop_all() {
@@ -35,13 +36,17 @@ wait_for "$SANDBOX_URL/_control/status" sandbox
 
 $PY manage.py seed_demo | tail -n +2 >var/log/seed.txt
 
-$PY manage.py runserver 0.0.0.0:8000 --noreload >var/log/web.log 2>&1 &
+# The production web server and its configuration (deploy/gunicorn.conf.py): 2 processes x 4
+# threads, one kept database connection per thread. One worker node consumes every queue.
+HUB_WEB_BIND="0.0.0.0:$web_port" HUB_WEB_WORKERS="${HUB_WEB_WORKERS:-2}" \
+  .venv/bin/gunicorn -c deploy/gunicorn.conf.py >var/log/web.log 2>&1 &
 pids+=($!)
-$PY -m celery -A integration_hub worker --loglevel=INFO --concurrency=4 >var/log/worker.log 2>&1 &
+$PY -m celery -A integration_hub worker --hostname=demo@%h --loglevel=INFO --concurrency=4 \
+  >var/log/worker.log 2>&1 &
 pids+=($!)
 $PY -m celery -A integration_hub beat --loglevel=INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 &
 pids+=($!)
-wait_for "http://localhost:8000/healthz" web
+wait_for "http://localhost:$web_port/healthz" web
 
 cat <<MSG
 
@@ -51,7 +56,7 @@ The integration hub is running (logs in var/log/, Ctrl-C stops everything).
 $(sed 's/^/  /' var/log/seed.txt)
 
   Sandbox (fake API2Cart, ION/M3, ShipStation): $SANDBOX_URL
-  Health:  http://localhost:8000/healthz
+  Health:  http://localhost:$web_port/healthz
   Try:     .venv/bin/python -m sandbox place-orders --store northwind --count 5
            .venv/bin/python -m sandbox status
 

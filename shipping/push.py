@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -50,11 +51,14 @@ def shipstation_order_key(order: Order) -> str:
 
 
 def request_shipstation_push() -> None:
-    """Ask for a push soon; the orders reaching the ERP within a few seconds share one task.
+    """Ask for a push `HUB_SHIPSTATION_PUSH_SECONDS` from now; the orders reaching the ERP in
+    the meantime share it, so a burst goes out in calls of up to 100 orders (ShipStation allows
+    40 calls a minute).
 
     When Redis is unreachable nothing is lost: the sweeper finds the orders waiting *in ERP*.
     """
-    dispatch(PUSH_TASK, countdown=1, coalesce_seconds=5)
+    window = settings.HUB_SHIPSTATION_PUSH_SECONDS
+    dispatch(PUSH_TASK, countdown=window, coalesce_seconds=window)
 
 
 def _advisory_lock_id(schema: str) -> int:

@@ -125,6 +125,7 @@ def hub_env(database: dict, redis_url: str, **extra: str) -> dict[str, str]:
         "HUB_MAX_ATTEMPTS": "12",
         "HUB_LEASE_SECONDS": "30",
         "HUB_SWEEP_GRACE_SECONDS": "5",
+        "HUB_SHIPSTATION_PUSH_SECONDS": "1",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

@@ -14,6 +14,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from integration_hub.core.models import WorkAttempt
+from integration_hub.inbox.models import InboxItem
 from orders.models import Order
 from tests.harness import HubProcesses, hub_env, wait_until
 from tests.pipeline.conftest import orders_of, webhook_for
@@ -92,9 +93,11 @@ def test_two_nodes_share_the_work_do_nothing_twice_and_keep_the_shared_limits(
             WorkAttempt.objects.filter(kind="orders.order", item_id__in=[o.pk for o in orders])
             .values_list("worker", flat=True)
         )  # fmt: skip
+    items = InboxItem.objects.filter(store=store, entity_id__in=ids).values_list("pk", flat=True)
     inbox_workers = set(
-        WorkAttempt.objects.filter(kind="inbox.inboxitem").values_list("worker", flat=True)
-    )
+        WorkAttempt.objects.filter(kind="inbox.inboxitem", item_id__in=list(items))
+        .values_list("worker", flat=True)
+    )  # fmt: skip
     # A worker is named host:pid of its node (the pool's processes fork from the node).
     pids = {int(worker.rsplit(":", 1)[1]) for worker in order_workers | inbox_workers}
     assert pids == {hub.procs[node].pid for node in NODES}
