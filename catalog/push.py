@@ -50,6 +50,8 @@ PENDING_TASK = "catalog.push_pending"
 SINGLE_BATCH_ITEMS = 50
 """Items per batch for a store without batch methods (each one a call of its own)."""
 ITEM_ATTEMPTS = 3
+QUEUE_BATCHES = 8
+"""Batches made per transaction when queueing."""
 FIRST_POLL_SECONDS = 0.6
 POLL_SECONDS = 1.0
 """A batch job's result is asked for this long after sending it, then every POLL_SECONDS; the
@@ -73,38 +75,47 @@ def queue_pushes(store: Store, run: SyncRun | None) -> tuple[int, int]:
     size = MAX_BATCH_ITEMS if uses_batch_methods(store, client) else SINGLE_BATCH_ITEMS
     items = batches = 0
     for kind, variants in ((PushBatch.Kind.PRODUCTS, False), (PushBatch.Kind.VARIANTS, True)):
-        while queued := _queue_one(store, run, kind, variants, size):
+        while True:
+            queued, made = _queue_some(store, run, kind, variants, size)
+            if not made:
+                break
             items += queued
-            batches += 1
+            batches += made
     if run is not None:
         _close_superseded_runs(store, run)
     return items, batches
 
 
-def _queue_one(store: Store, run: SyncRun | None, kind: str, variants: bool, size: int) -> int:
+def _queue_some(
+    store: Store, run: SyncRun | None, kind: str, variants: bool, size: int
+) -> tuple[int, int]:
+    """Up to `QUEUE_BATCHES` batches in one transaction; returns (items, batches)."""
     with transaction.atomic():
         pending = ItemBinding.objects.filter(store=store, push_state=B.PENDING)
-        pending = (
-            pending.exclude(store_variant_id="")
-            if variants
-            else pending.filter(store_variant_id="")
-        )
+        if variants:
+            pending = pending.exclude(store_variant_id="")
+        else:
+            pending = pending.filter(store_variant_id="")
         rows = list(
             pending.select_for_update(skip_locked=True)
             .order_by("id")
             .only("id", "sku", "store_product_id", "store_variant_id", "price", "special_price",
-                  "quantity", "pushed_price", "pushed_special_price", "pushed_quantity")[:size]
+                  "quantity", "pushed_price", "pushed_special_price", "pushed_quantity")
+            [: size * QUEUE_BATCHES]
         )  # fmt: skip
         if not rows:
-            return 0
-        batch = PushBatch.objects.create(
-            run=run, store=store, kind=kind, items=[_item(binding) for binding in rows]
+            return 0, 0
+        groups = [rows[start : start + size] for start in range(0, len(rows), size)]
+        batches = PushBatch.objects.bulk_create(
+            PushBatch(run=run, store=store, kind=kind, items=[_item(b) for b in group])
+            for group in groups
         )
-        ItemBinding.objects.filter(pk__in=[b.pk for b in rows]).update(
-            push_state=B.QUEUED, batch=batch
-        )
-        work.schedule_many(PushBatch, [batch.pk])
-    return len(rows)
+        for group, batch in zip(groups, batches, strict=True):
+            for binding in group:
+                binding.batch_id, binding.push_state = batch.pk, B.QUEUED
+        save_bindings(rows, ("push_state", "batch"))
+        work.schedule_many(PushBatch, [batch.pk for batch in batches])
+    return len(rows), len(batches)
 
 
 def _item(binding: ItemBinding) -> dict[str, Any]:
