@@ -8,9 +8,11 @@ rows this test arranges are committed and removed again afterwards.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,10 +22,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect, sync_playwright
 
-from catalog.models import ItemBinding
+from catalog.models import ItemBinding, SyncRun
 from demo.seed import configure_tenant
 from integration_hub.connectors.ionapi import parse_ionapi
 from integration_hub.connectors.m3 import M3Client, NewM3OrderHead, NewM3OrderLine
@@ -123,6 +126,11 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
                 shipped, parked = _orders(erp_order, customer)
                 for sku in ("BR-ANVIL", "BR-BOLT"):
                     ItemBinding.objects.create(store=store, sku=sku, erp_item_number=sku[3:])
+                SyncRun.objects.create(
+                    store=store, mode=SyncRun.Mode.FULL, state=SyncRun.State.PUSHING,
+                    items_total=400, items_done=100,
+                    started_at=timezone.now() - timedelta(minutes=1),
+                )  # fmt: skip
             env = hub_env(connection.settings_dict, settings.REDIS_URL)
         web = HubProcesses(env, tmp_path_factory.mktemp("web-logs"))
         web.start_web()
@@ -137,6 +145,7 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
                 Invoice.objects.all().delete()
                 Order.objects.filter(order_number__startswith="BROWSER-").delete()
                 ItemBinding.objects.filter(sku__startswith="BR-").delete()
+                SyncRun.objects.filter(store__name="browser-shop").delete()
                 get_user_model().objects.filter(username=USERNAME).delete()
             Store.objects.filter(name="browser-shop").delete()
             Api2CartAccount.objects.filter(name="browser-test").delete()
@@ -175,7 +184,11 @@ def test_a_tenant_admin_works_through_the_portal_in_a_browser(arranged: Arranged
     assert page.locator("#order-dashboard svg.bar-chart").count() == 2
     expect(page.locator("#flow-lag")).to_contain_text("Hub → ERP")
     assert shot(page, "1-dashboard").stat().st_size > 10_000
+    work = page.locator("#long-work tr.long-work-item")
+    expect(work).to_contain_text("100 / 400 (25 %)")
+    expect(work).to_contain_text(re.compile(r"about \d+ min left"))
     page.wait_for_selector("#long-work[data-refreshed-at]", state="attached", timeout=15_000)
+    expect(work).to_contain_text("Full reconciliation")
 
     page.goto(f"{arranged.web_url}/admin/orders/order/{arranged.shipped.pk}/change/")
     expect(page.locator("#ship-to address")).to_contain_text("Analytical Engines")

@@ -39,3 +39,4 @@ def test_nothing_running_says_so(acme_admin, acme):
     page = acme_admin.get("/admin/")
     assert page.context["orders"].long_work == []
     assert b"Nothing long is running" in page.content
+    assert b'id="long-work" data-live-refresh="30"' in page.content
