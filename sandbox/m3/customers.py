@@ -94,10 +94,24 @@ def list_customers_by_search_key(ctx: M3Context, inputs: Record) -> list[Record]
     return [customer_record(ctx, {**row, "data": json.loads(row["data"])}) for row in found]
 
 
+def _narrowed(query: list[list[tuple[str | None, str]]]) -> tuple[str, list[str]]:
+    """SQL that keeps only the customers a query can match, when every alternative names an
+    exact MAIL, CUNO or ALCU: the same answer without building every customer's record."""
+    conditions, params = [], []
+    for group in query:
+        exact = [(f, v) for f, v in group if f in ("MAIL", "CUNO", "ALCU") and not v.endswith("*")]
+        if not exact:
+            return "", []
+        field, value = exact[0]
+        conditions.append(f"lower({field.lower()}) = ?")
+        params.append(value)
+    return f"AND ({' OR '.join(conditions)})", params
+
+
 @transaction("CRS610MI", "SearchCustomer", ["SQRY"])
 def search_customer(ctx: M3Context, inputs: Record) -> list[Record]:
     query = parse_query(inputs["SQRY"])
-    records = [customer_record(ctx, customer) for customer in all_customers(ctx)]
+    records = [customer_record(ctx, customer) for customer in all_customers(ctx, *_narrowed(query))]
     fields = ("CUNO", "CUNM", "STAT", "CUCL", "CUTP", "PYNO", "MAIL", "ALCU", "TOWN", "CSCD")
     return [
         {field: record.get(field, "") for field in fields}

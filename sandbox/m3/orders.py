@@ -337,12 +337,26 @@ def list_heads(ctx: M3Context, inputs: Record) -> list[Record]:
 @transaction("OIS100MI", "SearchHead", ["SQRY"])
 def search_heads(ctx: M3Context, inputs: Record) -> list[Record]:
     query = parse_query(inputs["SQRY"])
-    records = [order_head_record(ctx, order) for order in confirmed_orders(ctx)]
+    records = [order_head_record(ctx, order) for order in confirmed_orders(ctx, *_narrowed(query))]
     return [
         {field: record[field] for field in HEAD_LIST_FIELDS}
         for record in records
         if query_matches(query, record)
     ]
+
+
+def _narrowed(query: list[list[tuple[str | None, str]]]) -> tuple[str, list[str]]:
+    """SQL that keeps only the orders a query can match, when every alternative names an exact
+    CUOR or CUNO: the answer is the same, without building every order's head record."""
+    conditions, params = [], []
+    for group in query:
+        exact = [(f, v) for f, v in group if f in ("CUOR", "CUNO") and not v.endswith("*")]
+        if not exact:
+            return "", []
+        field, value = exact[0]
+        conditions.append(f"lower({field.lower()}) = ?")
+        params.append(value)
+    return f"AND ({' OR '.join(conditions)})", params
 
 
 @transaction("OIS100MI", "GetOrderValue", ["ORNO"])
