@@ -95,19 +95,20 @@ def run_step(run: SyncRun) -> work.Done:
     started = timezone.now()
     SyncRun.objects.filter(pk=run.pk).update(started_at=started)
     client = erp_client()
-    full = run.mode == SyncRun.Mode.FULL
+    full = run.mode == SyncRun.Mode.FULL or mapping.watermark is None
     if full:
         rows, changed = read_everything(client, store, mapping)
         since = None
     else:
-        since = (mapping.watermark or started) - OVERLAP
+        since = mapping.watermark - OVERLAP
         rows, changed = read_changes(client, store, mapping, since)
     StoreSync.objects.filter(pk=mapping.pk).update(watermark=started, last_sync_at=started)
     if full and mapping.batch_updates is not None:
         StoreSync.objects.filter(pk=mapping.pk).update(batch_updates=None)
     queued, batches = push.queue_pushes(store, run)
-    fields = {"read_since": since, "erp_rows": rows, "changed": changed,
-              "items_total": queued, "batch_jobs": batches}  # fmt: skip
+    fields = {"mode": SyncRun.Mode.FULL if full else run.mode, "read_since": since,
+              "erp_rows": rows, "changed": changed, "items_total": queued,
+              "batch_jobs": batches}  # fmt: skip
     if not queued:
         return work.Done(SyncRun.State.DONE, {**fields, "finished_at": timezone.now()})
     return work.Done(SyncRun.State.PUSHING, fields)
