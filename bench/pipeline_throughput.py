@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.proc_cpu import cpu_of_command, cpu_seconds, machine_busy_seconds  # noqa: E402
+from bench.proc_cpu import cpu_seconds, machine_busy_seconds  # noqa: E402
 from bench.servers import (  # noqa: E402
     recreate_database,
     start_beat,
@@ -139,13 +139,13 @@ def upstream_calls(status: dict) -> dict[str, int]:
 
 
 def cpu_snapshot(processes: dict, sandbox_pid: int) -> dict[str, float]:
-    """CPU seconds so far of each hub process tree, the sandbox, PostgreSQL and the machine.
+    """CPU seconds so far of each hub process tree, the sandbox and the whole machine.
 
-    PostgreSQL's figure counts every backend on the machine (other databases too).
+    PostgreSQL's backends are left out: they come and go with connections, so /proc cannot
+    account for them (the machine's figure includes them).
     """
     snapshot = {name: cpu_seconds(process.pid) for name, process in processes.items()}
     snapshot["sandbox"] = cpu_seconds(sandbox_pid)
-    snapshot["postgres"] = cpu_of_command("postgres")
     snapshot["machine"] = machine_busy_seconds()
     return snapshot
 

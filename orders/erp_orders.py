@@ -24,6 +24,7 @@ from django.utils import timezone
 from catalog.models import ItemBinding
 from integration_hub.connectors.errors import M3TransactionError, PermanentError, RetryableError
 from integration_hub.connectors.m3 import (
+    BulkTransaction,
     M3Client,
     M3OrderHead,
     NewM3OrderHead,
@@ -110,8 +111,6 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
         message=f"ERP batch order {temporary} opened (CUOR {ref}).",
         upstream_ref=temporary,
     )
-    if order.ship_to:
-        erp.add_batch_address(temporary, erp_address(order.ship_to))
     _add_lines(erp, order, temporary, items, settings)
     try:
         real = erp.confirm_order(temporary)
@@ -129,7 +128,9 @@ def _add_lines(
     items: dict[str, str],
     settings: ConnectionSettings,
 ) -> None:
-    """Every line into the batch order, or an exception: never returns with a line missing."""
+    """The delivery address and every line into the batch order, in one bulk call per round
+    (the address first), or an exception: never returns with the address or a line missing."""
+    address = erp_address(order.ship_to) if order.ship_to else None
     pending = [
         (
             line,
@@ -142,13 +143,29 @@ def _add_lines(
         )
         for line in order.lines.all()
     ]
-    while pending:
-        results = erp.add_batch_lines(temporary, [new for _, new in pending])
-        if len(results) != len(pending):
+    while pending or address:
+        sent = (
+            [BulkTransaction("AddBatchAddress", {"ORNO": temporary, **address.to_fields()})]
+            if address
+            else []
+        )
+        sent += [
+            BulkTransaction("AddBatchLine", {"ORNO": temporary, **new.to_fields()})
+            for _, new in pending
+        ]
+        results = erp.execute_bulk("OIS100MI", sent)
+        if len(results) != len(sent):
             raise RetryableError(
-                f"M3 answered {len(results)} results for {len(pending)} order lines",
+                f"M3 answered {len(results)} results for {len(sent)} transactions",
                 upstream="m3",
             )
+        address_done = False
+        if address:
+            address_result, results = results[0], results[1:]
+            if address_result.refused:
+                address_result.raise_for_error()
+            address_done = address_result.ok
+            address = None if address_done else address
         answered = list(zip(pending, results, strict=True))
         refused = [(line, result.error) for (line, _), result in answered if result.refused]
         if refused:
@@ -159,10 +176,9 @@ def _add_lines(
                 upstream="m3",
             )
         left = [entry for entry, result in answered if not result.processed]
-        if not left:
-            return
-        names = ", ".join(_line_name(line) for line, _ in left)
-        if len(left) == len(pending):
+        unsent = ["the delivery address"] if address else []
+        names = ", ".join([*(_line_name(line) for line, _ in left), *unsent])
+        if len(left) == len(pending) and not address_done:
             reasons = {_erp_words(r.error) for r in results if r.error is not None}
             why = f" ({'; '.join(sorted(reasons))})" if reasons else ""
             raise RetryableError(
@@ -170,6 +186,9 @@ def _add_lines(
                 "will be rebuilt on the next attempt",
                 upstream="m3",
             )
+        pending = left
+        if not left:
+            continue
         OrderEvent.objects.create(
             order=order,
             step="erp_lines_not_processed",
@@ -178,7 +197,6 @@ def _add_lines(
             f"{temporary}; sending them again.",
             upstream_ref=temporary,
         )
-        pending = left
 
 
 def _line_name(line: OrderLine) -> str:
