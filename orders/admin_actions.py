@@ -136,7 +136,7 @@ def cancel_order(order: Order, actor: str) -> Outcome:
 
 
 def _from_payload(order: Order) -> tuple[list[dict], dict]:
-    if order.source in (Order.Source.API, Order.Source.CSV):
+    if order.source in (Order.Source.API, Order.Source.CSV, Order.Source.MANUAL):
         serializer = OrderInputSerializer(data=order.payload)
         if not serializer.is_valid():
             return [], {}

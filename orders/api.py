@@ -67,7 +67,7 @@ def request_hash(data: Any) -> str:
 
 
 def manual_order_numbered(order_number: str) -> Order | None:
-    """An order entered through the API or a CSV upload; their numbers share one namespace."""
+    """An order entered through the API, a CSV file or by hand; one namespace for their numbers."""
     return Order.objects.filter(store__isnull=True, order_number=order_number).first()
 
 

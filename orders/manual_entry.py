@@ -124,7 +124,7 @@ class ManualOrderForms:
                 "order_number", f"Order {taken.order_number} already exists (id {taken.pk})."
             )
             return None
-        incoming = serializer.to_incoming(source=Order.Source.API, payload=data)
+        incoming = serializer.to_incoming(source=Order.Source.MANUAL, payload=data)
         with transaction.atomic():
             order, created = accept_order(incoming, actor=actor)
         if not created:

@@ -34,6 +34,7 @@ class Order(WorkItem):
         POLL = "poll", "Store polling"
         API = "api", "Order API"
         CSV = "csv", "CSV upload"
+        MANUAL = "manual", "Entered by hand"
 
     store = models.ForeignKey(
         "tenants.Store",

@@ -4,52 +4,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0006_shipping_states_and_store_line_ids'),
+        ("orders", "0006_shipping_states_and_store_line_ids"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CsvMapping',
+            name="CsvMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('headers', models.JSONField(default=list, help_text='The headers of the file it was made for.')),
-                ('headers_key', models.CharField(db_index=True, max_length=64)),
-                ('columns', models.JSONField(default=dict, help_text="Field path → the file's header.")),
-                ('saved_by', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "headers",
+                    models.JSONField(
+                        default=list, help_text="The headers of the file it was made for."
+                    ),
+                ),
+                ("headers_key", models.CharField(db_index=True, max_length=64)),
+                (
+                    "columns",
+                    models.JSONField(default=dict, help_text="Field path → the file's header."),
+                ),
+                ("saved_by", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'CSV mapping',
-                'ordering': ['name'],
+                "verbose_name": "CSV mapping",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='csvimport',
-            name='mapped_as',
+            model_name="csvimport",
+            name="mapped_as",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='csvimport',
-            name='mapping',
-            field=models.JSONField(blank=True, default=dict, help_text='Field path → position of its column in the file.'),
+            model_name="csvimport",
+            name="mapping",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Field path → position of its column in the file.",
+            ),
         ),
         migrations.AddField(
-            model_name='csvimport',
-            name='problem_rows',
-            field=models.JSONField(blank=True, default=dict, help_text='Row number → its problems, for the bad-rows file.'),
+            model_name="csvimport",
+            name="problem_rows",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Row number → its problems, for the bad-rows file.",
+            ),
         ),
         migrations.AlterField(
-            model_name='csvimport',
-            name='rows',
-            field=models.PositiveIntegerField(default=0, help_text='Data rows in the file.'),
+            model_name="csvimport",
+            name="rows",
+            field=models.PositiveIntegerField(default=0, help_text="Data rows in the file."),
         ),
         migrations.AlterField(
-            model_name='csvimport',
-            name='state',
-            field=models.CharField(choices=[('mapping', 'Waiting for its column mapping'), ('queued', 'Queued'), ('done', 'Imported'), ('rejected', 'Rejected (nothing imported)'), ('failed', 'Failed')], default='queued', max_length=10),
+            model_name="csvimport",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("mapping", "Waiting for its column mapping"),
+                    ("queued", "Queued"),
+                    ("done", "Imported"),
+                    ("rejected", "Rejected (nothing imported)"),
+                    ("failed", "Failed"),
+                ],
+                default="queued",
+                max_length=10,
+            ),
         ),
     ]

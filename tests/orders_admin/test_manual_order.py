@@ -59,6 +59,7 @@ def test_a_typed_order_goes_through_intake_and_into_the_pipeline(acme_admin, acm
         order = Order.objects.get(order_number="HAND-1")
         assert response["Location"] == f"/admin/orders/order/{order.pk}/change/"
         assert order.state == Order.State.ROUTED and order.next_attempt_at is not None
+        assert order.source == Order.Source.MANUAL
         assert order.currency == "EUR" and order.ship_to["city"] == "Leeds"
         assert [(line.sku, line.quantity) for line in order.lines.all()] == [
             ("AC-1001", Decimal("2")), ("AC-1002", Decimal("1"))
