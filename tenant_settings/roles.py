@@ -55,6 +55,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "catalog.add_itembinding",
         "catalog.change_itembinding",
         "catalog.delete_itembinding",
+        "catalog.add_storesync",
+        "catalog.change_storesync",
         "catalog.run_price_sync",
     ),
     FINANCE: (*VIEW_BUSINESS_DATA, "invoicing.change_invoice", "invoicing.generate_invoice"),

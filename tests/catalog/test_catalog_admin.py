@@ -70,3 +70,30 @@ def test_the_unmatched_report_lists_store_skus_without_an_erp_item(world, acme_a
         assert UnmatchedProduct.objects.filter(store=store, sku__startswith="GX-").exists()
     page = acme_admin.get(f"{ADMIN}/unmatchedproduct/").content.decode()
     assert "GX-1001" in page and "No ERP item GX-1001" in page
+
+
+def test_a_catalog_manager_edits_the_mapping_and_syncs_but_a_viewer_only_looks(world, acme):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from tests.conftest import signed_in
+
+    store = world.stores["acme-outlet"]
+    with schema_context("acme"):
+        mapping, _ = StoreSync.objects.get_or_create(store=store)
+        for name, role in (("cat", "Catalog manager"), ("look", "Viewer")):
+            user = get_user_model().objects.create_user(name, password="pw", is_staff=True)
+            user.groups.add(Group.objects.get(name=role))
+    sync_now = {"action": "sync_now", "_selected_action": [mapping.pk]}
+    manager = signed_in("acme.localhost", "cat", "pw")
+    assert 'name="_save"' in manager.get(f"{ADMIN}/storesync/{mapping.pk}/change/").content.decode()
+    assert manager.post(f"{ADMIN}/storesync/", sync_now).status_code == 302
+    with schema_context("acme"):
+        assert SyncRun.objects.filter(store=store, requested_by="cat").exists()
+    viewer = signed_in("acme.localhost", "look", "pw")
+    assert (
+        'name="_save"' not in viewer.get(f"{ADMIN}/storesync/{mapping.pk}/change/").content.decode()
+    )
+    viewer.post(f"{ADMIN}/storesync/", sync_now)
+    with schema_context("acme"):
+        assert not SyncRun.objects.filter(store=store, requested_by="look").exists()
