@@ -2,7 +2,9 @@
 
 Uses its own database (dropped first) so the dev data is untouched. Tenants are created one
 after another with the real provisioning; at each N in `--existing` the next `--samples`
-tenants are timed and their median reported. Prints one JSON line.
+tenants are timed and their median reported. Between tenants the spare schemas are topped up
+as the sweep job's worker would (`HUB_SPARE_SCHEMAS`, default 2; 0 clones on the request path);
+that clone's time is reported apart. Prints one JSON line.
 Usage: .venv/bin/python bench/provision_tenant.py [--existing 1,50,200] [--samples 3]
 """
 
@@ -37,23 +39,34 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from tenants.models import Tenant
     from tenants.provisioning import provision_tenant
+    from tenants.spare_schemas import clone_spare, spare_schemas
 
     call_command("setup_hub", verbosity=0, stdout=io.StringIO())
     made = 0
+    clone_timings: list[float] = []
+
+    def refill() -> None:
+        """What the sweep job's worker does between tenants (not on the request's path)."""
+        while len(spare_schemas()) < settings.HUB_SPARE_SCHEMAS:
+            started = time.perf_counter()
+            clone_spare()
+            clone_timings.append(time.perf_counter() - started)
 
     def next_tenant() -> float:
         nonlocal made
+        refill()
         started = time.perf_counter()
         provision_tenant(slug=f"t{made:04d}", name=f"Tenant {made}", admin_email=f"a@t{made}.test")
         made += 1
         return time.perf_counter() - started
 
     all_timings: list[float] = []
-    results = {}
+    results, clones = {}, {}
     for point in points:
         while made < point:
             all_timings.append(next_tenant())
@@ -61,12 +74,15 @@ def main() -> None:
         samples = [next_tenant() for _ in range(args.samples)]
         all_timings += samples
         results[str(existing)] = round(statistics.median(samples), 3)
+        clones[str(existing)] = round(clone_timings[-1], 3) if clone_timings else None
     flat = max(results.values()) / max(min(results.values()), 0.001)
     print(
         json.dumps(
             {
                 "bench": "provision_tenant",
                 "next_tenant_seconds_by_existing": results,
+                "spare_schemas": settings.HUB_SPARE_SCHEMAS,
+                "background_clone_seconds_by_existing": clones,
                 "samples_per_point": args.samples,
                 "tenants_created": made,
                 "median_seconds_all": round(statistics.median(all_timings), 3),

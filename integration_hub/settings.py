@@ -274,6 +274,8 @@ HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
+# Tenant schemas cloned ahead, so creating a tenant stays flat however many exist.
+HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call).
 HUB_SHIPSTATION_PUSH_SECONDS = float(os.environ.get("HUB_SHIPSTATION_PUSH_SECONDS", "10"))
 HUB_SHIPMENT_POLL_SECONDS = int(os.environ.get("HUB_SHIPMENT_POLL_SECONDS", "300"))

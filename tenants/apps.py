@@ -6,4 +6,13 @@ class TenantsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from integration_hub.core import sweeper
         from tenants import signals  # noqa: F401
+        from tenants.spare_schemas import CLONE_TASK, due_spare_clones
+
+        sweeper.register(
+            sweeper.SweepJob(
+                name="spare tenant schemas", task=CLONE_TASK, in_tenants=False,
+                find=due_spare_clones,
+            )
+        )  # fmt: skip

@@ -1,4 +1,5 @@
-"""Creating a tenant: schema cloned from the template, domain, roles and a first admin."""
+"""Creating a tenant: schema cloned from the template (or a spare clone renamed,
+`spare_schemas`), domain, roles and a first admin."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants.activity import record_activity
 from tenants.models import Domain, Tenant, schema_name_for, validate_tenant_slug
+from tenants.spare_schemas import take_spare
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def provision_tenant(
     ensure_template_schema()
     tenant = Tenant(schema_name=schema_name_for(slug), slug=slug, name=name)
     try:
+        if take_spare(tenant.schema_name):
+            tenant.auto_create_schema = False
         tenant.save(verbosity=0)
         domain = Domain.objects.create(
             domain=f"{slug}.{settings.HUB_BASE_DOMAIN}", tenant=tenant, is_primary=True

@@ -126,6 +126,7 @@ def hub_env(database: dict, redis_url: str, **extra: str) -> dict[str, str]:
         "HUB_LEASE_SECONDS": "30",
         "HUB_SWEEP_GRACE_SECONDS": "5",
         "HUB_SHIPSTATION_PUSH_SECONDS": "1",
+        "HUB_SPARE_SCHEMAS": "0",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from tenants.platform import ensure_public_tenant
 from tenants.provisioning import ensure_template_schema
+from tenants.spare_schemas import drop_spares
 
 
 class Command(BaseCommand):
@@ -15,4 +16,5 @@ class Command(BaseCommand):
         ensure_public_tenant()
         ensure_template_schema()
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=0)
+        drop_spares()  # cloned before these migrations; the sweeper clones fresh ones
         self.stdout.write(self.style.SUCCESS("Schemas migrated; platform and template ready."))
