@@ -47,6 +47,10 @@ def clone_spare() -> str:
     name = f"{SPARE_PREFIX}{secrets.token_hex(6)}"
     with schema_context("public"):
         CloneSchema().clone_schema(settings.TENANT_BASE_SCHEMA, name, "DATA")
+    if not connection.in_atomic_block:
+        # The clone fills this backend's catalogue caches with every schema it read; a fresh
+        # connection next time keeps later clones from slowing down (and the memory bounded).
+        connection.close()
     logger.info("spare tenant schema %s ready", name)
     return name
 
