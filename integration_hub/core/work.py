@@ -45,7 +45,14 @@ logger = logging.getLogger("hub.work")
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    """host:pid of the process at work, read at each call: pool processes fork after import."""
+    return f"{HOST}:{os.getpid()}"
+
+
 HEARTBEAT_LOCK_TIMEOUT_SECONDS = 2
 
 
@@ -217,7 +224,7 @@ def claim(model: type[WorkItem], pk: int) -> WorkItem | None:
     kind = kind_of(model)
     now = timezone.now()
     claimed = model.objects.filter(ready_q(now), pk=pk, state__in=kind.work_states).update(
-        lease_until=now + kind.lease(), lease_holder=WORKER
+        lease_until=now + kind.lease(), lease_holder=worker_name()
     )
     return model.objects.get(pk=pk) if claimed else None
 
@@ -259,7 +266,7 @@ class LeaseHeartbeat:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{HEARTBEAT_LOCK_TIMEOUT_SECONDS}s'")
-                self.kind.model.objects.filter(pk=self.pk, lease_holder=WORKER).update(
+                self.kind.model.objects.filter(pk=self.pk, lease_holder=worker_name()).update(
                     lease_until=timezone.now() + lease
                 )
         except DatabaseError:
@@ -326,7 +333,7 @@ def record_attempts(
             outcome=outcome,
             upstream=upstream[:20],
             error=error,
-            worker=WORKER,
+            worker=worker_name(),
         )
         for pk in ids
     )

@@ -58,7 +58,7 @@ def test_a_successful_attempt_moves_the_item_and_keeps_a_row(item):
     )  # fmt: skip
     [attempt] = attempts_of(item)
     assert (attempt.number, attempt.outcome, attempt.error) == (1, Outcome.SUCCEEDED, "")
-    assert attempt.worker == work.WORKER
+    assert attempt.worker == work.worker_name()
 
 
 def test_a_leased_or_not_yet_due_item_is_not_claimed_twice(item):
@@ -77,7 +77,7 @@ def test_an_expired_lease_is_taken_over(item):
         lease_until=timezone.now() - timedelta(seconds=1), lease_holder="dead-worker:1"
     )
     claimed = work.claim(InboxItem, item.pk)
-    assert claimed is not None and claimed.lease_holder == work.WORKER
+    assert claimed is not None and claimed.lease_holder == work.worker_name()
 
 
 def test_a_retryable_error_backs_off_no_sooner_than_the_upstream_asked(

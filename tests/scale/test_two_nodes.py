@@ -42,6 +42,7 @@ def two_nodes(demo_world, tmp_path):
         hub.start_worker(concurrency=PROCESSES_PER_NODE, node=node)
     for node in NODES:
         wait_until(lambda node=node: len(pool_pids(hub.procs[node].pid)) == PROCESSES_PER_NODE)
+        wait_until(lambda node=node: b" ready." in (hub.log_dir / f"{node}.log").read_bytes())
     yield hub
     hub.stop_all()
     demo_world.sandbox.control("api2cart", "faults", clear=True)
@@ -98,9 +99,10 @@ def test_two_nodes_share_the_work_do_nothing_twice_and_keep_the_shared_limits(
         WorkAttempt.objects.filter(kind="inbox.inboxitem", item_id__in=list(items))
         .values_list("worker", flat=True)
     )  # fmt: skip
-    # A worker is named host:pid of its node (the pool's processes fork from the node).
+    # A worker is named host:pid of the pool process that did the work.
     pids = {int(worker.rsplit(":", 1)[1]) for worker in order_workers | inbox_workers}
-    assert pids == {hub.procs[node].pid for node in NODES}
+    for node in NODES:
+        assert pids & pool_pids(hub.procs[node].pid), f"{node} did no work"
 
     # The limits in Redis held across nodes: no store call refused for too many in flight,
     # no ShipStation call refused for its 40-a-minute limit.
