@@ -27,7 +27,12 @@ class InboxItem(WorkItem):
 
     source = models.CharField(max_length=16, choices=Source.choices)
     store = models.ForeignKey(
-        "tenants.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="inbox"
+        "tenants.Store",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inbox",
+        db_index=False,
     )
     tenant = models.ForeignKey(
         "tenants.Tenant",
@@ -35,26 +40,43 @@ class InboxItem(WorkItem):
         blank=True,
         on_delete=models.PROTECT,
         related_name="inbox",
+        db_index=False,
         help_text="The tenant a tenant-level event (a ShipStation webhook) belongs to.",
     )
-    dedupe_key = models.CharField(max_length=64, unique=True)
+    dedupe_key = models.CharField(max_length=64)
     entity = models.CharField(max_length=30, blank=True)
     action = models.CharField(max_length=30, blank=True)
-    entity_id = models.CharField(max_length=100, blank=True, db_index=True)
+    entity_id = models.CharField(max_length=100, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
     duplicates = models.PositiveIntegerField(
         default=0, help_text="Further deliveries of the same event, acknowledged and dropped."
     )
-    state = models.CharField(
-        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
-    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Due items are found through (state, received_at): no index of its own on the inbox.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        """Every webhook is one insert, so the inbox keeps only the indexes its readers need.
+
+        Dedupe key: the webhook's `ON CONFLICT` and duplicate counting. (state, received_at):
+        the sweeper, the metrics and health figures, the needs-attention counts. received_at:
+        the admin list, newest first. (store, entity_id): an order's store deliveries and the
+        store's protected delete. tenant: only ShipStation rows carry one, so only they pay.
+        """
+
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="inbox_dedupe_key")]
+        indexes = [
+            models.Index(fields=["state", "received_at"], name="inbox_state_received"),
+            models.Index(fields=["received_at"], name="inbox_received"),
+            models.Index(fields=["store", "entity_id"], name="inbox_store_entity"),
+            models.Index(
+                fields=["tenant"], name="inbox_tenant", condition=models.Q(tenant__isnull=False)
+            ),
+        ]
         permissions = [("retry_inboxitem", "Can retry an inbox item")]
 
     def __str__(self) -> str:
