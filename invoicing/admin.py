@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from integration_hub.admin_sites import tenant_admin
 from integration_hub.core import work
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
@@ -36,19 +36,6 @@ def print_links(invoice: Invoice) -> str:
         reverse("tenant_admin:invoicing_invoice_print", args=[invoice.pk]),
         reverse("tenant_admin:invoicing_invoice_pdf", args=[invoice.pk]),
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ERP is the source of these rows: nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Invoice, site=tenant_admin)

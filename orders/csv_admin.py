@@ -22,7 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html_join
 
 from integration_hub.admin_sites import tenant_admin
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
 from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS, UnreadableFile, csv_bytes
 from orders.csv_import import (
     CONFIRMABLE,
@@ -307,7 +307,7 @@ def _safe(stem: str) -> str:
 
 
 @admin.register(CsvImport, site=tenant_admin)
-class CsvImportAdmin(WorkItemAdminMixin, admin.ModelAdmin):
+class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     """Uploaded order files: mapping, progress (polled by the page), counts, every problem."""
 
     change_form_template = "admin/orders/csv/import_change_form.html"
@@ -329,15 +329,6 @@ class CsvImportAdmin(WorkItemAdminMixin, admin.ModelAdmin):
         if not obj.problems:
             return "—"
         return format_html_join("\n", "<div>{}</div>", ((p,) for p in obj.problems))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(CsvMapping, site=tenant_admin)

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from integration_hub.admin_sites import platform_admin, tenant_admin
 from integration_hub.connectors.errors import UpstreamError
+from integration_hub.core.admin import ReadOnlyAdmin
 from tenants.activity import record_activity
 from tenants.forms import (
     Api2CartAccountForm,
@@ -285,7 +286,7 @@ class SkuOwnershipAdmin(admin.ModelAdmin):
     list_select_related = ["store", "tenant"]
 
 
-class ActivityAdminBase(admin.ModelAdmin):
+class ActivityAdminBase(ReadOnlyAdmin):
     """Read-only view of the append-only log."""
 
     list_display = ["created_at", "actor", "action", "outcome", "object_repr", "message"]
@@ -293,15 +294,6 @@ class ActivityAdminBase(admin.ModelAdmin):
     search_fields = ["actor", "action", "object_repr", "message"]
     date_hierarchy = "created_at"
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(ActivityEvent, site=platform_admin)

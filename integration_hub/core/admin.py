@@ -1,8 +1,9 @@
-"""Admin pieces every work item's page shares: its lease, its last error and its attempts."""
+"""Admin pieces pages share: a work item's lease, last error and attempts; read-only records."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -18,6 +19,20 @@ WORK_FIELDS = (
     "last_error_hint",
     "attempt_history",
 )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that mirror an upstream or record what happened: nobody adds, edits or deletes them
+    here; actions are the way to change them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class WorkItemAdminMixin:

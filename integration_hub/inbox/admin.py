@@ -11,14 +11,14 @@ from django.utils.html import format_html
 
 from integration_hub.admin_sites import platform_admin
 from integration_hub.core import work
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
 from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
 from integration_hub.inbox.models import InboxItem
 from tenants.activity import record_activity
 
 
 @admin.register(InboxItem, site=platform_admin)
-class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
+class InboxItemAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "source",
@@ -52,15 +52,6 @@ class InboxItemAdmin(WorkItemAdminMixin, admin.ModelAdmin):
         *WORK_FIELDS,
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: InboxItem | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: InboxItem | None = None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("inbox.retry_inboxitem")
