@@ -35,4 +35,8 @@ def nesting_depth(text: str, *, stop_at: int = MAX_JSON_DEPTH + 1) -> int:
 
 
 def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `text` nests deeper than `limit`; a text with no more brackets than that cannot,
+    and is answered by counting them (the usual webhook), without the string-aware pass."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
     return nesting_depth(text, stop_at=limit + 1) > limit

@@ -15,6 +15,7 @@ on requests in flight, and the short way in for inbound webhooks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -26,7 +27,7 @@ from django.core.exceptions import DisallowedHost
 from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
 
@@ -72,7 +73,8 @@ def nul_location(request: HttpRequest) -> str | None:
     """Where a NUL character is in the request, described for the answer; None when nowhere."""
     if "\x00" in request.path:
         return "the URL path"
-    for name, values in request.GET.lists():
+    # Most requests (every webhook) have no query string: nothing to parse then.
+    for name, values in request.GET.lists() if request.META.get("QUERY_STRING") else ():
         if "\x00" in name:
             return "a query parameter name"
         if any("\x00" in value for value in values):
@@ -156,9 +158,8 @@ class WebhookFastPath:
         if not self.is_public(host):
             return self.get_response(request)
         urlconf = settings.PUBLIC_SCHEMA_URLCONF
-        try:
-            match = resolve(request.path_info, urlconf=urlconf)
-        except Resolver404:
+        match = webhook_view(request.path_info, urlconf)
+        if match is None:
             return self.get_response(request)
         if connection.schema_name != get_public_schema_name():
             connection.set_schema_to_public()
@@ -184,3 +185,13 @@ class WebhookFastPath:
         public = domain is not None and domain.tenant.schema_name == get_public_schema_name()
         self.public_hosts[host] = (public, now)
         return public
+
+
+@functools.lru_cache(maxsize=1024)
+def webhook_view(path: str, urlconf: str) -> ResolverMatch | None:
+    """The view a webhook path resolves to (None when none does), remembered per path: a
+    store's webhook path never changes, and resolving walks the portal's URL patterns."""
+    try:
+        return resolve(path, urlconf=urlconf)
+    except Resolver404:
+        return None

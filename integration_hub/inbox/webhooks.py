@@ -24,7 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integration_hub.core.dispatch import BatchedPublisher
@@ -99,7 +99,7 @@ class Delivery:
 
 
 @csrf_exempt
-def api2cart_webhook(request: HttpRequest, token: str) -> JsonResponse:
+def api2cart_webhook(request: HttpRequest, token: str) -> HttpResponse:
     """`POST /webhooks/api2cart/<token>/`: one API2Cart event (or disconnection notice)."""
     try:
         if request.method != "POST":
@@ -118,8 +118,14 @@ def api2cart_webhook(request: HttpRequest, token: str) -> JsonResponse:
         item_id,
         "" if created else " (duplicate)",
     )
-    response = JsonResponse({"status": "accepted" if created else "duplicate", "item": item_id})
-    response["Content-Length"] = str(len(response.content))
+    return acknowledgement("accepted" if created else "duplicate", item_id)
+
+
+def acknowledgement(status: str, item_id: int) -> HttpResponse:
+    """`{"status": ..., "item": ...}`, encoded directly: two plain values need no Django encoder."""
+    content = json.dumps({"status": status, "item": item_id}).encode()
+    response = HttpResponse(content, content_type="application/json")
+    response["Content-Length"] = str(len(content))
     return response
 
 
@@ -230,13 +236,15 @@ def store_event(delivery: Delivery) -> tuple[int, bool]:
     """
     entity = event_name(delivery.headers, "X-Webhook-Entity")
     action = event_name(delivery.headers, "X-Webhook-Action")
-    payload = parse_json(delivery.body)
+    payload, text = parse_json(delivery.body)
     entity_id = find_entity_id(payload, entity)
     key = dedupe_key(delivery.store.pk, entity, action, entity_id, delivery.body)
-    item_id = _insert_new(delivery, key, entity, action, entity_id)
+    item_id = _insert_new(delivery, key, entity, action, entity_id, text)
     created = item_id is not None
-    if item_id is not None:
+    if item_id is not None and connection.in_atomic_block:
         transaction.on_commit(lambda: new_items.add(item_id))
+    elif item_id is not None:
+        new_items.add(item_id)  # autocommit: the row is already committed
     else:
         item_id = _count_duplicate(key)
     if delivery.store.status == Store.Status.DISCONNECTED:
@@ -257,7 +265,7 @@ INSERT_NEW = (
 
 
 def _insert_new(
-    delivery: Delivery, key: str, entity: str, action: str, entity_id: str
+    delivery: Delivery, key: str, entity: str, action: str, entity_id: str, text: str
 ) -> int | None:
     """The new item's id, or None when the event is already in the inbox."""
     with connection.cursor() as cursor:
@@ -271,7 +279,7 @@ def _insert_new(
                 action,
                 entity_id,
                 json.dumps(delivery.headers),
-                delivery.body.decode(),
+                text,
                 InboxItem.State.PENDING.value,
             ],
         )
@@ -294,14 +302,20 @@ def event_name(headers: dict[str, str], header: str) -> str:
     return value
 
 
-def parse_json(body: bytes) -> dict[str, Any]:
+def parse_json(body: bytes) -> tuple[dict[str, Any], str]:
+    """The body as a JSON object and as the text that is stored (decoded once for both)."""
     if not body.strip():
         raise Rejected(400, "Empty body without X-Webhook-Error-* headers.")
-    return json_object(body)
+    return decoded_json(body)
 
 
 def json_object(body: bytes) -> dict[str, Any]:
     """A webhook body as a JSON object, or a 400 naming what is wrong with it."""
+    return decoded_json(body)[0]
+
+
+def decoded_json(body: bytes) -> tuple[dict[str, Any], str]:
+    """The body as a JSON object and as text, or a 400 naming what is wrong with it."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -314,7 +328,7 @@ def json_object(body: bytes) -> dict[str, Any]:
         raise Rejected(400, "Body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "Body must be a JSON object.")
-    return payload
+    return payload, text
 
 
 def find_entity_id(payload: dict[str, Any], entity: str) -> str:

@@ -39,6 +39,24 @@ def test_a_body_nested_900_deep_is_refused_at_the_door(store, caplog):
     assert not InboxItem.objects.exists()
 
 
+def test_nesting_is_refused_from_the_65th_level_and_brackets_in_strings_do_not_count(store):
+    at_limit = post_webhook(store, nested(63))  # 64 objects deep
+    too_deep = post_webhook(store, nested(64))
+    brackets_in_text = post_webhook(store, {"id": "9002", "note": "[{" * 100})
+    assert at_limit.status_code == 200
+    assert too_deep.status_code == 400
+    assert too_deep.json() == {"error": "Body is nested deeper than 64 levels."}
+    assert brackets_in_text.status_code == 200
+    assert InboxItem.objects.count() == 2
+
+
+def test_a_nul_in_a_webhooks_query_string_is_refused(store):
+    response = post_webhook(store.webhook_token + "/?x=a%00b", {"id": "9003"})
+    assert response.status_code == 400
+    assert "query parameter 'x'" in response.json()["detail"]
+    assert not InboxItem.objects.exists()
+
+
 def test_the_inbox_page_shows_a_stored_deep_body_with_a_notice(store, platform_staff):
     """Bodies stored before the door refused them must not break the admin page."""
     body = json.dumps(nested(900))
