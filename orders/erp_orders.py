@@ -1,8 +1,11 @@
 """Creating the ERP customer order exactly once (OIS100MI batch order).
 
 Guards, in order: the real order number already stored → done; a stored temporary number that
-M3 has confirmed → adopt it; an existing order with our CUOR → adopt it; otherwise build a new
-batch order, storing the temporary number before anything else so a crash can be resumed.
+M3 has confirmed → adopt it; when an earlier attempt asked for a batch order (its timeline says
+so), an existing order with our CUOR → adopt it; otherwise build a new batch order, noting the
+request before `AddBatchHead` and storing the temporary number right after it, so a crash at any
+point is resumed. A first attempt thus costs three M3 calls: `AddBatchHead`, one bulk of the
+address and lines, `Confirm`.
 
 The order is confirmed only when M3 processed every `AddBatchLine` without an error. Lines a
 bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch order
@@ -35,6 +38,10 @@ from orders.addresses import erp_address
 from orders.models import Order, OrderEvent, OrderLine
 from orders.state import record_late_result
 from tenant_settings.models import ConnectionSettings
+
+BATCH_HEAD_REQUESTED = "erp_batch_head_requested"
+"""Timeline step written (and committed) before every `AddBatchHead`: the durable sign that M3
+may hold a batch order, or even an order, for this hub order."""
 
 
 class ErpRejected(PermanentError):
@@ -85,13 +92,19 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
                        "attempt was deleted; rebuilding it.")  # fmt: skip
 
     ref = customer_order_ref(order)
-    existing = find_by_customer_order_ref(erp, order.erp_customer_number, ref)
-    if not existing and rebuilding:
-        existing = _find_in_customer_orders(erp, order.erp_customer_number, ref)
-    if existing:
-        return ErpOrderRef(existing, f"found by CUOR {ref}")
+    if rebuilding or _batch_head_requested_before(order):
+        existing = find_by_customer_order_ref(
+            erp, order.erp_customer_number, ref
+        ) or _find_in_customer_orders(erp, order.erp_customer_number, ref)
+        if existing:
+            return ErpOrderRef(existing, f"found by CUOR {ref}")
 
     items = erp_item_numbers(order, settings)
+    OrderEvent.objects.create(
+        order=order,
+        step=BATCH_HEAD_REQUESTED,
+        message=f"Opening an ERP batch order (CUOR {ref}).",
+    )
     temporary = erp.add_batch_head(
         NewM3OrderHead(
             customer_number=order.erp_customer_number,
@@ -213,6 +226,15 @@ def _erp_words(error: M3TransactionError | None) -> str:
     return f"{error.message} ({details})" if details else error.message
 
 
+def _batch_head_requested_before(order: Order) -> bool:
+    """Whether an earlier attempt may have reached `AddBatchHead` without recording its number.
+
+    Only then can M3 hold an order for this hub order that the hub does not know of; a first
+    attempt has nothing to look for, so it makes no search call.
+    """
+    return order.events.filter(step=BATCH_HEAD_REQUESTED).exists()
+
+
 def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | None:
     """OIS100MI/SearchHead on CUOR; exact matches only (search results are fuzzy)."""
     quoted = ref.replace("\\", "\\\\").replace('"', '\\"')
@@ -228,9 +250,8 @@ def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | 
 def _find_in_customer_orders(erp: M3Client, customer: str, ref: str) -> str | None:
     """The guard that does not depend on M3's search index (which lags behind new orders).
 
-    Reading all of a customer's orders is costly, so it runs only when an earlier attempt's
-    batch order is being rebuilt: the one case where a confirmed order could exist that the hub
-    did not record. Every other path records the temporary number before `Confirm`.
+    Reading all of a customer's orders is costly, so it runs only when an earlier attempt asked
+    for a batch order: the one case where an order could exist that the hub did not record.
     """
     for head in erp.orders_for_customer(customer):
         if head.customer_order_ref == ref:

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 
 from integration_hub.connectors.errors import M3TransactionError
 from integration_hub.core.models import WorkAttempt
+from orders.erp_orders import BATCH_HEAD_REQUESTED
 from orders.models import Order, OrderEvent
 from orders.pipeline import advance_order
 from sandbox import demo_data
@@ -159,6 +160,8 @@ def test_an_erp_refusal_keeps_the_erps_words_on_the_timeline(acme_erp: World, fa
 def test_string_flags_and_no_rows_errors_still_create_the_order(acme_erp: World):
     acme_erp.sandbox.control("m3", "faults", string_flags=1, no_rows_error=1)
     order = three_line_order()
+    # An earlier attempt asked for a batch order and died: this one searches by CUOR first.
+    OrderEvent.objects.create(order=order, step=BATCH_HEAD_REQUESTED, message="Opening.")
 
     advance_order(order.pk)
 

@@ -15,9 +15,10 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import M3TransactionError
+from integration_hub.connectors.errors import M3TransactionError, UpstreamError
 from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
 from orders.erp_orders import (
+    BATCH_HEAD_REQUESTED,
     ErpOrderRef,
     ErpRejected,
     abandoned_batches,
@@ -33,7 +34,6 @@ from tests.pipeline.world import World, connect_tenants, make_order, sku_of, sta
 
 CUSTOMER = demo_data.tenant("acme").default_customer
 BUILD = [
-    "OIS100MI/SearchHead",
     "OIS100MI/AddBatchHead",
     "OIS100MI/AddBatchAddress",
     "OIS100MI/AddBatchLine",
@@ -78,24 +78,49 @@ def test_an_order_whose_erp_number_is_recorded_makes_no_call(acme_erp: World):
     assert acme_erp.tap.calls("m3") == []
 
 
-def test_an_order_already_in_the_erp_under_its_cuor_is_adopted(acme_erp: World):
+def test_a_first_attempt_makes_three_m3_calls_and_no_search(acme_erp: World):
+    order = linked_order()
+
+    ref = create(order)
+
+    assert ref.how == "created"
+    m3_api_calls = [c for c in acme_erp.tap.calls("m3") if "/M3/m3api-rest/" in c.path]
+    assert len(m3_api_calls) == 3  # the OAuth token is ION's, not an M3 call
+    assert acme_erp.tap.m3_names() == BUILD
+    steps = [e.step for e in order.events.all()]
+    assert steps.index(BATCH_HEAD_REQUESTED) < steps.index("erp_batch_head")
+
+
+def lost_on_the_way_back(call) -> dict | None:
+    """`AddBatchHead` reaches nobody the hub hears from: the worker sees only an error."""
+    if call.upstream == "m3" and any(t.name.endswith("/AddBatchHead") for t in call.transactions):
+        return {"error": "connection reset"}
+    return None
+
+
+def test_a_retry_after_a_crash_at_add_batch_head_finds_the_order_by_cuor(acme_erp: World):
     order = linked_order()
     ref = customer_order_ref(order)
+    acme_erp.tap.refuse(lost_on_the_way_back, status=503)
+    with pytest.raises(UpstreamError):
+        create(order)
+    assert Order.objects.get(pk=order.pk).erp_temporary_order_number == ""
+    # What the lost attempt may have left in M3: an order under the hub order's CUOR.
     direct = acme_erp.direct_m3("acme")
     temporary = direct.add_batch_head(NewM3OrderHead(CUSTOMER, customer_order_ref=ref))
     direct.add_batch_lines(temporary, [NewM3OrderLine(sku_of("acme"), Decimal(1))])
     existing = direct.confirm_order(temporary)
+    acme_erp.calm()
+    acme_erp.tap.clear()
     counts_before = m3_counts(acme_erp)
 
-    adopted = create(order)
+    adopted = create(Order.objects.get(pk=order.pk))
 
     assert adopted == ErpOrderRef(existing, f"found by CUOR {ref}")
-    assert ref == f"HUB{order.pk}"
     [search] = acme_erp.tap.m3()
     assert search.name == "OIS100MI/SearchHead"
     assert search.inputs["SQRY"] == f'CUOR:"{ref}" AND CUNO:{CUSTOMER}'
     assert m3_counts(acme_erp) == counts_before  # no AddBatchHead, nothing confirmed
-    assert Order.objects.get(pk=order.pk).erp_temporary_order_number == ""
 
 
 def test_a_batch_confirmed_before_a_restart_is_adopted(acme_erp: World):
@@ -135,7 +160,7 @@ def test_an_unconfirmed_batch_from_an_earlier_attempt_is_deleted_and_rebuilt(acm
 
     assert ref.how == "created"
     calls = acme_erp.tap.m3()
-    rebuild = [*BUILD[:1], "OIS100MI/LstHead", *BUILD[1:]]  # plus the index-free CUOR guard
+    rebuild = ["OIS100MI/SearchHead", "OIS100MI/LstHead", *BUILD]  # both CUOR guards
     assert [c.name for c in calls] == ["OIS100MI/GetOrderNo", "OIS100MI/DelBatchHead", *rebuild]
     assert calls[0].inputs["ORNO"] == calls[1].inputs["ORNO"] == stale
     assert calls[3].inputs["CUNO"] == CUSTOMER
