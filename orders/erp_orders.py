@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings as hub_settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from catalog.models import ItemBinding
@@ -99,6 +99,7 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
         if existing:
             return ErpOrderRef(existing, f"found by CUOR {ref}")
 
+    prefetch_related_objects([order], "lines")  # read once, for the items and the lines
     items = erp_item_numbers(order, settings)
     OrderEvent.objects.create(
         order=order,

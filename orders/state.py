@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -105,15 +106,68 @@ def move(
     return True
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One order's part in `move_together`: its timeline message and the fields it writes."""
+
+    order: Order
+    message: str
+    upstream_ref: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def move_together(
+    transitions: list[Transition],
+    to: str,
+    *,
+    step: str = "",
+    outcome: str = OrderEvent.Outcome.SUCCESS,
+) -> list[Order]:
+    """`move` for many orders at once, in one transaction: a conditional UPDATE each (from the
+    state each was seen in) and all their timeline entries in one INSERT; the callbacks of `to`
+    run once. Returns the orders that moved (the others lost a race and are left as they are).
+    """
+    for transition in transitions:
+        if not can_move(transition.order, to):
+            raise IllegalTransition(f"{transition.order}: {transition.order.state} → {to}")
+    moved: list[Transition] = []
+    with transaction.atomic():
+        now = timezone.now()
+        for transition in transitions:
+            order, fields = transition.order, {"state_message": "", **transition.fields}
+            if Order.objects.filter(pk=order.pk, state=order.state).update(
+                state=to, updated_at=now, **fields
+            ):
+                order.state = to
+                for name, value in fields.items():
+                    setattr(order, name, value)
+                moved.append(transition)
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order=t.order,
+                step=step or to,
+                outcome=outcome,
+                message=t.message,
+                upstream_ref=t.upstream_ref,
+            )
+            for t in moved
+        )
+        if moved:
+            for callback in _entered[to]:
+                callback()
+    return [t.order for t in moved]
+
+
 def move_many(
     orders: list[Order], to: str, *, message: str, step: str = "", **fields: Any
 ) -> list[Order]:
-    """`move` for a batch of orders sharing one outcome; returns the orders that moved."""
-    return [
-        order
-        for order in orders
-        if move(order, to, message=message, step=step, outcome=_outcome_of(to), **fields)
-    ]
+    """`move_together` for a batch of orders sharing one outcome and message."""
+    return move_together(
+        [Transition(order, message, fields=fields) for order in orders],
+        to,
+        step=step,
+        outcome=_outcome_of(to),
+    )
 
 
 def record_late_result(order: Order, message: str, upstream_ref: str = "", **fields: Any) -> None:

@@ -58,7 +58,7 @@ class LinesWithoutSku(NeedsAttention):
 
 def ingest_store_order(item: InboxItem) -> bool:
     """Accept each tenant's part of the store order the item names; safe to repeat."""
-    store = item.store
+    store = Store.objects.select_related("account").get(pk=item.store_id)
     members = list(Tenant.objects.filter(store_memberships__store=store, is_active=True))
     if not members:
         raise NeedsAttention(

@@ -141,17 +141,18 @@ def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushRe
         return
     _record_attempt(sendable, started, clock, WorkAttempt.Outcome.SUCCEEDED, "")
     answered = set()
+    sent = []
     for result in results:
         order = by_key.get(result.order_key)
         if order is None:
             continue
         answered.add(order.pk)
         if result.success and result.order_id:
-            _mark_sent(order, str(result.order_id), result.order_key)
-            report.sent += 1
+            sent.append(_sent(order, str(result.order_id), result.order_key))
         else:
             _mark_rejected(order, result.error_message or "no reason given")
             report.failed += 1
+    report.sent += len(state.move_together(sent, Order.State.SENT_TO_SHIPSTATION))
     for order in sendable:
         if order.pk not in answered:
             _mark_rejected(order, "ShipStation's answer did not mention this order.")
@@ -212,14 +213,13 @@ def shipstation_request(order: Order) -> ss.OrderRequest:
     )
 
 
-def _mark_sent(order: Order, shipstation_id: str, key: str) -> None:
-    state.move(
+def _sent(order: Order, shipstation_id: str, key: str) -> state.Transition:
+    """An order ShipStation took; the batch's orders move together (one transaction)."""
+    return state.Transition(
         order,
-        Order.State.SENT_TO_SHIPSTATION,
-        message=f"ShipStation order {shipstation_id} (orderKey {key}).",
+        f"ShipStation order {shipstation_id} (orderKey {key}).",
         upstream_ref=shipstation_id,
-        shipstation_order_id=shipstation_id,
-        shipstation_order_key=key,
+        fields={"shipstation_order_id": shipstation_id, "shipstation_order_key": key},
     )
 
 

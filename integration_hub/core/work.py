@@ -219,14 +219,18 @@ def claim(model: type[WorkItem], pk: int) -> WorkItem | None:
     """Lease the item when it needs work, is due and no live worker holds it.
 
     One conditional UPDATE, so two workers never both get it; the lease expires on its own if
-    the worker dies.
+    the worker dies. It returns the claimed row (`RETURNING`), so claiming costs one round trip.
     """
     kind = kind_of(model)
     now = timezone.now()
-    claimed = model.objects.filter(ready_q(now), pk=pk, state__in=kind.work_states).update(
-        lease_until=now + kind.lease(), lease_holder=worker_name()
+    due = model.objects.filter(ready_q(now), pk=pk, state__in=kind.work_states).query
+    where, where_params = due.get_compiler(using=model.objects.db).compile(due.where)
+    table = connection.ops.quote_name(model._meta.db_table)
+    claimed = model.objects.raw(
+        f"UPDATE {table} SET lease_until = %s, lease_holder = %s WHERE {where} RETURNING *",
+        [now + kind.lease(), worker_name(), *where_params],
     )
-    return model.objects.get(pk=pk) if claimed else None
+    return next(iter(claimed), None)
 
 
 class LeaseHeartbeat:
@@ -322,8 +326,11 @@ def record_attempts(
     error: str = "",
     number: int = 1,
 ) -> None:
-    """Keep one row per item for an attempt (a batch call to an upstream covers several)."""
-    WorkAttempt.objects.bulk_create(
+    """Keep one row per item for an attempt (a batch call to an upstream covers several).
+
+    One item's row is a single autocommitted INSERT, without a transaction around it.
+    """
+    rows = [
         WorkAttempt(
             kind=model._meta.label_lower,
             item_id=pk,
@@ -336,7 +343,11 @@ def record_attempts(
             worker=worker_name(),
         )
         for pk in ids
-    )
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        WorkAttempt.objects.bulk_create(rows)
 
 
 def prune_attempts() -> int:
@@ -360,14 +371,15 @@ def _released(**fields: Any) -> dict[str, Any]:
 
 
 def _succeed(kind: WorkKind, item: WorkItem, done: Done) -> str:
+    """Release the item; the kind's `move` keeps its own writes atomic, and a bare release is
+    one statement, so no transaction is opened here."""
     fields = _released(
         attempts=0, next_attempt_at=None, last_error="", last_error_hint="", **done.fields
     )
-    with transaction.atomic():
-        if done.state and done.state != item.state:
-            kind.move(item, done.state, "", fields)
-        else:
-            type(item).objects.filter(pk=item.pk).update(**fields)
+    if done.state and done.state != item.state:
+        kind.move(item, done.state, "", fields)
+    else:
+        type(item).objects.filter(pk=item.pk).update(**fields)
     return WorkAttempt.Outcome.SUCCEEDED
 
 

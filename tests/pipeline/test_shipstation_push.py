@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
 from integration_hub.core.models import WorkAttempt
 from integration_hub.core.work import attempts_of
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from sandbox import demo_data
 from shipping.push import PushReport, push_orders_to_shipstation
 from tests.pipeline.world import (
@@ -92,6 +94,23 @@ def test_more_than_100_waiting_orders_go_in_calls_of_at_most_100(acme_push: Worl
     [globex_call] = acme_push.tap.shipstation()
     assert globex_call.api_key == demo_data.tenant("globex").shipstation_key
     assert keys_in(globex_call) == [f"hub-globex-order{o.pk}" for o in globex_orders]
+
+
+def test_a_batch_of_sent_orders_is_recorded_with_one_statement_per_order(acme_push: World):
+    orders = waiting_orders(40)
+
+    with CaptureQueriesContext(connection) as statements:
+        report = push_orders_to_shipstation()
+
+    assert report.sent == 40
+    # One conditional UPDATE per order; their timeline entries and attempt rows in one INSERT
+    # each, plus a fixed few (lock, settings, the batch and its lines).
+    updates = [q for q in statements.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 40
+    assert len(statements.captured_queries) <= 40 + 12
+    assert states(orders) == [S.SENT_TO_SHIPSTATION] * 40
+    events = OrderEvent.objects.filter(order__in=orders, step=S.SENT_TO_SHIPSTATION)
+    assert events.count() == 40
 
 
 def test_an_order_shipstation_refuses_in_a_batch_stops_only_itself(acme_push: World):
