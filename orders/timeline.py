@@ -20,6 +20,7 @@ SYSTEM_OF_STEP = {
     "store_shipment": STORE,
     "customer_linked": ERP,
     "in_erp": ERP,
+    "erp_batch_head_requested": ERP,
     "erp_batch_head": ERP,
     "erp_batch_discarded": ERP,
     "erp_lines_not_processed": ERP,
