@@ -169,26 +169,17 @@ def parked_status_updates() -> list[attention.AttentionItem]:
     parked = StoreStatusUpdate.objects.filter(
         state__in=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED]
     ).select_related("order")[: attention.LIMIT]
-    items = []
-    for update in parked:
-        url = reverse("tenant_admin:invoicing_storestatusupdate_change", args=[update.pk])
-        hint = update.last_error_hint
-        items.append(
-            attention.AttentionItem(
-                kind="Store status update",
-                title=f"{update.order} (Invoiced)",
-                url=url,
-                problem=update.last_error or "No message recorded.",
-                next_step=attention.next_step_for(
-                    hint,
-                    update.get_state_display(),
-                    "Fix what the message names, then run 'Retry telling the store'.",
-                ),
-                next_url=attention.place_url(hint, url),
-                since=update.updated_at,
-            )
+    return [
+        attention.parked_item(
+            update,
+            kind="Store status update",
+            title=f"{update.order} (Invoiced)",
+            url=reverse("tenant_admin:invoicing_storestatusupdate_change", args=[update.pk]),
+            problem=update.last_error,
+            retry_step="Fix what the message names, then run 'Retry telling the store'.",
         )
-    return items
+        for update in parked
+    ]
 
 
 attention.register_source(parked_status_updates)

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
+from integration_hub.core.models import WorkItem
 from orders.models import Order
 from tenants.models import Store
 
@@ -68,30 +69,37 @@ def next_step_for(hint: str, state_label: str, fallback: str) -> str:
     return fallback
 
 
+def parked_item(
+    item: WorkItem, *, kind: str, title: str, url: str, problem: str, retry_step: str
+) -> AttentionItem:
+    """A parked work item: its hint says what to do and where, else the retry its page offers."""
+    hint = item.last_error_hint
+    return AttentionItem(
+        kind=kind,
+        title=title,
+        url=url,
+        problem=problem or "No message recorded.",
+        next_step=next_step_for(hint, item.get_state_display(), retry_step),
+        next_url=place_url(hint, url),
+        since=item.updated_at,
+    )
+
+
 def _orders() -> list[AttentionItem]:
     parked = Order.objects.filter(
         state__in=[Order.State.NEEDS_ATTENTION, Order.State.FAILED]
     ).order_by("-updated_at")[:LIMIT]
-    items = []
-    for order in parked:
-        url = reverse("tenant_admin:orders_order_change", args=[order.pk])
-        hint = order.last_error_hint
-        items.append(
-            AttentionItem(
-                kind="Order",
-                title=f"{order.order_number} ({order.get_state_display()})",
-                url=url,
-                problem=order.state_message or order.last_error or "No message recorded.",
-                next_step=next_step_for(
-                    hint,
-                    order.get_state_display(),
-                    "Fix what the message names, then run Retry on the order's page.",
-                ),
-                next_url=place_url(hint, url),
-                since=order.updated_at,
-            )
+    return [
+        parked_item(
+            order,
+            kind="Order",
+            title=f"{order.order_number} ({order.get_state_display()})",
+            url=reverse("tenant_admin:orders_order_change", args=[order.pk]),
+            problem=order.state_message or order.last_error,
+            retry_step="Fix what the message names, then run Retry on the order's page.",
         )
-    return items
+        for order in parked
+    ]
 
 
 def _disconnected_stores() -> list[AttentionItem]:

@@ -138,26 +138,17 @@ def parked_shipments() -> list[attention.AttentionItem]:
     parked = Shipment.objects.filter(
         state__in=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED], voided=False
     ).select_related("order")[: attention.LIMIT]
-    items = []
-    for shipment in parked:
-        url = reverse("tenant_admin:shipping_shipment_change", args=[shipment.pk])
-        hint = shipment.last_error_hint
-        items.append(
-            attention.AttentionItem(
-                kind="Shipment",
-                title=f"{shipment} of {shipment.order}",
-                url=url,
-                problem=shipment.last_error or shipment.note or "No message recorded.",
-                next_step=attention.next_step_for(
-                    hint,
-                    shipment.get_state_display(),
-                    "Fix what the message names, then run 'Retry posting to the store'.",
-                ),
-                next_url=attention.place_url(hint, url),
-                since=shipment.updated_at,
-            )
+    return [
+        attention.parked_item(
+            shipment,
+            kind="Shipment",
+            title=f"{shipment} of {shipment.order}",
+            url=reverse("tenant_admin:shipping_shipment_change", args=[shipment.pk]),
+            problem=shipment.last_error or shipment.note,
+            retry_step="Fix what the message names, then run 'Retry posting to the store'.",
         )
-    return items
+        for shipment in parked
+    ]
 
 
 attention.register_source(parked_shipments)
