@@ -16,11 +16,10 @@ from django_tenants.utils import schema_context
 
 from catalog import bindings, push, sync
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
-from demo.seed import configure_tenant, connect_store
 from integration_hub.core import work
-from sandbox import demo_data
-from sandbox.testing import SandboxHandle, start_sandbox
-from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership
+from sandbox.testing import SandboxHandle
+from tenants.models import Store
+from tests.pipeline.conftest import demo_world  # noqa: F401 (fixture)
 
 
 @dataclass
@@ -35,28 +34,10 @@ class CatalogWorld:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[CatalogWorld]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("catalog-sandbox"))
-    with django_db_blocker.unblock():
-        account, _ = Api2CartAccount.objects.update_or_create(
-            name="sandbox",
-            defaults={
-                "base_url": sandbox.api_url("api2cart"),
-                "api_key": demo_data.API2CART_API_KEY,
-            },
-        )
-        for tenant in demo_data.TENANTS:
-            configure_tenant(tenant, sandbox.url)
-        stores = {s.name: connect_store(s, account) for s in demo_data.STORES}
-    try:
-        yield CatalogWorld(sandbox, stores)
-    finally:
-        sandbox.stop()
-        with django_db_blocker.unblock():
-            SkuOwnership.objects.all().delete()
-            StoreMembership.objects.all().delete()
-            Store.objects.all().delete()
-            Api2CartAccount.objects.all().delete()
+def world(request: pytest.FixtureRequest) -> CatalogWorld:
+    """The pipeline tests' committed demo world (tenants, stores, sandbox), seen by the catalog."""
+    demo = request.getfixturevalue("demo_world")
+    return CatalogWorld(demo.sandbox, demo.stores)
 
 
 def drive(store: Store, mode: str = SyncRun.Mode.CHANGES, rounds: int = 60) -> SyncRun:
