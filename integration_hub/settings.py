@@ -248,6 +248,7 @@ CELERY_TASK_ROUTES = {
     "core.*": {"queue": "ingest"},
     # Everything that waits on M3.
     "orders.process_order": {"queue": "erp"},
+    "orders.process_orders": {"queue": "erp"},
     "orders.discard_abandoned_batch": {"queue": "erp"},
     "shipping.poll_erp_deliveries": {"queue": "erp"},
     "invoicing.read_invoices": {"queue": "erp"},

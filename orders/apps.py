@@ -12,7 +12,9 @@ class OrdersConfig(AppConfig):
 
         state.register_work_kind()
         csv_import.register_work_kind()
-        register_handler("order", store_orders.ingest_store_order)
+        register_handler(
+            "order", store_orders.ingest_store_order, many=store_orders.ingest_store_orders
+        )
         sweeper.register(
             sweeper.SweepJob(
                 name="abandoned ERP batch orders",

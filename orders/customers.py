@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from integration_hub.connectors.errors import PermanentError
 from integration_hub.connectors.m3 import M3Client
@@ -32,6 +33,40 @@ def _link_lookup(order: Order) -> dict:
     if order.store_customer_id:
         return {"store_id": order.store_id, "store_customer_id": order.store_customer_id}
     return {"store_id": order.store_id, "store_customer_id": "", "email": order.customer_email}
+
+
+def link_customers(
+    orders: list[Order], erp: M3Client, settings: ConnectionSettings
+) -> dict[int, CustomerDecision | Exception]:
+    """`link_customer` for a batch: the links already known are read in one query; each order
+    without one is searched for (or created) in the ERP on its own."""
+    known: dict[tuple, CustomerLink] = {}
+    store_ids = {order.store_id for order in orders}
+    for link in CustomerLink.objects.filter(store_id__in=store_ids).filter(
+        Q(store_customer_id__in={o.store_customer_id for o in orders if o.store_customer_id})
+        | Q(store_customer_id="", email__in={o.customer_email for o in orders})
+    ):
+        known.setdefault(_link_key(link.store_id, link.store_customer_id, link.email), link)
+    decisions: dict[int, CustomerDecision | Exception] = {}
+    for order in orders:
+        lookup = _link_lookup(order)
+        link = known.get(
+            _link_key(order.store_id, order.store_customer_id, lookup.get("email", ""))
+        )
+        if link is not None:
+            decisions[order.pk] = CustomerDecision(
+                link.erp_customer_number, f"existing link ({link.origin})"
+            )
+            continue
+        try:
+            decisions[order.pk] = link_customer(order, erp, settings)
+        except Exception as exc:  # this order's own outcome; the work-item core sorts it out
+            decisions[order.pk] = exc
+    return decisions
+
+
+def _link_key(store_id: int | None, store_customer_id: str, email: str) -> tuple:
+    return (store_id, store_customer_id) if store_customer_id else (store_id, "", email)
 
 
 def link_customer(order: Order, erp: M3Client, settings: ConnectionSettings) -> CustomerDecision:

@@ -1,17 +1,17 @@
-"""Creating the ERP customer order exactly once (OIS100MI batch order).
+"""Creating the ERP customer order exactly once (OIS100MI batch order), for many orders together.
 
-Guards, in order: the real order number already stored → done; a stored temporary number that
-M3 has confirmed → adopt it; when an earlier attempt asked for a batch order (its timeline says
-so), an existing order with our CUOR → adopt it; otherwise build a new batch order, noting the
-request before `AddBatchHead` and storing the temporary number right after it, so a crash at any
-point is resumed. A first attempt thus costs three M3 calls: `AddBatchHead`, one bulk of the
-address and lines, `Confirm`.
+Guards, for each order: the real order number already stored → done; a stored temporary number
+that M3 has confirmed → adopt it; when an earlier attempt asked for a batch order (its timeline
+says so), an existing order with our CUOR → adopt it. The others are built together: the
+request is noted on each timeline before `AddBatchHead`, and the temporary numbers are stored
+right after it, so a crash at any point is resumed. However many orders, a build costs three
+M3 bulk calls: every `AddBatchHead`; every order's address and lines; every `Confirm`.
 
-The order is confirmed only when M3 processed every `AddBatchLine` without an error. Lines a
-bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch order
-while each round gets further; a round that gets nowhere is a retryable error, and the next
-attempt deletes the batch order and rebuilds it whole. A line M3 refuses sends the order to
-*needs attention* with M3's own words, naming the line.
+An order is confirmed only when M3 processed every one of its `AddBatchLine`s without an error.
+Lines a bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch
+order while each round gets further; a round that gets nowhere is a retryable error, and the next
+attempt deletes the batch order and rebuilds it whole. A line M3 refuses sends that order (only
+that one) to *needs attention* with M3's own words, naming the line.
 """
 
 from __future__ import annotations
@@ -19,15 +19,18 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings as hub_settings
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Case, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
 
 from catalog.models import ItemBinding
 from integration_hub.connectors.errors import M3TransactionError, PermanentError, RetryableError
 from integration_hub.connectors.m3 import (
+    BulkResult,
     BulkTransaction,
+    M3Address,
     M3Client,
     M3OrderHead,
     NewM3OrderHead,
@@ -63,24 +66,63 @@ def customer_order_ref(order: Order) -> str:
     return f"HUB{order.pk}"
 
 
-def erp_item_numbers(order: Order, settings: ConnectionSettings) -> dict[str, str]:
-    """SKU → ERP item: the catalog binding when there is one, else the SKU itself (if allowed)."""
-    skus = {line.sku for line in order.lines.all()}
-    bound = dict(
-        ItemBinding.objects.filter(store_id=order.store_id, sku__in=skus).values_list(
-            "sku", "erp_item_number"
-        )
-    )
-    missing = sorted(skus - bound.keys())
-    if missing and not settings.sku_is_erp_item:
-        raise PermanentError(
-            f"No ERP item for SKU(s) {', '.join(missing)}",
-            hint="Bind the SKU(s) to ERP items in Catalog › Item bindings, then retry.",
-        )
-    return {sku: bound.get(sku, sku) for sku in skus}
+def erp_item_numbers(orders: list[Order], settings: ConnectionSettings) -> dict[int, Any]:
+    """SKU → ERP item per order (the catalog binding, else the SKU itself if allowed), or the
+    error naming the SKUs that have none. One query for all the orders."""
+    wanted = {(order.store_id, line.sku) for order in orders for line in order.lines.all()}
+    bound: dict[tuple, str] = {}
+    if wanted:
+        rows = ItemBinding.objects.filter(
+            store_id__in={store for store, _ in wanted}, sku__in={sku for _, sku in wanted}
+        ).values_list("store_id", "sku", "erp_item_number")
+        bound = {(store, sku): item for store, sku, item in rows}
+    found: dict[int, Any] = {}
+    for order in orders:
+        skus = {line.sku for line in order.lines.all()}
+        missing = sorted(sku for sku in skus if (order.store_id, sku) not in bound)
+        if missing and not settings.sku_is_erp_item:
+            found[order.pk] = PermanentError(
+                f"No ERP item for SKU(s) {', '.join(missing)}",
+                hint="Bind the SKU(s) to ERP items in Catalog › Item bindings, then retry.",
+            )
+        else:
+            found[order.pk] = {sku: bound.get((order.store_id, sku), sku) for sku in skus}
+    return found
+
+
+ErpResult = ErpOrderRef | Exception
+"""One order's outcome: its ERP order, or the exception it failed with."""
 
 
 def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) -> ErpOrderRef:
+    result = create_erp_orders([order], erp, settings)[order.pk]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def create_erp_orders(
+    orders: list[Order], erp: M3Client, settings: ConnectionSettings
+) -> dict[int, ErpResult]:
+    """Each order's ERP order: adopted when the guards find one, else built with the others."""
+    results: dict[int, ErpResult] = {}
+    requested = _batch_heads_requested_before(orders)
+    to_build = []
+    for order in orders:
+        try:
+            known = _known_erp_order(order, erp, order.pk in requested)
+        except Exception as exc:  # this order's own outcome; the work-item core sorts it out
+            results[order.pk] = exc
+            continue
+        if known:
+            results[order.pk] = known
+        else:
+            to_build.append(order)
+    results.update(_build(to_build, erp, settings))
+    return results
+
+
+def _known_erp_order(order: Order, erp: M3Client, requested: bool) -> ErpOrderRef | None:
     if order.erp_order_number:
         return ErpOrderRef(order.erp_order_number, "already recorded")
     rebuilding = bool(order.erp_temporary_order_number)
@@ -90,127 +132,226 @@ def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) 
             return ErpOrderRef(confirmed, "confirmed before a restart")
         _discard_batch(erp, order, "Unconfirmed ERP batch order {number} from an earlier "
                        "attempt was deleted; rebuilding it.")  # fmt: skip
-
-    ref = customer_order_ref(order)
-    if rebuilding or _batch_head_requested_before(order):
+    if rebuilding or requested:
+        ref = customer_order_ref(order)
         existing = find_by_customer_order_ref(
             erp, order.erp_customer_number, ref
         ) or _find_in_customer_orders(erp, order.erp_customer_number, ref)
         if existing:
             return ErpOrderRef(existing, f"found by CUOR {ref}")
-
-    prefetch_related_objects([order], "lines")  # read once, for the items and the lines
-    items = erp_item_numbers(order, settings)
-    OrderEvent.objects.create(
-        order=order,
-        step=BATCH_HEAD_REQUESTED,
-        message=f"Opening an ERP batch order (CUOR {ref}).",
-    )
-    temporary = erp.add_batch_head(
-        NewM3OrderHead(
-            customer_number=order.erp_customer_number,
-            customer_order_ref=ref,
-            order_type=settings.erp_order_type,
-            warehouse=settings.erp_warehouse,
-            order_date=order.ordered_at.date() if order.ordered_at else None,
-            currency=order.currency,
-            your_reference=f"{order.order_number} ({order.get_source_display()})"[:36],
-        )
-    )
-    Order.objects.filter(pk=order.pk).update(erp_temporary_order_number=temporary)
-    order.erp_temporary_order_number = temporary
-    OrderEvent.objects.create(
-        order=order,
-        step="erp_batch_head",
-        message=f"ERP batch order {temporary} opened (CUOR {ref}).",
-        upstream_ref=temporary,
-    )
-    _add_lines(erp, order, temporary, items, settings)
-    try:
-        real = erp.confirm_order(temporary)
-    except M3TransactionError as exc:
-        raise ErpRejected(_erp_errors(erp, temporary, exc), hint=exc.hint) from exc
-    if not real:
-        raise ErpRejected(_erp_errors(erp, temporary, None), hint="See the ERP's messages.")
-    return ErpOrderRef(real, "created")
+    return None
 
 
-def _add_lines(
-    erp: M3Client,
-    order: Order,
-    temporary: str,
-    items: dict[str, str],
-    settings: ConnectionSettings,
-) -> None:
-    """The delivery address and every line into the batch order, in one bulk call per round
-    (the address first), or an exception: never returns with the address or a line missing."""
-    address = erp_address(order.ship_to) if order.ship_to else None
-    pending = [
-        (
-            line,
-            NewM3OrderLine(
-                item_number=items[line.sku],
-                quantity=line.quantity,
-                price=line.unit_price,
-                warehouse=settings.erp_warehouse,
-            ),
-        )
-        for line in order.lines.all()
-    ]
-    while pending or address:
-        sent = (
-            [BulkTransaction("AddBatchAddress", {"ORNO": temporary, **address.to_fields()})]
-            if address
-            else []
-        )
-        sent += [
-            BulkTransaction("AddBatchLine", {"ORNO": temporary, **new.to_fields()})
-            for _, new in pending
-        ]
-        results = erp.execute_bulk("OIS100MI", sent)
-        if len(results) != len(sent):
-            raise RetryableError(
-                f"M3 answered {len(results)} results for {len(sent)} transactions",
-                upstream="m3",
-            )
-        address_done = False
-        if address:
-            address_result, results = results[0], results[1:]
-            if address_result.refused:
-                address_result.raise_for_error()
-            address_done = address_result.ok
-            address = None if address_done else address
-        answered = list(zip(pending, results, strict=True))
-        refused = [(line, result.error) for (line, _), result in answered if result.refused]
-        if refused:
-            raise ErpRejected(
-                "The ERP refused order lines: "
-                + "; ".join(f"{_line_name(line)}: {_erp_words(error)}" for line, error in refused),
-                hint="Check the SKU bindings or the items in the ERP, then retry.",
-                upstream="m3",
-            )
-        left = [entry for entry, result in answered if not result.processed]
-        unsent = ["the delivery address"] if address else []
-        names = ", ".join([*(_line_name(line) for line, _ in left), *unsent])
-        if len(left) == len(pending) and not address_done:
-            reasons = {_erp_words(r.error) for r in results if r.error is not None}
-            why = f" ({'; '.join(sorted(reasons))})" if reasons else ""
-            raise RetryableError(
-                f"M3 did not process {names} of batch order {temporary}{why}; the batch order "
-                "will be rebuilt on the next attempt",
-                upstream="m3",
-            )
-        pending = left
-        if not left:
+@dataclass
+class _Build:
+    """One order's batch order while it is built: what M3 still has to take."""
+
+    order: Order
+    address: M3Address | None
+    pending: list[tuple[OrderLine, NewM3OrderLine]]
+    temporary: str = ""
+
+
+def _build(
+    orders: list[Order], erp: M3Client, settings: ConnectionSettings
+) -> dict[int, ErpResult]:
+    results: dict[int, ErpResult] = {}
+    if not orders:
+        return results
+    prefetch_related_objects(orders, "lines")  # read once, for the items and the lines
+    builds = []
+    for order, items in zip(orders, erp_item_numbers(orders, settings).values(), strict=True):
+        if isinstance(items, Exception):
+            results[order.pk] = items
             continue
-        OrderEvent.objects.create(
-            order=order,
-            step="erp_lines_not_processed",
-            outcome=OrderEvent.Outcome.WARNING,
-            message=f"M3 stopped the bulk run partway: {names} not processed in batch order "
-            f"{temporary}; sending them again.",
-            upstream_ref=temporary,
+        builds.append(_Build(order, erp_address(order.ship_to) if order.ship_to else None, [
+            (line, NewM3OrderLine(
+                item_number=items[line.sku], quantity=line.quantity,
+                price=line.unit_price, warehouse=settings.erp_warehouse,
+            ))
+            for line in order.lines.all()
+        ]))  # fmt: skip
+    results.update(_open_batch_orders(erp, builds, settings))
+    opened = [build for build in builds if build.order.pk not in results]
+    results.update(_add_lines(erp, opened))
+    results.update(_confirm(erp, [build for build in opened if build.order.pk not in results]))
+    return results
+
+
+def _open_batch_orders(
+    erp: M3Client, builds: list[_Build], settings: ConnectionSettings
+) -> dict[int, Exception]:
+    """Every `AddBatchHead` in one bulk call, noted on the timelines (committed) before it."""
+    if not builds:
+        return {}
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=build.order,
+            step=BATCH_HEAD_REQUESTED,
+            message=f"Opening an ERP batch order (CUOR {customer_order_ref(build.order)}).",
         )
+        for build in builds
+    )
+    answers = _bulk(erp, [BulkTransaction("AddBatchHead", _head(b.order, settings).to_fields())
+                          for b in builds])  # fmt: skip
+    failed: dict[int, Exception] = {}
+    for build, answer in zip(builds, answers, strict=True):
+        build.temporary = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
+        if not answer.ok or not build.temporary:
+            failed[build.order.pk] = _failure_of(answer, "AddBatchHead")
+    opened = [build for build in builds if build.temporary]
+    if opened:
+        Order.objects.filter(pk__in=[b.order.pk for b in opened]).update(
+            erp_temporary_order_number=Case(
+                *(When(pk=b.order.pk, then=Value(b.temporary)) for b in opened),
+                output_field=Order._meta.get_field("erp_temporary_order_number"),
+            )
+        )
+        OrderEvent.objects.bulk_create(
+            OrderEvent(
+                order=b.order,
+                step="erp_batch_head",
+                message=f"ERP batch order {b.temporary} opened "
+                f"(CUOR {customer_order_ref(b.order)}).",
+                upstream_ref=b.temporary,
+            )
+            for b in opened
+        )
+        for build in opened:
+            build.order.erp_temporary_order_number = build.temporary
+    return failed
+
+
+def _head(order: Order, settings: ConnectionSettings) -> NewM3OrderHead:
+    return NewM3OrderHead(
+        customer_number=order.erp_customer_number,
+        customer_order_ref=customer_order_ref(order),
+        order_type=settings.erp_order_type,
+        warehouse=settings.erp_warehouse,
+        order_date=order.ordered_at.date() if order.ordered_at else None,
+        currency=order.currency,
+        your_reference=f"{order.order_number} ({order.get_source_display()})"[:36],
+    )
+
+
+def _failure_of(answer: BulkResult, transaction: str) -> Exception:
+    """Why a bulk transaction did not give what was asked: M3's refusal, or a retryable error."""
+    if answer.refused:
+        return answer.error  # type: ignore[return-value]
+    if not answer.processed:
+        try:
+            answer.raise_for_error()
+        except RetryableError as exc:
+            return exc
+    return RetryableError(f"M3 answered {transaction} without an order number", upstream="m3")
+
+
+def _bulk(erp: M3Client, sent: list[BulkTransaction]) -> list[BulkResult]:
+    answers = erp.execute_bulk("OIS100MI", sent)
+    if len(answers) != len(sent):
+        raise RetryableError(
+            f"M3 answered {len(answers)} results for {len(sent)} transactions", upstream="m3"
+        )
+    return answers
+
+
+def _add_lines(erp: M3Client, builds: list[_Build]) -> dict[int, Exception]:
+    """Every order's delivery address and lines, in one bulk call per round (each order's
+    address first). Rounds go on while M3 gets further; an order leaves them done or failed."""
+    failed: dict[int, Exception] = {}
+    active = [build for build in builds if build.address or build.pending]
+    while active:
+        sent: list[BulkTransaction] = []
+        spans = []
+        for build in active:
+            start = len(sent)
+            if build.address:
+                sent.append(BulkTransaction(
+                    "AddBatchAddress", {"ORNO": build.temporary, **build.address.to_fields()}
+                ))  # fmt: skip
+            sent += [
+                BulkTransaction("AddBatchLine", {"ORNO": build.temporary, **new.to_fields()})
+                for _, new in build.pending
+            ]
+            spans.append((build, start, len(sent)))
+        answers = _bulk(erp, sent)
+        got_further = any(answer.processed for answer in answers)
+        still = []
+        for build, start, end in spans:
+            try:
+                if _take_round(build, answers[start:end], got_further):
+                    still.append(build)
+            except Exception as exc:  # this order's own outcome
+                failed[build.order.pk] = exc
+        active = still
+    return failed
+
+
+def _take_round(build: _Build, answers: list[BulkResult], got_further: bool) -> bool:
+    """Apply one round's answers to one order; True when it has more to send."""
+    if build.address:
+        address_answer, answers = answers[0], answers[1:]
+        if address_answer.refused:
+            address_answer.raise_for_error()
+        if address_answer.ok:
+            build.address = None
+    answered = list(zip(build.pending, answers, strict=True))
+    refused = [(line, answer.error) for (line, _), answer in answered if answer.refused]
+    if refused:
+        raise ErpRejected(
+            "The ERP refused order lines: "
+            + "; ".join(f"{_line_name(line)}: {_erp_words(error)}" for line, error in refused),
+            hint="Check the SKU bindings or the items in the ERP, then retry.",
+            upstream="m3",
+        )
+    build.pending = [entry for entry, answer in answered if not answer.processed]
+    if not build.pending and not build.address:
+        return False
+    names = ", ".join(
+        [*(_line_name(line) for line, _ in build.pending)]
+        + (["the delivery address"] if build.address else [])
+    )
+    if not got_further:
+        reasons = {_erp_words(a.error) for a in answers if a.error is not None}
+        why = f" ({'; '.join(sorted(reasons))})" if reasons else ""
+        raise RetryableError(
+            f"M3 did not process {names} of batch order {build.temporary}{why}; the batch order "
+            "will be rebuilt on the next attempt",
+            upstream="m3",
+        )
+    OrderEvent.objects.create(
+        order=build.order,
+        step="erp_lines_not_processed",
+        outcome=OrderEvent.Outcome.WARNING,
+        message=f"M3 stopped the bulk run partway: {names} not processed in batch order "
+        f"{build.temporary}; sending them again.",
+        upstream_ref=build.temporary,
+    )
+    return True
+
+
+def _confirm(erp: M3Client, builds: list[_Build]) -> dict[int, ErpResult]:
+    """Every complete batch order's `Confirm` in one bulk call."""
+    if not builds:
+        return {}
+    answers = _bulk(erp, [BulkTransaction("Confirm", {"ORNO": b.temporary}) for b in builds])
+    results: dict[int, ErpResult] = {}
+    for build, answer in zip(builds, answers, strict=True):
+        real = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
+        if real:
+            results[build.order.pk] = ErpOrderRef(real, "created")
+        elif answer.refused:
+            error = answer.error
+            results[build.order.pk] = ErpRejected(
+                _erp_errors(erp, build.temporary, error), hint=error.hint if error else ""
+            )
+        elif not answer.processed:
+            results[build.order.pk] = _failure_of(answer, "Confirm")
+        else:
+            results[build.order.pk] = ErpRejected(
+                _erp_errors(erp, build.temporary, None), hint="See the ERP's messages."
+            )
+    return results
 
 
 def _line_name(line: OrderLine) -> str:
@@ -227,13 +368,18 @@ def _erp_words(error: M3TransactionError | None) -> str:
     return f"{error.message} ({details})" if details else error.message
 
 
-def _batch_head_requested_before(order: Order) -> bool:
-    """Whether an earlier attempt may have reached `AddBatchHead` without recording its number.
-
-    Only then can M3 hold an order for this hub order that the hub does not know of; a first
-    attempt has nothing to look for, so it makes no search call.
-    """
-    return order.events.filter(step=BATCH_HEAD_REQUESTED).exists()
+def _batch_heads_requested_before(orders: list[Order]) -> set[int]:
+    """The orders an earlier attempt may have taken to `AddBatchHead` without recording its
+    number: only for those can M3 hold an order the hub does not know of, so only they are
+    searched for (a first attempt makes no search call). One query for all."""
+    unknown = [o.pk for o in orders if not o.erp_order_number and not o.erp_temporary_order_number]
+    if not unknown:
+        return set()
+    return set(
+        OrderEvent.objects.filter(order_id__in=unknown, step=BATCH_HEAD_REQUESTED).values_list(
+            "order_id", flat=True
+        )
+    )
 
 
 def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | None:

@@ -183,6 +183,53 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
     return order, True
 
 
+def accept_orders(
+    incomings: Sequence[IncomingOrder], *, actors: Sequence[str]
+) -> list[tuple[Order, bool]]:
+    """`accept_order` for a batch of store orders (an inbox batch's): the known ones are found
+    in one query, the new ones written with a few bulk INSERTs in one transaction and scheduled
+    together. The same store order twice in the batch is created once. If another worker
+    creates one of them meanwhile, the batch is accepted one order at a time instead.
+    """
+    _needs_tenant("accept_orders")
+    cleaned = [_cleaned(incoming) for incoming in incomings]
+    if any(incoming.idempotency_key or incoming.store_id is None for incoming in cleaned):
+        return [accept_order(i, actor=a) for i, a in zip(incomings, actors, strict=True)]
+
+    def key(incoming: IncomingOrder) -> tuple[int | None, str]:
+        return incoming.store_id, incoming.store_order_id
+
+    known = {
+        (order.store_id, order.store_order_id): order
+        for order in Order.objects.filter(
+            store_id__in={i.store_id for i in cleaned},
+            store_order_id__in={i.store_order_id for i in cleaned},
+        )
+    }
+    new: dict[tuple, tuple[IncomingOrder, str]] = {}
+    for incoming, actor in zip(cleaned, actors, strict=True):
+        if key(incoming) not in known:
+            new.setdefault(key(incoming), (incoming, actor))
+    if new:
+        try:
+            with transaction.atomic():
+                created = _insert_new(
+                    [incoming for incoming, _ in new.values()],
+                    [actor for _, actor in new.values()],
+                    timezone.now(),
+                )
+                work.schedule_many(Order, [order.pk for order in created])
+        except IntegrityError:
+            return [accept_order(i, actor=a) for i, a in zip(incomings, actors, strict=True)]
+        known.update(zip(new, created, strict=True))
+    fresh = set(new)
+    accepted = []
+    for incoming in cleaned:
+        accepted.append((known[key(incoming)], key(incoming) in fresh))
+        fresh.discard(key(incoming))
+    return accepted
+
+
 BULK_BATCH = 1000
 
 
@@ -207,24 +254,31 @@ def accept_new_orders(
     with transaction.atomic():
         for start in range(0, len(cleaned), BULK_BATCH):
             batch = cleaned[start : start + BULK_BATCH]
-            rows = [_order_row(incoming, next_attempt_at=now) for incoming in batch]
-            Order.objects.bulk_create(rows)
-            OrderLine.objects.bulk_create(
-                line
-                for order, incoming in zip(rows, batch, strict=True)
-                for line in _line_rows(order, incoming)
-            )
-            OrderEvent.objects.bulk_create(
-                _received_event(order, incoming, actor)
-                for order, incoming in zip(rows, batch, strict=True)
-            )
-            orders += rows
+            orders += _insert_new(batch, [actor] * len(batch), now)
             if progress:
                 progress(len(orders))
         ids = [order.pk for order in orders]
         for start in range(0, len(ids), FAN_OUT):
             dispatch("orders.schedule_orders", ids[start : start + FAN_OUT])
     return orders
+
+
+def _insert_new(
+    incomings: Sequence[IncomingOrder], actors: Sequence[str], now: datetime
+) -> list[Order]:
+    """Orders, their lines and their "received" events in three INSERTs; due from `now`."""
+    rows = [_order_row(incoming, next_attempt_at=now) for incoming in incomings]
+    Order.objects.bulk_create(rows)
+    OrderLine.objects.bulk_create(
+        line
+        for order, incoming in zip(rows, incomings, strict=True)
+        for line in _line_rows(order, incoming)
+    )
+    OrderEvent.objects.bulk_create(
+        _received_event(order, incoming, actor)
+        for order, incoming, actor in zip(rows, incomings, actors, strict=True)
+    )
+    return rows
 
 
 FAN_OUT = 500

@@ -1,45 +1,90 @@
 """The order pipeline's steps: routed → customer linked → in ERP (then shipping pushes it).
 
-Each attempt advances one order as far as it can. Leasing, retries, parking and the attempt
-history are the work-item core's; state changes are `orders.state`'s.
+Orders advance in batches: one attempt takes every order it claimed as far as it can, with one
+query for the customer links, three ERP bulk calls for all their ERP orders, and one state change
+per step for all of them. Leasing, retries, parking and the attempt history are the work-item
+core's; state changes are `orders.state`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from integration_hub.core import work
 from orders import state
-from orders.customers import link_customer
-from orders.erp_orders import create_erp_order
+from orders.customers import link_customers
+from orders.erp_orders import create_erp_orders
 from orders.models import Order
 from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings
 
 S = Order.State
+BATCH_SIZE = 50
+"""Orders one attempt takes at most: a full ERP bulk call without holding many leases long."""
 
 
 def advance_order(order_id: int) -> str:
     """Run the next steps of one order; "skipped" when another worker has it or nothing is due."""
-    return work.process(Order, order_id, _advance)
+    return work.process(Order, order_id, lambda order: _check(_advance([order]), order))
 
 
-def _advance(order: Order) -> None:
+def advance_orders(order_ids: Iterable[int]) -> dict[int, str]:
+    """Run the next steps of these orders and, up to a batch, of other orders that are due."""
+    return work.process_batch(Order, order_ids, _advance, fill_to=BATCH_SIZE)
+
+
+def _check(failures: dict[int, Exception], order: Order) -> None:
+    if order.pk in failures:
+        raise failures[order.pk]
+
+
+def _advance(orders: list[Order]) -> dict[int, Exception]:
+    """Each order's failure, if it had one; the others moved as far as they could."""
     settings = ConnectionSettings.load()
     erp = erp_client(settings)
-    if order.state == S.ROUTED:
-        decision = link_customer(order, erp, settings)
-        message = f"ERP customer {decision.customer_number} ({decision.how})."
-        number = {"erp_customer_number": decision.customer_number}
-        if not state.move(
-            order, S.CUSTOMER_LINKED, message=message, upstream_ref=decision.customer_number,
-            **number,
-        ):  # fmt: skip
-            state.record_late_result(order, message, decision.customer_number, **number)
-            return
-    if order.state == S.CUSTOMER_LINKED:
-        ref = create_erp_order(order, erp, settings)
-        message = f"ERP order {ref.order_number} ({ref.how})."
-        number = {"erp_order_number": ref.order_number}
-        if not state.move(
-            order, S.IN_ERP, message=message, upstream_ref=ref.order_number, **number
-        ):
-            state.record_late_result(order, message, ref.order_number, **number)
+    failures: dict[int, Exception] = {}
+    by_pk = {order.pk: order for order in orders}
+    routed = [order for order in orders if order.state == S.ROUTED]
+    linked = []
+    for pk, decision in link_customers(routed, erp, settings).items():
+        if isinstance(decision, Exception):
+            failures[pk] = decision
+            continue
+        linked.append(
+            state.Transition(
+                by_pk[pk],
+                f"ERP customer {decision.customer_number} ({decision.how}).",
+                upstream_ref=decision.customer_number,
+                fields={"erp_customer_number": decision.customer_number},
+            )
+        )
+    _move_or_keep(linked, S.CUSTOMER_LINKED)
+    ready = [o for o in orders if o.state == S.CUSTOMER_LINKED and o.pk not in failures]
+    in_erp = []
+    for pk, ref in create_erp_orders(ready, erp, settings).items():
+        if isinstance(ref, Exception):
+            failures[pk] = ref
+            continue
+        in_erp.append(
+            state.Transition(
+                by_pk[pk],
+                f"ERP order {ref.order_number} ({ref.how}).",
+                upstream_ref=ref.order_number,
+                fields={"erp_order_number": ref.order_number},
+            )
+        )
+    _move_or_keep(in_erp, S.IN_ERP)
+    return failures
+
+
+def _move_or_keep(transitions: list[state.Transition], to: str) -> None:
+    """Move the orders together; one that somebody changed meanwhile keeps the step's result."""
+    moved = {order.pk for order in state.move_together(transitions, to)}
+    for transition in transitions:
+        if transition.order.pk not in moved:
+            state.record_late_result(
+                transition.order,
+                transition.message,
+                transition.upstream_ref,
+                **transition.fields,
+            )

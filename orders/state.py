@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from integration_hub.core import work
@@ -123,25 +124,33 @@ def move_together(
     step: str = "",
     outcome: str = OrderEvent.Outcome.SUCCESS,
 ) -> list[Order]:
-    """`move` for many orders at once, in one transaction: a conditional UPDATE each (from the
-    state each was seen in) and all their timeline entries in one INSERT; the callbacks of `to`
-    run once. Returns the orders that moved (the others lost a race and are left as they are).
+    """`move` for many orders at once, in one transaction of three statements: lock the rows,
+    one UPDATE of those still in the state each was seen in (each with its own fields), one
+    INSERT of their timeline entries; the callbacks of `to` run once. Returns the orders that
+    moved (the others lost a race and are left as they are).
     """
     for transition in transitions:
         if not can_move(transition.order, to):
             raise IllegalTransition(f"{transition.order}: {transition.order.state} → {to}")
-    moved: list[Transition] = []
+    if not transitions:
+        return []
     with transaction.atomic():
-        now = timezone.now()
-        for transition in transitions:
-            order, fields = transition.order, {"state_message": "", **transition.fields}
-            if Order.objects.filter(pk=order.pk, state=order.state).update(
-                state=to, updated_at=now, **fields
-            ):
-                order.state = to
-                for name, value in fields.items():
-                    setattr(order, name, value)
-                moved.append(transition)
+        seen = dict(
+            Order.objects.select_for_update()
+            .filter(pk__in=[t.order.pk for t in transitions])
+            .values_list("pk", "state")
+        )
+        moved = [t for t in transitions if seen.get(t.order.pk) == t.order.state]
+        if not moved:
+            return []
+        fields = [{"state_message": "", **t.fields} for t in moved]
+        Order.objects.filter(pk__in=[t.order.pk for t in moved]).update(
+            state=to, updated_at=timezone.now(), **_per_order(moved, fields)
+        )
+        for transition, written in zip(moved, fields, strict=True):
+            transition.order.state = to
+            for name, value in written.items():
+                setattr(transition.order, name, value)
         OrderEvent.objects.bulk_create(
             OrderEvent(
                 order=t.order,
@@ -152,10 +161,32 @@ def move_together(
             )
             for t in moved
         )
-        if moved:
-            for callback in _entered[to]:
-                callback()
+        for callback in _entered[to]:
+            callback()
     return [t.order for t in moved]
+
+
+def _per_order(moved: list[Transition], fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each field's value for the UPDATE: the value itself when every order writes the same,
+    else a CASE on the order's pk."""
+    values: dict[str, Any] = {}
+    for name in {name for written in fields for name in written}:
+        each = [
+            (t.order.pk, written[name])
+            for t, written in zip(moved, fields, strict=True)
+            if name in written
+        ]
+        distinct = {repr(value) for _, value in each}
+        if len(distinct) == 1 and len(each) == len(moved):
+            values[name] = each[0][1]
+        else:
+            field = Order._meta.get_field(name)
+            values[name] = Case(
+                *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in each),
+                default=F(name),
+                output_field=field,
+            )
+    return values
 
 
 def move_many(
@@ -195,6 +226,7 @@ def register_work_kind() -> None:
         work.WorkKind(
             model=Order,
             task="orders.process_order",
+            batch_task="orders.process_orders",
             work_states=WORK_STATES,
             needs_attention=S.NEEDS_ATTENTION,
             failed=S.FAILED,

@@ -25,7 +25,7 @@ from integration_hub.connectors.errors import NotFoundError
 from integration_hub.core.work import GiveUp, NeedsAttention
 from integration_hub.inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
-from orders.intake import IncomingLine, IncomingOrder, accept_order
+from orders.intake import IncomingLine, IncomingOrder, accept_orders
 from orders.models import Order, OrderEvent
 from tenants.models import SkuOwnership, Store, Tenant
 from tenants.store_clients import api2cart_for_store
@@ -56,10 +56,53 @@ class LinesWithoutSku(NeedsAttention):
         )
 
 
+@dataclass(frozen=True)
+class AcceptedPart:
+    """One tenant's part of one inbox item's store order, ready for `accept_orders`."""
+
+    item: InboxItem
+    order: api2cart.Order
+    incoming: IncomingOrder
+
+
 def ingest_store_order(item: InboxItem) -> bool:
     """Accept each tenant's part of the store order the item names; safe to repeat."""
-    store = Store.objects.select_related("account").get(pk=item.store_id)
-    members = list(Tenant.objects.filter(store_memberships__store=store, is_active=True))
+    result = ingest_store_orders([item])[item.pk]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
+    """`ingest_store_order` for an inbox batch: each store order is fetched and routed on its
+    own; each tenant's parts are then accepted together (`accept_orders`). Returns each item's
+    result, or the exception it failed with."""
+    results: dict[int, bool | Exception] = {}
+    parts: dict[str, list[AcceptedPart]] = defaultdict(list)
+    stores: dict[int, tuple[Store, list[Tenant]]] = {}
+    for item in items:
+        try:
+            for tenant, part in _parts_of(item, stores):
+                parts[tenant.schema_name].append(part)
+        except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+            results[item.pk] = exc
+    for schema, accepted in parts.items():
+        try:
+            with schema_context(schema):
+                _accept_parts(accepted)
+        except Exception as exc:  # a part already accepted elsewhere is found again on retry
+            results.update({part.item.pk: exc for part in accepted})
+    return {item.pk: results.get(item.pk, True) for item in items}
+
+
+def _parts_of(
+    item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]
+) -> list[tuple[Tenant, AcceptedPart]]:
+    if item.store_id not in stores:
+        store = Store.objects.select_related("account").get(pk=item.store_id)
+        members = list(Tenant.objects.filter(store_memberships__store=store, is_active=True))
+        stores[item.store_id] = (store, members)
+    store, members = stores[item.store_id]
     if not members:
         raise NeedsAttention(
             f"Store {store} has no member tenants", hint="Add the store to a tenant first."
@@ -86,12 +129,14 @@ def ingest_store_order(item: InboxItem) -> bool:
     ]
     if missing:
         raise LinesWithoutSku(store, store_order, missing)
-    parts = route(store, members, store_order)
-    shares = split_money(store_order.totals, [part.products for part in parts])
-    for part, money in zip(parts, shares, strict=True):
+    routed = route(store, members, store_order)
+    shares = split_money(store_order.totals, [part.products for part in routed])
+    accepted = []
+    for part, money in zip(routed, shares, strict=True):
         with schema_context(part.tenant.schema_name):
-            _accept_part(store, store_order, part, money, item, whole=len(parts) == 1)
-    return True
+            incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
+        accepted.append((part.tenant, AcceptedPart(item, store_order, incoming)))
+    return accepted
 
 
 def _polled_order(item: InboxItem) -> api2cart.Order | None:
@@ -248,7 +293,7 @@ def part_payload(
     return raw
 
 
-def _accept_part(
+def _incoming(
     store: Store,
     order: api2cart.Order,
     part: RoutedPart,
@@ -256,8 +301,8 @@ def _accept_part(
     item: InboxItem,
     *,
     whole: bool,
-) -> None:
-    incoming = IncomingOrder(
+) -> IncomingOrder:
+    return IncomingOrder(
         source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
         store_id=store.pk,
         store_order_id=_store_order_id(store, order),
@@ -275,20 +320,30 @@ def _accept_part(
         lines=lines_of(part.products),
         payload=part_payload(order, part, money, whole=whole),
     )
-    tenant_order, created = accept_order(incoming, actor=f"inbox #{item.pk}")
-    if not created:
-        seen = (
-            "Polling saw the order again"
-            if item.source == InboxItem.Source.POLL
-            else f"The store sent {item.entity or 'order'}.{item.action or 'event'}"
-        )
-        OrderEvent.objects.create(
+
+
+def _accept_parts(parts: list[AcceptedPart]) -> None:
+    """Accept one tenant's parts together; a store order it already had gets a timeline note."""
+    accepted = accept_orders(
+        [part.incoming for part in parts], actors=[f"inbox #{part.item.pk}" for part in parts]
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
             order=tenant_order,
             step="store_update",
-            message=f"{seen} (store status: {order.status_name or 'unknown'}); "
+            message=f"{_seen(part.item)} (store status: {part.order.status_name or 'unknown'}); "
             "already known, nothing created.",
-            upstream_ref=incoming.store_order_id,
+            upstream_ref=part.incoming.store_order_id,
         )
+        for part, (tenant_order, created) in zip(parts, accepted, strict=True)
+        if not created
+    )
+
+
+def _seen(item: InboxItem) -> str:
+    if item.source == InboxItem.Source.POLL:
+        return "Polling saw the order again"
+    return f"The store sent {item.entity or 'order'}.{item.action or 'event'}"
 
 
 def _store_order_id(store: Store, order: api2cart.Order) -> str:

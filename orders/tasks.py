@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from integration_hub.celery import tenant_task
 from integration_hub.connectors.errors import UpstreamError
 from orders.csv_import import run_csv_import
 from orders.erp_orders import discard_abandoned_batch
 from orders.intake import schedule_new_orders
-from orders.pipeline import advance_order
+from orders.pipeline import advance_order, advance_orders
 from tenant_settings.connection_clients import erp_client
 
 logger = logging.getLogger("hub.erp_cleanup")
@@ -18,6 +19,11 @@ logger = logging.getLogger("hub.erp_cleanup")
 @tenant_task(name="orders.process_order")
 def process_order(order_id: int) -> str:
     return advance_order(order_id)
+
+
+@tenant_task(name="orders.process_orders")
+def process_orders(order_ids: list[int]) -> dict[str, int]:
+    return dict(Counter(advance_orders(order_ids).values()))
 
 
 @tenant_task(name="orders.import_csv_file")

@@ -105,7 +105,9 @@ class WorkKind:
     `task` is the Celery task (by name) that processes one item by its pk; `work_states` are the
     states in which a worker has something to do; `age_field` is the timestamp the sweeper
     compares with its grace period; `move` writes a state change (the kind's state machine),
-    `note` records retries and parking on the kind's own timeline or audit log.
+    `note` records retries and parking on the kind's own timeline or audit log. A kind whose
+    items are cheaper together names a `batch_task` too, which takes a list of up to
+    `batch_size` pks (`process_batch`); `schedule_many` then sends one message per batch.
     """
 
     model: type[WorkItem]
@@ -119,6 +121,8 @@ class WorkKind:
     note: Callable[[WorkItem, Change], None] | None = None
     lease_seconds: int | None = None
     max_attempts: int | None = None
+    batch_task: str = ""
+    batch_size: int = 50
 
     @property
     def label(self) -> str:
@@ -183,10 +187,16 @@ def schedule(item: WorkItem, *, countdown: float | None = None) -> None:
 
 
 def schedule_many(model: type[WorkItem], ids: Iterable[int]) -> None:
-    """`schedule` for freshly inserted rows (already due): one message each, after commit."""
+    """`schedule` for freshly inserted rows (already due), after commit: one message per
+    batch when the kind has a batch task, else one each."""
     kind = kind_of(model)
-    for pk in ids:
-        dispatch.dispatch(kind.task, pk)
+    if not kind.batch_task:
+        for pk in ids:
+            dispatch.dispatch(kind.task, pk)
+        return
+    ids = list(ids)
+    for start in range(0, len(ids), kind.batch_size):
+        dispatch.dispatch(kind.batch_task, ids[start : start + kind.batch_size])
 
 
 def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list[int]:
@@ -216,21 +226,34 @@ def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list
 
 
 def claim(model: type[WorkItem], pk: int) -> WorkItem | None:
-    """Lease the item when it needs work, is due and no live worker holds it.
+    """Lease one item when it needs work, is due and no live worker holds it."""
+    return next(iter(claim_batch(model, [pk])), None)
 
-    One conditional UPDATE, so two workers never both get it; the lease expires on its own if
-    the worker dies. It returns the claimed row (`RETURNING`), so claiming costs one round trip.
+
+def claim_batch(model: type[WorkItem], ids: Iterable[int], fill_to: int = 0) -> list[WorkItem]:
+    """Lease the given items that need work, are due and are free, and, up to `fill_to` items in
+    all, other due items of the kind (oldest first), so a backlog is worked in full batches.
+
+    One UPDATE over a `FOR UPDATE SKIP LOCKED` selection: two workers never get the same item,
+    and neither waits for the other. Leases expire on their own if the worker dies. The claimed
+    rows come back (`RETURNING`), in pk order.
     """
     kind = kind_of(model)
+    ids = list(ids)
     now = timezone.now()
-    due = model.objects.filter(ready_q(now), pk=pk, state__in=kind.work_states).query
-    where, where_params = due.get_compiler(using=model.objects.db).compile(due.where)
+    due = model.objects.filter(ready_q(now), state__in=kind.work_states)
+    if fill_to <= len(ids):
+        due = due.filter(pk__in=ids)
+    where, where_params = due.query.get_compiler(using=model.objects.db).compile(due.query.where)
     table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
     claimed = model.objects.raw(
-        f"UPDATE {table} SET lease_until = %s, lease_holder = %s WHERE {where} RETURNING *",
-        [now + kind.lease(), worker_name(), *where_params],
+        f"UPDATE {table} SET lease_until = %s, lease_holder = %s WHERE {pk} IN ("
+        f"SELECT {pk} FROM {table} WHERE {where} ORDER BY {pk} = ANY(%s) DESC, {pk} "
+        "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING *",
+        [now + kind.lease(), worker_name(), *where_params, ids, max(fill_to, len(ids))],
     )
-    return next(iter(claimed), None)
+    return sorted(claimed, key=lambda item: item.pk)
 
 
 class LeaseHeartbeat:
@@ -242,11 +265,11 @@ class LeaseHeartbeat:
     rather than wait on a row lock.
     """
 
-    def __init__(self, kind: WorkKind, pk: int) -> None:
-        self.kind, self.pk = kind, pk
+    def __init__(self, kind: WorkKind, pks: list[int]) -> None:
+        self.kind, self.pks = kind, pks
         self.schema = connection.schema_name
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"lease-{pk}", daemon=True)
+        self.thread = threading.Thread(target=self._beat, name=f"lease-{pks[0]}", daemon=True)
 
     def __enter__(self) -> LeaseHeartbeat:
         self.thread.start()
@@ -270,49 +293,93 @@ class LeaseHeartbeat:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = '{HEARTBEAT_LOCK_TIMEOUT_SECONDS}s'")
-                self.kind.model.objects.filter(pk=self.pk, lease_holder=worker_name()).update(
+                self.kind.model.objects.filter(pk__in=self.pks, lease_holder=worker_name()).update(
                     lease_until=timezone.now() + lease
                 )
         except DatabaseError:
-            logger.warning("%s #%s: lease not renewed this beat", self.kind.label, self.pk)
+            logger.warning("%s %s: leases not renewed this beat", self.kind.label, self.pks)
+
+
+StepResult = Done | Exception
+"""One item's result of a batch step: `Done`, or the exception that item failed with."""
 
 
 def process(model: type[WorkItem], pk: int, step: Callable[[Any], Done | None]) -> str:
     """Claim the item and run one attempt of `step`; returns what happened, for the task log."""
-    item = claim(model, pk)
-    if item is None:
-        return "skipped"
+    outcomes = process_batch(model, [pk], lambda items: {pk: step(items[0]) or Done()})
+    return outcomes.get(pk, "skipped")
+
+
+def process_batch(
+    model: type[WorkItem],
+    ids: Iterable[int],
+    step: Callable[[list[Any]], dict[int, StepResult]],
+    *,
+    fill_to: int = 0,
+) -> dict[int, str]:
+    """Claim the items (and other due ones, up to `fill_to` in all) and run one attempt of
+    `step` over them together, for work that is cheaper in bulk (one upstream call for many).
+
+    `step` returns each item's `Done` or exception (an item it leaves out succeeded); an
+    exception it raises is every item's. Each item's outcome is then recorded exactly as for a
+    single item: succeed, retry later, park. Returns {pk: new state or outcome}.
+    """
+    items = claim_batch(model, ids, fill_to)
+    if not items:
+        return {}
     kind = kind_of(model)
-    started, clock, number = timezone.now(), time.monotonic(), item.attempts + 1
-    upstream = error = ""
+    started, clock = timezone.now(), time.monotonic()
     try:
-        with LeaseHeartbeat(kind, item.pk):
-            done = step(item) or Done()
-    except RetryableError as exc:
-        outcome, upstream, error = _retry_later(kind, item, exc, str(exc)), exc.upstream, str(exc)
-    except NeedsAttention as exc:
-        error = exc.message
-        outcome = _park(kind, item, kind.needs_attention, exc.message, exc.hint)
-    except GiveUp as exc:
-        error = str(exc)
-        outcome = _park(kind, item, kind.failed, error, "")
-    except PermanentError as exc:
-        upstream, error = exc.upstream, str(exc)
-        outcome = _park(kind, item, kind.needs_attention, str(exc), exc.hint)
-    except UpstreamError as exc:
-        upstream, error = exc.upstream, str(exc)
-        outcome = _park(kind, item, kind.needs_attention, error, "Check the upstream.")
+        with LeaseHeartbeat(kind, [item.pk for item in items]):
+            results = step(items)
     except Exception as exc:
-        logger.exception("%s #%s: unexpected error", kind.label, pk)
-        error = f"Unexpected error: {exc!r}"
-        outcome = _retry_later(kind, item, RetryableError(error), error)
-    else:
-        outcome = _succeed(kind, item, done)
-    record_attempts(
-        model, [item.pk], started=started, seconds=time.monotonic() - clock,
-        outcome=outcome, upstream=upstream, error=error, number=number,
-    )  # fmt: skip
-    return item.state if outcome == WorkAttempt.Outcome.SUCCEEDED else outcome
+        results = {item.pk: exc for item in items}
+    seconds = time.monotonic() - clock
+    numbers = {item.pk: item.attempts + 1 for item in items}
+    succeeded = [item for item in items if not isinstance(results.get(item.pk), Exception)]
+    _succeed_all(kind, [(item, results.get(item.pk) or Done()) for item in succeeded])
+    attempts: list[WorkAttempt] = []
+    outcomes: dict[int, str] = {}
+    for item in items:
+        result = results.get(item.pk)
+        if isinstance(result, Exception):
+            outcome, upstream, error = _conclude_failure(kind, item, result)
+        else:
+            outcome, upstream, error = WorkAttempt.Outcome.SUCCEEDED, "", ""
+        outcomes[item.pk] = item.state if outcome == WorkAttempt.Outcome.SUCCEEDED else outcome
+        attempts.append(
+            _attempt_row(
+                model,
+                item.pk,
+                started=started,
+                seconds=seconds,
+                outcome=outcome,
+                upstream=upstream,
+                error=error,
+                number=numbers[item.pk],
+            )
+        )
+    _save_attempts(attempts)
+    return outcomes
+
+
+def _conclude_failure(kind: WorkKind, item: WorkItem, exc: Exception) -> tuple[str, str, str]:
+    """Retry later or park, by what the step raised; returns (outcome, upstream, error)."""
+    if isinstance(exc, RetryableError):
+        return _retry_later(kind, item, exc, str(exc)), exc.upstream, str(exc)
+    if isinstance(exc, NeedsAttention):
+        return _park(kind, item, kind.needs_attention, exc.message, exc.hint), "", exc.message
+    if isinstance(exc, GiveUp):
+        return _park(kind, item, kind.failed, str(exc), ""), "", str(exc)
+    if isinstance(exc, PermanentError):
+        outcome = _park(kind, item, kind.needs_attention, str(exc), exc.hint)
+        return outcome, exc.upstream, str(exc)
+    if isinstance(exc, UpstreamError):
+        outcome = _park(kind, item, kind.needs_attention, str(exc), "Check the upstream.")
+        return outcome, exc.upstream, str(exc)
+    logger.error("%s #%s: unexpected error", kind.label, item.pk, exc_info=exc)
+    error = f"Unexpected error: {exc!r}"
+    return _retry_later(kind, item, RetryableError(error), error), "", error
 
 
 def record_attempts(
@@ -326,27 +393,53 @@ def record_attempts(
     error: str = "",
     number: int = 1,
 ) -> None:
-    """Keep one row per item for an attempt (a batch call to an upstream covers several).
+    """Keep one row per item for an attempt (a batch call to an upstream covers several)."""
+    _save_attempts(
+        [
+            _attempt_row(
+                model,
+                pk,
+                started=started,
+                seconds=seconds,
+                outcome=outcome,
+                upstream=upstream,
+                error=error,
+                number=number,
+            )
+            for pk in ids
+        ]
+    )
 
-    One item's row is a single autocommitted INSERT, without a transaction around it.
-    """
-    rows = [
-        WorkAttempt(
-            kind=model._meta.label_lower,
-            item_id=pk,
-            number=number,
-            started_at=started,
-            duration_ms=int(seconds * 1000),
-            outcome=outcome,
-            upstream=upstream[:20],
-            error=error,
-            worker=worker_name(),
-        )
-        for pk in ids
-    ]
+
+def _attempt_row(
+    model: type[WorkItem],
+    pk: int,
+    *,
+    started: datetime,
+    seconds: float,
+    outcome: str,
+    upstream: str,
+    error: str,
+    number: int,
+) -> WorkAttempt:
+    return WorkAttempt(
+        kind=model._meta.label_lower,
+        item_id=pk,
+        number=number,
+        started_at=started,
+        duration_ms=int(seconds * 1000),
+        outcome=outcome,
+        upstream=upstream[:20],
+        error=error,
+        worker=worker_name(),
+    )
+
+
+def _save_attempts(rows: list[WorkAttempt]) -> None:
+    """One row is a single autocommitted INSERT, without a transaction around it."""
     if len(rows) == 1:
         rows[0].save(force_insert=True)
-    else:
+    elif rows:
         WorkAttempt.objects.bulk_create(rows)
 
 
@@ -370,17 +463,30 @@ def _released(**fields: Any) -> dict[str, Any]:
     return {"lease_until": None, "lease_holder": "", **fields}
 
 
-def _succeed(kind: WorkKind, item: WorkItem, done: Done) -> str:
-    """Release the item; the kind's `move` keeps its own writes atomic, and a bare release is
-    one statement, so no transaction is opened here."""
-    fields = _released(
-        attempts=0, next_attempt_at=None, last_error="", last_error_hint="", **done.fields
-    )
-    if done.state and done.state != item.state:
-        kind.move(item, done.state, "", fields)
-    else:
-        type(item).objects.filter(pk=item.pk).update(**fields)
-    return WorkAttempt.Outcome.SUCCEEDED
+def _succeed_all(kind: WorkKind, done: list[tuple[WorkItem, Done]]) -> None:
+    """Release the items, moving those whose step named a new state.
+
+    Items that stay where they are, and items of a kind without a timeline moving alike, are
+    released in one UPDATE per group; a kind with its own `move` (orders) moves each item, its
+    writes atomic there. No transaction is opened here.
+    """
+    cleared = _released(attempts=0, next_attempt_at=None, last_error="", last_error_hint="")
+    groups: dict[tuple, list[WorkItem]] = {}
+    for item, result in done:
+        to = result.state if result.state and result.state != item.state else None
+        if to and kind.move is not guarded_move:
+            kind.move(item, to, "", {**cleared, **result.fields})
+            continue
+        key = (item.state, to, tuple(sorted(result.fields.items())))
+        groups.setdefault(key, []).append(item)
+    for (state, to, fields), items in groups.items():
+        rows = type(items[0]).objects.filter(pk__in=[item.pk for item in items])
+        if to:
+            rows.filter(state=state).update(state=to, **cleared, **dict(fields))
+            for item in items:
+                item.state = to
+        else:
+            rows.update(**cleared, **dict(fields))
 
 
 def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str) -> str:

@@ -1,12 +1,14 @@
 """The inbox item's lifecycle: each stored event is handed to the handler of its kind.
 
 Business apps register a handler per event entity (`register_handler("order", ...)`) in their
-`AppConfig.ready`; the inbox never imports them. Leasing, retries, parking and the attempt
+`AppConfig.ready`; the inbox never imports them. A handler may also take a whole batch of its
+items (`many=`), when they are cheaper together. Leasing, retries, parking and the attempt
 history are the work-item core's (`integration_hub.core.work`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 
 from django.utils import timezone
@@ -22,11 +24,19 @@ Handler = Callable[[InboxItem], bool]
 Raises the connectors' errors (retryable or permanent), `work.NeedsAttention` or `work.GiveUp`.
 """
 
+BatchHandler = Callable[[list[InboxItem]], dict[int, "bool | Exception"]]
+"""A handler for many items of its entity: each item's result, or the exception it failed with."""
+
 _handlers: dict[str, Handler] = {}
+_batch_handlers: dict[str, BatchHandler] = {}
+BATCH_SIZE = 50
+"""Items one attempt takes at most; a worker fills its batch from the backlog."""
 
 
-def register_handler(entity: str, handler: Handler) -> None:
+def register_handler(entity: str, handler: Handler, *, many: BatchHandler | None = None) -> None:
     _handlers[entity] = handler
+    if many is not None:
+        _batch_handlers[entity] = many
 
 
 def register_kind() -> None:
@@ -34,6 +44,8 @@ def register_kind() -> None:
         work.WorkKind(
             model=InboxItem,
             task="inbox.process_item",
+            batch_task="inbox.process_items",
+            batch_size=BATCH_SIZE,
             work_states=(InboxItem.State.PENDING,),
             needs_attention=InboxItem.State.NEEDS_ATTENTION,
             failed=InboxItem.State.FAILED,
@@ -49,12 +61,46 @@ def process_item(item_id: int) -> str:
     return work.process(InboxItem, item_id, _handle)
 
 
+def process_items(item_ids: list[int]) -> dict[int, str]:
+    """Process these items and, up to a batch, other pending ones, together."""
+    return work.process_batch(InboxItem, item_ids, _handle_many, fill_to=BATCH_SIZE)
+
+
 def _handle(item: InboxItem) -> work.Done:
-    handler = _handlers.get(item.entity)
-    owner = item.store_id is not None or item.tenant_id is not None
-    did_something = handler is not None and owner and handler(item)
-    state = InboxItem.State.DONE if did_something else InboxItem.State.IGNORED
-    return work.Done(state, {"processed_at": timezone.now()})
+    result = _handle_many([item])[item.pk]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:
+    """Each item to its entity's handler, a batch handler taking all of its entity's at once;
+    an item without a handler or an owner (store or tenant) is ignored."""
+    handled: dict[int, bool | Exception] = {}
+    by_entity: dict[str, list[InboxItem]] = defaultdict(list)
+    for item in items:
+        if item.entity in _handlers and (item.store_id is not None or item.tenant_id is not None):
+            by_entity[item.entity].append(item)
+        else:
+            handled[item.pk] = False
+    for entity, owned in by_entity.items():
+        if entity in _batch_handlers:
+            handled.update(_batch_handlers[entity](owned))
+            continue
+        for item in owned:
+            try:
+                handled[item.pk] = _handlers[entity](item)
+            except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+                handled[item.pk] = exc
+    now = timezone.now()
+    return {
+        pk: result
+        if isinstance(result, Exception)
+        else work.Done(
+            InboxItem.State.DONE if result else InboxItem.State.IGNORED, {"processed_at": now}
+        )
+        for pk, result in handled.items()
+    }
 
 
 def _audit_parking(item: InboxItem, change: work.Change) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from django.utils import timezone
@@ -24,11 +25,7 @@ def process_inbox_item(item_id: int) -> str:
 @app.task(name="inbox.process_items", acks_late=True)
 def process_inbox_items(item_ids: list[int]) -> dict[str, int]:
     """Webhooks arrive in bursts; the web sends their ids in batches (`BatchedPublisher`)."""
-    outcomes: dict[str, int] = {}
-    for item_id in item_ids:
-        outcome = processing.process_item(item_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
+    return dict(Counter(processing.process_items(item_ids).values()))
 
 
 @app.task(name="inbox.poll_store", acks_late=True)

@@ -86,9 +86,10 @@ def test_a_bulk_run_that_processed_nothing_is_retried_and_the_batch_rebuilt_whol
     stopped = []
 
     def nothing_processed(call: Call) -> dict | None:
-        """Once: M3 stopped the run before its first line (the fake stops after N >= 1)."""
+        """Once: M3 stopped the lines' run before its first line (the fake stops after N >= 1)."""
         body = call.json if isinstance(call.json, dict) else {}
-        if stopped or body.get("program") != "OIS100MI":
+        sent = [t.get("transaction") for t in body.get("transactions") or []]
+        if stopped or body.get("program") != "OIS100MI" or "AddBatchLine" not in sent:
             return None
         stopped.append(call)
         results = [{"transaction": t["transaction"], "notProcessed": "true"}
