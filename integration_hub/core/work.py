@@ -471,22 +471,22 @@ def _succeed_all(kind: WorkKind, done: list[tuple[WorkItem, Done]]) -> None:
     writes atomic there. No transaction is opened here.
     """
     cleared = _released(attempts=0, next_attempt_at=None, last_error="", last_error_hint="")
-    groups: dict[tuple, list[WorkItem]] = {}
+    groups: dict[str, tuple[str, str | None, dict[str, Any], list[WorkItem]]] = {}
     for item, result in done:
         to = result.state if result.state and result.state != item.state else None
         if to and kind.move is not guarded_move:
             kind.move(item, to, "", {**cleared, **result.fields})
             continue
-        key = (item.state, to, tuple(sorted(result.fields.items())))
-        groups.setdefault(key, []).append(item)
-    for (state, to, fields), items in groups.items():
+        key = repr((item.state, to, sorted(result.fields.items())))
+        groups.setdefault(key, (item.state, to, result.fields, []))[3].append(item)
+    for state, to, fields, items in groups.values():
         rows = type(items[0]).objects.filter(pk__in=[item.pk for item in items])
         if to:
-            rows.filter(state=state).update(state=to, **cleared, **dict(fields))
+            rows.filter(state=state).update(state=to, **cleared, **fields)
             for item in items:
                 item.state = to
         else:
-            rows.update(**cleared, **dict(fields))
+            rows.update(**cleared, **fields)
 
 
 def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str) -> str:

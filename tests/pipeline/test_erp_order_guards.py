@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 
 from integration_hub.connectors.errors import M3TransactionError, UpstreamError
 from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
+from integration_hub.core.models import WorkAttempt
 from orders.erp_orders import (
     BATCH_HEAD_REQUESTED,
     ErpOrderRef,
@@ -27,6 +28,7 @@ from orders.erp_orders import (
     discard_abandoned_batch,
 )
 from orders.models import Order, OrderEvent, OrderLine
+from orders.pipeline import advance_orders
 from sandbox import demo_data
 from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings
@@ -250,3 +252,93 @@ def test_a_cancelled_or_long_parked_order_gives_its_open_batch_order_back(acme_e
         order.refresh_from_db()
         assert order.erp_temporary_order_number == ""
         assert order.events.filter(step="erp_batch_discarded").exists()
+
+
+def m3_api_calls(world: World) -> list:
+    return [c for c in world.tap.calls("m3") if "/M3/m3api-rest/" in c.path]
+
+
+def test_orders_due_together_are_built_with_three_bulk_calls_whatever_their_number(
+    acme_erp: World,
+):
+    orders = [
+        linked_order(lines=[(sku_of("acme", n), "1", "10.00"), (sku_of("acme", n + 1), "2", "5")])
+        for n in range(5)
+    ]
+    erp_before, _ = m3_counts(acme_erp)
+
+    outcomes = advance_orders([orders[0].pk])  # the others are due too: the batch takes them
+
+    assert outcomes == {order.pk: Order.State.IN_ERP for order in orders}
+    calls = m3_api_calls(acme_erp)
+    assert [sorted({t.name for t in call.transactions}) for call in calls] == [
+        ["OIS100MI/AddBatchHead"],
+        ["OIS100MI/AddBatchAddress", "OIS100MI/AddBatchLine"],
+        ["OIS100MI/Confirm"],
+    ]
+    assert [len(call.transactions) for call in calls] == [5, 5 * 3, 5]
+    numbers = set(Order.objects.filter(pk__in=[o.pk for o in orders]).values_list(
+        "erp_order_number", flat=True))  # fmt: skip
+    assert len(numbers) == 5 and "" not in numbers
+    assert m3_counts(acme_erp)[0] == erp_before + 5
+    direct = acme_erp.direct_m3("acme")
+    for n, order in enumerate(orders):
+        order.refresh_from_db()
+        assert [line.item_number for line in direct.order_lines(order.erp_order_number)] == [
+            sku_of("acme", n),
+            sku_of("acme", n + 1),
+        ]
+    attempts = WorkAttempt.objects.filter(kind="orders.order", item_id__in=[o.pk for o in orders])
+    assert sorted(attempts.values_list("outcome", flat=True)) == ["succeeded"] * 5
+
+
+def test_a_refused_line_stops_only_its_own_order_in_a_batch(acme_erp: World):
+    good, bad, other = (
+        linked_order(lines=[(sku_of("acme", 0), "1", "10.00")]),
+        linked_order(lines=[(sku_of("acme", 0), "1", "10.00"), ("NO-SUCH-ITEM", "1", "1.00")]),
+        linked_order(lines=[(sku_of("acme", 1), "1", "10.00")]),
+    )
+
+    advance_orders([good.pk, bad.pk, other.pk])
+
+    states = dict(Order.objects.filter(pk__in=[good.pk, bad.pk, other.pk]).values_list(
+        "pk", "state"))  # fmt: skip
+    assert states == {
+        good.pk: Order.State.IN_ERP,
+        bad.pk: Order.State.NEEDS_ATTENTION,
+        other.pk: Order.State.IN_ERP,
+    }
+    bad.refresh_from_db()
+    assert "line 2 (SKU NO-SUCH-ITEM)" in bad.state_message
+    assert not bad.erp_order_number and bad.erp_temporary_order_number
+    confirmed = [t.inputs["ORNO"] for t in acme_erp.tap.m3() if t.name == "OIS100MI/Confirm"]
+    assert bad.erp_temporary_order_number not in confirmed and len(confirmed) == 2
+
+
+def test_a_head_m3_did_not_get_to_is_searched_for_then_built_once(acme_erp: World):
+    first, second = linked_order(), linked_order()
+    erp_before, _ = m3_counts(acme_erp)
+    acme_erp.sandbox.control("m3", "faults", bulk_stop_after=1)  # each bulk run stops after one
+
+    advance_orders([first.pk, second.pk])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == Order.State.IN_ERP
+    assert second.state == Order.State.CUSTOMER_LINKED
+    assert "AddBatchHead was not processed" in second.last_error
+    assert m3_counts(acme_erp)[0] == erp_before + 1
+
+    acme_erp.calm()
+    acme_erp.tap.clear()
+    Order.objects.filter(pk=second.pk).update(next_attempt_at=None)  # the backoff has passed
+    advance_orders([second.pk])
+
+    second.refresh_from_db()
+    assert second.state == Order.State.IN_ERP and second.erp_order_number
+    names = acme_erp.tap.m3_names()
+    assert names[0] == "OIS100MI/SearchHead"  # an earlier attempt asked for a batch head
+    assert names.count("OIS100MI/Confirm") == 1
+    assert m3_counts(acme_erp)[0] == erp_before + 2
+    requested = second.events.filter(step=BATCH_HEAD_REQUESTED).count()
+    assert requested == 2

@@ -1,0 +1,79 @@
+"""Inbox items worked in batches: many store orders accepted together, each exactly once.
+
+The batch runs in-process (`process_items`) against the sandbox's API2Cart over HTTP; no
+worker runs in this module, so nothing else touches the items.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django_tenants.utils import schema_context
+
+from integration_hub.inbox.models import InboxItem
+from integration_hub.inbox.processing import process_items
+from orders.models import Order, OrderEvent
+from tests.pipeline.conftest import webhook_for
+
+State = InboxItem.State
+
+
+def stored(store, source: str, order_id: str, body: bytes) -> InboxItem:
+    return InboxItem.objects.create(
+        source=source,
+        store=store,
+        entity="order",
+        action="add",
+        entity_id=order_id,
+        body=body.decode(),
+        dedupe_key=f"batch-{source}-{order_id}",
+    )
+
+
+def api2cart_calls(world) -> int:
+    return world.sandbox.status()["api2cart"]["calls"]
+
+
+def test_a_batch_accepts_each_store_order_once_and_fails_only_the_broken_item(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=3)
+    ids = [order["id"] for order in placed["orders"]]
+    bodies = [webhook_for(store, order_id)[0] for order_id in ids]
+    items = [stored(store, "webhook", i, body) for i, body in zip(ids, bodies, strict=True)]
+    # A poll of the first order holds it as order.list answered it: no fetch needed.
+    items.append(stored(store, "poll", ids[0], bodies[0]))
+    missing = json.dumps({"id": "no-such-order"}).encode()
+    unknown = stored(store, "webhook", "no-such-order", missing)
+    calls_before = api2cart_calls(demo_world)
+
+    outcomes = process_items([items[0].pk])  # the other pending items fill the batch
+
+    assert outcomes == {**{item.pk: State.DONE for item in items}, unknown.pk: "failed"}
+    assert api2cart_calls(demo_world) - calls_before == 3 + 1  # one order.info per webhook
+    with schema_context("acme"):
+        orders = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert sorted(orders.values_list("store_order_id", flat=True)) == sorted(ids)
+        assert {order.state for order in orders} == {Order.State.ROUTED}
+        assert all(order.next_attempt_at is not None for order in orders)  # due for the ERP
+        again = OrderEvent.objects.filter(order__in=orders, step="store_update")
+        assert [event.order.store_order_id for event in again] == [ids[0]]
+        assert "Polling saw the order again" in again[0].message
+    unknown.refresh_from_db()
+    assert "does not know this order" in unknown.last_error
+
+
+def test_a_second_batch_of_the_same_orders_creates_nothing(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=2)
+    ids = [order["id"] for order in placed["orders"]]
+    first = [stored(store, "webhook", i, webhook_for(store, i)[0]) for i in ids]
+    process_items([item.pk for item in first])
+    replayed = [stored(store, "failed_webhook", i, webhook_for(store, i)[0]) for i in ids]
+
+    assert process_items([item.pk for item in replayed]) == {
+        item.pk: State.DONE for item in replayed
+    }
+    with schema_context("acme"):
+        orders = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert orders.count() == 2
+        assert OrderEvent.objects.filter(order__in=orders, step="store_update").count() == 2
