@@ -10,15 +10,16 @@ from integration_hub.connectors.errors import UpstreamError
 from orders.csv_import import run_csv_import
 from orders.erp_orders import discard_abandoned_batch
 from orders.intake import schedule_new_orders
-from orders.pipeline import advance_order, advance_orders
+from orders.pipeline import advance_orders
 from tenant_settings.connection_clients import erp_client
 
 logger = logging.getLogger("hub.erp_cleanup")
 
 
 @tenant_task(name="orders.process_order")
-def process_order(order_id: int) -> str:
-    return advance_order(order_id)
+def process_order(order_id: int) -> dict[str, int]:
+    """One order's message (a retry, a manual action); other due orders may join its batch."""
+    return process_orders([order_id])
 
 
 @tenant_task(name="orders.process_orders")

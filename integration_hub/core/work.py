@@ -139,16 +139,29 @@ _kinds: dict[type[models.Model], WorkKind] = {}
 
 
 def register(kind: WorkKind) -> None:
-    """Declare a kind of work; the sweeper resends its due and stuck items from now on."""
+    """Declare a kind of work; the sweeper resends its due and stuck items from now on (in
+    messages of a batch each when the kind has a batch task)."""
     _kinds[kind.model] = kind
+    task, find = kind.task, lambda now, stale: [(pk,) for pk in due_ids(kind, now, stale)]
+    if kind.batch_task:
+        task, find = (
+            kind.batch_task,
+            lambda now, stale: [
+                (chunk,) for chunk in _chunks(due_ids(kind, now, stale), kind.batch_size)
+            ],
+        )
     sweeper.register(
         sweeper.SweepJob(
             name=str(kind.model._meta.verbose_name_plural),
-            task=kind.task,
+            task=task,
             in_tenants=kind.in_tenants,
-            find=lambda now, stale: [(pk,) for pk in due_ids(kind, now, stale)],
+            find=find,
         )
     )
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def kind_of(model: type[models.Model]) -> WorkKind:
@@ -194,9 +207,8 @@ def schedule_many(model: type[WorkItem], ids: Iterable[int]) -> None:
         for pk in ids:
             dispatch.dispatch(kind.task, pk)
         return
-    ids = list(ids)
-    for start in range(0, len(ids), kind.batch_size):
-        dispatch.dispatch(kind.batch_task, ids[start : start + kind.batch_size])
+    for chunk in _chunks(list(ids), kind.batch_size):
+        dispatch.dispatch(kind.batch_task, chunk)
 
 
 def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list[int]:

@@ -18,8 +18,9 @@ logger = logging.getLogger("hub.polling")
 
 
 @app.task(name="inbox.process_item", acks_late=True)
-def process_inbox_item(item_id: int) -> str:
-    return processing.process_item(item_id)
+def process_inbox_item(item_id: int) -> dict[str, int]:
+    """One item's message (a retry, a ShipStation webhook); pending items may join its batch."""
+    return process_inbox_items([item_id])
 
 
 @app.task(name="inbox.process_items", acks_late=True)
