@@ -9,6 +9,7 @@ core's; state changes are `orders.state`'s.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from integration_hub.core import work
 from orders import state
@@ -45,36 +46,36 @@ def _advance(orders: list[Order]) -> dict[int, Exception]:
     failures: dict[int, Exception] = {}
     by_pk = {order.pk: order for order in orders}
     routed = [order for order in orders if order.state == S.ROUTED]
-    linked = []
-    for pk, decision in link_customers(routed, erp, settings).items():
-        if isinstance(decision, Exception):
-            failures[pk] = decision
-            continue
-        linked.append(
-            state.Transition(
-                by_pk[pk],
-                f"ERP customer {decision.customer_number} ({decision.how}).",
-                upstream_ref=decision.customer_number,
-                fields={"erp_customer_number": decision.customer_number},
-            )
-        )
-    _move_or_keep(linked, S.CUSTOMER_LINKED)
+    decisions = link_customers(routed, erp, settings)
+    _move_or_keep(
+        [
+            _step_done(by_pk[pk], "ERP customer", "erp_customer_number", d.customer_number, d.how)
+            for pk, d in _successes(decisions, failures).items()
+        ],
+        S.CUSTOMER_LINKED,
+    )
     ready = [o for o in orders if o.state == S.CUSTOMER_LINKED and o.pk not in failures]
-    in_erp = []
-    for pk, ref in create_erp_orders(ready, erp, settings).items():
-        if isinstance(ref, Exception):
-            failures[pk] = ref
-            continue
-        in_erp.append(
-            state.Transition(
-                by_pk[pk],
-                f"ERP order {ref.order_number} ({ref.how}).",
-                upstream_ref=ref.order_number,
-                fields={"erp_order_number": ref.order_number},
-            )
-        )
-    _move_or_keep(in_erp, S.IN_ERP)
+    refs = create_erp_orders(ready, erp, settings)
+    _move_or_keep(
+        [
+            _step_done(by_pk[pk], "ERP order", "erp_order_number", ref.order_number, ref.how)
+            for pk, ref in _successes(refs, failures).items()
+        ],
+        S.IN_ERP,
+    )
     return failures
+
+
+def _successes(results: dict[int, Any], failures: dict[int, Exception]) -> dict[int, Any]:
+    """The results that are not exceptions; the exceptions join `failures`."""
+    failures.update({pk: r for pk, r in results.items() if isinstance(r, Exception)})
+    return {pk: r for pk, r in results.items() if not isinstance(r, Exception)}
+
+
+def _step_done(order: Order, what: str, field: str, number: str, how: str) -> state.Transition:
+    return state.Transition(
+        order, f"{what} {number} ({how}).", upstream_ref=number, fields={field: number}
+    )
 
 
 def _move_or_keep(transitions: list[state.Transition], to: str) -> None:
