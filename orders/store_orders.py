@@ -16,6 +16,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from itertools import islice
 from typing import Any
 
 from django_tenants.utils import schema_context
@@ -80,9 +81,12 @@ def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
     results: dict[int, bool | Exception] = {}
     parts: dict[str, list[AcceptedPart]] = defaultdict(list)
     stores: dict[int, tuple[Store, list[Tenant]]] = {}
+    fetched = _fetch_together(items, stores)
     for item in items:
         try:
-            for tenant, part in _parts_of(item, stores):
+            if isinstance(fetched.get(item.pk), Exception):
+                raise fetched[item.pk]
+            for tenant, part in _parts_of(item, stores, fetched.get(item.pk)):
                 parts[tenant.schema_name].append(part)
         except Exception as exc:  # this item's own outcome; the work-item core sorts it out
             results[item.pk] = exc
@@ -95,14 +99,58 @@ def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
     return {item.pk: results.get(item.pk, True) for item in items}
 
 
-def _parts_of(
-    item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]
-) -> list[tuple[Tenant, AcceptedPart]]:
+def _store_of(item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]) -> Store:
+    """The item's store and its member tenants, read once per batch."""
     if item.store_id not in stores:
         store = Store.objects.select_related("account").get(pk=item.store_id)
         members = list(Tenant.objects.filter(store_memberships__store=store, is_active=True))
         stores[item.store_id] = (store, members)
-    store, members = stores[item.store_id]
+    return stores[item.store_id][0]
+
+
+def _fetch_together(
+    items: list[InboxItem], stores: dict[int, tuple[Store, list[Tenant]]]
+) -> dict[int, api2cart.Order | Exception]:
+    """The store orders of a batch's webhooks, one `order.list` per store by internal ids.
+
+    Webhooks carry little more than ids; a poll hit holds its order already. An order the list
+    does not return (or cannot read) is left out, to be fetched alone with `order.info`, which
+    says why; a list call that fails is each of its items' error, to retry.
+    """
+    wanted: dict[int, dict[str, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
+    for item in items:
+        if item.store_id is not None and _polled_order(item) is None:
+            internal_id, _ = _order_ids(item)
+            if internal_id:
+                wanted[item.store_id][internal_id].append(item)
+    fetched: dict[int, api2cart.Order | Exception] = {}
+    for by_id in wanted.values():
+        if len(by_id) < 2:
+            continue  # order.info is as cheap for one
+        try:
+            first = next(iter(by_id.values()))[0]
+            client = api2cart_for_store(_store_of(first, stores))
+            # Never more than asked for: a platform ignoring the filter is not read to its end.
+            rows = list(islice(client.order_rows(ids=list(by_id)), len(by_id)))
+        except Exception as exc:  # each item's error; the work-item core sorts it out
+            fetched.update({item.pk: exc for waiting in by_id.values() for item in waiting})
+            continue
+        for row in rows:
+            try:
+                order = api2cart.Order.from_api(row)
+            except api2cart.UnreadableOrder:
+                continue
+            fetched.update({item.pk: order for item in by_id.get(order.id, [])})
+    return fetched
+
+
+def _parts_of(
+    item: InboxItem,
+    stores: dict[int, tuple[Store, list[Tenant]]],
+    fetched: api2cart.Order | None,
+) -> list[tuple[Tenant, AcceptedPart]]:
+    store = _store_of(item, stores)
+    members = stores[item.store_id][1]
     if not members:
         raise NeedsAttention(
             f"Store {store} has no member tenants", hint="Add the store to a tenant first."
@@ -110,8 +158,10 @@ def _parts_of(
     internal_id, order_number = _order_ids(item)
     client = api2cart_for_store(store)
     try:
-        store_order = _polled_order(item) or client.order_info(
-            order_number or None, id=internal_id or None
+        store_order = (
+            fetched
+            or _polled_order(item)
+            or client.order_info(order_number or None, id=internal_id or None)
         )
     except NotFoundError as exc:
         raise GiveUp(f"The store does not know this order: {exc}") from exc

@@ -268,6 +268,7 @@ class OrdersMixin(Api2CartBase):
         modified_to: datetime | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        ids: Iterable[str] = (),
         order_ids: Iterable[str] = (),
         order_status: str | None = None,
         customer_email: str | None = None,
@@ -275,9 +276,13 @@ class OrdersMixin(Api2CartBase):
         sort_by: str | None = None,
         sort_direction: str | None = None,
     ) -> Iterator[Any]:
-        """`order.list` rows as received, so one unreadable order never stops the others."""
+        """`order.list` rows as received, so one unreadable order never stops the others.
+
+        `ids` are internal ids, `order_ids` store-facing order numbers (§3.1).
+        """
         params = {
             **self._dates(modified_from, modified_to, created_from, created_to),
+            "ids": ",".join(ids) or None,
             "order_ids": ",".join(order_ids) or None,
             "order_status": order_status,
             "customer_email": customer_email,
