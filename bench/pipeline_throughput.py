@@ -89,7 +89,8 @@ def main() -> None:
             with schema_context("acme"):
                 return Order.objects.filter(state=Order.State.SENT_TO_SHIPSTATION).count()
 
-        calls_before = upstream_calls(sandbox.status())
+        status_before = sandbox.status()
+        calls_before = upstream_calls(status_before)
         cpu_before = cpu_snapshot(processes, sandbox.process.pid)
         started = time.perf_counter()
         remaining = args.orders
@@ -125,6 +126,7 @@ def main() -> None:
                 "erp_orders": status["m3"]["erp_orders"],
                 "shipstation_orders": status["shipstation"]["shipstation_orders"],
                 "calls_per_order": {k: round(v / args.orders, 3) for k, v in calls.items()},
+                "m3_calls": m3_calls_by_transaction(status_before, status),
                 "hub_cpu_ms_per_order": round(hub_cpu / args.orders * 1000, 2),
                 "cpu_seconds": cpu,
                 "sandbox_cpu_share_of_machine": round(cpu["sandbox"] / (elapsed * cores), 3),
@@ -136,6 +138,14 @@ def main() -> None:
 
 def upstream_calls(status: dict) -> dict[str, int]:
     return {name: status[name]["calls"] for name in ("api2cart", "m3", "shipstation")}
+
+
+def m3_calls_by_transaction(before: dict, after: dict) -> dict[str, int]:
+    """M3 calls made during the run, by transaction (a bulk call by the transactions it held)."""
+    old = before["m3"]["calls_by_transaction"]
+    new = after["m3"]["calls_by_transaction"]
+    made = {name: count - old.get(name, 0) for name, count in new.items()}
+    return {name: count for name, count in made.items() if count}
 
 
 def cpu_snapshot(processes: dict, sandbox_pid: int) -> dict[str, float]:

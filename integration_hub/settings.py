@@ -279,6 +279,9 @@ HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "3
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call).
 HUB_SHIPSTATION_PUSH_SECONDS = float(os.environ.get("HUB_SHIPSTATION_PUSH_SECONDS", "10"))
+# Store orders wait this long before their ERP step, so the orders arriving meanwhile share its
+# three M3 bulk calls (docs/adr-0009-batched-work.md); 0 sends them on at once.
+HUB_ERP_GATHER_SECONDS = float(os.environ.get("HUB_ERP_GATHER_SECONDS", "1"))
 HUB_SHIPMENT_POLL_SECONDS = int(os.environ.get("HUB_SHIPMENT_POLL_SECONDS", "300"))
 # How often each tenant's open orders are checked for ERP invoices and payment.
 HUB_INVOICE_READ_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))

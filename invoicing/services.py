@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from integration_hub.connectors.errors import RetryableError, UpstreamError
+from integration_hub.connectors.errors import UpstreamError
 from integration_hub.connectors.m3 import M3Client
 from integration_hub.connectors.m3.records import M3Invoice
 from integration_hub.core import work
@@ -118,9 +118,9 @@ def settle(order: Order) -> bool:
     return moved
 
 
-def read_order_invoices(order: Order, client: M3Client) -> list[Invoice]:
-    """Read one order's ERP invoices, record them and apply the *Invoiced* rule."""
-    invoices = record_invoices(order, client.order_invoices(order.erp_order_number))
+def read_order_invoices(order: Order, found: list[M3Invoice]) -> list[Invoice]:
+    """Record the order's ERP invoices as M3 listed them and apply the *Invoiced* rule."""
+    invoices = record_invoices(order, found)
     settle(order)
     return invoices
 
@@ -134,7 +134,8 @@ class ReadReport:
 
 
 def read_invoices(limit: int | None = None) -> ReadReport:
-    """The scheduled read: open orders with an ERP number (oldest first), one call each.
+    """The scheduled read: open orders with an ERP number (oldest first), read together in
+    bulk calls (`BULK_READS` orders each).
 
     An M3 error on one order is logged and the run goes on; an outage ends the run (the next
     tick tries again).
@@ -142,17 +143,21 @@ def read_invoices(limit: int | None = None) -> ReadReport:
     report = ReadReport()
     orders = Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="")
     cap = limit or settings.HUB_SWEEP_CAP_PER_TENANT
-    client = erp_client()
-    for order in orders.order_by("updated_at")[:cap]:
+    orders = list(orders.order_by("updated_at")[:cap])
+    try:
+        found = erp_client().each_order_invoices(order.erp_order_number for order in orders)
+    except UpstreamError as exc:
+        report.errors.append(str(exc))
+        logger.warning("invoices not read: %s", exc)
+        return report
+    for order in orders:
         report.orders += 1
-        try:
-            invoices = read_order_invoices(order, client)
-        except UpstreamError as exc:
-            report.errors.append(f"{order}: {exc}")
-            logger.warning("invoices of %s not read: %s", order, exc)
-            if isinstance(exc, RetryableError):
-                break
+        invoices_found = found[order.erp_order_number]
+        if isinstance(invoices_found, UpstreamError):
+            report.errors.append(f"{order}: {invoices_found}")
+            logger.warning("invoices of %s not read: %s", order, invoices_found)
             continue
+        invoices = read_order_invoices(order, invoices_found)
         report.invoices += len(invoices)
         report.invoiced += order.state == S.INVOICED
     return report

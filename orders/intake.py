@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -188,7 +189,8 @@ def accept_orders(
 ) -> list[tuple[Order, bool]]:
     """`accept_order` for a batch of store orders (an inbox batch's): the known ones are found
     in one query, the new ones written with a few bulk INSERTs in one transaction and scheduled
-    together. The same store order twice in the batch is created once. If another worker
+    together, after `HUB_ERP_GATHER_SECONDS` so that orders arriving meanwhile share their ERP
+    calls. The same store order twice in the batch is created once. If another worker
     creates one of them meanwhile, the batch is accepted one order at a time instead.
     """
     _needs_tenant("accept_orders")
@@ -218,7 +220,11 @@ def accept_orders(
                     [actor for _, actor in new.values()],
                     timezone.now(),
                 )
-                work.schedule_many(Order, [order.pk for order in created])
+                work.schedule_many(
+                    Order,
+                    [order.pk for order in created],
+                    countdown=settings.HUB_ERP_GATHER_SECONDS or None,
+                )
         except IntegrityError:
             return [accept_order(i, actor=a) for i, a in zip(incomings, actors, strict=True)]
         known.update(zip(new, created, strict=True))

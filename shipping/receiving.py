@@ -20,8 +20,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from integration_hub.connectors._http import origin
-from integration_hub.connectors.errors import PermanentError
-from integration_hub.connectors.m3 import M3Client
+from integration_hub.connectors.errors import PermanentError, UpstreamError
+from integration_hub.connectors.m3 import M3Client, M3OrderLine
 from integration_hub.core import work
 from integration_hub.inbox.models import InboxItem
 from orders.models import Order, OrderLine
@@ -111,18 +111,26 @@ def poll_erp_deliveries() -> int:
     if not row.erp_ionapi:
         return 0
     client = erp_client(row)
+    lines_of = client.each_order_lines(order.erp_order_number for order in orders)
     new = 0
     for order in orders:
+        erp_lines = lines_of[order.erp_order_number]
+        if isinstance(erp_lines, UpstreamError):  # refused or skipped by M3: read next tick
+            logger.warning("ERP lines of %s not read: %s", order, erp_lines)
+            continue
         try:
-            new += erp_deliveries_of(client, order)
+            new += erp_deliveries_of(client, order, erp_lines)
         except PermanentError as exc:
             logger.warning("ERP deliveries of %s not read: %s", order, exc)
     return new
 
 
-def erp_deliveries_of(client: M3Client, order: Order) -> int:
-    """Record each ERP delivery of the order not seen before; returns how many."""
-    by_ponr = _lines_by_erp_line(client, order)
+def erp_deliveries_of(client: M3Client, order: Order, erp_lines: list[M3OrderLine]) -> int:
+    """Record each ERP delivery of the order not seen before; returns how many.
+
+    `erp_lines` are the order's lines as M3 lists them (read for many orders at once).
+    """
+    by_ponr = _lines_by_erp_line(order, erp_lines)
     deliveries: dict[str, list[tuple[OrderLine, Decimal]]] = defaultdict(list)
     for ponr, line in by_ponr.items():
         for delivery_line in client.delivery_lines(order.erp_order_number, ponr):
@@ -156,16 +164,13 @@ def erp_deliveries_of(client: M3Client, order: Order) -> int:
     return new
 
 
-def _lines_by_erp_line(client: M3Client, order: Order) -> dict[str, OrderLine]:
+def _lines_by_erp_line(order: Order, erp_lines: list[M3OrderLine]) -> dict[str, OrderLine]:
     """ERP line number (PONR) → hub line, for lines with something delivered.
 
     The hub sends its lines in order and M3 numbers them, so they pair by position; when the
     counts differ they pair by item number.
     """
-    erp_lines = sorted(
-        client.order_lines(order.erp_order_number),
-        key=lambda line: (int(line.line_number or 0), line.line_suffix),
-    )
+    erp_lines = sorted(erp_lines, key=lambda line: (int(line.line_number or 0), line.line_suffix))
     lines = sorted(order.lines.all(), key=lambda line: line.line_number)
     if len(erp_lines) == len(lines):
         pairs = zip(erp_lines, lines, strict=True)

@@ -199,16 +199,19 @@ def schedule(item: WorkItem, *, countdown: float | None = None) -> None:
     dispatch.dispatch(kind.task, item.pk, countdown=countdown)
 
 
-def schedule_many(model: type[WorkItem], ids: Iterable[int]) -> None:
+def schedule_many(
+    model: type[WorkItem], ids: Iterable[int], *, countdown: float | None = None
+) -> None:
     """`schedule` for freshly inserted rows (already due), after commit: one message per
-    batch when the kind has a batch task, else one each."""
+    batch when the kind has a batch task, else one each. With `countdown`, the items that
+    become due meanwhile can join the batch (a batch task fills from what is due)."""
     kind = kind_of(model)
     if not kind.batch_task:
         for pk in ids:
-            dispatch.dispatch(kind.task, pk)
+            dispatch.dispatch(kind.task, pk, countdown=countdown)
         return
     for chunk in _chunks(list(ids), kind.batch_size):
-        dispatch.dispatch(kind.batch_task, chunk)
+        dispatch.dispatch(kind.batch_task, chunk, countdown=countdown)
 
 
 def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list[int]:

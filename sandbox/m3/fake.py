@@ -158,6 +158,7 @@ class M3Fake:
             "invoices_paid": count("SELECT COUNT(*) FROM m3_invoices WHERE rafc = '0'"),
             "token_requests": self._counter("token_requests"),
             "calls": self._counter("calls"),
+            "calls_by_transaction": self._counters("call:"),
         }
 
     # --- ION authorisation server --------------------------------------------------------------
@@ -287,6 +288,7 @@ class M3Fake:
             raise GatewayError(404, {"error": "Expected .../execute/{PROGRAM}/{TRANSACTION}"})
         program = route[0]
         trx, _, matrix_text = route[1].partition(";")
+        self._count(f"call:{program}/{trx}")
         matrix = parse_matrix(matrix_text)
         inputs = {
             key.upper(): values[-1].strip()
@@ -321,6 +323,8 @@ class M3Fake:
         if not isinstance(body, dict) or not isinstance(body.get("transactions"), list):
             raise GatewayError(400, {"error": "Body must be {program, transactions: [...]}"})
         program = str(body.get("program") or "")
+        first = {str(t.get("transaction")) for t in body["transactions"] if isinstance(t, dict)}
+        self._count(f"call:{program}/bulk {'+'.join(sorted(first))}")
         options = {key: values[-1] for key, values in req.query.items() if values}
         answers = self.answer_shape()
         if program not in PROGRAMS:
@@ -519,6 +523,13 @@ class M3Fake:
             "ON CONFLICT(name) DO UPDATE SET value = value + 1",
             (f"stat:{name}",),
         )
+
+    def _counters(self, prefix: str) -> dict[str, int]:
+        """Counters whose name starts with `prefix`, by the rest of their name."""
+        rows = self.db.query(
+            "SELECT name, value FROM m3_counters WHERE name LIKE ?", (f"stat:{prefix}%",)
+        )
+        return {row[0].removeprefix(f"stat:{prefix}"): int(row[1]) for row in rows}
 
     def _counter(self, name: str) -> int:
         return int(self.db.scalar("SELECT value FROM m3_counters WHERE name = ?",

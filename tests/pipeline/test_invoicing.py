@@ -240,3 +240,25 @@ def test_the_openapi_schema_documents_generate_invoice(world: World, acme_store:
     token = issue_token("acme")
     schema = ApiClient(HOST, token).get("/api/schema/", format="json")
     assert "/api/v1/orders/{id}/invoice" in schema.content.decode()
+
+
+def test_the_scheduled_read_takes_every_open_order_in_one_bulk_call(
+    world: World, acme_store: Store
+):
+    orders = [order_in_erp(world, acme_store) for _ in range(3)]
+    for order in orders[:2]:
+        deliver(world, order)
+    gone = make_order(
+        store=None, source=Order.Source.API, state=S.SHIPPED, erp_order_number="9999999"
+    )  # an order number M3 does not know
+    world.tap.clear()
+
+    report = services.read_invoices()
+
+    [call] = [c for c in world.tap.calls("m3") if "/M3/m3api-rest/" in c.path]
+    assert {t.name for t in call.transactions} == {"OIS350MI/LstAllInvByCO"}
+    assert {t.inputs["ORNO"] for t in call.transactions} >= {
+        *(o.erp_order_number for o in orders), gone.erp_order_number,
+    }  # fmt: skip
+    assert [Invoice.objects.filter(order=o).count() for o in orders] == [1, 1, 0]
+    assert report.orders >= 4 and report.invoices == 2

@@ -23,7 +23,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -62,6 +62,8 @@ from integration_hub.connectors.m3.values import Fields, Record, m3_count, m3_fl
 M3_REST_PATH = "M3/m3api-rest/v2/execute"
 # "Record does not exist": how M3 may answer a list transaction that found nothing (§3.4).
 NO_ROWS_CODES = frozenset({"XRE0103"})
+BULK_READS = 100
+"""Read transactions sent in one bulk call by `list_for_each`."""
 LIST_PREFIXES = ("Lst", "List", "Search", "Sel")
 _ERROR_KEYS = ("errorMessage", "errorCode", "errorType")
 
@@ -321,6 +323,30 @@ class M3Client(HttpClient):
                 results[index] = replace(results[index], processed=False, records=[])
                 unmarked -= 1
         return results
+
+    def list_for_each(
+        self, program: str, transaction: str, key: str, values: Iterable[str]
+    ) -> dict[str, list[Record] | UpstreamError]:
+        """One list transaction for each of `values` (as input `key`), `BULK_READS` to a bulk
+        call instead of a call each: each value's records ("no rows" is an empty list), or the
+        error M3 gave for it (refused, or not processed: read it again next time)."""
+        found: dict[str, list[Record] | UpstreamError] = {}
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), BULK_READS):
+            chunk = wanted[start : start + BULK_READS]
+            sent = [BulkTransaction(transaction, {key: value}) for value in chunk]
+            answers = self.execute_bulk(program, sent, max_records=0)
+            for value, result in zip(chunk, answers, strict=True):
+                if result.ok or (result.refused and result.error.code in NO_ROWS_CODES):
+                    found[value] = result.records
+                elif result.refused:
+                    found[value] = result.error
+                else:
+                    found[value] = RetryableError(
+                        f"{program}/{transaction} for {value} was not processed by M3",
+                        upstream=self.upstream,
+                    )
+        return found
 
     def revoke(self) -> None:
         """Give the current token back (the SDK asks clients to revoke tokens they drop)."""
@@ -601,6 +627,13 @@ class M3Client(HttpClient):
             raise NotFoundError(f"M3 order {order_number} not found", upstream=self.upstream)
         return M3OrderHead.from_record(record)
 
+    def each_order_lines(
+        self, order_numbers: Iterable[str]
+    ) -> dict[str, list[M3OrderLine] | UpstreamError]:
+        """`OIS100MI/LstLine` of many orders, `BULK_READS` orders to a bulk call."""
+        found = self.list_for_each("OIS100MI", "LstLine", "ORNO", order_numbers)
+        return _parsed_each(found, M3OrderLine.from_record)
+
     def order_lines(self, order_number: str) -> list[M3OrderLine]:
         records = self.execute("OIS100MI", "LstLine", {"ORNO": order_number}, max_records=0)
         return [M3OrderLine.from_record(r) for r in records]
@@ -633,6 +666,13 @@ class M3Client(HttpClient):
                 if tracking and tracking not in numbers:
                     numbers.append(tracking)
         return numbers
+
+    def each_order_invoices(
+        self, order_numbers: Iterable[str]
+    ) -> dict[str, list[M3Invoice] | UpstreamError]:
+        """`OIS350MI/LstAllInvByCO` of many orders, `BULK_READS` orders to a bulk call."""
+        found = self.list_for_each("OIS350MI", "LstAllInvByCO", "ORNO", order_numbers)
+        return _parsed_each(found, M3Invoice.from_record)
 
     def order_invoices(self, order_number: str) -> list[M3Invoice]:
         """`OIS350MI/LstAllInvByCO`: invoices of an order with the amount still to pay."""
@@ -775,3 +815,13 @@ class _Seen:
                 self.whole = False
         self.tail = (self.tail + chunk)[-KEPT_BYTES:]
         return chunk
+
+
+def _parsed_each(
+    found: Mapping[str, list[Record] | UpstreamError], parse: Callable[[Record], Any]
+) -> dict[str, Any]:
+    """Each key's records parsed, or its error as it is."""
+    return {
+        key: value if isinstance(value, UpstreamError) else [parse(r) for r in value]
+        for key, value in found.items()
+    }
