@@ -203,4 +203,9 @@ def _print_status(status: dict, as_json: bool) -> None:
     for upstream, counts in status.items():
         print(_styled(upstream, HEADING, sys.stdout))
         for key, value in counts.items():
+            if isinstance(value, dict):  # a breakdown, e.g. M3 calls by transaction
+                print(f"  {key}")
+                for name, count in sorted(value.items()):
+                    print(f"    {name:<{width + 12}}  {count:>8}")
+                continue
             print(f"  {key:<{width}}  {value:>8}")

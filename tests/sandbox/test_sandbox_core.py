@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ import requests
 
 from sandbox import demo_data
 from sandbox.testing import SandboxError, SandboxHandle, start_sandbox
+from tests.sandbox.test_m3_fake import M3
 
 HEADERS = {
     "x-api-key": demo_data.API2CART_API_KEY,
@@ -94,6 +97,26 @@ def test_status_merges_every_fake(sandbox: SandboxHandle) -> None:
     assert status["api2cart"]["stores"] == len(demo_data.STORES)
     assert status["sandbox"]["webhooks_sent"] >= 0
     assert all(isinstance(counts, dict) for counts in status.values())
+
+
+def test_status_counts_m3_calls_by_transaction_and_the_cli_prints_them(
+    sandbox: SandboxHandle,
+) -> None:
+    m3 = M3(sandbox, "acme")
+    m3.get("CRS610MI", "LstBySearchKey", ALCU="ZZZZZZZZZZ")
+    m3.bulk({"program": "OIS100MI", "transactions": [
+        {"transaction": "GetHead", "record": {"ORNO": "1"}},
+        {"transaction": "LstLine", "record": {"ORNO": "1"}},
+    ]})  # fmt: skip
+
+    counted = sandbox.status()["m3"]["calls_by_transaction"]
+    assert counted["CRS610MI/LstBySearchKey"] >= 1
+    assert counted["OIS100MI/bulk GetHead+LstLine"] >= 1
+    printed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--url", sandbox.url, "status"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert "calls_by_transaction" in printed and "OIS100MI/bulk GetHead+LstLine" in printed
 
 
 def test_control_errors_are_clear(sandbox: SandboxHandle) -> None:
