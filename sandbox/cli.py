@@ -205,7 +205,8 @@ def _print_status(status: dict, as_json: bool) -> None:
         for key, value in counts.items():
             if isinstance(value, dict):  # a breakdown, e.g. M3 calls by transaction
                 print(f"  {key}")
+                names = max((len(name) for name in value), default=0)
                 for name, count in sorted(value.items()):
-                    print(f"    {name:<{width + 12}}  {count:>8}")
+                    print(f"    {name:<{names}}  {count:>8}")
                 continue
             print(f"  {key:<{width}}  {value:>8}")
