@@ -17,15 +17,25 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    connection,
+    transaction,
+)
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django_tenants.utils import get_public_schema_name
+from psycopg.errors import InvalidSqlStatementName
 
 from integration_hub.core.dispatch import BatchedPublisher
 from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
@@ -254,11 +264,13 @@ def store_event(delivery: Delivery) -> tuple[int, bool]:
 
 
 # One statement, no model instance, no savepoint: a redelivery meets the unique dedupe key and
-# inserts nothing. The columns not named take their defaults (NULL for the timestamps).
+# inserts nothing. The columns not named take their defaults (NULL for the timestamps). The inbox
+# is a shared table, named with its schema so that the statement does not depend on the
+# connection's search path (it is sent without going through the tenant-aware cursor).
 INSERT_NEW = (
-    f"INSERT INTO {InboxItem._meta.db_table} (source, store_id, dedupe_key, entity, action, "
-    "entity_id, headers, body, received_at, state, duplicates, attempts, lease_holder, "
-    "last_error, last_error_hint) "
+    f"INSERT INTO {get_public_schema_name()}.{InboxItem._meta.db_table} (source, store_id, "
+    "dedupe_key, entity, action, entity_id, headers, body, received_at, state, duplicates, "
+    "attempts, lease_holder, last_error, last_error_hint) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), %s, 0, 0, '', '', '') "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
 )
@@ -267,22 +279,77 @@ INSERT_NEW = (
 def _insert_new(
     delivery: Delivery, key: str, entity: str, action: str, entity_id: str, text: str
 ) -> int | None:
-    """The new item's id, or None when the event is already in the inbox."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            INSERT_NEW,
-            [
-                InboxItem.Source.WEBHOOK.value,
-                delivery.store.pk,
-                key,
-                entity,
-                action,
-                entity_id,
-                json.dumps(delivery.headers),
-                text,
-                InboxItem.State.PENDING.value,
-            ],
-        )
+    """The new item's id, or None when the event is already in the inbox.
+
+    A kept connection is checked by the insert itself rather than by Django's `SELECT 1`
+    before it (one round trip less per webhook): when the server has dropped the connection
+    (or the prepared statement), the insert runs once more on a new connection. Had the lost
+    attempt committed, the second meets its dedupe key and the delivery is answered as a
+    duplicate of the stored row.
+    """
+    params = [
+        InboxItem.Source.WEBHOOK.value,
+        delivery.store.pk,
+        key,
+        entity,
+        action,
+        entity_id,
+        json.dumps(delivery.headers),
+        text,
+        InboxItem.State.PENDING.value,
+    ]
+    if connection.connection is None or connection.in_atomic_block:
+        return _run_insert(params)
+    try:
+        return _run_insert(params)
+    except (OperationalError, InterfaceError, ProgrammingError) as error:
+        if not needs_new_connection(error):
+            raise
+        logger.warning("webhook insert failed (%s); storing it on a new connection", error)
+        connection.close()
+        return _run_insert(params)
+
+
+def needs_new_connection(error: Exception) -> bool:
+    """A connection the server dropped, or a prepared statement it no longer has."""
+    if isinstance(error, ProgrammingError):
+        return isinstance(error.__cause__, InvalidSqlStatementName)
+    return connection.connection is None or not connection.is_usable()
+
+
+class PreparedCursor(ServerBindingCursor):
+    """Sends values apart from the statement, which it prepares on its first run.
+
+    Django turns psycopg's preparing off (`prepare_threshold` None, for transaction-mode
+    poolers; the hub needs session pooling anyway, README "Database connections"). It is
+    switched on only while this cursor executes, so the other statements on the connection (all
+    of Django's cursors bind on the client and never prepare) keep psycopg's plain path.
+    """
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        conn = self.connection
+        if conn.prepare_threshold is not None:
+            return super().execute(query, params, prepare=True, binary=binary)
+        conn.prepare_threshold = sys.maxsize  # explicit preparing only, never automatic
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            conn.prepare_threshold = None
+
+
+def _run_insert(params: list[Any]) -> int | None:
+    """Run `INSERT_NEW` as a prepared statement.
+
+    Django's own cursor writes every value into the SQL text, so PostgreSQL would parse and
+    plan the statement, body included, on every webhook; prepared, it is planned once per
+    connection. The cursor is still wrapped by Django: errors are Django's, and debug logging
+    and query counting see the statement.
+    """
+    connection.ensure_connection()
+    raw = PreparedCursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(INSERT_NEW, params)
         row = cursor.fetchone()
     return None if row is None else row[0]
 

@@ -76,6 +76,7 @@ def post_webhook(
     *,
     entity: str = "order",
     action: str = "add",
+    client: Client | None = None,
     **headers: str,
 ):
     """POST like API2Cart does: JSON body plus the X-Webhook-* headers (HTTP_X_WEBHOOK_...)."""
@@ -90,7 +91,7 @@ def post_webhook(
         "HTTP_X_WEBHOOK_ERROR_CODE": "0",
         **headers,
     }
-    return Client().post(
+    return (client or Client()).post(
         f"/webhooks/api2cart/{token}/",
         data=body or b"",
         content_type="application/json",

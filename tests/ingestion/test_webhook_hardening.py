@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test import Client
 
 from integration_hub.core.redaction import RedactSecrets
 from integration_hub.inbox.models import InboxItem
@@ -170,3 +171,41 @@ def test_a_burst_of_50_concurrent_webhooks_gets_no_5xx(
     log = (tmp_path / "web.log").read_text(errors="replace")
     assert committed_store.webhook_token not in log
     assert '"POST /webhooks/api2cart/[redacted]/ HTTP/1.1" 200' in log
+
+
+def terminate_backend() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+    finally:
+        other.close()
+
+
+def deallocate_prepared_statements() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
+@pytest.mark.parametrize("breakage", [terminate_backend, deallocate_prepared_statements])
+def test_a_kept_connection_gone_bad_is_replaced_and_the_event_stored(
+    django_db_setup, committed_store, django_db_blocker, caplog, breakage
+):
+    """A webhook skips Django's `SELECT 1` before its prepared insert, so a dead connection or
+    a dropped statement must not cost the delivery: the insert runs again on a new connection."""
+    client = Client()  # one handler: the host and the store are remembered, as in a server
+    with django_db_blocker.unblock():
+        assert post_webhook(committed_store, {"id": "D-1"}, client=client).status_code == 200
+        breakage()
+        connection.close_if_unusable_or_obsolete()  # what a server does as a request starts
+
+        response = post_webhook(committed_store, {"id": "D-2"}, client=client)
+
+        assert response.status_code == 200
+        assert response.json()["status"] == "accepted"
+        stored = InboxItem.objects.filter(store=committed_store)
+        assert sorted(stored.values_list("entity_id", flat=True)) == ["D-1", "D-2"]
+    assert "storing it on a new connection" in caplog.text
