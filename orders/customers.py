@@ -42,7 +42,10 @@ def link_customers(
     without one is searched for (or created) in the ERP on its own."""
     known: dict[tuple, CustomerLink] = {}
     store_ids = {order.store_id for order in orders}
-    for link in CustomerLink.objects.filter(store_id__in=store_ids).filter(
+    in_stores = Q(store_id__in=store_ids - {None})
+    if None in store_ids:  # orders from the API or a CSV file have no store
+        in_stores |= Q(store_id__isnull=True)
+    for link in CustomerLink.objects.filter(in_stores).filter(
         Q(store_customer_id__in={o.store_customer_id for o in orders if o.store_customer_id})
         | Q(store_customer_id="", email__in={o.customer_email for o in orders})
     ):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from itertools import islice
 from typing import Any
@@ -183,8 +183,7 @@ def _parts_of(
     shares = split_money(store_order.totals, [part.products for part in routed])
     accepted = []
     for part, money in zip(routed, shares, strict=True):
-        with schema_context(part.tenant.schema_name):
-            incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
+        incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
         accepted.append((part.tenant, AcceptedPart(item, store_order, incoming)))
     return accepted
 
@@ -355,7 +354,7 @@ def _incoming(
     return IncomingOrder(
         source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
         store_id=store.pk,
-        store_order_id=_store_order_id(store, order),
+        store_order_id=order.reference,
         order_number=order.order_id or order.id,
         email=order.customer.email,
         store_customer_id=order.customer.id,
@@ -374,6 +373,7 @@ def _incoming(
 
 def _accept_parts(parts: list[AcceptedPart]) -> None:
     """Accept one tenant's parts together; a store order it already had gets a timeline note."""
+    parts = _as_known(parts)
     accepted = accept_orders(
         [part.incoming for part in parts], actors=[f"inbox #{part.item.pk}" for part in parts]
     )
@@ -396,22 +396,28 @@ def _seen(item: InboxItem) -> str:
     return f"The store sent {item.entity or 'order'}.{item.action or 'event'}"
 
 
-def _store_order_id(store: Store, order: api2cart.Order) -> str:
-    """The key this tenant knows the store order by: `id`, or `order_id` where `id` is empty.
-
-    An order first seen without `id` (and so keyed by its number) keeps that key when a later
-    answer carries the `id`, so the same store order never becomes a second tenant order.
-    """
-    if order.id and order.order_id:
-        keyed_by_number = Order.objects.filter(
-            store_id=store.pk, store_order_id=order.order_id, order_number=order.order_id
-        ).exists()
-        if (
-            keyed_by_number
-            and not Order.objects.filter(store_id=store.pk, store_order_id=order.id).exists()
-        ):
-            return order.order_id
-    return order.reference
+def _as_known(parts: list[AcceptedPart]) -> list[AcceptedPart]:
+    """Each part keyed as this tenant knows its store order: by `id` (`order.reference`), or
+    by `order_id` where an earlier answer without `id` keyed it so. The same store order then
+    never becomes a second tenant order when a later answer carries the `id`. One query."""
+    both = [p for p in parts if p.order.id and p.order.order_id]
+    if not both:
+        return parts
+    known = set(
+        Order.objects.filter(
+            store_id__in={p.incoming.store_id for p in both},
+            store_order_id__in={k for p in both for k in (p.order.id, p.order.order_id)},
+        ).values_list("store_id", "store_order_id", "order_number")
+    )
+    by_id = {(store, key) for store, key, _ in known}
+    by_number = {(store, key) for store, key, number in known if key == number}
+    keyed = []
+    for part in parts:
+        store, order = part.incoming.store_id, part.order
+        if order.id and (store, order.order_id) in by_number and (store, order.id) not in by_id:
+            part = replace(part, incoming=replace(part.incoming, store_order_id=order.order_id))
+        keyed.append(part)
+    return keyed
 
 
 def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:

@@ -14,6 +14,7 @@ from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.processing import process_items
 from orders.models import Order, OrderEvent
 from tests.pipeline.conftest import webhook_for
+from tests.pipeline.world import make_order
 
 State = InboxItem.State
 
@@ -79,3 +80,27 @@ def test_a_second_batch_of_the_same_orders_creates_nothing(demo_world, live_db):
         orders = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
         assert orders.count() == 2
         assert OrderEvent.objects.filter(order__in=orders, step="store_update").count() == 2
+
+
+def test_an_order_first_keyed_by_its_number_stays_one_order_when_its_id_arrives(
+    demo_world, live_db
+):
+    store = demo_world.stores["acme-outlet"]
+    placed, other = demo_world.sandbox.control(
+        "api2cart", "place-orders", store="acme-outlet", count=2
+    )["orders"]
+    number = str(placed["order_id"])
+    with schema_context("acme"):  # seen before on a platform answer without `id`
+        first = make_order(
+            store=store, source=Order.Source.POLL, store_order_id=number, order_number=number
+        )
+    items = [
+        stored(store, "webhook", o["id"], webhook_for(store, o["id"])[0]) for o in (placed, other)
+    ]
+
+    assert process_items([item.pk for item in items]) == {item.pk: State.DONE for item in items}
+    with schema_context("acme"):
+        same = Order.objects.filter(store_id=store.pk, order_number=number)
+        assert list(same.values_list("pk", flat=True)) == [first.pk]
+        assert first.events.filter(step="store_update").count() == 1
+        assert Order.objects.filter(store_id=store.pk, store_order_id=other["id"]).exists()
