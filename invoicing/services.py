@@ -25,6 +25,7 @@ from integration_hub.connectors.m3.records import M3Invoice
 from integration_hub.core import work
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders import state
+from orders.in_turn import next_in_turn
 from orders.models import Order, OrderEvent
 from tenant_settings.connection_clients import erp_client
 from tenants.models import Store
@@ -134,8 +135,8 @@ class ReadReport:
 
 
 def read_invoices(limit: int | None = None) -> ReadReport:
-    """The scheduled read: open orders with an ERP number (oldest first), read together in
-    bulk calls (`BULK_READS` orders each).
+    """The scheduled read: open orders with an ERP number, `limit` of them in turn, read
+    together in bulk calls (`BULK_READS` orders each).
 
     An M3 error on one order is logged and the run goes on; an outage ends the run (the next
     tick tries again).
@@ -143,7 +144,7 @@ def read_invoices(limit: int | None = None) -> ReadReport:
     report = ReadReport()
     orders = Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="")
     cap = limit or settings.HUB_SWEEP_CAP_PER_TENANT
-    orders = list(orders.order_by("updated_at")[:cap])
+    orders = next_in_turn(orders, "erp-invoices", cap)
     try:
         found = erp_client().each_order_invoices(order.erp_order_number for order in orders)
     except UpstreamError as exc:

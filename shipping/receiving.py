@@ -24,6 +24,7 @@ from integration_hub.connectors.errors import PermanentError, UpstreamError
 from integration_hub.connectors.m3 import M3Client, M3OrderLine
 from integration_hub.core import work
 from integration_hub.inbox.models import InboxItem
+from orders.in_turn import next_in_turn
 from orders.models import Order, OrderLine
 from shipping.models import PollWatermark, Shipment
 from shipping.shipments import Reported, record, record_shipstation
@@ -99,11 +100,12 @@ def poll_shipstation_shipments() -> int:
 
 def poll_erp_deliveries() -> int:
     """Deliveries of every open order the ERP knows; returns how many shipments were new."""
-    orders = list(
+    orders = next_in_turn(
         Order.objects.filter(state__in=OPEN_FOR_DELIVERIES)
         .exclude(erp_order_number="")
-        .prefetch_related("lines")
-        .order_by("pk")[: settings.HUB_SWEEP_CAP_PER_TENANT]
+        .prefetch_related("lines"),
+        "erp-deliveries",
+        settings.HUB_SWEEP_CAP_PER_TENANT,
     )
     if not orders:
         return 0

@@ -262,3 +262,15 @@ def test_the_scheduled_read_takes_every_open_order_in_one_bulk_call(
     }  # fmt: skip
     assert [Invoice.objects.filter(order=o).count() for o in orders] == [1, 1, 0]
     assert report.orders >= 4 and report.invoices == 2
+
+
+def test_capped_reads_take_the_open_orders_in_turn(world: World, acme_store: Store):
+    orders = [order_in_erp(world, acme_store) for _ in range(3)]
+    for order in orders:
+        deliver(world, order)
+
+    first = services.read_invoices(limit=2)
+    second = services.read_invoices(limit=2)
+
+    assert (first.orders, second.orders) == (2, 2)
+    assert [Invoice.objects.filter(order=o).count() for o in orders] == [1, 1, 1]
