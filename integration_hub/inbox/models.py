@@ -26,6 +26,10 @@ class InboxItem(WorkItem):
         FAILED = "failed", "Failed"
 
     source = models.CharField(max_length=16, choices=Source.choices)
+    # No database constraint: every webhook would otherwise lock its store's row (KEY SHARE) at
+    # commit, and concurrent webhooks of one store turn that lock into a new multixact each,
+    # serialised on the one row. The store is looked up just before the insert, and PROTECT
+    # still refuses deleting a store with inbox items (the ORM checks, through the index below).
     store = models.ForeignKey(
         "tenants.Store",
         null=True,
@@ -33,6 +37,7 @@ class InboxItem(WorkItem):
         on_delete=models.PROTECT,
         related_name="inbox",
         db_index=False,
+        db_constraint=False,
     )
     tenant = models.ForeignKey(
         "tenants.Tenant",

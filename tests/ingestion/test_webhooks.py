@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db.models import ProtectedError
 from django.test import Client
 
 from integration_hub.inbox.models import InboxItem
@@ -304,3 +305,12 @@ def test_a_broker_outage_after_commit_still_answers_200(
     assert len(callbacks) == 1
     assert response.status_code == 200
     assert InboxItem.objects.get().state == InboxItem.State.PENDING
+
+
+def test_a_store_with_inbox_items_cannot_be_deleted(store):
+    """The inbox has no database constraint on its store (webhooks would lock the store's row);
+    PROTECT still keeps a store's events from losing it."""
+    assert post_webhook(store, ORDER).status_code == 200
+    with pytest.raises(ProtectedError):
+        store.delete()
+    assert InboxItem.objects.get().store == store
