@@ -159,23 +159,36 @@ def _build(
     if not orders:
         return results
     prefetch_related_objects(orders, "lines")  # read once, for the items and the lines
+    items_of = erp_item_numbers(orders, settings)
     builds = []
-    for order, items in zip(orders, erp_item_numbers(orders, settings).values(), strict=True):
+    for order in orders:
+        items = items_of[order.pk]
         if isinstance(items, Exception):
             results[order.pk] = items
-            continue
-        builds.append(_Build(order, erp_address(order.ship_to) if order.ship_to else None, [
-            (line, NewM3OrderLine(
-                item_number=items[line.sku], quantity=line.quantity,
-                price=line.unit_price, warehouse=settings.erp_warehouse,
-            ))
-            for line in order.lines.all()
-        ]))  # fmt: skip
+        else:
+            builds.append(_build_of(order, items, settings))
     results.update(_open_batch_orders(erp, builds, settings))
     opened = [build for build in builds if build.order.pk not in results]
     results.update(_add_lines(erp, opened))
     results.update(_confirm(erp, [build for build in opened if build.order.pk not in results]))
     return results
+
+
+def _build_of(order: Order, items: dict[str, str], settings: ConnectionSettings) -> _Build:
+    """What M3 is to take for the order: its delivery address and every line."""
+    lines = [
+        (
+            line,
+            NewM3OrderLine(
+                item_number=items[line.sku],
+                quantity=line.quantity,
+                price=line.unit_price,
+                warehouse=settings.erp_warehouse,
+            ),
+        )
+        for line in order.lines.all()
+    ]
+    return _Build(order, erp_address(order.ship_to) if order.ship_to else None, lines)
 
 
 def _open_batch_orders(
@@ -192,8 +205,8 @@ def _open_batch_orders(
         )
         for build in builds
     )
-    answers = _bulk(erp, [BulkTransaction("AddBatchHead", _head(b.order, settings).to_fields())
-                          for b in builds])  # fmt: skip
+    heads = [BulkTransaction("AddBatchHead", _head(b.order, settings).to_fields()) for b in builds]
+    answers = _bulk(erp, heads)
     failed: dict[int, Exception] = {}
     for build, answer in zip(builds, answers, strict=True):
         build.temporary = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
@@ -265,14 +278,7 @@ def _add_lines(erp: M3Client, builds: list[_Build]) -> dict[int, Exception]:
         spans = []
         for build in active:
             start = len(sent)
-            if build.address:
-                sent.append(BulkTransaction(
-                    "AddBatchAddress", {"ORNO": build.temporary, **build.address.to_fields()}
-                ))  # fmt: skip
-            sent += [
-                BulkTransaction("AddBatchLine", {"ORNO": build.temporary, **new.to_fields()})
-                for _, new in build.pending
-            ]
+            sent += _still_to_send(build)
             spans.append((build, start, len(sent)))
         answers = _bulk(erp, sent)
         got_further = any(answer.processed for answer in answers)
@@ -285,6 +291,19 @@ def _add_lines(erp: M3Client, builds: list[_Build]) -> dict[int, Exception]:
                 failed[build.order.pk] = exc
         active = still
     return failed
+
+
+def _still_to_send(build: _Build) -> list[BulkTransaction]:
+    """The order's address (first, while M3 has not taken it) and its lines still pending."""
+    address = (
+        [BulkTransaction("AddBatchAddress", {"ORNO": build.temporary, **build.address.to_fields()})]
+        if build.address
+        else []
+    )
+    return address + [
+        BulkTransaction("AddBatchLine", {"ORNO": build.temporary, **new.to_fields()})
+        for _, new in build.pending
+    ]
 
 
 def _take_round(build: _Build, answers: list[BulkResult], got_further: bool) -> bool:
