@@ -21,6 +21,15 @@ class LoadResult:
     bodies: list[bytes] = field(default_factory=list)
     errors: int = 0
 
+    def add(self, other: LoadResult) -> None:
+        """Fold in another run against the same endpoint (a later round of the same bench)."""
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.bodies += other.bodies
+        self.errors += other.errors
+
     @property
     def requests(self) -> int:
         return len(self.latencies)

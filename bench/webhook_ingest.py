@@ -2,10 +2,12 @@
 
 Starts gunicorn (`deploy/gunicorn.conf.py`) on its own database and Redis database, serving
 the hub plus `bench/bare_ingest.py`'s bare view, then drives each for `--seconds` with
-`--connections` keep-alive clients (order webhooks, every body a new order), the hub first,
-after a short warm-up of both. Checks that every webhook the hub accepted is in the inbox.
-Prints one JSON line. Usage:
+`--connections` keep-alive clients (order webhooks, every body a new order), after a short
+warm-up of both. The seconds are split into `--rounds` that alternate the two (hub then bare,
+bare then hub, ...), so a burst of other load on a shared machine falls on both sides alike.
+Checks that every webhook the hub accepted is in the inbox. Prints one JSON line. Usage:
   .venv/bin/python bench/webhook_ingest.py [--port 8930] [--seconds 15] [--connections 32]
+      [--rounds 5]
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import post_request, run_load  # noqa: E402
+from bench.loadgen import LoadResult, post_request, run_load  # noqa: E402
 from bench.servers import recreate_database, start_gunicorn, stop  # noqa: E402
 
 HEADERS = {
@@ -54,6 +56,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database", default="bench_webhook_ingest")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
     args = parser.parse_args()
@@ -107,10 +110,15 @@ def main() -> None:
         for build in (hub_request, bare_request):
             run_load("127.0.0.1", args.port, build, connections=args.connections,
                      seconds=args.warmup)  # fmt: skip
-        hub = run_load("127.0.0.1", args.port, hub_request, connections=args.connections,
-                       seconds=args.seconds, keep_bodies=True)  # fmt: skip
-        bare = run_load("127.0.0.1", args.port, bare_request, connections=args.connections,
-                        seconds=args.seconds)  # fmt: skip
+        hub, bare = LoadResult(seconds=0.0), LoadResult(seconds=0.0)
+        slice_seconds = args.seconds / args.rounds
+        for round_number in range(args.rounds):
+            sides = [(hub, hub_request, True), (bare, bare_request, False)]
+            for total, build, keep_bodies in sides[:: 1 if round_number % 2 == 0 else -1]:
+                total.add(
+                    run_load("127.0.0.1", args.port, build, connections=args.connections,
+                             seconds=slice_seconds, keep_bodies=keep_bodies)
+                )  # fmt: skip
     finally:
         stop(server)
     accepted = {json.loads(body)["item"] for body in hub.bodies}
@@ -124,6 +132,7 @@ def main() -> None:
                 "bench": "webhook_ingest",
                 "connections": args.connections,
                 "seconds": args.seconds,
+                "rounds": args.rounds,
                 "web": "gunicorn -c deploy/gunicorn.conf.py "
                 f"(workers={os.environ.get('HUB_WEB_WORKERS', os.cpu_count() + 1)}, "
                 f"threads={os.environ.get('HUB_WEB_THREADS', 4)})",
