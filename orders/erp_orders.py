@@ -11,7 +11,10 @@ An order is confirmed only when M3 processed every one of its `AddBatchLine`s wi
 Lines a bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch
 order while each round gets further; a round that gets nowhere is a retryable error, and the next
 attempt deletes the batch order and rebuilds it whole. A line M3 refuses sends that order (only
-that one) to *needs attention* with M3's own words, naming the line.
+that one) to *needs attention* with M3's own words, naming the line. `Confirm`s a run did not
+get to are sent again the same way. A bulk call that fails as a whole (an outage, a broken
+answer) is the error of the orders it carried, which retry from their own guards; what was
+already decided for the others stands.
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ from django.db.models import Case, Q, QuerySet, Value, When, prefetch_related_ob
 from django.utils import timezone
 
 from catalog.models import ItemBinding
-from integration_hub.connectors.errors import M3TransactionError, PermanentError, RetryableError
+from integration_hub.connectors.errors import (
+    M3TransactionError,
+    PermanentError,
+    RetryableError,
+    UpstreamError,
+)
 from integration_hub.connectors.m3 import (
     BulkResult,
     BulkTransaction,
@@ -206,8 +214,10 @@ def _open_batch_orders(
         for build in builds
     )
     heads = [BulkTransaction("AddBatchHead", _head(b.order, settings).to_fields()) for b in builds]
-    answers = _bulk(erp, heads)
     failed: dict[int, Exception] = {}
+    answers = _each_answered(erp, builds, heads, failed)
+    if answers is None:
+        return failed
     for build, answer in zip(builds, answers, strict=True):
         build.temporary = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
         if not answer.ok or not build.temporary:
@@ -280,7 +290,9 @@ def _add_lines(erp: M3Client, builds: list[_Build]) -> dict[int, Exception]:
             start = len(sent)
             sent += _still_to_send(build)
             spans.append((build, start, len(sent)))
-        answers = _bulk(erp, sent)
+        answers = _each_answered(erp, active, sent, failed)
+        if answers is None:
+            break
         got_further = any(answer.processed for answer in answers)
         still = []
         for build, start, end in spans:
@@ -350,27 +362,47 @@ def _take_round(build: _Build, answers: list[BulkResult], got_further: bool) -> 
 
 
 def _confirm(erp: M3Client, builds: list[_Build]) -> dict[int, ErpResult]:
-    """Every complete batch order's `Confirm` in one bulk call."""
-    if not builds:
-        return {}
-    answers = _bulk(erp, [BulkTransaction("Confirm", {"ORNO": b.temporary}) for b in builds])
+    """Every complete batch order's `Confirm`, in one bulk call per round: a run M3 stopped
+    partway is sent on for the orders it did not get to, while each round gets further."""
     results: dict[int, ErpResult] = {}
-    for build, answer in zip(builds, answers, strict=True):
-        real = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
-        if real:
-            results[build.order.pk] = ErpOrderRef(real, "created")
-        elif answer.refused:
-            error = answer.error
-            results[build.order.pk] = ErpRejected(
-                _erp_errors(erp, build.temporary, error), hint=error.hint if error else ""
-            )
-        elif not answer.processed:
-            results[build.order.pk] = _failure_of(answer, "Confirm")
-        else:
-            results[build.order.pk] = ErpRejected(
-                _erp_errors(erp, build.temporary, None), hint="See the ERP's messages."
-            )
+    pending = builds
+    while pending:
+        sent = [BulkTransaction("Confirm", {"ORNO": b.temporary}) for b in pending]
+        answers = _each_answered(erp, pending, sent, results)
+        if answers is None:
+            break
+        got_further = any(answer.processed for answer in answers)
+        still = []
+        for build, answer in zip(pending, answers, strict=True):
+            if not answer.processed and got_further:
+                still.append(build)
+            else:
+                results[build.order.pk] = _confirmation(erp, build, answer)
+        pending = still
     return results
+
+
+def _confirmation(erp: M3Client, build: _Build, answer: BulkResult) -> ErpResult:
+    real = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
+    if real:
+        return ErpOrderRef(real, "created")
+    if not answer.processed:
+        return _failure_of(answer, "Confirm")
+    error = answer.error
+    hint = (error.hint if error else "") or "See the ERP's messages."
+    return ErpRejected(_erp_errors(erp, build.temporary, error), hint=hint)
+
+
+def _each_answered(
+    erp: M3Client, builds: list[_Build], sent: list[BulkTransaction], results: dict[int, Any]
+) -> list[BulkResult] | None:
+    """The bulk call's answers; None when the call itself failed, which is then the error of
+    every order in `builds` (the others keep what was decided for them)."""
+    try:
+        return _bulk(erp, sent)
+    except Exception as exc:  # an outage or a broken answer: these orders retry
+        results.update({build.order.pk: exc for build in builds})
+        return None
 
 
 def _line_name(line: OrderLine) -> str:
@@ -505,7 +537,12 @@ def discard_abandoned_batch(order_id: int, erp: M3Client) -> str:
 
 
 def _erp_errors(erp: M3Client, temporary: str, exc: M3TransactionError | None) -> str:
-    records = erp.batch_order_errors(temporary)
+    """Why M3 would not confirm: its error list for the batch order, else the refusal's words
+    (also when the list cannot be read now: one order's reasons never fail its batch)."""
+    try:
+        records = erp.batch_order_errors(temporary)
+    except UpstreamError:
+        records = []
     messages = [str(r.get("TX60") or r.get("MSID") or "").strip() for r in records]
     messages = [m for m in messages if m] or [_erp_words(exc)]
     return f"The ERP did not confirm batch order {temporary}: " + "; ".join(messages)

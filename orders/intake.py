@@ -225,7 +225,7 @@ def accept_orders(
                     [order.pk for order in created],
                     countdown=settings.HUB_ERP_GATHER_SECONDS or None,
                 )
-        except IntegrityError:
+        except IntegrityError:  # created meanwhile by another worker: one at a time finds it
             return [accept_order(i, actor=a) for i, a in zip(incomings, actors, strict=True)]
         known.update(zip(new, created, strict=True))
     fresh = set(new)

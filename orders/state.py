@@ -135,9 +135,12 @@ def move_together(
     if not transitions:
         return []
     with transaction.atomic():
+        # FOR NO KEY UPDATE, in pk order: rows that other transactions only reference (a
+        # timeline INSERT) are not waited for, and two batches never lock in opposite orders.
         seen = dict(
-            Order.objects.select_for_update()
+            Order.objects.select_for_update(no_key=True)
             .filter(pk__in=[t.order.pk for t in transitions])
+            .order_by("pk")
             .values_list("pk", "state")
         )
         moved = [t for t in transitions if seen.get(t.order.pk) == t.order.state]

@@ -22,7 +22,7 @@ from typing import Any
 from django_tenants.utils import schema_context
 
 from integration_hub.connectors import api2cart
-from integration_hub.connectors.errors import NotFoundError
+from integration_hub.connectors.errors import NotFoundError, PermanentError
 from integration_hub.core.work import GiveUp, NeedsAttention
 from integration_hub.inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
@@ -91,11 +91,8 @@ def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
         except Exception as exc:  # this item's own outcome; the work-item core sorts it out
             results[item.pk] = exc
     for schema, accepted in parts.items():
-        try:
-            with schema_context(schema):
-                _accept_parts(accepted)
-        except Exception as exc:  # a part already accepted elsewhere is found again on retry
-            results.update({part.item.pk: exc for part in accepted})
+        with schema_context(schema):
+            results.update(_accept_parts(accepted))
     return {item.pk: results.get(item.pk, True) for item in items}
 
 
@@ -115,7 +112,8 @@ def _fetch_together(
 
     Webhooks carry little more than ids; a poll hit holds its order already. An order the list
     does not return (or cannot read) is left out, to be fetched alone with `order.info`, which
-    says why; a list call that fails is each of its items' error, to retry.
+    says why, and so are all of them when the platform refuses the list; a list call that fails
+    otherwise (an outage) is each of its items' error, to retry.
     """
     wanted: dict[int, dict[str, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
     for item in items:
@@ -132,7 +130,9 @@ def _fetch_together(
             client = api2cart_for_store(_store_of(first, stores))
             # Never more than asked for: a platform ignoring the filter is not read to its end.
             rows = list(islice(client.order_rows(ids=list(by_id)), len(by_id)))
-        except Exception as exc:  # each item's error; the work-item core sorts it out
+        except PermanentError:
+            continue  # the platform refuses the list (the `ids` filter, say): order.info each
+        except Exception as exc:  # each item's error, to retry; the work-item core sorts it out
             fetched.update({item.pk: exc for waiting in by_id.values() for item in waiting})
             continue
         for row in rows:
@@ -371,9 +371,28 @@ def _incoming(
     )
 
 
-def _accept_parts(parts: list[AcceptedPart]) -> None:
-    """Accept one tenant's parts together; a store order it already had gets a timeline note."""
+def _accept_parts(parts: list[AcceptedPart]) -> dict[int, Exception]:
+    """Accept one tenant's parts together; a store order it already had gets a timeline note.
+
+    When the batch cannot be written together (one order the database refuses, say), each part
+    is accepted on its own, so only the item whose order is refused fails. Returns the failed
+    items' errors (a part already accepted is found again when its item is retried).
+    """
     parts = _as_known(parts)
+    try:
+        _accept_together(parts)
+    except Exception:
+        failed: dict[int, Exception] = {}
+        for part in parts:
+            try:
+                _accept_together([part])
+            except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+                failed[part.item.pk] = exc
+        return failed
+    return {}
+
+
+def _accept_together(parts: list[AcceptedPart]) -> None:
     accepted = accept_orders(
         [part.incoming for part in parts], actors=[f"inbox #{part.item.pk}" for part in parts]
     )
@@ -398,8 +417,9 @@ def _seen(item: InboxItem) -> str:
 
 def _as_known(parts: list[AcceptedPart]) -> list[AcceptedPart]:
     """Each part keyed as this tenant knows its store order: by `id` (`order.reference`), or
-    by `order_id` where an earlier answer without `id` keyed it so. The same store order then
-    never becomes a second tenant order when a later answer carries the `id`. One query."""
+    by `order_id` where an answer without `id` (earlier, or in the same batch) keyed it so. The
+    same store order then never becomes a second tenant order when another answer carries the
+    `id`. One query."""
     both = [p for p in parts if p.order.id and p.order.order_id]
     if not both:
         return parts
@@ -411,6 +431,8 @@ def _as_known(parts: list[AcceptedPart]) -> list[AcceptedPart]:
     )
     by_id = {(store, key) for store, key, _ in known}
     by_number = {(store, key) for store, key, number in known if key == number}
+    # An answer without `id` in this very batch keys its order by number too.
+    by_number |= {(p.incoming.store_id, p.order.order_id) for p in parts if not p.order.id}
     keyed = []
     for part in parts:
         store, order = part.incoming.store_id, part.order

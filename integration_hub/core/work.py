@@ -249,9 +249,10 @@ def claim_batch(model: type[WorkItem], ids: Iterable[int], fill_to: int = 0) -> 
     """Lease the given items that need work, are due and are free, and, up to `fill_to` items in
     all, other due items of the kind (oldest first), so a backlog is worked in full batches.
 
-    One UPDATE over a `FOR UPDATE SKIP LOCKED` selection: two workers never get the same item,
-    and neither waits for the other. Leases expire on their own if the worker dies. The claimed
-    rows come back (`RETURNING`), in pk order.
+    One UPDATE over a `FOR NO KEY UPDATE SKIP LOCKED` selection: two workers never get the same
+    item, and neither waits for the other (nor for a timeline INSERT referencing an item).
+    Leases expire on their own if the worker dies. The claimed rows come back (`RETURNING`),
+    in pk order.
     """
     kind = kind_of(model)
     ids = list(ids)
@@ -265,7 +266,7 @@ def claim_batch(model: type[WorkItem], ids: Iterable[int], fill_to: int = 0) -> 
     claimed = model.objects.raw(
         f"UPDATE {table} SET lease_until = %s, lease_holder = %s WHERE {pk} IN ("
         f"SELECT {pk} FROM {table} WHERE {where} ORDER BY {pk} = ANY(%s) DESC, {pk} "
-        "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING *",
+        "LIMIT %s FOR NO KEY UPDATE SKIP LOCKED) RETURNING *",
         [now + kind.lease(), worker_name(), *where_params, ids, max(fill_to, len(ids))],
     )
     return sorted(claimed, key=lambda item: item.pk)
@@ -496,12 +497,18 @@ def _succeed_all(kind: WorkKind, done: list[tuple[WorkItem, Done]]) -> None:
         groups.setdefault(key, (item.state, to, result.fields, []))[3].append(item)
     for state, to, fields, items in groups.values():
         rows = type(items[0]).objects.filter(pk__in=[item.pk for item in items])
-        if to:
-            rows.filter(state=state).update(state=to, **cleared, **fields)
+        if not to:
+            rows.update(**cleared, **fields)
+            continue
+        moved = rows.filter(state=state).update(state=to, **cleared, **fields)
+        if moved == len(items):
             for item in items:
                 item.state = to
-        else:
-            rows.update(**cleared, **fields)
+            continue
+        # Somebody moved some of them meanwhile: each keeps the state it is really in.
+        now_in = dict(rows.values_list("pk", "state"))
+        for item in items:
+            item.state = now_in.get(item.pk, item.state)
 
 
 def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str) -> str:

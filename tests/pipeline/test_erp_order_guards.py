@@ -342,3 +342,23 @@ def test_a_head_m3_did_not_get_to_is_searched_for_then_built_once(acme_erp: Worl
     assert m3_counts(acme_erp)[0] == erp_before + 2
     requested = second.events.filter(step=BATCH_HEAD_REQUESTED).count()
     assert requested == 2
+
+
+def test_confirms_a_run_did_not_get_to_are_sent_again_not_rebuilt(acme_erp: World):
+    orders = [linked_order() for _ in range(3)]
+    erp_before, open_before = m3_counts(acme_erp)
+
+    def stop_confirm_runs_after_one(call) -> None:
+        """From the first `Confirm` run on, M3 stops every bulk run after one transaction."""
+        if any(t.name == "OIS100MI/Confirm" for t in call.transactions):
+            acme_erp.sandbox.control("m3", "faults", bulk_stop_after=1)
+        return None  # relay it
+
+    acme_erp.tap.refuse(stop_confirm_runs_after_one)
+    outcomes = advance_orders([order.pk for order in orders])
+
+    assert outcomes == {order.pk: Order.State.IN_ERP for order in orders}
+    confirm_runs = [c for c in m3_api_calls(acme_erp) if c.transactions[0].name.endswith("Confirm")]
+    assert [len(call.transactions) for call in confirm_runs] == [3, 2, 1]
+    assert "OIS100MI/DelBatchHead" not in acme_erp.tap.m3_names()
+    assert m3_counts(acme_erp) == (erp_before + 3, open_before)

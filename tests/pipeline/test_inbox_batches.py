@@ -104,3 +104,39 @@ def test_an_order_first_keyed_by_its_number_stays_one_order_when_its_id_arrives(
         assert list(same.values_list("pk", flat=True)) == [first.pk]
         assert first.events.filter(step="store_update").count() == 1
         assert Order.objects.filter(store_id=store.pk, store_order_id=other["id"]).exists()
+
+
+def test_an_order_the_database_refuses_fails_only_its_own_item(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=3)
+    ids = [order["id"] for order in placed["orders"]]
+    raw = json.loads(webhook_for(store, ids[0])[0])
+    raw["order_products"][0]["model"] = "S" * 200  # longer than any SKU the hub keeps
+    broken = stored(store, "poll", ids[0], json.dumps(raw).encode())
+    fine = [stored(store, "webhook", i, webhook_for(store, i)[0]) for i in ids[1:]]
+
+    outcomes = process_items([broken.pk, *(item.pk for item in fine)])
+
+    assert outcomes == {broken.pk: "retry", **{item.pk: State.DONE for item in fine}}
+    with schema_context("acme"):
+        accepted = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert sorted(accepted.values_list("store_order_id", flat=True)) == sorted(ids[1:])
+
+
+def test_an_answer_without_id_and_one_with_it_in_one_batch_make_one_order(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    [placed] = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=1)[
+        "orders"
+    ]
+    body = webhook_for(store, placed["id"])[0]
+    without_id = {**json.loads(body), "id": ""}  # a platform that leaves `id` empty
+    polled = stored(store, "poll", str(placed["order_id"]), json.dumps(without_id).encode())
+    webhook = stored(store, "webhook", placed["id"], body)
+
+    assert process_items([polled.pk, webhook.pk]) == {
+        polled.pk: State.DONE,
+        webhook.pk: State.DONE,
+    }
+    with schema_context("acme"):
+        same = Order.objects.filter(store_id=store.pk, order_number=str(placed["order_id"]))
+        assert list(same.values_list("store_order_id", flat=True)) == [str(placed["order_id"])]
