@@ -7,14 +7,12 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from integration_hub.core import sweeper
-        from integration_hub.inbox.processing import register_handler
+        from integration_hub.inbox.processing import register_batch_handler
         from orders import csv_import, erp_orders, state, store_orders
 
         state.register_work_kind()
         csv_import.register_work_kind()
-        register_handler(
-            "order", store_orders.ingest_store_order, many=store_orders.ingest_store_orders
-        )
+        register_batch_handler("order", store_orders.ingest_store_orders)
         sweeper.register(
             sweeper.SweepJob(
                 name="abandoned ERP batch orders",

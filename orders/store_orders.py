@@ -1,7 +1,7 @@
 """Store orders from the inbox: fetch the authoritative order, split it by SKU owner.
 
-The inbox calls `ingest_store_order` for every stored `order` event (webhook, poll, replayed
-failed webhook); leasing, retries and parking are the work-item core's.
+The inbox calls `ingest_store_orders` with a batch's stored `order` events (webhook, poll,
+replayed failed webhook); leasing, retries and parking are the work-item core's.
 
 A single-member store sends every line to its tenant; a shared store routes each line by the
 public SKU-ownership index. A line nobody owns, or a line with no SKU at all (not even on its
@@ -66,18 +66,12 @@ class AcceptedPart:
     incoming: IncomingOrder
 
 
-def ingest_store_order(item: InboxItem) -> bool:
-    """Accept each tenant's part of the store order the item names; safe to repeat."""
-    result = ingest_store_orders([item])[item.pk]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
-    """`ingest_store_order` for an inbox batch: each store order is fetched and routed on its
-    own; each tenant's parts are then accepted together (`accept_orders`). Returns each item's
-    result, or the exception it failed with."""
+    """Accept each tenant's part of the store orders the items name; safe to repeat.
+
+    The webhooks' store orders are fetched together, each is routed on its own, and each
+    tenant's parts are accepted together (`accept_orders`). Returns each item's result, or the
+    exception it failed with."""
     results: dict[int, bool | Exception] = {}
     parts: dict[str, list[AcceptedPart]] = defaultdict(list)
     stores: dict[int, tuple[Store, list[Tenant]]] = {}

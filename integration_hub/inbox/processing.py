@@ -1,9 +1,9 @@
 """The inbox item's lifecycle: each stored event is handed to the handler of its kind.
 
-Business apps register a handler per event entity (`register_handler("order", ...)`) in their
-`AppConfig.ready`; the inbox never imports them. A handler may also take a whole batch of its
-items (`many=`), when they are cheaper together. Leasing, retries, parking and the attempt
-history are the work-item core's (`integration_hub.core.work`).
+Business apps register a handler per event entity in their `AppConfig.ready`; the inbox never
+imports them. A handler takes one item (`register_handler`), or all of a batch's items of its
+entity when they are cheaper together (`register_batch_handler`). Leasing, retries, parking and
+the attempt history are the work-item core's (`integration_hub.core.work`).
 """
 
 from __future__ import annotations
@@ -27,16 +27,29 @@ Raises the connectors' errors (retryable or permanent), `work.NeedsAttention` or
 BatchHandler = Callable[[list[InboxItem]], dict[int, "bool | Exception"]]
 """A handler for many items of its entity: each item's result, or the exception it failed with."""
 
-_handlers: dict[str, Handler] = {}
-_batch_handlers: dict[str, BatchHandler] = {}
+_handlers: dict[str, BatchHandler] = {}
 BATCH_SIZE = 50
 """Items one attempt takes at most; a worker fills its batch from the backlog."""
 
 
-def register_handler(entity: str, handler: Handler, *, many: BatchHandler | None = None) -> None:
+def register_handler(entity: str, handler: Handler) -> None:
+    """The entity's items are handled one at a time."""
+    _handlers[entity] = lambda items: _one_by_one(handler, items)
+
+
+def register_batch_handler(entity: str, handler: BatchHandler) -> None:
+    """All of a batch's items of the entity are handled at once (cheaper together)."""
     _handlers[entity] = handler
-    if many is not None:
-        _batch_handlers[entity] = many
+
+
+def _one_by_one(handler: Handler, items: list[InboxItem]) -> dict[int, bool | Exception]:
+    handled: dict[int, bool | Exception] = {}
+    for item in items:
+        try:
+            handled[item.pk] = handler(item)
+        except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+            handled[item.pk] = exc
+    return handled
 
 
 def register_kind() -> None:
@@ -74,8 +87,8 @@ def _handle(item: InboxItem) -> work.Done:
 
 
 def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:
-    """Each item to its entity's handler, a batch handler taking all of its entity's at once;
-    an item without a handler or an owner (store or tenant) is ignored."""
+    """Each entity's items to its handler; an item without a handler or an owner (store or
+    tenant) is ignored."""
     handled: dict[int, bool | Exception] = {}
     by_entity: dict[str, list[InboxItem]] = defaultdict(list)
     for item in items:
@@ -84,14 +97,7 @@ def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:
         else:
             handled[item.pk] = False
     for entity, owned in by_entity.items():
-        if entity in _batch_handlers:
-            handled.update(_batch_handlers[entity](owned))
-            continue
-        for item in owned:
-            try:
-                handled[item.pk] = _handlers[entity](item)
-            except Exception as exc:  # this item's own outcome; the work-item core sorts it out
-                handled[item.pk] = exc
+        handled.update(_handlers[entity](owned))
     now = timezone.now()
     return {
         pk: result
