@@ -111,7 +111,7 @@ def _fetch_together(
     """
     wanted: dict[int, dict[str, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
     for item in items:
-        if item.store_id is not None and _polled_order(item) is None:
+        if item.store_id is not None and not _is_poll_hit(item):
             internal_id, _ = _order_ids(item)
             if internal_id:
                 wanted[item.store_id][internal_id].append(item)
@@ -187,13 +187,17 @@ def _polled_order(item: InboxItem) -> api2cart.Order | None:
 
     Webhooks carry little more than ids, so their order is fetched (`order.info`).
     """
-    if item.source != InboxItem.Source.POLL or not item.body:
+    if not _is_poll_hit(item):
         return None
     try:
         raw = json.loads(item.body)
     except ValueError:
         return None
     return api2cart.Order.from_api(raw) if isinstance(raw, dict) else None
+
+
+def _is_poll_hit(item: InboxItem) -> bool:
+    return item.source == InboxItem.Source.POLL and bool(item.body)
 
 
 def _order_ids(item: InboxItem) -> tuple[str, str]:

@@ -140,3 +140,19 @@ def test_an_answer_without_id_and_one_with_it_in_one_batch_make_one_order(demo_w
     with schema_context("acme"):
         same = Order.objects.filter(store_id=store.pk, order_number=str(placed["order_id"]))
         assert list(same.values_list("store_order_id", flat=True)) == [str(placed["order_id"])]
+
+
+def test_a_poll_hit_holding_an_unreadable_order_needs_attention_alone(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=2)
+    ids = [order["id"] for order in placed["orders"]]
+    raw = json.loads(webhook_for(store, ids[0])[0])
+    raw["order_products"][0]["quantity"] = "lots"
+    unreadable = stored(store, "poll", ids[0], json.dumps(raw).encode())
+    fine = stored(store, "webhook", ids[1], webhook_for(store, ids[1])[0])
+
+    outcomes = process_items([unreadable.pk, fine.pk])
+
+    assert outcomes == {unreadable.pk: "needs_attention", fine.pk: State.DONE}
+    unreadable.refresh_from_db()
+    assert "cannot be read" in unreadable.last_error
