@@ -102,13 +102,6 @@ ErpResult = ErpOrderRef | Exception
 """One order's outcome: its ERP order, or the exception it failed with."""
 
 
-def create_erp_order(order: Order, erp: M3Client, settings: ConnectionSettings) -> ErpOrderRef:
-    result = create_erp_orders([order], erp, settings)[order.pk]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def create_erp_orders(
     orders: list[Order], erp: M3Client, settings: ConnectionSettings
 ) -> dict[int, ErpResult]:

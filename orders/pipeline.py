@@ -24,19 +24,9 @@ BATCH_SIZE = 50
 """Orders one attempt takes at most: a full ERP bulk call without holding many leases long."""
 
 
-def advance_order(order_id: int) -> str:
-    """Run the next steps of one order; "skipped" when another worker has it or nothing is due."""
-    return work.process(Order, order_id, lambda order: _check(_advance([order]), order))
-
-
 def advance_orders(order_ids: Iterable[int]) -> dict[int, str]:
     """Run the next steps of these orders and, up to a batch, of other orders that are due."""
     return work.process_batch(Order, order_ids, _advance, fill_to=BATCH_SIZE)
-
-
-def _check(failures: dict[int, Exception], order: Order) -> None:
-    if order.pk in failures:
-        raise failures[order.pk]
 
 
 def _advance(orders: list[Order]) -> dict[int, Exception]:

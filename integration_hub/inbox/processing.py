@@ -69,21 +69,9 @@ def register_kind() -> None:
     )
 
 
-def process_item(item_id: int) -> str:
-    """Process one inbox item; safe to call any number of times, concurrently."""
-    return work.process(InboxItem, item_id, _handle)
-
-
 def process_items(item_ids: list[int]) -> dict[int, str]:
     """Process these items and, up to a batch, other pending ones, together."""
     return work.process_batch(InboxItem, item_ids, _handle_many, fill_to=BATCH_SIZE)
-
-
-def _handle(item: InboxItem) -> work.Done:
-    result = _handle_many([item])[item.pk]
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:

@@ -1,6 +1,6 @@
 """The ERP step against M3 answers in every shape of contracts/infor-m3.md §3.4.
 
-The pipeline step runs in-process through the work-item core (`advance_order`) against the
+The pipeline step runs in-process through the work-item core (`advance_orders`) against the
 sandbox over HTTP (through the recording tap of `world.py`); the answer shapes are `m3` faults
 of the fake. However M3 words its answers, an order reaches *in ERP* only as one ERP order with
 all of its lines, or stops in *needs attention* with M3's own words on its timeline.
@@ -17,7 +17,7 @@ from integration_hub.connectors.errors import M3TransactionError
 from integration_hub.core.models import WorkAttempt
 from orders.erp_orders import BATCH_HEAD_REQUESTED
 from orders.models import Order, OrderEvent
-from orders.pipeline import advance_order
+from orders.pipeline import advance_orders
 from sandbox import demo_data
 from tests.pipeline.world import Call, World, connect_tenants, make_order, sku_of, start_world
 
@@ -37,6 +37,11 @@ def acme_erp(world: World, db) -> Iterator[World]:
     with schema_context("acme"):
         yield world
     world.calm()
+
+
+def advance(order: Order) -> str:
+    """One attempt at the order's pipeline steps (it is the only order due)."""
+    return advance_orders([order.pk])[order.pk]
 
 
 def three_line_order(**fields) -> Order:
@@ -66,7 +71,7 @@ def test_a_bulk_run_stopped_after_the_first_line_still_gives_one_order_with_all_
     order = three_line_order()
     before = confirmed_orders(acme_erp)
 
-    advance_order(order.pk)
+    advance(order)
 
     order.refresh_from_db()
     assert order.state == S.IN_ERP and order.erp_order_number
@@ -102,7 +107,7 @@ def test_a_bulk_run_that_processed_nothing_is_retried_and_the_batch_rebuilt_whol
     order = three_line_order()
     before = confirmed_orders(acme_erp)
 
-    assert advance_order(order.pk) == WorkAttempt.Outcome.RETRY
+    assert advance(order) == WorkAttempt.Outcome.RETRY
     order.refresh_from_db()
     assert order.state == S.CUSTOMER_LINKED and not order.erp_order_number
     stale = order.erp_temporary_order_number
@@ -110,7 +115,7 @@ def test_a_bulk_run_that_processed_nothing_is_retried_and_the_batch_rebuilt_whol
     assert confirmed_orders(acme_erp) == before
 
     Order.objects.filter(pk=order.pk).update(next_attempt_at=None)  # the backoff has passed
-    advance_order(order.pk)
+    advance(order)
 
     order.refresh_from_db()
     assert order.state == S.IN_ERP
@@ -127,7 +132,7 @@ def test_a_refused_line_sends_the_order_to_needs_attention_naming_it(acme_erp: W
     order = make_order(state=S.CUSTOMER_LINKED, erp_customer_number=CUSTOMER, lines=lines)
     before = confirmed_orders(acme_erp)
 
-    advance_order(order.pk)
+    advance(order)
 
     order.refresh_from_db()
     assert order.state == S.NEEDS_ATTENTION and not order.erp_order_number
@@ -144,7 +149,7 @@ def test_an_erp_refusal_keeps_the_erps_words_on_the_timeline(acme_erp: World, fa
     acme_erp.sandbox.control("m3", "faults", **faults)
     order = three_line_order(erp_customer_number="NOSUCHCUST")
 
-    advance_order(order.pk)
+    advance(order)
 
     order.refresh_from_db()
     assert order.state == S.NEEDS_ATTENTION
@@ -164,7 +169,7 @@ def test_string_flags_and_no_rows_errors_still_create_the_order(acme_erp: World)
     # An earlier attempt asked for a batch order and died: this one searches by CUOR first.
     OrderEvent.objects.create(order=order, step=BATCH_HEAD_REQUESTED, message="Opening.")
 
-    advance_order(order.pk)
+    advance(order)
 
     order.refresh_from_db()
     assert order.state == S.IN_ERP, order.state_message

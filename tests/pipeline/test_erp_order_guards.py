@@ -1,6 +1,6 @@
 """The guards that make one hub order exactly one M3 order, however often the step runs.
 
-`create_erp_order` runs in-process against the sandbox's M3 over HTTP. Earlier attempts are
+`create_erp_orders` runs in-process against the sandbox's M3 over HTTP. Earlier attempts are
 reproduced either by running the step and "crashing" before the hub recorded its result, or by
 arranging the M3 side directly; the tap in front of the sandbox shows what M3 received.
 """
@@ -23,7 +23,7 @@ from orders.erp_orders import (
     ErpOrderRef,
     ErpRejected,
     abandoned_batches,
-    create_erp_order,
+    create_erp_orders,
     customer_order_ref,
     discard_abandoned_batch,
 )
@@ -63,8 +63,12 @@ def linked_order(**fields) -> Order:
 
 
 def create(order: Order) -> ErpOrderRef:
+    """The ERP step for this one order, raising what it failed with."""
     settings = ConnectionSettings.load()
-    return create_erp_order(order, erp_client(settings), settings)
+    result = create_erp_orders([order], erp_client(settings), settings)[order.pk]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def m3_counts(world: World) -> tuple[int, int]:

@@ -83,7 +83,7 @@ def test_a_resource_url_on_another_host_is_refused_and_logged(acme, token, caplo
     item = InboxItem.objects.get()
 
     with caplog.at_level(logging.WARNING, logger="hub.shipping"):
-        processing.process_item(item.pk)
+        processing.process_items([item.pk])
 
     item.refresh_from_db()
     assert item.state == InboxItem.State.NEEDS_ATTENTION
