@@ -15,7 +15,7 @@ from integration_hub.admin_sites import tenant_admin
 from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
 from integration_hub.core.dispatch import dispatch
 from tenants.activity import current_tenant, record_activity
-from tenants.models import Store
+from tenants.models import Store, sku_key
 
 B = ItemBinding.PushState
 OPEN_RUN = (SyncRun.State.PENDING, SyncRun.State.PUSHING)
@@ -27,19 +27,25 @@ def member_stores() -> QuerySet[Store]:
 
 
 class ItemBindingForm(forms.ModelForm):
+    """SKU and ERP item only: the store product is found by matching the store's catalog, so
+    nobody can point a binding at a product the store shows under another SKU."""
+
     class Meta:
         model = ItemBinding
-        fields = ["store", "sku", "erp_item_number", "store_product_id", "store_variant_id"]
+        fields = ["store", "sku", "erp_item_number"]
 
     def clean(self):
         data = super().clean()
         store, sku = data.get("store"), data.get("sku")
-        if store and sku and (self.instance.pk is None or self.instance.sku != sku):
+        if store and sku and (self.instance.pk is None or self.moves_to_another_product()):
             try:
                 bindings.claim_sku(store, sku)
             except bindings.SkuClaimRefused as exc:
                 raise forms.ValidationError({"sku": str(exc)}) from exc
         return data
+
+    def moves_to_another_product(self) -> bool:
+        return bool({"store", "sku"} & set(self.changed_data))
 
 
 @admin.register(ItemBinding, site=tenant_admin)
@@ -59,6 +65,8 @@ class ItemBindingAdmin(admin.ModelAdmin):
     search_fields = ["sku", "erp_item_number"]
     list_select_related = ["store"]
     readonly_fields = [
+        "store_product_id",
+        "store_variant_id",
         "erp_price",
         "erp_special_price",
         "erp_stock",
@@ -79,6 +87,18 @@ class ItemBindingAdmin(admin.ModelAdmin):
         if db_field.name == "store":
             kwargs["queryset"] = member_stores()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: ItemBinding, form, change: bool) -> None:
+        """A binding given another SKU or store waits for the next catalog match to find its
+        product, and its old claim goes."""
+        if change and form.moves_to_another_product():
+            before = ItemBinding.objects.select_related("store").get(pk=obj.pk)
+            obj.store_product_id = obj.store_variant_id = ""
+            super().save_model(request, obj, form, change)
+            if (before.store_id, sku_key(before.sku)) != (obj.store_id, sku_key(obj.sku)):
+                bindings.release_skus(before.store, [before.sku])
+            return
+        super().save_model(request, obj, form, change)
 
     def delete_model(self, request: HttpRequest, obj: ItemBinding) -> None:
         super().delete_model(request, obj)

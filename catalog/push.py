@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.bindings import foreign_items
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
 from catalog.pricing import needs_push
 from catalog.store_values import save_bindings
@@ -171,6 +172,10 @@ class Outcome:
 def push_step(batch: PushBatch) -> work.Done:
     """One attempt at a batch: send it (once), read the job's result, record each item."""
     store = Store.objects.select_related("account").get(pk=batch.store_id)
+    if not (batch.job_id or batch.outcomes):
+        _drop_foreign_items(store, batch)
+        if not batch.items:
+            return work.Done(PushBatch.State.DONE, {"finished_at": timezone.now()})
     client = api2cart_for_store(store)
     if not uses_batch_methods(store, client):
         return _send_singly(batch, client)
@@ -207,6 +212,29 @@ def push_step(batch: PushBatch) -> work.Done:
             words = "; ".join(item.errors) or f"status {item.status}"
             outcomes.append(Outcome(index, False, words))
     return settle(batch, outcomes)
+
+
+def _drop_foreign_items(store: Store, batch: PushBatch) -> None:
+    """Ownership is checked again just before sending: an item whose store product this tenant
+    does not hold on a shared store is refused for good and left out of the batch."""
+    refused = foreign_items(store, batch.items)
+    if not refused:
+        return
+    ids = [batch.items[index]["binding"] for index in refused]
+    reason = next(iter(refused.values()))
+    with transaction.atomic():
+        ItemBinding.objects.filter(pk__in=ids, batch=batch).update(
+            push_state=B.FAILED, push_error=reason, batch=None
+        )
+        batch.items = [item for index, item in enumerate(batch.items) if index not in refused]
+        PushBatch.objects.filter(pk=batch.pk).update(items=batch.items, failed=len(refused))
+        if batch.run_id:
+            _count_on_run(batch.run_id, 0, len(refused))
+    logger.warning(
+        "push batch %s: %s item(s) refused, their store products are not this tenant's",
+        batch.pk,
+        len(refused),
+    )
 
 
 def _submit(batch: PushBatch, client: Api2CartClient) -> str:

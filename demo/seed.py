@@ -21,7 +21,14 @@ from catalog.models import StoreSync
 from sandbox import demo_data
 from shipping.subscriptions import subscribe as subscribe_ship_notify
 from tenant_settings.models import ConnectionSettings
-from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership, Tenant
+from tenants.models import (
+    Api2CartAccount,
+    SkuOwnership,
+    Store,
+    StoreMembership,
+    Tenant,
+    sku_key,
+)
 from tenants.provisioning import provision_tenant
 from tenants.store_connection import register_webhooks
 
@@ -137,7 +144,9 @@ def connect_store(demo_store: demo_data.DemoStore, account: Api2CartAccount) -> 
         StoreMembership.objects.get_or_create(store=store, tenant=tenant)
     if len(members) > 1:
         owners = [
-            SkuOwnership(store=store, sku=sku, tenant=members[p.owner], source="demo")
+            SkuOwnership(
+                store=store, sku=sku, sku_key=sku_key(sku), tenant=members[p.owner], source="demo"
+            )
             for p in demo_data.store_products(demo_store.name)
             for sku in {p.sku, *p.sellable_skus}
         ]

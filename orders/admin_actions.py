@@ -20,7 +20,7 @@ from orders.models import Order, OrderEvent, OrderLine
 from orders.serializers import OrderInputSerializer
 from orders.store_orders import lines_of
 from tenants.activity import record_activity
-from tenants.models import SkuOwnership, StoreMembership, Tenant
+from tenants.models import SkuOwnership, StoreMembership, Tenant, sku_key
 
 RETRYABLE_STATES = (Order.State.NEEDS_ATTENTION, Order.State.FAILED, *state.WORK_STATES)
 
@@ -148,10 +148,10 @@ def _from_payload(order: Order) -> tuple[list[dict], dict]:
         tenant = Tenant.objects.get(schema_name=connection.schema_name)
         owned = set(
             SkuOwnership.objects.filter(store_id=order.store_id, tenant=tenant).values_list(
-                "sku", flat=True
+                "sku_key", flat=True
             )
         )
-        products = tuple(p for p in products if p.sku in owned)
+        products = tuple(p for p in products if sku_key(p.sku) in owned)
     lines = [asdict(line) for line in lines_of(products)]
     ship_to = asdict(ship_to_of_store_order(store_order))
     return lines, ship_to

@@ -28,7 +28,7 @@ from integration_hub.inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
 from orders.intake import IncomingLine, IncomingOrder, accept_orders
 from orders.models import Order, OrderEvent
-from tenants.models import SkuOwnership, Store, Tenant
+from tenants.models import SkuOwnership, Store, Tenant, sku_key
 from tenants.store_clients import api2cart_for_store
 
 
@@ -224,18 +224,18 @@ def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[Ro
     if len(members) == 1:
         return [RoutedPart(members[0], order.products)]
     by_member = {t.pk: t for t in members}
-    skus = {p.sku for p in order.products}
+    keys = {sku_key(p.sku) for p in order.products}
     owners = dict(
-        SkuOwnership.objects.filter(store=store, sku__in=skus, tenant__in=members).values_list(
-            "sku", "tenant_id"
+        SkuOwnership.objects.filter(store=store, sku_key__in=keys, tenant__in=members).values_list(
+            "sku_key", "tenant_id"
         )
     )
-    unowned = sorted(skus - owners.keys())
+    unowned = sorted({p.sku for p in order.products if sku_key(p.sku) not in owners})
     if unowned:
         raise UnownedSkus(store, unowned)
     grouped: dict[int, list[api2cart.OrderProduct]] = defaultdict(list)
     for product in order.products:
-        grouped[owners[product.sku]].append(product)
+        grouped[owners[sku_key(product.sku)]].append(product)
     return [RoutedPart(by_member[pk], tuple(lines)) for pk, lines in grouped.items()]
 
 

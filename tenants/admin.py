@@ -280,7 +280,8 @@ class StoreAdmin(admin.ModelAdmin):
 
 @admin.register(SkuOwnership, site=platform_admin)
 class SkuOwnershipAdmin(admin.ModelAdmin):
-    list_display = ["sku", "store", "tenant", "source", "updated_at"]
+    list_display = ["sku", "store", "tenant", "source", "store_product_id", "updated_at"]
+    readonly_fields = ["store_product_id", "store_variant_id"]
     list_filter = ["store", "tenant", "source"]
     search_fields = ["sku"]
     list_select_related = ["store", "tenant"]

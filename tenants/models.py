@@ -202,8 +202,18 @@ class StoreMembership(models.Model):
         return f"{self.tenant} @ {self.store}"
 
 
+def sku_key(sku: str) -> str:
+    """A SKU as ownership compares it: `gx-1035 ` and `GX-1035` are one SKU."""
+    return sku.strip().casefold()
+
+
 class SkuOwnership(models.Model):
-    """Routing index for shared stores: which tenant owns a SKU sold on a store."""
+    """Routing and write index for shared stores: which tenant owns a SKU sold on a store, and
+    which store product carries it (as the store's own catalog says).
+
+    Both are unique per store, so two tenants can never own one SKU (in any letter case) nor
+    write to one store product; price and stock pushes check the product claim at send time.
+    """
 
     class Source(models.TextChoices):
         CATALOG = "catalog", "Catalog binding"
@@ -212,26 +222,46 @@ class SkuOwnership(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sku_owners")
     sku = models.CharField(max_length=128)
+    sku_key = models.CharField(max_length=128, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="owned_skus")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    store_product_id = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Set from the store's catalog."
+    )
+    store_variant_id = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "SKU owner"
-        constraints = [models.UniqueConstraint(fields=["store", "sku"], name="unique_store_sku")]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "sku_key"], name="unique_store_sku_key"),
+            models.UniqueConstraint(
+                fields=["store", "store_product_id", "store_variant_id"],
+                condition=~models.Q(store_product_id=""),
+                name="one_owner_per_store_product",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.store.name}:{self.sku} → {self.tenant.slug}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.sku_key = sku_key(self.sku)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
+        if not (self.store_id and self.sku):
+            return
         if (
-            self.store_id
-            and self.tenant_id
+            self.tenant_id
             and not StoreMembership.objects.filter(
                 store_id=self.store_id, tenant_id=self.tenant_id
             ).exists()
         ):
             raise ValidationError({"tenant": "The tenant is not a member of this store."})
+        taken = SkuOwnership.objects.filter(store_id=self.store_id, sku_key=sku_key(self.sku))
+        if taken.exclude(pk=self.pk).exists():
+            raise ValidationError({"sku": "This SKU (in any letter case) already has an owner."})
 
 
 class ActivityEvent(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tenants.utils import schema_context
 
 from catalog.models import ItemBinding, StoreSync, SyncRun, UnmatchedProduct
+from tenants.models import SkuOwnership
 from tests.catalog.conftest import bound
 
 ADMIN = "/admin/catalog"
@@ -58,18 +59,23 @@ def test_binding_a_sku_another_tenant_owns_is_refused_with_a_form_error(world, a
          "store_product_id": "1", "store_variant_id": ""},
     )  # fmt: skip
     assert response.status_code == 200
-    assert "belongs to Globex Corporation" in response.content.decode()
+    assert "belongs to another tenant of this store" in response.content.decode()
+    assert "Globex" not in response.content.decode()
     with schema_context("acme"):
         assert not ItemBinding.objects.filter(sku="GX-1002").exists()
 
 
-def test_the_unmatched_report_lists_store_skus_without_an_erp_item(world, acme_admin):
+def test_the_unmatched_report_lists_unowned_store_skus_but_never_another_tenants(world, acme_admin):
     store = world.stores["northwind"]
+    SkuOwnership.objects.filter(store=store, sku="GX-1003").delete()  # nobody owns it now
     with schema_context("acme"):
         bound(store)
-        assert UnmatchedProduct.objects.filter(store=store, sku__startswith="GX-").exists()
+        shown = UnmatchedProduct.objects.filter(store=store)
+        assert shown.filter(sku="GX-1003").exists()
+        assert not shown.filter(sku="GX-1005").exists()  # Globex's
     page = acme_admin.get(f"{ADMIN}/unmatchedproduct/").content.decode()
-    assert "GX-1001" in page and "No ERP item GX-1001" in page
+    assert "GX-1003" in page and "No ERP item GX-1003" in page
+    assert "GX-1005" not in page
 
 
 def test_a_catalog_manager_edits_the_mapping_and_syncs_but_a_viewer_only_looks(world, acme):
