@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,7 +39,7 @@ from integration_hub.connectors.errors import (
     PermanentError,
     RetryableError,
 )
-from integration_hub.core import work
+from integration_hub.core import keys, work
 from integration_hub.core.dispatch import dispatch
 from integration_hub.core.models import WorkAttempt
 from tenants.models import Store
@@ -238,7 +238,7 @@ def _drop_foreign_items(store: Store, batch: PushBatch) -> None:
 
 
 def _submit(batch: PushBatch, client: Api2CartClient) -> str:
-    key = f"hub-{connection.schema_name}-push{batch.pk}"
+    key = keys.outside_key(keys.PRICE_PUSH, batch.pk)
     if batch.kind == PushBatch.Kind.VARIANTS:
         jobs = client.update_variants_batch(
             [_variant_update(i) for i in batch.items], idempotency_key=key
@@ -265,15 +265,15 @@ def _send_singly(batch: PushBatch, client: Api2CartClient) -> work.Done:
     """A store without batch methods: one update per item; a retry resumes after the last done."""
     outcomes = [Outcome(o["index"], o["ok"], o.get("error", "")) for o in batch.outcomes]
     done = {o.index for o in outcomes}
-    key = f"hub-{connection.schema_name}-push{batch.pk}"
     for index, item in enumerate(batch.items):
         if index in done:
             continue
+        key = keys.outside_key(keys.PRICE_PUSH, batch.pk, index)
         try:
             if batch.kind == PushBatch.Kind.VARIANTS:
-                client.update_variant(_variant_update(item), idempotency_key=f"{key}-{index}")
+                client.update_variant(_variant_update(item), idempotency_key=key)
             else:
-                client.update_product(_product_update(item), idempotency_key=f"{key}-{index}")
+                client.update_product(_product_update(item), idempotency_key=key)
             outcomes.append(Outcome(index, True))
         except (AuthenticationError, RetryableError):
             PushBatch.objects.filter(pk=batch.pk).update(outcomes=_as_json(batch, outcomes))

@@ -19,10 +19,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from integration_hub.connectors.errors import UpstreamError
+from integration_hub.connectors.errors import RetryableError, UpstreamError
 from integration_hub.connectors.m3 import M3Client
 from integration_hub.connectors.m3.records import M3Invoice
-from integration_hub.core import work
+from integration_hub.core import keys, work
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders import state
 from orders.in_turn import next_in_turn
@@ -302,12 +302,20 @@ def send_store_status(update: StoreStatusUpdate) -> work.Done:
     store = Store.objects.get(pk=order.store_id)
     status = mapped_status(store)
     comment = f"Invoiced: ERP invoice {update.invoice.erp_invoice_number}"
-    api2cart_for_store(store).update_order(
+    client = api2cart_for_store(store)
+    client.update_order(
         order.order_number,  # the store-facing order_id (the store's `id` is store_order_id)
         order_status=status,
         comment=comment,
-        idempotency_key=f"hub-invoiced-{order.pk}",
+        idempotency_key=keys.outside_key(keys.STORE_STATUS, update.pk, update.attempts),
     )
+    held = client.order_status(order.order_number)
+    if status.strip().casefold() not in {held.id.strip().casefold(), held.name.strip().casefold()}:
+        raise RetryableError(
+            f"The store still shows status {held.name or held.id or 'none'!r} after order.update "
+            f"to {status!r}; it is sent again with a new idempotency key.",
+            upstream="api2cart",
+        )
     OrderEvent.objects.create(
         order=order,
         step="store_status",

@@ -23,7 +23,7 @@ from integration_hub.connectors.errors import (
     PermanentError,
     RetryableError,
 )
-from integration_hub.core import work
+from integration_hub.core import keys, work
 from integration_hub.core.dispatch import dispatch, forget_coalesced
 from integration_hub.core.models import WorkAttempt
 from orders import state
@@ -47,7 +47,7 @@ class PushReport:
 
 def shipstation_order_key(order: Order) -> str:
     """Deterministic and unique: one hub order is one ShipStation order, however often sent."""
-    return f"hub-{connection.schema_name}-order{order.pk}"
+    return keys.outside_key(keys.ORDER, order.pk)
 
 
 def request_shipstation_push() -> None:

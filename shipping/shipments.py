@@ -15,11 +15,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from integration_hub.connectors import shipstation as ss
-from integration_hub.core import work
+from integration_hub.core import keys, work
 from orders import state
 from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import Shipment, ShipmentLine
@@ -193,10 +193,9 @@ def _void(shipment: Shipment, order: Order) -> None:
 
 def order_of_shipstation(shipment: ss.Shipment) -> Order | None:
     """The hub order behind a label: by our orderKey, else by ShipStation's order id."""
-    prefix = f"hub-{connection.schema_name}-order"
-    key = shipment.order_key or ""
-    if key.startswith(prefix) and key[len(prefix) :].isdigit():
-        return Order.objects.filter(pk=int(key[len(prefix) :])).first()
+    order_id = keys.record_id_of(shipment.order_key, keys.ORDER)
+    if order_id is not None:
+        return Order.objects.filter(pk=order_id).first()
     if shipment.order_id:
         return Order.objects.filter(shipstation_order_id=str(shipment.order_id)).first()
     return None

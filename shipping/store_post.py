@@ -8,14 +8,13 @@ store does not know parks the shipment as *needs attention*, naming it and the s
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from integration_hub.connectors import api2cart
 from integration_hub.connectors.api2cart.shipments import NewShipment, TrackingNumber
 from integration_hub.connectors.api2cart.shipments import ShipmentLine as StoreLine
 from integration_hub.connectors.errors import ValidationError
-from integration_hub.core import work
+from integration_hub.core import keys, work
 from orders.models import Order, OrderEvent
 from shipping.models import CarrierMapping, Shipment
 from tenants.models import Store
@@ -52,7 +51,7 @@ def post_shipment(shipment: Shipment) -> work.Done:
             for line in shipment.lines.select_related("order_line")
         ],
         tracking_numbers=[TrackingNumber(carrier_id, t) for t in shipment.tracking_numbers],
-        idempotency_key=f"hub-{connection.schema_name}-shipment{shipment.pk}",
+        idempotency_key=keys.outside_key(keys.SHIPMENT, shipment.pk),
     )
     try:
         store_shipment_id = client.add_shipment(request)

@@ -22,6 +22,7 @@ from orders.models import Order
 from sandbox import demo_data
 from tenant_settings.roles import FINANCE, VIEWER
 from tenants.models import Api2CartAccount, Store
+from tenants.store_clients import api2cart_for_store
 from tests.conftest import Portal, signed_in
 from tests.orders_input.helpers import ApiClient, issue_token
 from tests.pipeline.world import World, connect_tenants, make_order, sku_of, start_world
@@ -274,3 +275,38 @@ def test_capped_reads_take_the_open_orders_in_turn(world: World, acme_store: Sto
 
     assert (first.orders, second.orders) == (2, 2)
     assert [Invoice.objects.filter(order=o).count() for o in orders] == [1, 1, 1]
+
+
+def test_equal_ids_in_two_tenants_on_a_shared_store_both_update_the_store(world: World, db):
+    """API2Cart answers a repeated idempotency key on a store from its cache without applying
+    it; keys carry the tenant, and the status is read back before the update counts as sent."""
+    world.calm()
+    connect_tenants(world)
+    account, _ = Api2CartAccount.objects.update_or_create(
+        name="sandbox",
+        defaults={
+            "base_url": world.sandbox.api_url("api2cart"),
+            "api_key": demo_data.API2CART_API_KEY,
+        },
+    )
+    store = connect_store(demo_data.store("northwind"), account)
+    placed = world.sandbox.control("api2cart", "place-orders", store="northwind", count=2)
+    for slug, store_order in zip(("acme", "globex"), placed["orders"], strict=True):
+        with schema_context(slug):
+            StoreStatusMapping.objects.create(store_id=store.pk, invoiced_status="Completed")
+            order = make_order(
+                pk=4242, slug=slug, store=store, source=Order.Source.WEBHOOK,
+                store_order_id=str(store_order["id"]), order_number=str(store_order["order_id"]),
+                state=S.SHIPPED,
+            )  # fmt: skip
+            invoice = Invoice.objects.create(
+                order=order, erp_invoice_number=f"9{order.pk}", year=2026, amount=Decimal("10"),
+                remaining_amount=Decimal("0"),
+            )  # fmt: skip
+            StoreStatusUpdate.objects.create(pk=77, order=order, invoice=invoice)
+            services.push_store_status(77)
+            update = StoreStatusUpdate.objects.get(pk=77)
+            assert update.state == StoreStatusUpdate.State.SENT, update.last_error
+    client = api2cart_for_store(store)
+    for store_order in placed["orders"]:
+        assert client.order_status(str(store_order["order_id"])).id == "Completed"

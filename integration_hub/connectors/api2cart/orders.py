@@ -302,6 +302,17 @@ class OrdersMixin(Api2CartBase):
         params = {"order_id": order_id, "id": id, "params": FORCE_ALL}
         return Order.from_api(self._call("GET", "order.info", params=params))
 
+    def order_status(self, order_id: str) -> OrderStatus:
+        """The order's status now (`order.info` asking for the status alone).
+
+        A repeated idempotency key is answered from API2Cart's cache without applying the
+        call, and nothing in the answer says so: reading the status back is how a caller
+        knows an `order.update` took effect.
+        """
+        params = {"order_id": order_id, "params": "order_id,status"}
+        status = _obj(self._call("GET", "order.info", params=params).get("status"))
+        return OrderStatus(_str(status.get("id")), _str(status.get("name")))
+
     def with_variant_skus(self, order: Order) -> Order:
         """The order with each SKU-less line's SKU taken from its variant (§7.15).
 
