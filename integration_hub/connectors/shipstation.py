@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 import requests
@@ -25,7 +25,6 @@ from integration_hub.connectors._http import (
     Timeout,
     drop_empty,
     json_or_none,
-    origin,
     parse_retry_after,
 )
 from integration_hub.connectors.errors import (
@@ -35,6 +34,7 @@ from integration_hub.connectors.errors import (
     ValidationError,
 )
 from integration_hub.connectors.guard import AddressPolicy
+from integration_hub.connectors.url_paths import UnsafeURL, normalise_url, path_under
 
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -697,15 +697,29 @@ class ShipStationClient(HttpClient):
     # Plumbing
 
     def _resource(self, resource_url: str) -> tuple[str, dict[str, str]]:
-        """Check a webhook URL before our credentials go anywhere near it (contract §5.4)."""
-        scheme, host, port = origin(resource_url)
-        base_scheme, base_host, base_port = origin(self.base_url)
-        same_host = (scheme, host, port) == (base_scheme, base_host, base_port)
+        """Check a webhook URL before our credentials go anywhere near it (contract §5.4).
+
+        The URL is normalised first (`url_paths.normalise_url`: dot segments removed, encoded
+        dots decoded, encoded slashes, backslashes and user-info refused), then it must have the
+        base URL's scheme, host and port (or be a numbered `ssapiN` shard when the base is
+        ShipStation's own API) and a path under the base path. The request goes to the base URL
+        plus that normalised remainder, never to the text that arrived in the webhook.
+        """
+        try:
+            target = normalise_url(resource_url)
+            base = normalise_url(self.base_url)
+        except UnsafeURL as exc:
+            raise PermanentError(
+                f"Webhook resource_url {resource_url!r} is not a plain URL on {self.base_url}: "
+                f"{exc}",
+                upstream=self.upstream,
+                hint="Ignored a webhook whose resource_url could be read as another address.",
+            ) from exc
+        same_host = target.origin == base.origin
         shard = (
-            scheme == "https"
-            and base_scheme == "https"
-            and bool(_SHIPSTATION_SHARD.match(host))
-            and bool(_SHIPSTATION_SHARD.match(base_host))
+            (target.scheme, target.port) == (base.scheme, base.port) == ("https", 443)
+            and bool(_SHIPSTATION_SHARD.match(target.host))
+            and bool(_SHIPSTATION_SHARD.match(base.host))
         )
         if not (same_host or shard):
             raise PermanentError(
@@ -713,16 +727,14 @@ class ShipStationClient(HttpClient):
                 upstream=self.upstream,
                 hint="Ignored a webhook whose resource_url points at a foreign host.",
             )
-        parts = urlsplit(resource_url)
-        base_path = urlsplit(self.base_url).path.rstrip("/")
-        if not parts.path.startswith(base_path + "/"):
+        below = path_under(target.path, base.path)
+        if below is None:
             raise PermanentError(
                 f"Webhook resource_url {resource_url!r} is outside {self.base_url}",
                 upstream=self.upstream,
                 hint="Ignored a webhook whose resource_url is outside the ShipStation API.",
             )
-        path = parts.path[len(base_path) :]
-        return self.url(path), dict(parse_qsl(parts.query, keep_blank_values=True))
+        return self.url(below), dict(parse_qsl(target.query, keep_blank_values=True))
 
     def _pages(self, url: str, params: dict[str, Any], key: str) -> Iterator[dict[str, Any]]:
         page = 1
