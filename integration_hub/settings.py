@@ -199,15 +199,28 @@ X_FRAME_OPTIONS = "DENY"
 # Webhook bodies above this size are refused with 413 before they are read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
-# Login throttling: per schema (AccessAttempt lives in each tenant schema), by user and IP.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# Login throttling: per schema (AccessAttempt lives in each tenant schema), by user name + IP
+# (HUB_LOGIN_FAILURE_LIMIT) and by IP whatever the user names (HUB_LOGIN_ADDRESS_FAILURE_LIMIT);
+# tenants/login_limits.py gives each parameter its limit. Failed logins and lockouts are audited
+# once per address (and locked user name) and HUB_LOGIN_FAILURE_WINDOW seconds, the rest counted.
+HUB_LOGIN_FAILURE_LIMIT = int(
+    os.environ.get("HUB_LOGIN_FAILURE_LIMIT", os.environ.get("AXES_FAILURE_LIMIT", "5"))
+)
+HUB_LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("HUB_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+HUB_LOGIN_FAILURE_WINDOW = int(os.environ.get("HUB_LOGIN_FAILURE_WINDOW", "300"))
+AXES_FAILURE_LIMIT = "tenants.login_limits.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "tenants.login_limits.LoginAttempts"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Failed API token attempts per address and tenant: one audit row per window, 429 past the limit.
 HUB_TOKEN_FAILURE_WINDOW = int(os.environ.get("HUB_TOKEN_FAILURE_WINDOW", "300"))
 HUB_TOKEN_FAILURE_LIMIT = int(os.environ.get("HUB_TOKEN_FAILURE_LIMIT", "20"))
+# Webhook deliveries accepted per store (API2Cart) or tenant (ShipStation) and minute, across
+# processes (Redis); more get 429 + Retry-After and come back by failed-webhook replay and
+# polling. Far above a real store's burst and the ingest bench's ~145,000 a minute.
+HUB_WEBHOOK_STORE_RATE = int(os.environ.get("HUB_WEBHOOK_STORE_RATE", "300000"))
 # `/metrics` (base domain only) answers a scraper with this bearer token or from these
 # comma-separated addresses or networks; with neither set it answers nobody (README, Operating).
 HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")

@@ -1,8 +1,12 @@
 """`Authorization: Bearer hub_...` for the order API; every use is stamped and logged.
 
 Failed attempts are counted per address: the first of a window writes one audit row, the rest
-are counted (tenants.activity.record_repeated_failure), and past `HUB_TOKEN_FAILURE_LIMIT` in
-`HUB_TOKEN_FAILURE_WINDOW` seconds the address gets 429 without its token being looked up.
+are counted (tenants.activity.record_repeated_failure). Past `HUB_TOKEN_FAILURE_LIMIT` in
+`HUB_TOKEN_FAILURE_WINDOW` seconds a wrong token from the address gets 429 instead of 401, and
+is only counted; a valid token from the same address still works. A token is checked the same
+way under and over the limit (one lookup by its unique prefix, then a constant-time comparison
+of its hash), so a flood of wrong tokens cannot lock the address's valid ones out, and the
+answer tells nothing a 401 would not.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from tenant_settings.models import ApiToken
-from tenants.activity import failures_in_window, record_activity, record_repeated_failure
+from tenants.activity import (
+    count_failure,
+    failures_in_window,
+    record_activity,
+    record_repeated_failure,
+)
 
 logger = logging.getLogger("hub.auth")
 
@@ -35,14 +44,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>'.")
         window, limit = settings.HUB_TOKEN_FAILURE_WINDOW, settings.HUB_TOKEN_FAILURE_LIMIT
-        if failures_in_window(REJECTED, request._request) >= limit:
-            raise exceptions.Throttled(
-                wait=window,
-                detail=f"Too many failed API token attempts from this address (more than "
-                f"{limit} in {window} s).",
-            )
         token = ApiToken.authenticate(header[1])
         if token is None or not token.user.is_active:
+            if failures_in_window(REJECTED, request._request) >= limit:
+                count_failure(REJECTED, request._request, window)
+                raise exceptions.Throttled(
+                    wait=window,
+                    detail=f"Too many failed API token attempts from this address (more than "
+                    f"{limit} in {window} s).",
+                )
             failure = record_repeated_failure(
                 REJECTED,
                 message="Unknown, revoked or malformed API token.",

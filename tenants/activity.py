@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -92,10 +93,14 @@ class RepeatedFailure:
     """Whether this attempt wrote the window's audit row."""
 
 
-def _failure_keys(action: str, ip: str | None) -> tuple[str, str]:
+def _failure_keys(action: str, ip: str | None, subject: str = "") -> tuple[str, str]:
     """(count in the current window, count of the last window) cache keys; the cache key
-    function adds the schema, so counts are per tenant."""
+    function adds the schema, so counts are per tenant. A `subject` (e.g. the user name a
+    lockout is about) counts apart from the address's other failures; it is hashed, since a
+    sender chooses it."""
     address = ip or "-"
+    if subject:
+        address += ":" + hashlib.sha256(subject.encode()).hexdigest()[:16]
     return f"failures:{action}:{address}", f"failures-last:{action}:{address}"
 
 
@@ -108,19 +113,16 @@ def failures_in_window(action: str, request: HttpRequest | None) -> int:
         return 0
 
 
-def record_repeated_failure(
-    action: str, *, message: str, request: HttpRequest | None, window_seconds: int
-) -> RepeatedFailure:
-    """Count a failed attempt; write one audit row per address and window, not one per attempt.
+def count_failure(
+    action: str, request: HttpRequest | None, window_seconds: int, subject: str = ""
+) -> tuple[int, int]:
+    """Count a failed attempt in the cache only: (failures in the window so far, this one
+    included; the previous window's count when this attempt opens a new window, else 0).
 
-    The count lives in the cache (the window opens with the address's first failure and lasts
-    `window_seconds`); the audit row is written when the window opens, since the table is
-    append-only and the row cannot be updated as the count grows. That row says how many
-    failures the address's previous window counted. Whether the window's row exists is asked of
-    the table itself, so a row rolled back with its transaction is written again.
+    The window opens with the address's first failure and lasts `window_seconds`. With the
+    cache unreachable every attempt is taken for the first of its window: (1, 0).
     """
-    ip = client_ip(request)
-    current, last = _failure_keys(action, ip)
+    current, last = _failure_keys(action, client_ip(request), subject)
     try:
         if cache.add(current, 1, timeout=window_seconds):
             count, previous = 1, int(cache.get(last) or 0)
@@ -129,13 +131,40 @@ def record_repeated_failure(
         cache.set(last, count, timeout=window_seconds * 24)
     except Exception:
         logger.warning("cache unreachable; recording every failed attempt", exc_info=True)
-        count, previous = 1, 0
+        return 1, 0
+    return count, previous
+
+
+def record_repeated_failure(
+    action: str,
+    *,
+    message: str,
+    request: HttpRequest | None,
+    window_seconds: int,
+    actor: str = "",
+    subject: str = "",
+) -> RepeatedFailure:
+    """Count a failed attempt; write one audit row per address and window, not one per attempt.
+
+    The count lives in the cache (`count_failure`); the audit row is written when the window
+    opens, since the table is append-only and the row cannot be updated as the count grows.
+    That row says how many failures the address's previous window counted. Whether the
+    window's row exists is asked of the table itself, so a row rolled back with its transaction
+    is written again. The row names `actor` (e.g. the user name of the attempt that opened the
+    window). With a `subject`, the count and the row are per address and subject, and the
+    subject is the row's actor.
+    """
+    ip = client_ip(request)
+    count, previous = count_failure(action, request, window_seconds, subject)
     since = timezone.now() - timedelta(seconds=window_seconds)
     tenant = current_tenant()
-    already = ActivityEvent.objects.filter(
+    rows = ActivityEvent.objects.filter(
         tenant=tenant, action=action, ip_address=ip, created_at__gte=since
-    ).exists()
-    if already:
+    )
+    if subject:
+        actor = subject
+        rows = rows.filter(actor=subject[:200])
+    if rows.exists():
         return RepeatedFailure(count=count, recorded=False)
     text = (
         f"{message} Further failures from this address in the next {window_seconds} s are "
@@ -145,6 +174,7 @@ def record_repeated_failure(
         text += f" The previous window counted {previous} failed attempts from this address."
     record_activity(
         action,
+        actor=actor,
         outcome=ActivityEvent.Outcome.FAILURE,
         message=text,
         request=request,

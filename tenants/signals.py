@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from tenants.activity import describe_actor, record_activity
-from tenants.models import ActivityEvent
+from tenants.activity import describe_actor, record_activity, record_repeated_failure
+from tenants.login_limits import address_failures, address_limit
 
 ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 
@@ -23,23 +24,39 @@ def log_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 @receiver(user_login_failed)
 def log_failed_login(sender: Any, credentials: dict, request: Any = None, **kwargs: Any) -> None:
-    record_activity(
+    """One row per address and window (the first failure's user name), the rest counted."""
+    record_repeated_failure(
         "login.failed",
         actor=str(credentials.get("username", ""))[:150],
-        outcome=ActivityEvent.Outcome.FAILURE,
         message="Wrong user name or password.",
         request=request,
+        window_seconds=settings.HUB_LOGIN_FAILURE_WINDOW,
     )
 
 
 @receiver(user_locked_out)
 def log_lockout(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
-    record_activity(
+    """Every lockout is recorded when it starts: the address's (one row per window), or a user
+    name's at the address (one row per name and window); attempts while it lasts are counted."""
+    name = str(username or "")[:150]
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    if address_failures(request) >= address_limit():
+        record_repeated_failure(
+            "login.address_locked_out",
+            actor=name,
+            message=f"Too many failed logins from this address ({address_limit()} for any user "
+            f"names); sign-in from this address is blocked for {minutes} min.",
+            request=request,
+            window_seconds=settings.HUB_LOGIN_FAILURE_WINDOW,
+        )
+        return
+    record_repeated_failure(
         "login.locked_out",
-        actor=str(username or "")[:150],
-        outcome=ActivityEvent.Outcome.FAILURE,
-        message="Too many failed logins; sign-in is blocked for this user and address.",
+        subject=name,
+        message=f"Too many failed logins; sign-in is blocked for this user and address for "
+        f"{minutes} min.",
         request=request,
+        window_seconds=settings.HUB_LOGIN_FAILURE_WINDOW,
     )
 
 

@@ -2,7 +2,9 @@
 
 ShipStation's V1 notification is thin (`resource_url`, `resource_type`); the handler registered
 for the event's entity fetches the resource later, with the tenant's credentials. Nothing here
-calls ShipStation, so the answer is quick and a sender can never cause a 500.
+calls ShipStation, so the answer is quick and a sender can never cause a 500. A tenant's
+notifications are capped per minute like a store's webhooks (`webhook_rate`); what is refused
+is read by the shipment polling.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from integration_hub.inbox.webhooks import (
     kept_headers,
     read_body,
     refuse,
+    within_rate,
 )
 from tenants.models import Tenant
 
@@ -48,6 +51,7 @@ def shipstation_webhook(request: HttpRequest, token: str) -> JsonResponse:
         tenant = Tenant.for_shipstation_webhook_token(token) if token else None
         if tenant is None:
             raise Rejected(404, "Unknown webhook token.")
+        within_rate("shipstation", tenant.pk, "tenant")
         body = read_body(request)
         entity, resource_url = parse_notification(body)
         item, created = store_notification(tenant, entity, resource_url, body, request)

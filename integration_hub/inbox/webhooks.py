@@ -8,7 +8,8 @@ and a log line; nothing a sender can put in a request produces a 500.
 This is the hub's hottest path (docs/benchmarks.md, webhook ingest): it skips the portal's
 middleware (`WebhookFastPath`), reads the store without decrypting its secrets, stores the event
 in one autocommitted statement and hands the new ids to workers in batches (`BatchedPublisher`)
-instead of one broker message per request.
+instead of one broker message per request. A store's deliveries are capped per minute
+(`webhook_rate`: one Redis round trip, 429 past the cap).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import (
     InterfaceError,
     OperationalError,
@@ -42,6 +44,7 @@ from integration_hub.core.json_limits import MAX_JSON_DEPTH, too_deep
 from integration_hub.inbox.models import InboxItem
 from integration_hub.inbox.signatures import SIGNATURE_HEADER, signature_matches
 from integration_hub.inbox.store_status import mark_disconnected, mark_reconnected
+from integration_hub.inbox.webhook_rate import webhook_rate
 from tenants.models import Store, hash_webhook_token
 
 logger = logging.getLogger("hub.webhooks")
@@ -93,10 +96,11 @@ post_delete.connect(stores_by_token.forget, sender=Store, dispatch_uid="webhook-
 class Rejected(Exception):
     """A request the hub refuses; `status` and `reason` become the JSON answer."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ def api2cart_webhook(request: HttpRequest, token: str) -> HttpResponse:
         if request.method != "POST":
             raise Rejected(405, "Only POST is accepted.")
         delivery = authenticate(request, token)
+        within_rate("api2cart", delivery.store.pk, "store")
         if is_disconnection_notice(delivery):
             record_disconnection(delivery)
             return JsonResponse({"status": "disconnection recorded"})
@@ -140,8 +145,10 @@ def acknowledgement(status: str, item_id: int) -> HttpResponse:
 
 
 def refuse(request: HttpRequest, rejection: Rejected, source: str = "api2cart") -> JsonResponse:
-    """The JSON answer for a refused webhook, logged with where it came from."""
-    logger.warning(
+    """The JSON answer for a refused webhook, logged with where it came from (a sender over
+    its rate once a minute, by `webhook_rate`)."""
+    logger.log(
+        logging.DEBUG if rejection.status == 429 else logging.WARNING,
         "%s webhook refused: %s %s from %s",
         source,
         rejection.status,
@@ -151,7 +158,22 @@ def refuse(request: HttpRequest, rejection: Rejected, source: str = "api2cart") 
     response = JsonResponse({"error": rejection.reason}, status=rejection.status)
     if rejection.status == 405:
         response["Allow"] = "POST"
+    if rejection.retry_after is not None:
+        response["Retry-After"] = str(rejection.retry_after)
     return response
+
+
+def within_rate(source: str, sender: int, kind: str) -> None:
+    """At most `HUB_WEBHOOK_STORE_RATE` deliveries per sender and minute (one Redis round trip;
+    accepted when Redis is unreachable); past it a 429 with `Retry-After`."""
+    wait = webhook_rate.retry_after(source, sender)
+    if wait is not None:
+        raise Rejected(
+            429,
+            f"More than {settings.HUB_WEBHOOK_STORE_RATE} webhooks a minute for this {kind}; "
+            "send it again later.",
+            retry_after=wait,
+        )
 
 
 def authenticate(request: HttpRequest, token: str) -> Delivery:

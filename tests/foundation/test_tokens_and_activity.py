@@ -111,7 +111,7 @@ def test_activity_log_is_append_only(acme):
 
 def test_repeated_failed_logins_lock_the_user_out(acme, settings):
     portal = Portal(Client(), "acme.localhost")
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.HUB_LOGIN_FAILURE_LIMIT):
         portal.login("ops@acme.test", "wrong-password")
     locked = portal.login("ops@acme.test", "acme-admin-test-pw")
     assert locked.status_code == 429
