@@ -108,9 +108,11 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 
 MIDDLEWARE = [
     "integration_hub.core.middleware.ConcurrencyLimitMiddleware",
+    "integration_hub.core.middleware.RefuseBadCharsetMiddleware",
     "integration_hub.core.middleware.RefuseNulMiddleware",
     "integration_hub.core.middleware.WebhookFastPath",
     "integration_hub.core.middleware.HubTenantMiddleware",
+    "integration_hub.core.middleware.JsonNotFoundUnderApi",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -10,6 +10,9 @@ from integration_hub.inbox.webhooks import api2cart_webhook
 from operations.metrics import count_webhooks
 from operations.views import metrics
 
+# Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).
+handler400 = "integration_hub.core.middleware.bad_request_view"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", platform_admin.urls),

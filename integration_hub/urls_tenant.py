@@ -10,6 +10,9 @@ from invoicing.api import OrderInvoiceView
 from orders.api import OrderDetailView, OrderListCreateView
 from tenant_settings.api import WhoAmIView
 
+# Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).
+handler400 = "integration_hub.core.middleware.bad_request_view"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", tenant_admin.urls),

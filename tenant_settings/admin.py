@@ -69,6 +69,13 @@ class TenantUserAdmin(UserAdmin):
         obj.is_superuser = False
         super().save_model(request, obj, form, change)
 
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """A person's API tokens go with them: the token admin deletes none on its own (tokens
+        are revoked), which would otherwise forbid deleting anyone who was ever issued one."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(ApiToken._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(Group, site=tenant_admin)
 class RoleAdmin(GroupAdmin):

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from integration_hub.connectors.ionapi import IonApiCredentials, parse_ionapi
+from integration_hub.core.deletion import cascade_where_present
 from integration_hub.core.fields import EncryptedTextField
 
 
@@ -109,7 +110,8 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, help_text="What uses this token, e.g. 'B2B portal'.")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
+        # Deleted with the user; a platform user (public schema: no token table) has none.
+        on_delete=cascade_where_present,
         related_name="api_tokens",
         help_text="Requests made with the token act as this user, with this user's roles.",
     )

@@ -11,6 +11,12 @@ on requests in flight, and the short way in for inbound webhooks.
 - Webhooks on the base domain are machine-to-machine posts authenticated by their path token:
   sessions, users, CSRF, messages, login throttling and the tenant lookup do nothing for them
   but cost most of the request, so they go straight to their view.
+- Django reads a form in the Content-Type's `charset=`, refusing all but UTF-8 with an error
+  that its own 400 and 500 pages raised again (a 500): a form naming another charset, or an
+  unknown one, is a 400 before anything reads it (`charsets.py` has the rest).
+- Under `/api/` an unknown URL is a JSON 404, also with DEBUG on, and a PUT/PATCH/DELETE/POST on a
+  URL without its trailing slash is one naming the right URL, instead of APPEND_SLASH's redirect
+  (which turns the POST into a GET) or, with DEBUG on, its RuntimeError.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from django.core.exceptions import DisallowedHost
 from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
-from django.urls import Resolver404, ResolverMatch, resolve
+from django.urls import Resolver404, ResolverMatch, is_valid_path, resolve
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
+
+from integration_hub.core.charsets import UTF8, shown, text_encoding
 
 logger = logging.getLogger("hub.requests")
 
@@ -69,6 +77,17 @@ def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
     return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))
 
 
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """`handler400`: the hub's 400 page (JSON for programs), made without touching the body.
+
+    Django's own 400 view checks the CSRF token first, which reads the form again: a form that
+    could not be read (the reason for the 400) raised again and the answer was a 500.
+    """
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return HttpResponseBadRequest(loader.render_to_string("400.html"))
+
+
 def nul_location(request: HttpRequest) -> str | None:
     """Where a NUL character is in the request, described for the answer; None when nowhere."""
     if "\x00" in request.path:
@@ -102,6 +121,60 @@ class RefuseNulMiddleware:
             request.META.get("REMOTE_ADDR", "-"),
         )
         return bad_request(request, f"A NUL character (\\u0000) is not allowed in {where}.")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RefuseBadCharsetMiddleware:
+    """A form (urlencoded or multipart) must be UTF-8: another `charset=` is a 400 naming it,
+    answered before the CSRF check or the admin reads the form (with DEBUG on or off)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        named = (getattr(request, "content_params", None) or {}).get("charset")
+        if named is None or request.content_type not in FORM_TYPES:
+            return self.get_response(request)
+        if text_encoding(named) != UTF8:
+            logger.warning(
+                "Refused a form in the charset %r: %s from %s",
+                shown(named),
+                request.method,
+                request.META.get("REMOTE_ADDR", "-"),
+            )
+            return bad_request(
+                request,
+                "Form data must be sent as UTF-8; the Content-Type header names the "
+                f"charset '{shown(named)}'.",
+            )
+        request.encoding = UTF8  # `utf8`, `UTF-8`: the one spelling Django's form reader takes
+        return self.get_response(request)
+
+
+class JsonNotFoundUnderApi:
+    """Under `/api/`, a URL that resolves to no view is a JSON 404 (DEBUG on or off), naming the
+    URL with its trailing slash when that one exists; GET and HEAD are still redirected there."""
+
+    PREFIX = "/api/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(self.PREFIX):
+            return self.get_response(request)
+        urlconf = getattr(request, "urlconf", None)
+        if is_valid_path(path, urlconf):
+            return self.get_response(request)
+        detail = "Not found."
+        if not path.endswith("/") and is_valid_path(path + "/", urlconf):
+            if request.method in ("GET", "HEAD"):
+                return self.get_response(request)  # CommonMiddleware's redirect, harmless here
+            detail = f"Not found. Did you mean {shown(request.path, 200)}/ (with a trailing slash)?"
+        return JsonResponse({"detail": detail}, status=404)
 
 
 class ConcurrencyLimitMiddleware:
