@@ -44,8 +44,17 @@ logger = logging.getLogger("hub.requests")
 JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
 
 
+HEALTH_PATHS = frozenset({"/healthz"})
+"""Answered on any host without looking the tenant up: the lookup reads the database, and the
+health check must say 503 when the database is down, not fail before it runs."""
+
+
 class HubTenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if request.path_info in HEALTH_PATHS:
+            connection.set_schema_to_public()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return None
         try:
             request.get_host()
         except DisallowedHost as exc:
