@@ -302,6 +302,22 @@ HUB_SHIPMENT_POLL_SECONDS = int(os.environ.get("HUB_SHIPMENT_POLL_SECONDS", "300
 HUB_INVOICE_READ_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))
 # An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
 HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
+# Order files uploaded in the portal (CSV, .xlsx), checked while they are read, each limit at its
+# first breach (orders/csv_files.py). A workbook's zip is checked at upload; its sheet is read by
+# a worker. The cell limit counts non-empty cells; 32,767 characters is Excel's own cell maximum.
+HUB_ORDER_FILE_MAX_BYTES = int(os.environ.get("HUB_ORDER_FILE_MAX_BYTES", str(20 * 2**20)))
+HUB_ORDER_FILE_MAX_ROWS = int(os.environ.get("HUB_ORDER_FILE_MAX_ROWS", "10000"))
+HUB_ORDER_FILE_MAX_COLUMNS = int(os.environ.get("HUB_ORDER_FILE_MAX_COLUMNS", "300"))
+HUB_ORDER_FILE_MAX_CELLS = int(os.environ.get("HUB_ORDER_FILE_MAX_CELLS", "1000000"))
+HUB_ORDER_FILE_MAX_CELL_CHARS = int(os.environ.get("HUB_ORDER_FILE_MAX_CELL_CHARS", "32767"))
+HUB_ORDER_XLSX_MAX_UNCOMPRESSED_BYTES = int(
+    os.environ.get("HUB_ORDER_XLSX_MAX_UNCOMPRESSED_BYTES", str(256 * 2**20))
+)
+HUB_ORDER_XLSX_MAX_MEMBER_BYTES = int(
+    os.environ.get("HUB_ORDER_XLSX_MAX_MEMBER_BYTES", str(128 * 2**20))
+)
+HUB_ORDER_XLSX_MAX_RATIO = int(os.environ.get("HUB_ORDER_XLSX_MAX_RATIO", "100"))
+HUB_ORDER_XLSX_MAX_MEMBERS = int(os.environ.get("HUB_ORDER_XLSX_MAX_MEMBERS", "1000"))
 
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 

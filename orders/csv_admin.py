@@ -1,7 +1,9 @@
 """Order files in the tenant portal: upload, check the column mapping, import, follow progress.
 
 Upload CSV (order list) keeps the file and opens its preview: the file's first rows and, for
-each field of an order, the column the hub suggests (saved mapping, known export or a guess).
+each field of an order, the column the hub suggests (saved mapping, known export or a guess). A
+workbook (.xlsx) is read by a worker first; its preview page waits for it, then shows the rows
+the worker kept. An upload past the size limit is never stored whole (`BoundedUpload`).
 The person corrects it, may save it under a name, and imports. Small files are imported while
 the person waits; large ones by a worker, followed on the import's page, which polls a small
 JSON status. A refused file lists every problem and offers its bad rows as a file.
@@ -15,19 +17,24 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from integration_hub.admin_sites import tenant_admin
 from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
-from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS, UnreadableFile, csv_bytes
+from integration_hub.core.spreadsheets import csv_bytes
+from orders.csv_files import Limits, UnreadableFile, column_letter, too_large_file
 from orders.csv_import import (
     CONFIRMABLE,
     AlreadyStarted,
     bad_rows_file,
+    clean_file_name,
     confirm_mapping,
     preview,
     receive_file,
@@ -59,14 +66,29 @@ def sync_rows() -> int:
     return getattr(settings, "HUB_CSV_SYNC_ROWS", 500)
 
 
-def column_letter(index: int) -> str:
-    """A, B, ... Z, AA: how a spreadsheet names the column at this position."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+class BoundedUpload(FileUploadHandler):
+    """First of the upload handlers: a file past `limit` bytes is skipped as it streams in (the
+    rest of the body is read and dropped), so the handlers after it never store it whole."""
+
+    def __init__(self, limit: int, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.refused_name = ""
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.refused_name = self.file_name or "the file"
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
 
 
 class CsvUploadForm(forms.Form):
@@ -156,25 +178,35 @@ class CsvUploadMixin:
     def _context(self, request: HttpRequest, title: str, **more) -> dict:
         return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **more}
 
+    @method_decorator(csrf_exempt)
     def upload_csv_view(self, request: HttpRequest) -> HttpResponse:
-        """Keep the file and open its preview; a file that cannot be read is refused here."""
+        """Keep the file and open its preview; a file that cannot be read is refused here.
+
+        The size limit is applied while the body streams in, so its handler goes first, before
+        anything reads the body; the CSRF check, which reads it, follows (`_upload_csv`)."""
+        bounded = BoundedUpload(Limits.current().file_bytes, request)
+        request.upload_handlers.insert(0, bounded)
+        return self._upload_csv(request, bounded)
+
+    @method_decorator(csrf_protect)
+    def _upload_csv(self, request: HttpRequest, bounded: BoundedUpload) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
+        limits = Limits.current()
         form = CsvUploadForm(request.POST or None, request.FILES or None)
         errors: list[str] = []
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST" and bounded.refused_name:
+            errors = [too_large_file(limits).message]
+            self._refused(request, bounded.refused_name)
+            form = CsvUploadForm()
+        elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            data = upload.read(MAX_FILE_BYTES + 1)
+            data = upload.read(limits.file_bytes + 1)
             try:
                 kept = receive_file(data, file_name=upload.name, actor=request.user.get_username())
             except UnreadableFile as error:
                 errors = [f"row {error.row}: {error.message}" if error.row else error.message]
-                record_activity(
-                    "order.csv_rejected",
-                    outcome=ActivityEvent.Outcome.FAILURE,
-                    message=f"{upload.name}: unreadable, nothing imported.",
-                    request=request,
-                )
+                self._refused(request, upload.name)
             else:
                 return redirect(self._url("csv_mapping", kept.pk))
         context = self._context(
@@ -184,18 +216,28 @@ class CsvUploadMixin:
             errors=errors,
             columns=FIELDS,
             known_exports=KNOWN_EXPORTS,
-            max_megabytes=MAX_FILE_BYTES // 2**20,
-            max_rows=MAX_ROWS,
+            max_megabytes=limits.file_bytes // 2**20,
+            max_rows=limits.rows,
             sync_rows=sync_rows(),
             template_url=self._url("csv_template"),
         )
         return TemplateResponse(request, "admin/orders/order/upload_csv.html", context)
+
+    def _refused(self, request: HttpRequest, file_name: str) -> None:
+        record_activity(
+            "order.csv_rejected",
+            outcome=ActivityEvent.Outcome.FAILURE,
+            message=f"{clean_file_name(file_name)}: unreadable, nothing imported.",
+            request=request,
+        )
 
     def csv_mapping_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The preview: the file's first rows and the column chosen for each field."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         upload = get_object_or_404(CsvImport, pk=pk)
+        if upload.state == CsvImport.State.READING:
+            return self._reading_page(request, upload)
         if upload.state not in CONFIRMABLE:
             return redirect(self._import_page(upload))
         try:
@@ -224,6 +266,18 @@ class CsvUploadMixin:
             import_page=self._import_page(upload),
         )
         return TemplateResponse(request, "admin/orders/csv/mapping.html", context)
+
+    def _reading_page(self, request: HttpRequest, upload: CsvImport) -> HttpResponse:
+        """A worker reads the workbook; this page follows it and then shows the preview."""
+        context = self._context(
+            request,
+            f"Reading {upload.file_name}",
+            upload=upload,
+            status=status(upload),
+            status_url=self._url("csv_status", upload.pk),
+            import_page=self._import_page(upload),
+        )
+        return TemplateResponse(request, "admin/orders/csv/reading.html", context)
 
     def _import_with(
         self, request: HttpRequest, upload: CsvImport, header: list[str], form: MappingForm

@@ -8,8 +8,13 @@ at once, and a file with any problem imports nothing. A good file is written wit
 INSERTs in one transaction (`orders.intake.accept_new_orders`), and its orders then go through
 the normal pipeline.
 
-An upload is a `CsvImport` work item: it waits for its column mapping (`csv_mapping`), then is
-imported while the person waits (small files) or by a worker, reporting its progress.
+An upload is a `CsvImport` work item: a workbook is first read into rows by a worker (its zip
+alone is checked in the web request), a CSV file as it is uploaded, both within the limits of
+`orders.csv_files`; it then waits for its column mapping (`csv_mapping`), and is imported while
+the person waits (small files) or by a worker, reporting its progress.
+
+A cell the import would store must not hold a control character (a NUL cannot even be stored):
+such a cell is a problem of its row like any other, named by row and column.
 """
 
 from __future__ import annotations
@@ -29,8 +34,21 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from integration_hub.core import work
+from integration_hub.core.spreadsheets import csv_bytes
 from orders.addresses import ShipTo
-from orders.csv_files import Row, UnreadableFile, as_stored, csv_bytes, read_rows
+from orders.csv_files import (
+    CONTROL_OR_BREAK,
+    Limits,
+    Row,
+    UnreadableFile,
+    check_size,
+    check_workbook,
+    control_character,
+    describe_character,
+    is_excel,
+    read_rows,
+    workbook_as_csv,
+)
 from orders.csv_mapping import FIELDS, FIELDS_BY_PATH, ORDER_MONEY, Field, Mapping, suggest
 from orders.intake import IncomingLine, IncomingOrder, accept_new_orders
 from orders.models import CsvImport, Order
@@ -142,6 +160,7 @@ class FileLayout:
         ]
         self.line_fields = [(column, index) for column, index in placed if column.is_line_field]
         self.names = {column: header[index] for column, index in placed}
+        self.placed = placed
 
     def name(self, column: Field | None) -> str:
         return self.names.get(column, "") if column else ""
@@ -197,6 +216,10 @@ def group_rows(
             message = f"has {len(row)} values but the header names only {width} columns."
             problems.append(Problem(row_number, "", message))
             continue
+        unstorable = control_problems(row_number, row, layout)
+        if unstorable:
+            problems += unstorable
+            continue
         number = _cell(row, layout.number_index)
         if not number:
             name = layout.header[layout.number_index]
@@ -224,6 +247,23 @@ def group_rows(
 
 def _cell(row: list[str], index: int) -> str:
     return row[index] if index < len(row) else ""
+
+
+def control_problems(row_number: int, row: list[str], layout: FileLayout) -> list[Problem]:
+    """The row's cells that would be stored holding a control character: a NUL (which
+    PostgreSQL cannot store) or any other; tabs and line breaks only in fields that may span
+    lines. The row is checked no further, so its text never reaches another message."""
+    problems = []
+    for column, index in layout.placed:
+        text = _cell(row, index)
+        if not CONTROL_OR_BREAK.search(text):  # the common case, one scan
+            continue
+        char = control_character(text, breaks_allowed=column.multiline)
+        if char:
+            what = describe_character(char)
+            message = f"contains {what}, which this field cannot hold; remove it."
+            problems.append(Problem(row_number, layout.names[column], message))
+    return problems
 
 
 def validate_orders(
@@ -417,27 +457,109 @@ ABANDONED_AFTER = timedelta(days=7)
 
 
 def receive_file(data: bytes, *, file_name: str, actor: str) -> CsvImport:
-    """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`."""
-    data = as_stored(data)
-    header, rows = read_rows(data)
+    """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`.
+
+    A CSV file is read here, within the limits. A workbook only has its zip checked here (its
+    directory: cheap); it is kept as it came and a worker reads it (`read_workbook`), so no web
+    request ever parses a sheet. Its page follows the worker, then shows the preview.
+    """
+    limits = Limits.current()
+    check_size(data, limits)
+    file_name = clean_file_name(file_name)
+    if is_excel(data):
+        check_workbook(data, limits)
+        upload = _keep(data, file_name=file_name, actor=actor, state=CsvImport.State.READING)
+        work.schedule(upload)
+        return upload
+    header, rows = read_rows(data, limits)
     count = sum(1 for _ in rows)
     suggestion = suggest(header)
-    CsvImport.objects.filter(
-        state=CsvImport.State.MAPPING, created_at__lt=timezone.now() - ABANDONED_AFTER
-    ).delete()
-    return CsvImport.objects.create(
+    return _keep(
+        data,
+        file_name=file_name,
+        actor=actor,
         state=CsvImport.State.MAPPING,
-        uploaded_by=actor,
-        file_name=file_name[:255],
-        content=data,
         rows=count,
         mapping=suggestion.mapping,
         mapped_as=suggestion.source[:200],
     )
 
 
+def _keep(data: bytes, *, file_name: str, actor: str, **fields: Any) -> CsvImport:
+    CsvImport.objects.filter(
+        state=CsvImport.State.MAPPING, created_at__lt=timezone.now() - ABANDONED_AFTER
+    ).delete()
+    return CsvImport.objects.create(uploaded_by=actor, file_name=file_name, content=data, **fields)
+
+
+def clean_file_name(name: str) -> str:
+    """The upload's name as the hub shows and stores it: no control characters."""
+    return CONTROL_OR_BREAK.sub("", name)[:255] or "orders"
+
+
+def read_workbook(upload: CsvImport) -> None:
+    """The worker's step for a workbook: its first sheet read into rows (kept as CSV) within
+    the limits, counted, and its mapping suggested; or, at the first breach or when it cannot
+    be read, the upload rejected with the reason (and the workbook dropped)."""
+    reporter = ProgressReporter(upload)
+    try:
+        content = workbook_as_csv(
+            bytes(upload.content), progress=lambda rows: reporter("reading the workbook", rows, 0)
+        )
+        header, rows = read_rows(content)
+        count = sum(1 for _ in rows)
+    except UnreadableFile as error:
+        problem = str(Problem(error.row, "", error.message))
+        work.guarded_move(
+            upload,
+            CsvImport.State.REJECTED,
+            "",
+            {
+                "content": b"",
+                "problems": [problem],
+                "problem_rows": {},
+                "finished_at": timezone.now(),
+            },
+        )
+        record_activity(
+            "order.csv_rejected",
+            actor=upload.uploaded_by,
+            obj=upload,
+            outcome="failure",
+            message=f"{upload.file_name}: unreadable, nothing imported.",
+        )
+        return
+    finally:
+        reporter.clear()
+    suggestion = suggest(header)
+    work.guarded_move(
+        upload,
+        CsvImport.State.MAPPING,
+        "",
+        {
+            "content": content,
+            "rows": count,
+            "mapping": suggestion.mapping,
+            "mapped_as": suggestion.source[:200],
+        },
+    )
+
+
+def is_read(upload: CsvImport) -> bool:
+    """The upload is kept as rows (CSV): a workbook is, once a worker has read it."""
+    start = bytes(upload.content[:4])
+    return bool(start) and not is_excel(start)
+
+
 def preview(upload: CsvImport, rows: int = PREVIEW_ROWS) -> tuple[list[str], list[Row]]:
-    """The file's header and its first data rows, for the mapping page."""
+    """The file's header and its first data rows, for the mapping page: from the rows kept (a
+    workbook's as its worker read them), never from a workbook."""
+    if not is_read(upload):
+        raise UnreadableFile(
+            upload.problems[0]
+            if upload.problems
+            else "The workbook could not be read; upload it again, or save it as CSV UTF-8."
+        )
     header, data_rows = read_rows(bytes(upload.content))
     first = []
     for row in data_rows:
@@ -488,13 +610,13 @@ def confirm_mapping(
 
 
 def register_work_kind() -> None:
-    """A confirmed file is a work item: a killed worker's import (one transaction, rolled back)
-    is simply run again once its lease has expired."""
+    """An uploaded workbook and a confirmed file are work items: a killed worker's reading or
+    import (one transaction, rolled back) is simply run again once its lease has expired."""
     work.register(
         work.WorkKind(
             model=CsvImport,
             task="orders.import_csv_file",
-            work_states=(CsvImport.State.QUEUED,),
+            work_states=(CsvImport.State.READING, CsvImport.State.QUEUED),
             needs_attention=CsvImport.State.FAILED,
             failed=CsvImport.State.FAILED,
             in_tenants=True,
@@ -505,8 +627,16 @@ def register_work_kind() -> None:
 
 
 def run_csv_import(import_id: int) -> str:
-    """Import a confirmed file: everything in one transaction, or nothing with every problem."""
-    return work.process(CsvImport, import_id, _import)
+    """Read an uploaded workbook (`read_workbook`), or import a confirmed file: everything in one
+    transaction, or nothing with every problem."""
+    return work.process(CsvImport, import_id, _step)
+
+
+def _step(upload: CsvImport) -> None:
+    if upload.state == CsvImport.State.READING:
+        read_workbook(upload)
+    else:
+        _import(upload)
 
 
 def _import(upload: CsvImport) -> None:
@@ -574,7 +704,8 @@ class ProgressReporter:
 def status(upload: CsvImport) -> dict[str, Any]:
     """What the import page shows and polls: its state and, while it runs, how far it is."""
     leased = bool(upload.lease_until and upload.lease_until > timezone.now())
-    running = upload.state == CsvImport.State.QUEUED
+    reading = upload.state == CsvImport.State.READING
+    running = reading or upload.state == CsvImport.State.QUEUED
     now: dict[str, Any] = {}
     if running:
         try:
@@ -585,6 +716,8 @@ def status(upload: CsvImport) -> dict[str, Any]:
     done, total = now.get("done", 0), now.get("total") or upload.rows
     if not running:
         text = upload.get_state_display()
+    elif reading:
+        text = f"Reading the workbook: {done:,} rows so far" if done else f"Reading ({phase})"
     elif done:
         text = f"Importing: {phase}, {done:,} of {total:,}"
     else:
@@ -618,6 +751,8 @@ def bad_rows_file(upload: CsvImport) -> bytes:
     it had in the uploaded file.
     """
     said = {int(row): "; ".join(texts) for row, texts in upload.problem_rows.items()}
+    if not is_read(upload):  # nothing was read: the problems are the whole file's
+        return csv_bytes([["Problem"], *([problem] for problem in upload.problems)])
     header, rows = read_rows(bytes(upload.content))
     number_index = upload.mapping.get("order_number")
     listed = list(rows)

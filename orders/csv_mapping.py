@@ -38,6 +38,8 @@ class Field:
     aliases: tuple[str, ...] = ()
     required: bool = False
     help: str = ""
+    multiline: bool = False
+    """Free text that may hold tabs and line breaks (other control characters never)."""
 
     @property
     def is_line_field(self) -> bool:
@@ -58,13 +60,13 @@ FIELDS = (
     Field("ship_to.name", "Recipient Name",
           ("Ship To - Name", "Ship To Name", "Recipient", "Shipping Name"), required=True),
     Field("ship_to.company", "Company",
-          ("Ship To - Company", "Recipient Company", "Shipping Company")),
+          ("Ship To - Company", "Recipient Company", "Shipping Company"), multiline=True),
     Field("ship_to.street1", "Address 1",
           ("Ship To - Address 1", "Address Line 1", "Address", "Street 1", "Shipping Address1",
-           "Shipping Address 1"), required=True),
+           "Shipping Address 1"), required=True, multiline=True),
     Field("ship_to.street2", "Address 2",
           ("Ship To - Address 2", "Address Line 2", "Street 2", "Shipping Address2",
-           "Shipping Address 2")),
+           "Shipping Address 2"), multiline=True),
     Field("ship_to.city", "City", ("Ship To - City", "Shipping City"), required=True),
     Field("ship_to.state", "State",
           ("Ship To - State", "Province", "State/Province", "Region", "Shipping Province")),
@@ -76,7 +78,8 @@ FIELDS = (
           help="Two-letter ISO code (US, DE)."),
     Field("ship_to.phone", "Phone", ("Ship To - Phone", "Recipient Phone", "Shipping Phone")),
     Field("lines.sku", "SKU", ("Item SKU", "Lineitem SKU"), required=True),
-    Field("lines.name", "Item Name", ("Item Description", "Product Name", "Lineitem Name")),
+    Field("lines.name", "Item Name", ("Item Description", "Product Name", "Lineitem Name"),
+          multiline=True),
     Field("lines.quantity", "Quantity",
           ("Qty", "Item Quantity", "Item Qty", "Lineitem Quantity"), required=True,
           help="A whole number above 0."),

@@ -210,10 +210,12 @@ class CustomerLink(models.Model):
 class CsvImport(WorkItem):
     """An uploaded order file: mapped by a person, then imported whole or not at all.
 
-    Small files are imported while the person waits, large ones by a worker.
+    A workbook (.xlsx) is first read into rows by a worker (`reading`); a CSV file is read as it
+    is uploaded. Small files are imported while the person waits, large ones by a worker.
     """
 
     class State(models.TextChoices):
+        READING = "reading", "Reading the workbook"
         MAPPING = "mapping", "Waiting for its column mapping"
         QUEUED = "queued", "Queued"
         DONE = "done", "Imported"

@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from orders.csv_mapping import FIELDS
-from orders.models import Order
+from orders.models import CsvImport, Order
+from orders.tasks import import_csv_file
 from tests.conftest import Portal
 
 UPLOAD = "/admin/orders/order/upload-csv/"
@@ -25,6 +26,18 @@ def upload(portal: Portal, file: SimpleUploadedFile):
     if response.status_code != 302:
         return response
     return portal.get(response.headers["Location"])
+
+
+def upload_workbook(portal: Portal, file: SimpleUploadedFile, schema: str = "acme"):
+    """Upload a workbook: its page waits while a worker reads it (the worker's task runs here),
+    then shows the preview, which is returned."""
+    reading = upload(portal, file)
+    assert reading.status_code == 200, reading.content[:500]
+    kept = reading.context["upload"]
+    assert kept.state == CsvImport.State.READING
+    with schema_context(schema):
+        import_csv_file.apply(args=(kept.pk,), throw=True)
+    return portal.get(reading.wsgi_request.path)
 
 
 def mapping_of(preview) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from integration_hub.core import work
-from orders.csv_files import MAX_FILE_BYTES, MAX_ROWS
+from orders.csv_files import Limits
 from orders.csv_import import ProgressReporter, import_orders
 from orders.csv_mapping import guess
 from orders.models import CsvImport, Order
@@ -51,6 +51,9 @@ BAD_ROWS = [
     ",2025-03-01,ed@example.com,Ed,,4 Pine St,,Oslo,,0150,NO,,SKU-4,,1,1",
     "1005,2025-03-01,fi@example.com,Fi,,5 Ash St,,Rome,,00100,IT,,,,1,1",
 ]
+
+
+LIMITS = Limits.current()
 
 
 def orders_csv(*rows: str, header: str = HEADER, **kwargs) -> SimpleUploadedFile:
@@ -237,7 +240,7 @@ def test_a_rejected_file_can_be_imported_again_with_another_mapping(acme_admin):
 
 
 def test_an_oversized_or_unreadable_file_is_refused_at_upload(acme_admin):
-    big = SimpleUploadedFile("big.csv", HEADER.encode() + b"\r\n" + b"x" * MAX_FILE_BYTES)
+    big = SimpleUploadedFile("big.csv", HEADER.encode() + b"\r\n" + b"x" * LIMITS.file_bytes)
     latin = SimpleUploadedFile("l.csv", "\r\n".join([HEADER, GOOD_ROWS[2]]).encode("latin-1"))
     empty = SimpleUploadedFile("e.csv", b"\r\n , ,\r\n")
 
@@ -253,7 +256,7 @@ def test_an_oversized_or_unreadable_file_is_refused_at_upload(acme_admin):
 
 
 def test_too_many_rows_are_refused(acme):
-    data = orders_csv(*[GOOD_ROWS[0]] * (MAX_ROWS + 1)).read()
+    data = orders_csv(*[GOOD_ROWS[0]] * (LIMITS.rows + 1)).read()
     with schema_context("acme"):
         result = import_orders(data, guess(HEADER.split(",")), actor="test")
 

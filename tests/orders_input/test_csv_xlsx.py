@@ -1,4 +1,5 @@
-"""Excel workbooks (.xlsx) import like CSV files; other spreadsheets are refused by name."""
+"""Excel workbooks (.xlsx) import like CSV files once a worker has read them; other spreadsheets
+are refused by name."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import openpyxl
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from orders.csv_files import cell_text, read_rows
-from tests.orders_input.csv_helpers import confirm, orders_of, upload
+from tests.orders_input.csv_helpers import confirm, orders_of, upload, upload_workbook
 
 HEADER = [
     "Order Number", "Order Date", "Email", "Recipient Name", "Address 1", "City",
@@ -41,7 +42,7 @@ def test_an_excel_workbook_imports_with_typed_cells_read_as_people_see_them(acme
         title_row=True,
     )  # fmt: skip
 
-    preview = upload(acme_admin, SimpleUploadedFile("orders.xlsx", data))
+    preview = upload_workbook(acme_admin, SimpleUploadedFile("orders.xlsx", data))
 
     assert preview.status_code == 200
     assert preview.context["upload"].rows == 3
@@ -68,7 +69,7 @@ def test_a_bad_row_in_a_workbook_is_named_by_its_sheet_row(acme_admin):
         [5002, "2025-03-01", "bo@ex.com", "Bo", "2 Main", "Boston", "02134", "US", "W", -1, 1],
     )
 
-    response = confirm(acme_admin, upload(acme_admin, SimpleUploadedFile("o.xlsx", data)))
+    response = confirm(acme_admin, upload_workbook(acme_admin, SimpleUploadedFile("o.xlsx", data)))
 
     assert response.context["errors"] == ["row 3, column Quantity: Must be greater than 0."]
     assert orders_of("acme") == []
