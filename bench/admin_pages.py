@@ -43,7 +43,7 @@ def fill_tenant(orders: int, events: int) -> int:
     """Orders over 7 days in every state, attempts over a day; returns the busy order's pk."""
     from django.utils import timezone
 
-    from integration_hub.core.models import WorkAttempt
+    from core.models import WorkAttempt
     from orders.models import Order, OrderEvent, OrderLine
 
     now = timezone.now()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from integration_hub.core.json_limits import scan, too_deep
+from core.json_limits import scan, too_deep
 from tests.hardening.json_shapes import KB100, MB1, adversarial_bodies
 
 

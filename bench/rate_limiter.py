@@ -23,7 +23,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from integration_hub.connectors.ratelimit import LimitKey, SlidingWindowLimiter
+from connectors.ratelimit import LimitKey, SlidingWindowLimiter
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -78,7 +78,7 @@ def main() -> None:
     from django.db import connection
 
     from bench.bare_ingest import BARE_PATH, CREATE_TABLE
-    from integration_hub.inbox.models import InboxItem
+    from inbox.models import InboxItem
     from tenants.models import Api2CartAccount, Store
 
     redis.Redis.from_url(args.redis_url).flushdb()

@@ -11,9 +11,9 @@ from django.utils.html import format_html
 
 from catalog import bindings, sync
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun, UnmatchedProduct
-from integration_hub.admin_sites import tenant_admin
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
-from integration_hub.core.dispatch import dispatch
+from core.admin import WORK_FIELDS, WorkItemAdminMixin
+from core.admin_sites import tenant_admin
+from core.dispatch import dispatch
 from tenants.activity import current_tenant, record_activity
 from tenants.models import Store, sku_key
 

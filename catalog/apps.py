@@ -7,7 +7,7 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import push, sync
-        from integration_hub.core import sweeper
+        from core import sweeper
 
         sync.register_work_kind()
         push.register_work_kind()

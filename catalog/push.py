@@ -27,21 +27,21 @@ from catalog.bindings import foreign_items
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
 from catalog.pricing import needs_push
 from catalog.store_values import save_bindings
-from integration_hub.connectors.api2cart import (
+from connectors.api2cart import (
     MAX_BATCH_ITEMS,
     Api2CartClient,
     BatchJobResult,
     ProductUpdate,
     VariantUpdate,
 )
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     AuthenticationError,
     PermanentError,
     RetryableError,
 )
-from integration_hub.core import keys, work
-from integration_hub.core.dispatch import dispatch
-from integration_hub.core.models import WorkAttempt
+from core import keys, work
+from core.dispatch import dispatch
+from core.models import WorkAttempt
 from tenants.models import Store
 from tenants.store_clients import api2cart_for_store
 

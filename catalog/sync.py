@@ -27,8 +27,8 @@ from catalog import push
 from catalog.models import ItemBinding, StoreSync, SyncRun
 from catalog.pricing import refresh
 from catalog.store_values import VALUE_FIELDS, save_bindings
-from integration_hub.connectors.m3 import M3Balance, M3Client, M3Price
-from integration_hub.core import work
+from connectors.m3 import M3Balance, M3Client, M3Price
+from core import work
 from tenant_settings.connection_clients import erp_client
 from tenants.models import Store
 

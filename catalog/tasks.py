@@ -6,8 +6,8 @@ from dataclasses import asdict
 
 from catalog import bindings, push, sync
 from catalog.models import PushBatch, SyncRun
-from integration_hub.celery import tenant_task
-from integration_hub.core import work
+from core import work
+from core.tenant_tasks import tenant_task
 from tenants.models import Store
 
 

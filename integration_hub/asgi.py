@@ -2,7 +2,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from integration_hub.core.charsets import HubASGIRequest
+from core.charsets import HubASGIRequest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 application = get_asgi_application()

@@ -77,8 +77,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
-    "integration_hub.core",
-    "integration_hub.inbox",
+    "core",
+    "inbox",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -87,7 +87,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "axes",
-    "integration_hub.core",
+    "core",
     "tenant_settings",
     "orders",
     "catalog",
@@ -107,12 +107,12 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 
 MIDDLEWARE = [
-    "integration_hub.core.middleware.ConcurrencyLimitMiddleware",
-    "integration_hub.core.middleware.RefuseBadCharsetMiddleware",
-    "integration_hub.core.middleware.RefuseNulMiddleware",
-    "integration_hub.core.middleware.WebhookFastPath",
-    "integration_hub.core.middleware.HubTenantMiddleware",
-    "integration_hub.core.middleware.JsonNotFoundUnderApi",
+    "core.middleware.ConcurrencyLimitMiddleware",
+    "core.middleware.RefuseBadCharsetMiddleware",
+    "core.middleware.RefuseNulMiddleware",
+    "core.middleware.WebhookFastPath",
+    "core.middleware.HubTenantMiddleware",
+    "core.middleware.JsonNotFoundUnderApi",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenant_settings.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["integration_hub.core.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("HUB_API_RATE", "600/min")},
 }
@@ -326,7 +326,7 @@ SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8900")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "integration_hub.core.redaction.RedactSecrets"}},
+    "filters": {"redact_secrets": {"()": "core.redaction.RedactSecrets"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "server": {

@@ -3,15 +3,15 @@
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from integration_hub.admin_sites import platform_admin
+from core.admin_sites import platform_admin
+from inbox.shipstation_webhooks import shipstation_webhook
+from inbox.webhooks import api2cart_webhook
 from integration_hub.health import healthz
-from integration_hub.inbox.shipstation_webhooks import shipstation_webhook
-from integration_hub.inbox.webhooks import api2cart_webhook
 from operations.metrics import count_webhooks
 from operations.views import metrics
 
 # Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).
-handler400 = "integration_hub.core.middleware.bad_request_view"
+handler400 = "core.middleware.bad_request_view"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -4,14 +4,14 @@ from django.urls import path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from integration_hub.admin_sites import tenant_admin
+from core.admin_sites import tenant_admin
 from integration_hub.health import healthz
 from invoicing.api import OrderInvoiceView
 from orders.api import OrderDetailView, OrderListCreateView
 from tenant_settings.api import WhoAmIView
 
 # Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).
-handler400 = "integration_hub.core.middleware.bad_request_view"
+handler400 = "core.middleware.bad_request_view"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -2,7 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from integration_hub.core.charsets import HubWSGIRequest
+from core.charsets import HubWSGIRequest
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 application = get_wsgi_application()

@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integration_hub.admin_sites import tenant_admin
-from integration_hub.core import work
-from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core import work
+from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core.admin_sites import tenant_admin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice

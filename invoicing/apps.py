@@ -6,7 +6,7 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing"
 
     def ready(self) -> None:
-        from integration_hub.core import sweeper
+        from core import sweeper
         from invoicing import services
 
         services.register_work_kind()

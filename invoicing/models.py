@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from integration_hub.core.models import WorkItem
+from core.models import WorkItem
 
 
 class Invoice(models.Model):

@@ -19,10 +19,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from integration_hub.connectors.errors import RetryableError, UpstreamError
-from integration_hub.connectors.m3 import M3Client
-from integration_hub.connectors.m3.records import M3Invoice
-from integration_hub.core import keys, work
+from connectors.errors import RetryableError, UpstreamError
+from connectors.m3 import M3Client
+from connectors.m3.records import M3Invoice
+from core import keys, work
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders import state
 from orders.in_turn import next_in_turn

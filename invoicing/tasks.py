@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from integration_hub.celery import tenant_task
+from core.tenant_tasks import tenant_task
 from invoicing import services
 
 

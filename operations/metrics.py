@@ -28,9 +28,9 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest, multi
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from integration_hub.core import work
-from integration_hub.core.models import WorkAttempt
-from integration_hub.inbox.models import InboxItem
+from core import work
+from core.models import WorkAttempt
+from inbox.models import InboxItem
 from invoicing.models import StoreStatusUpdate
 from orders.models import CsvImport, Order
 from shipping.models import Shipment

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pycountry
 
-from integration_hub.connectors import api2cart
-from integration_hub.connectors import shipstation as ss
-from integration_hub.connectors.m3 import M3Address, NewM3Customer
+from connectors import api2cart
+from connectors import shipstation as ss
+from connectors.m3 import M3Address, NewM3Customer
 
 ERP_DELIVERY_ADDRESS_TYPE = "1"
 

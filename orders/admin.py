@@ -13,8 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from integration_hub.admin_sites import FrontPagePanel, tenant_admin
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from core.admin import WORK_FIELDS, WorkItemAdminMixin
+from core.admin_sites import FrontPagePanel, tenant_admin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
 from orders.attention import attention_items
 from orders.csv_admin import CsvUploadMixin

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from integration_hub.connectors import api2cart
-from integration_hub.core import work
-from integration_hub.core.dispatch import dispatch
+from connectors import api2cart
+from core import work
+from core.dispatch import dispatch
 from orders import state
 from orders.addresses import ship_to_of_store_order
 from orders.models import Order, OrderEvent, OrderLine

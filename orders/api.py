@@ -26,7 +26,7 @@ from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integration_hub.core.parsers import SafeJSONParser
+from core.parsers import SafeJSONParser
 from orders.intake import accept_order
 from orders.models import Order
 from orders.serializers import (

@@ -6,8 +6,8 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from integration_hub.core import sweeper
-        from integration_hub.inbox.processing import register_batch_handler
+        from core import sweeper
+        from inbox.processing import register_batch_handler
         from orders import csv_import, erp_orders, state, store_orders
 
         state.register_work_kind()

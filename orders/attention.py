@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
-from integration_hub.core.models import WorkItem
+from core.models import WorkItem
 from orders.models import Order
 from tenants.models import Store
 

@@ -26,9 +26,9 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from integration_hub.admin_sites import tenant_admin
-from integration_hub.core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
-from integration_hub.core.spreadsheets import csv_bytes
+from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core.admin_sites import tenant_admin
+from core.spreadsheets import csv_bytes
 from orders.csv_files import Limits, UnreadableFile, column_letter, too_large_file
 from orders.csv_import import (
     CONFIRMABLE,

@@ -42,7 +42,7 @@ from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from integration_hub.core.spreadsheets import restore_cell
+from core.spreadsheets import restore_cell
 
 DELIMITERS = (",", ";", "\t")
 XLSX_MAGIC = b"PK\x03\x04"
@@ -600,7 +600,7 @@ def workbook_as_csv(
     """What the hub keeps of a workbook: its first sheet as CSV, row for row (blank rows too, so
     row numbers stay the sheet's), read once, by a worker, within the limits. Raises
     `UnreadableFile` at the first breach. The text is kept as it is in the sheet (this is not a
-    download: `integration_hub.core.spreadsheets.csv_bytes` makes those)."""
+    download: `core.spreadsheets.csv_bytes` makes those)."""
     limits = limits or Limits.current()
     check_size(data, limits)
     check_workbook(data, limits)

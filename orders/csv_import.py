@@ -33,8 +33,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from integration_hub.core import work
-from integration_hub.core.spreadsheets import csv_bytes
+from core import work
+from core.spreadsheets import csv_bytes
 from orders.addresses import ShipTo
 from orders.csv_files import (
     CONTROL_OR_BREAK,

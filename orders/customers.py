@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Q
 
-from integration_hub.connectors.errors import PermanentError
-from integration_hub.connectors.m3 import M3Client
+from connectors.errors import PermanentError
+from connectors.m3 import M3Client
 from orders.addresses import erp_address, erp_customer
 from orders.models import CustomerLink, Order
 from tenant_settings.models import ConnectionSettings

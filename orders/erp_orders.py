@@ -29,13 +29,13 @@ from django.db.models import Case, Q, QuerySet, Value, When, prefetch_related_ob
 from django.utils import timezone
 
 from catalog.models import ItemBinding
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     M3TransactionError,
     PermanentError,
     RetryableError,
     UpstreamError,
 )
-from integration_hub.connectors.m3 import (
+from connectors.m3 import (
     BulkResult,
     BulkTransaction,
     M3Address,

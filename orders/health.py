@@ -16,8 +16,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.core.models import WorkAttempt
-from integration_hub.inbox.models import InboxItem
+from core.models import WorkAttempt
+from inbox.models import InboxItem
 from orders.models import Order
 from orders.state import WAITING_STATES, WORK_STATES
 from tenants.models import Store, Tenant

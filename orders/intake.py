@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from integration_hub.core import work
-from integration_hub.core.dispatch import dispatch
+from core import work
+from core.dispatch import dispatch
 from orders.addresses import ShipTo
 from orders.models import Order, OrderEvent, OrderLine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from integration_hub.core.models import WorkItem
+from core.models import WorkItem
 
 # Tenant rows pointing at a public Store use DO_NOTHING: the database constraint keeps them
 # valid, and Django must not cascade across schemas (it would look for tenant tables in public).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from integration_hub.core import work
+from core import work
 from orders import state
 from orders.customers import link_customers
 from orders.erp_orders import create_erp_orders

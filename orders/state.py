@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from integration_hub.core import work
-from integration_hub.core.models import WorkAttempt
+from core import work
+from core.models import WorkAttempt
 from orders.models import Order, OrderEvent
 from tenants.activity import record_activity
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors import api2cart
-from integration_hub.connectors.errors import NotFoundError, PermanentError
-from integration_hub.core.work import GiveUp, NeedsAttention
-from integration_hub.inbox.models import InboxItem
+from connectors import api2cart
+from connectors.errors import NotFoundError, PermanentError
+from core.work import GiveUp, NeedsAttention
+from inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
 from orders.intake import IncomingLine, IncomingOrder, accept_orders
 from orders.models import Order, OrderEvent

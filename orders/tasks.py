@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from integration_hub.celery import tenant_task
-from integration_hub.connectors.errors import UpstreamError
+from connectors.errors import UpstreamError
+from core.tenant_tasks import tenant_task
 from orders.csv_import import run_csv_import
 from orders.erp_orders import discard_abandoned_batch
 from orders.intake import schedule_new_orders

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from integration_hub.inbox.models import InboxItem
+from inbox.models import InboxItem
 from orders.models import Order, OrderEvent
 
 STORE, ERP, SHIPSTATION, HUB = "Store", "ERP", "ShipStation", "Hub"

@@ -7,10 +7,10 @@ from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from integration_hub.admin_sites import tenant_admin
-from integration_hub.connectors.errors import UpstreamError
-from integration_hub.core import work
-from integration_hub.core.admin import WORK_FIELDS, WorkItemAdminMixin
+from connectors.errors import UpstreamError
+from core import work
+from core.admin import WORK_FIELDS, WorkItemAdminMixin
+from core.admin_sites import tenant_admin
 from orders import attention, health
 from orders.admin import OrderAdmin
 from shipping import subscriptions

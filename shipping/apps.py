@@ -9,8 +9,8 @@ class ShippingConfig(AppConfig):
         from django.conf import settings
         from django.core.cache import cache
 
-        from integration_hub.core import sweeper, work
-        from integration_hub.inbox.processing import register_handler
+        from core import sweeper, work
+        from inbox.processing import register_handler
         from orders import state
         from orders.models import Order
         from shipping import push, receiving

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from integration_hub.core.models import WorkItem
+from core.models import WorkItem
 
 
 class Shipment(WorkItem):

@@ -17,15 +17,15 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from integration_hub.connectors import shipstation as ss
-from integration_hub.connectors.errors import (
+from connectors import shipstation as ss
+from connectors.errors import (
     AuthenticationError,
     PermanentError,
     RetryableError,
 )
-from integration_hub.core import keys, work
-from integration_hub.core.dispatch import dispatch, forget_coalesced
-from integration_hub.core.models import WorkAttempt
+from core import keys, work
+from core.dispatch import dispatch, forget_coalesced
+from core.models import WorkAttempt
 from orders import state
 from orders.addresses import shipstation_address
 from orders.models import Order, OrderEvent

@@ -19,11 +19,11 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors._http import origin
-from integration_hub.connectors.errors import PermanentError, UpstreamError
-from integration_hub.connectors.m3 import M3Client, M3OrderLine
-from integration_hub.core import work
-from integration_hub.inbox.models import InboxItem
+from connectors._http import origin
+from connectors.errors import PermanentError, UpstreamError
+from connectors.m3 import M3Client, M3OrderLine
+from core import work
+from inbox.models import InboxItem
 from orders.in_turn import next_in_turn
 from orders.models import Order, OrderLine
 from shipping.models import PollWatermark, Shipment

@@ -18,8 +18,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 
-from integration_hub.connectors import shipstation as ss
-from integration_hub.core import keys, work
+from connectors import shipstation as ss
+from core import keys, work
 from orders import state
 from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import Shipment, ShipmentLine

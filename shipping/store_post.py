@@ -10,11 +10,11 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
-from integration_hub.connectors import api2cart
-from integration_hub.connectors.api2cart.shipments import NewShipment, TrackingNumber
-from integration_hub.connectors.api2cart.shipments import ShipmentLine as StoreLine
-from integration_hub.connectors.errors import ValidationError
-from integration_hub.core import keys, work
+from connectors import api2cart
+from connectors.api2cart.shipments import NewShipment, TrackingNumber
+from connectors.api2cart.shipments import ShipmentLine as StoreLine
+from connectors.errors import ValidationError
+from core import keys, work
 from orders.models import Order, OrderEvent
 from shipping.models import CarrierMapping, Shipment
 from tenants.models import Store

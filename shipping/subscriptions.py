@@ -12,7 +12,7 @@ import contextlib
 from django.conf import settings
 from django.db import connection, transaction
 
-from integration_hub.connectors.errors import NotFoundError
+from connectors.errors import NotFoundError
 from shipping.models import ShipStationSubscription
 from tenant_settings.connection_clients import shipstation_client
 from tenants.models import Tenant

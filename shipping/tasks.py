@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from integration_hub.celery import tenant_task
-from integration_hub.core import work
+from core import work
+from core.tenant_tasks import tenant_task
 from shipping import push, receiving
 from shipping.models import Shipment
 from shipping.store_post import post_shipment as post_step

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from integration_hub.admin_sites import tenant_admin
+from core.admin_sites import tenant_admin
 from tenant_settings.forms import ConnectionSettingsForm
 from tenant_settings.models import ApiToken, ConnectionSettings
 from tenant_settings.services import test_connection

@@ -11,14 +11,14 @@ from functools import lru_cache
 
 from django.db import connection
 
-from integration_hub.connectors.errors import AuthenticationError
-from integration_hub.connectors.guard import AddressPolicy
-from integration_hub.connectors.ionapi import parse_ionapi
-from integration_hub.connectors.m3 import M3Client
-from integration_hub.connectors.ratelimit import shipstation_limiter
-from integration_hub.connectors.shipstation import ShipStationClient
-from integration_hub.core.redis_client import shared_redis
-from integration_hub.core.upstream_urls import upstream_address_policy
+from connectors.errors import AuthenticationError
+from connectors.guard import AddressPolicy
+from connectors.ionapi import parse_ionapi
+from connectors.m3 import M3Client
+from connectors.ratelimit import shipstation_limiter
+from connectors.shipstation import ShipStationClient
+from core.redis_client import shared_redis
+from core.upstream_urls import upstream_address_policy
 from tenant_settings.models import ConnectionSettings
 
 

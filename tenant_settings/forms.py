@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from integration_hub.connectors.ionapi import IonApiFileError, parse_ionapi
-from integration_hub.core.forms import WriteOnlySecretsForm
-from integration_hub.core.upstream_urls import check_upstream_url
+from connectors.ionapi import IonApiFileError, parse_ionapi
+from core.forms import WriteOnlySecretsForm
+from core.upstream_urls import check_upstream_url
 from tenant_settings.models import ConnectionSettings
 
 MAX_IONAPI_BYTES = 64 * 1024

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from integration_hub.connectors.ionapi import IonApiCredentials, parse_ionapi
-from integration_hub.core.deletion import cascade_where_present
-from integration_hub.core.fields import EncryptedTextField
+from connectors.ionapi import IonApiCredentials, parse_ionapi
+from core.deletion import cascade_where_present
+from core.fields import EncryptedTextField
 
 
 class ConnectionSettings(models.Model):

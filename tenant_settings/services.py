@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from integration_hub.connectors.errors import AddressNotAllowedError, UpstreamError
-from integration_hub.core.upstream_urls import REFUSED_UPSTREAM_MESSAGE
+from connectors.errors import AddressNotAllowedError, UpstreamError
+from core.upstream_urls import REFUSED_UPSTREAM_MESSAGE
 from tenant_settings.connection_clients import erp_client, shipstation_client
 from tenant_settings.models import ConnectionSettings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration_hub.celery import tenant_task
+from core.tenant_tasks import tenant_task
 from tenant_settings.models import ConnectionSettings
 from tenant_settings.services import test_connection
 from tenants.activity import record_activity

@@ -13,9 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integration_hub.admin_sites import platform_admin, tenant_admin
-from integration_hub.connectors.errors import UpstreamError
-from integration_hub.core.admin import ReadOnlyAdmin
+from connectors.errors import UpstreamError
+from core.admin import ReadOnlyAdmin
+from core.admin_sites import platform_admin, tenant_admin
 from tenants.activity import record_activity
 from tenants.forms import (
     Api2CartAccountForm,

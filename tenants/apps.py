@@ -6,7 +6,7 @@ class TenantsConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
-        from integration_hub.core import sweeper
+        from core import sweeper
         from tenants import signals  # noqa: F401
         from tenants.spare_schemas import CLONE_TASK, due_spare_clones
 

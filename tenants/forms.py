@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from integration_hub.connectors.api2cart import SupportedPlatform
-from integration_hub.core.forms import WriteOnlySecretsForm
-from integration_hub.core.upstream_urls import check_upstream_url
+from connectors.api2cart import SupportedPlatform
+from core.forms import WriteOnlySecretsForm
+from core.upstream_urls import check_upstream_url
 from tenants.models import Api2CartAccount, Store, Tenant
 from tenants.provisioning import check_new_slug
 from tenants.store_connection import StoreConnectionError, validate_store_key

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django_tenants.utils import schema_context
 
-from integration_hub.core.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 from tenants.models import Tenant
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
-from integration_hub.core.fields import EncryptedTextField
+from core.fields import EncryptedTextField
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,28}[a-z0-9]$")
 RESERVED_SLUGS = frozenset(

@@ -3,10 +3,10 @@ and, in production, the connect-time address check."""
 
 from __future__ import annotations
 
-from integration_hub.connectors.api2cart import Api2CartClient
-from integration_hub.connectors.ratelimit import api2cart_limiter
-from integration_hub.core.redis_client import shared_redis
-from integration_hub.core.upstream_urls import upstream_address_policy
+from connectors.api2cart import Api2CartClient
+from connectors.ratelimit import api2cart_limiter
+from core.redis_client import shared_redis
+from core.upstream_urls import upstream_address_policy
 from tenants.models import Api2CartAccount, Store
 
 

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from integration_hub.connectors.api2cart import Api2CartClient, CartInfo, SupportedPlatform
-from integration_hub.connectors.errors import PermanentError, RetryableError, UpstreamError
-from integration_hub.connectors.ratelimit import api2cart_limiter
-from integration_hub.core.redis_client import shared_redis
-from integration_hub.core.upstream_urls import upstream_address_policy
+from connectors.api2cart import Api2CartClient, CartInfo, SupportedPlatform
+from connectors.errors import PermanentError, RetryableError, UpstreamError
+from connectors.ratelimit import api2cart_limiter
+from core.redis_client import shared_redis
+from core.upstream_urls import upstream_address_policy
 from tenants.models import Api2CartAccount, Store, StoreWebhook
 from tenants.store_clients import api2cart_for_account, api2cart_for_store
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from integration_hub.celery import app
+from celery import shared_task
+
 from tenants.spare_schemas import CLONE_TASK, clone_due_spare
 
 
-@app.task(name=CLONE_TASK)
+@shared_task(name=CLONE_TASK)
 def clone_spare_schema() -> str:
     return clone_due_spare()

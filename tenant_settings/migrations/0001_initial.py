@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import integration_hub.core.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "erp_ionapi",
-                    integration_hub.core.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, help_text="The .ionapi file; stored encrypted."
                     ),
                 ),
@@ -86,10 +86,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("shipstation_base_url", models.URLField(default="https://ssapi.shipstation.com")),
-                ("shipstation_api_key", integration_hub.core.fields.EncryptedTextField(blank=True)),
+                ("shipstation_api_key", core.fields.EncryptedTextField(blank=True)),
                 (
                     "shipstation_api_secret",
-                    integration_hub.core.fields.EncryptedTextField(blank=True),
+                    core.fields.EncryptedTextField(blank=True),
                 ),
                 ("last_tested_at", models.DateTimeField(blank=True, null=True)),
                 ("last_test_result", models.TextField(blank=True)),

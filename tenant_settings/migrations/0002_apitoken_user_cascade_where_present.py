@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-import integration_hub.core.deletion
+import core.deletion
 
 
 class Migration(migrations.Migration):
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             name="user",
             field=models.ForeignKey(
                 help_text="Requests made with the token act as this user, with this user's roles.",
-                on_delete=integration_hub.core.deletion.cascade_where_present,
+                on_delete=core.deletion.cascade_where_present,
                 related_name="api_tokens",
                 to=settings.AUTH_USER_MODEL,
             ),

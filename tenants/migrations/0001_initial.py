@@ -4,7 +4,7 @@ import django.db.models.deletion
 import django_tenants.postgresql_backend.base
 from django.db import migrations, models
 
-import integration_hub.core.fields
+import core.fields
 import tenants.models
 
 
@@ -27,9 +27,7 @@ class Migration(migrations.Migration):
                 ("base_url", models.URLField(default="https://api.api2cart.com/v1.1")),
                 (
                     "api_key",
-                    integration_hub.core.fields.EncryptedTextField(
-                        help_text="Stored encrypted; never shown back."
-                    ),
+                    core.fields.EncryptedTextField(help_text="Stored encrypted; never shown back."),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
@@ -93,7 +91,7 @@ class Migration(migrations.Migration):
                 ("url", models.URLField()),
                 (
                     "store_key",
-                    integration_hub.core.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         help_text="API2Cart store key; stored encrypted."
                     ),
                 ),
@@ -105,7 +103,7 @@ class Migration(migrations.Migration):
                         max_length=10,
                     ),
                 ),
-                ("webhook_token", integration_hub.core.fields.EncryptedTextField(editable=False)),
+                ("webhook_token", core.fields.EncryptedTextField(editable=False)),
                 (
                     "webhook_token_hash",
                     models.CharField(editable=False, max_length=64, unique=True),
@@ -125,7 +123,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "signature_secret",
-                    integration_hub.core.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True,
                         help_text="Key for webhook signatures; blank uses the API2Cart account's API key.",
                     ),

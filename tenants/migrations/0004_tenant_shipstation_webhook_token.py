@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-import integration_hub.core.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="tenant",
             name="shipstation_webhook_token",
-            field=integration_hub.core.fields.EncryptedTextField(blank=True, editable=False),
+            field=core.fields.EncryptedTextField(blank=True, editable=False),
         ),
         migrations.AddField(
             model_name="tenant",

@@ -27,9 +27,9 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import Page, expect, sync_playwright
 
 from catalog.models import ItemBinding, SyncRun
+from connectors.ionapi import parse_ionapi
+from connectors.m3 import M3Client, NewM3OrderHead, NewM3OrderLine
 from demo.seed import configure_tenant
-from integration_hub.connectors.ionapi import parse_ionapi
-from integration_hub.connectors.m3 import M3Client, NewM3OrderHead, NewM3OrderLine
 from invoicing.models import Invoice, StoreStatusUpdate
 from orders.models import Order, OrderEvent, OrderLine
 from sandbox import demo_data

@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 
 from catalog import bindings, push, sync
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
-from integration_hub.core import work
+from core import work
 from sandbox.testing import SandboxHandle
 from tenants.models import Store
 from tests.pipeline.conftest import demo_world  # noqa: F401 (fixture)

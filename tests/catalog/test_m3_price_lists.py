@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integration_hub.connectors.errors import M3TransactionError
-from integration_hub.connectors.ionapi import parse_ionapi
-from integration_hub.connectors.m3 import M3Client
+from connectors.errors import M3TransactionError
+from connectors.ionapi import parse_ionapi
+from connectors.m3 import M3Client
 from sandbox import demo_data
 
 

@@ -16,7 +16,7 @@ from django_tenants.utils import schema_context
 
 from catalog import bindings, push
 from catalog.models import ItemBinding, PushBatch, UnmatchedProduct
-from integration_hub.core import work
+from core import work
 from orders.store_orders import route
 from tenants.models import ActivityEvent, SkuOwnership, Tenant, sku_key
 from tenants.store_clients import api2cart_for_store

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import redis
 
-from integration_hub.connectors.errors import RateLimitedError, RetryableError
-from integration_hub.connectors.ratelimit import (
+from connectors.errors import RateLimitedError, RetryableError
+from connectors.ratelimit import (
     ConcurrencyLimiter,
     LimitKey,
     Pool,
     SlidingWindowLimiter,
 )
-from integration_hub.connectors.shipstation import ShipStationClient
+from connectors.shipstation import ShipStationClient
 
 
 @dataclass

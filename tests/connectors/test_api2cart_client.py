@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.connectors.api2cart import (
+from connectors.api2cart import (
     Api2CartClient,
     NewShipment,
     ProductUpdate,
@@ -22,7 +22,7 @@ from integration_hub.connectors.api2cart import (
     parse_a2c_datetime,
     return_code_error,
 )
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     AuthenticationError,
     NotFoundError,
     PermanentError,
@@ -30,7 +30,7 @@ from integration_hub.connectors.errors import (
     RetryableError,
     ValidationError,
 )
-from integration_hub.connectors.ratelimit import api2cart_limiter
+from connectors.ratelimit import api2cart_limiter
 from sandbox import demo_data
 
 from .conftest import wait_for

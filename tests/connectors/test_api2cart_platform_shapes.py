@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.connectors.api2cart import (
+from connectors.api2cart import (
     Api2CartClient,
     NewShipment,
     Order,
@@ -21,8 +21,8 @@ from integration_hub.connectors.api2cart import (
     UnreadableOrder,
     Webhook,
 )
-from integration_hub.connectors.api2cart.values import _bool
-from integration_hub.connectors.errors import RetryableError, ValidationError
+from connectors.api2cart.values import _bool
+from connectors.errors import RetryableError, ValidationError
 from sandbox import demo_data
 
 OUTLET = demo_data.store("acme-outlet")

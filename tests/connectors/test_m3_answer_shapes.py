@@ -13,15 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.connectors.errors import M3TransactionError, RetryableError
-from integration_hub.connectors.ionapi import IonApiCredentials, parse_ionapi
-from integration_hub.connectors.m3 import (
+from connectors.errors import M3TransactionError, RetryableError
+from connectors.ionapi import IonApiCredentials, parse_ionapi
+from connectors.m3 import (
     BulkTransaction,
     M3Client,
     NewM3OrderHead,
     NewM3OrderLine,
 )
-from integration_hub.connectors.m3.values import m3_count, m3_flag
+from connectors.m3.values import m3_count, m3_flag
 from sandbox import demo_data
 
 ACME = demo_data.tenant("acme")

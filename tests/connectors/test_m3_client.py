@@ -12,14 +12,14 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     AuthenticationError,
     M3TransactionError,
     RateLimitedError,
     RetryableError,
 )
-from integration_hub.connectors.ionapi import IonApiCredentials, parse_ionapi
-from integration_hub.connectors.m3 import (
+from connectors.ionapi import IonApiCredentials, parse_ionapi
+from connectors.m3 import (
     BulkTransaction,
     M3Client,
     NewM3Customer,

@@ -11,8 +11,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from integration_hub.connectors.errors import RateLimitedError, RetryableError
-from integration_hub.connectors.ratelimit import (
+from connectors.errors import RateLimitedError, RetryableError
+from connectors.ratelimit import (
     ConcurrencyLimiter,
     LimitKey,
     Pool,

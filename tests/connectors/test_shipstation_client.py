@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     AuthenticationError,
     NotFoundError,
     PermanentError,
@@ -19,7 +19,7 @@ from integration_hub.connectors.errors import (
     RetryableError,
     ValidationError,
 )
-from integration_hub.connectors.shipstation import (
+from connectors.shipstation import (
     Address,
     OrderItem,
     OrderRequest,

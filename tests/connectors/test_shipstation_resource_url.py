@@ -22,9 +22,9 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from integration_hub.connectors.errors import PermanentError
-from integration_hub.connectors.shipstation import ShipStationClient
-from integration_hub.connectors.url_paths import UnsafeURL, normalise_url, remove_dot_segments
+from connectors.errors import PermanentError
+from connectors.shipstation import ShipStationClient
+from connectors.url_paths import UnsafeURL, normalise_url, remove_dot_segments
 from sandbox import demo_data
 
 KEY, SECRET = "tenant-key", "tenant-secret"

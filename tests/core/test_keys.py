@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration_hub.core import keys
+from core import keys
 
 
 def test_keys_name_the_tenant_so_equal_ids_never_share_one():

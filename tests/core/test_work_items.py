@@ -10,14 +10,14 @@ from celery import current_app
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import (
+from connectors.errors import (
     AuthenticationError,
     NotFoundError,
     RateLimitedError,
 )
-from integration_hub.core import dispatch, sweeper, work
-from integration_hub.core.models import WorkAttempt
-from integration_hub.inbox.models import InboxItem
+from core import dispatch, sweeper, work
+from core.models import WorkAttempt
+from inbox.models import InboxItem
 from orders.models import Order, OrderEvent
 from tenants.models import ActivityEvent
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.core.models import WorkAttempt
+from core.models import WorkAttempt
 from orders.models import Order
 from tenants.models import Api2CartAccount, Store, StoreMembership
 

@@ -34,6 +34,6 @@ def test_production_installs_and_imports_no_sandbox_and_no_demo():
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "integration_hub.core" in found["apps"] and "orders" in found["apps"]
+    assert "core" in found["apps"] and "orders" in found["apps"]
     assert [app for app in found["apps"] if app.split(".")[-1] in ("sandbox", "demo")] == []
     assert found["loaded"] == []

@@ -20,9 +20,9 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.inbox import webhook_rate, webhooks
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.polling import poll_store, replay_failed_webhooks
+from inbox import webhook_rate, webhooks
+from inbox.models import InboxItem
+from inbox.polling import poll_store, replay_failed_webhooks
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox
 from tenants.activity import _failure_keys

@@ -20,11 +20,11 @@ from django.test import Client
 from django_tenants.utils import schema_context
 from rest_framework.exceptions import ParseError
 
-from integration_hub.admin_sites import platform_admin
-from integration_hub.core.json_limits import MAX_JSON_DEPTH, nesting_depth, scan, too_deep
-from integration_hub.core.parsers import SafeJSONParser
-from integration_hub.inbox.admin import InboxItemAdmin
-from integration_hub.inbox.models import InboxItem
+from core.admin_sites import platform_admin
+from core.json_limits import MAX_JSON_DEPTH, nesting_depth, scan, too_deep
+from core.parsers import SafeJSONParser
+from inbox.admin import InboxItemAdmin
+from inbox.models import InboxItem
 from orders.models import Order
 from tenant_settings.models import ConnectionSettings
 from tenants.models import Api2CartAccount, Store

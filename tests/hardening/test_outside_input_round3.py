@@ -20,8 +20,8 @@ from django.test import Client
 from django_tenants.utils import schema_context
 from rest_framework.exceptions import UnsupportedMediaType
 
-from integration_hub.core.charsets import HubASGIRequest, HubWSGIRequest
-from integration_hub.core.parsers import SafeJSONParser
+from core.charsets import HubASGIRequest, HubWSGIRequest
+from core.parsers import SafeJSONParser
 from orders.models import Order
 from tenant_settings.models import ApiToken
 from tests.orders_input.helpers import ApiClient, issue_token, order_body

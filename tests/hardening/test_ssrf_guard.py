@@ -21,10 +21,10 @@ from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from integration_hub.connectors.errors import AddressNotAllowedError
-from integration_hub.connectors.guard import embedded_ipv4, is_public_address
-from integration_hub.connectors.shipstation import ShipStationClient
-from integration_hub.core.upstream_urls import check_upstream_url
+from connectors.errors import AddressNotAllowedError
+from connectors.guard import embedded_ipv4, is_public_address
+from connectors.shipstation import ShipStationClient
+from core.upstream_urls import check_upstream_url
 
 IPv4, IPv6 = ipaddress.IPv4Address, ipaddress.IPv6Address
 

@@ -12,10 +12,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import AddressNotAllowedError, PermanentError
-from integration_hub.connectors.guard import is_public_address
-from integration_hub.connectors.shipstation import ShipStationClient
-from integration_hub.core.upstream_urls import check_upstream_url
+from connectors.errors import AddressNotAllowedError, PermanentError
+from connectors.guard import is_public_address
+from connectors.shipstation import ShipStationClient
+from core.upstream_urls import check_upstream_url
 from tenant_settings.connection_clients import shipstation_client
 from tenant_settings.models import ConnectionSettings
 from tests.foundation.test_credentials import connection_form

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.polling import due_stores, poll_store, replay_failed_webhooks
-from integration_hub.inbox.tasks import poll_store as poll_store_task
+from inbox.models import InboxItem
+from inbox.polling import due_stores, poll_store, replay_failed_webhooks
+from inbox.tasks import poll_store as poll_store_task
 from tenants.models import ActivityEvent, Store, StoreWebhook
 from tenants.store_connection import register_webhooks
 

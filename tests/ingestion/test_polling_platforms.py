@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.polling import platform_limits, poll_store, poll_windows
-from integration_hub.inbox.tasks import poll_store as poll_store_task
+from inbox.models import InboxItem
+from inbox.polling import platform_limits, poll_store, poll_windows
+from inbox.tasks import poll_store as poll_store_task
 from tenants.models import ActivityEvent, Store
 
 from .conftest import make_store

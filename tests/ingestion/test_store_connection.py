@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from integration_hub.inbox.models import InboxItem
+from inbox.models import InboxItem
 from sandbox import demo_data
 from tenants.models import ActivityEvent, Store, StoreWebhook
 from tenants.store_clients import api2cart_for_store

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
 
-from integration_hub.core.redaction import RedactSecrets
-from integration_hub.inbox.models import InboxItem
+from core.redaction import RedactSecrets
+from inbox.models import InboxItem
 from tenants.models import Api2CartAccount, Store
 from tests.harness import HubProcesses, hub_env
 

@@ -8,9 +8,9 @@ import pytest
 from django.db.models import ProtectedError
 from django.test import Client
 
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.signatures import webhook_signature
-from integration_hub.inbox.webhooks import MAX_BODY_BYTES
+from inbox.models import InboxItem
+from inbox.signatures import webhook_signature
+from inbox.webhooks import MAX_BODY_BYTES
 from sandbox.api2cart import webhook_signature as sandbox_signature
 from tenants.models import ActivityEvent, Store
 
@@ -294,7 +294,7 @@ def test_a_broker_outage_after_commit_still_answers_200(
 ):
     from kombu.exceptions import OperationalError
 
-    from integration_hub.inbox import tasks
+    from inbox import tasks
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Redis is down")

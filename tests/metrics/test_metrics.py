@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from prometheus_client.parser import text_string_to_metric_families
 
-from integration_hub.core.models import WorkAttempt
+from core.models import WorkAttempt
 from orders.models import Order
 
 TOKEN = "scrape-token-for-tests-0123456789"

@@ -81,7 +81,7 @@ def test_another_tenants_order_page_is_not_found(acme_admin, globex_admin, acme)
 
 
 def test_the_stores_repeated_deliveries_are_one_row_on_the_timeline(acme_admin, acme):
-    from integration_hub.inbox.models import InboxItem
+    from inbox.models import InboxItem
     from tenants.models import Api2CartAccount, Store, StoreMembership
 
     account = Api2CartAccount.objects.create(name="a", api_key="k")

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.core import work
+from core import work
 from orders.csv_files import Limits
 from orders.csv_import import ProgressReporter, import_orders
 from orders.csv_mapping import guess

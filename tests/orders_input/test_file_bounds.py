@@ -22,7 +22,7 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from integration_hub.core.spreadsheets import csv_bytes, neutralise_cell
+from core.spreadsheets import csv_bytes, neutralise_cell
 from orders import csv_files
 from orders.csv_files import UnreadableFile, check_workbook, column_letter, workbook_as_csv
 from orders.models import CsvImport
@@ -238,9 +238,7 @@ def test_workbooks_are_read_by_the_worker_not_by_the_web_request(
         csv_files, "_excel_rows", lambda *args: reads.append("sheet") or excel_rows(*args)
     )
     published: list[tuple] = []
-    monkeypatch.setattr(
-        "integration_hub.core.dispatch.publish", lambda *args, **kw: published.append(args)
-    )
+    monkeypatch.setattr("core.dispatch.publish", lambda *args, **kw: published.append(args))
     data = orders_workbook(*GOOD_ROWS)
 
     with django_capture_on_commit_callbacks(execute=True):

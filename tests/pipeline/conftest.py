@@ -17,7 +17,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from demo.seed import configure_tenant, connect_store
-from integration_hub.inbox.models import InboxItem
+from inbox.models import InboxItem
 from orders.models import CustomerLink, Order
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox

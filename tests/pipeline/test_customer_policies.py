@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import PermanentError
-from integration_hub.connectors.m3 import NewM3Customer
+from connectors.errors import PermanentError
+from connectors.m3 import NewM3Customer
 from orders.customers import CustomerDecision, link_customer, search_key
 from orders.models import CustomerLink, Order
 from sandbox import demo_data

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import M3TransactionError
-from integration_hub.core.models import WorkAttempt
+from connectors.errors import M3TransactionError
+from core.models import WorkAttempt
 from orders.erp_orders import BATCH_HEAD_REQUESTED
 from orders.models import Order, OrderEvent
 from orders.pipeline import advance_orders

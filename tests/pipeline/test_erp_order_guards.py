@@ -15,9 +15,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.connectors.errors import M3TransactionError, UpstreamError
-from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
-from integration_hub.core.models import WorkAttempt
+from connectors.errors import M3TransactionError, UpstreamError
+from connectors.m3 import NewM3OrderHead, NewM3OrderLine
+from core.models import WorkAttempt
 from orders.erp_orders import (
     BATCH_HEAD_REQUESTED,
     ErpOrderRef,

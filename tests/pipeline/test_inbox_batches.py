@@ -10,8 +10,8 @@ import json
 
 from django_tenants.utils import schema_context
 
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.processing import process_items
+from inbox.models import InboxItem
+from inbox.processing import process_items
 from orders.models import Order, OrderEvent
 from tests.pipeline.conftest import webhook_for
 from tests.pipeline.world import make_order

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django_tenants.utils import schema_context
 
+from connectors.m3 import NewM3OrderHead, NewM3OrderLine
 from demo.seed import connect_store
-from integration_hub.connectors.m3 import NewM3OrderHead, NewM3OrderLine
 from invoicing import services
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders.models import Order

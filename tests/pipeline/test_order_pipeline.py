@@ -9,8 +9,8 @@ import requests
 from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context
 
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.polling import poll_store
+from inbox.models import InboxItem
+from inbox.polling import poll_store
 from orders.admin_actions import cancel_order
 from orders.models import Order
 from sandbox import demo_data

@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 import requests
 
-from integration_hub.connectors.shipstation import ShipStationClient
-from integration_hub.inbox.models import InboxItem
-from integration_hub.inbox.polling import poll_store
+from connectors.shipstation import ShipStationClient
+from inbox.models import InboxItem
+from inbox.polling import poll_store
 from orders.models import Order
 from sandbox import demo_data
 from tenants.store_clients import api2cart_for_store

@@ -11,7 +11,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from integration_hub.inbox.models import InboxItem
+from inbox.models import InboxItem
 from orders.models import Order
 from tests.harness import HubProcesses, free_port, hub_env, wait_until
 from tests.pipeline.conftest import orders_of, webhook_for

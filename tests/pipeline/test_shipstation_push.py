@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
-from integration_hub.core.models import WorkAttempt
-from integration_hub.core.work import attempts_of
+from core.models import WorkAttempt
+from core.work import attempts_of
 from orders.models import Order, OrderEvent
 from sandbox import demo_data
 from shipping.push import PushReport, push_orders_to_shipstation

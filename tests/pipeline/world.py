@@ -33,11 +33,11 @@ from urllib.parse import parse_qsl, urlsplit
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from connectors.ionapi import parse_ionapi
+from connectors.m3 import M3Client
+from connectors.ratelimit import DEFAULT_PREFIX
+from core.redis_client import shared_redis
 from demo.seed import configure_tenant
-from integration_hub.connectors.ionapi import parse_ionapi
-from integration_hub.connectors.m3 import M3Client
-from integration_hub.connectors.ratelimit import DEFAULT_PREFIX
-from integration_hub.core.redis_client import shared_redis
 from orders.models import Order, OrderLine
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox

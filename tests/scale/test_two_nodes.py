@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from integration_hub.core.models import WorkAttempt
-from integration_hub.inbox.models import InboxItem
+from core.models import WorkAttempt
+from inbox.models import InboxItem
 from orders.models import Order
 from tests.harness import HubProcesses, hub_env, wait_until
 from tests.pipeline.conftest import orders_of, webhook_for

@@ -9,8 +9,8 @@ import logging
 import pytest
 from django.test import Client
 
-from integration_hub.inbox import processing
-from integration_hub.inbox.models import InboxItem
+from inbox import processing
+from inbox.models import InboxItem
 from tenants.models import Tenant
 
 HOST = "localhost"

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from integration_hub.core.sweeper import sweep
-from integration_hub.inbox.models import InboxItem
+from core.sweeper import sweep
+from inbox.models import InboxItem
 from orders.models import Order
 
 

@@ -1,0 +1,337 @@
+"""Typed shapes of the M3 records the hub's flows read and write (contracts/infor-m3.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connectors.m3.values import Record, parse_m3_date, parse_m3_decimal
+
+
+@dataclass(frozen=True)
+class M3Customer:
+    number: str
+    name: str
+    email: str
+    search_key: str
+    status: str
+    currency: str
+    address_lines: tuple[str, ...]
+    postcode: str
+    town: str
+    country: str
+    phone: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Customer:
+        return cls(
+            number=r.get("CUNO", ""),
+            name=r.get("CUNM", ""),
+            email=r.get("MAIL", ""),
+            search_key=r.get("ALCU", ""),
+            status=r.get("STAT", ""),
+            currency=r.get("CUCD", ""),
+            address_lines=tuple(r[k] for k in ("CUA1", "CUA2", "CUA3", "CUA4") if r.get(k)),
+            postcode=r.get("PONO", ""),
+            town=r.get("TOWN", ""),
+            country=r.get("CSCD", ""),
+            phone=r.get("PHNO", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Address:
+    """An address for `CRS610MI/AddAddress` or `OIS100MI/AddBatchAddress`."""
+
+    address_type: str
+    name: str
+    line1: str
+    postcode: str
+    town: str
+    country: str
+    line2: str = ""
+    line3: str = ""
+    address_id: str = ""
+    phone: str = ""
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "ADRT": self.address_type,
+            "ADID": self.address_id,
+            "CUNM": self.name,
+            "CUA1": self.line1,
+            "CUA2": self.line2,
+            "CUA3": self.line3,
+            "PONO": self.postcode,
+            "TOWN": self.town,
+            "CSCD": self.country,
+            "PHNO": self.phone,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3Customer:
+    """Input of `CRS610MI/Add`: a template (`CUTM`) carries order type, terms, currency."""
+
+    template: str
+    name: str
+    line1: str
+    email: str = ""
+    search_key: str = ""
+    line2: str = ""
+    postcode: str = ""
+    town: str = ""
+    country: str = ""
+    phone: str = ""
+    reference: str = ""
+    number: str = ""
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "CUTM": self.template,
+            "CUNO": self.number,
+            "CUNM": self.name,
+            "CUA1": self.line1,
+            "CUA2": self.line2,
+            "PONO": self.postcode,
+            "TOWN": self.town,
+            "CSCD": self.country,
+            "PHNO": self.phone,
+            "MAIL": self.email,
+            "ALCU": self.search_key[:10],
+            "YREF": self.reference,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3OrderHead:
+    """Input of `OIS100MI/AddBatchHead`. `customer_order_ref` (`CUOR`) is the store order id."""
+
+    customer_number: str
+    customer_order_ref: str
+    order_type: str = ""
+    warehouse: str = ""
+    order_date: date | None = None
+    requested_delivery: date | None = None
+    currency: str = ""
+    your_reference: str = ""
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "CUNO": self.customer_number,
+            "CUOR": self.customer_order_ref[:20],
+            "ORTP": self.order_type,
+            "WHLO": self.warehouse,
+            "ORDT": self.order_date,
+            "RLDT": self.requested_delivery,
+            "CUCD": self.currency,
+            "YREF": self.your_reference,
+        }
+
+
+@dataclass(frozen=True)
+class NewM3OrderLine:
+    """Input of `OIS100MI/AddBatchLine`; leave `price` None to let M3 price the line."""
+
+    item_number: str
+    quantity: Decimal
+    price: Decimal | None = None
+    warehouse: str = ""
+    description: str = ""
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "ITNO": self.item_number,
+            "ORQT": self.quantity,
+            "SAPR": self.price,
+            "WHLO": self.warehouse,
+            "ITDS": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class M3OrderHead:
+    order_number: str
+    customer_number: str
+    customer_order_ref: str
+    lowest_status: str
+    highest_status: str
+    order_date: date | None
+    total: Decimal
+    currency: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3OrderHead:
+        return cls(
+            order_number=r.get("ORNO", ""),
+            customer_number=r.get("CUNO", ""),
+            customer_order_ref=r.get("CUOR", ""),
+            lowest_status=r.get("ORSL", ""),
+            highest_status=r.get("ORST", ""),
+            order_date=parse_m3_date(r.get("ORDT")),
+            total=parse_m3_decimal(r.get("TOPY") or r.get("NTAM")),
+            currency=r.get("CUCD", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3OrderLine:
+    line_number: str
+    line_suffix: str
+    item_number: str
+    ordered: Decimal
+    allocated: Decimal
+    delivered: Decimal
+    invoiced: Decimal
+    status: str
+    price: Decimal
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3OrderLine:
+        return cls(
+            line_number=r.get("PONR", ""),
+            line_suffix=r.get("POSX", ""),
+            item_number=r.get("ITNO", ""),
+            ordered=parse_m3_decimal(r.get("ORQT")),
+            allocated=parse_m3_decimal(r.get("ALQT")),
+            delivered=parse_m3_decimal(r.get("DLQT")),
+            invoiced=parse_m3_decimal(r.get("IVQT")),
+            status=r.get("ORST", ""),
+            price=parse_m3_decimal(r.get("SAPR")),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3DeliveryLine:
+    delivery_number: str
+    order_number: str
+    order_line: str
+    quantity: Decimal
+    status: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3DeliveryLine:
+        return cls(
+            delivery_number=r.get("DLIX", ""),
+            order_number=r.get("RIDN", ""),
+            order_line=r.get("RIDL", ""),
+            quantity=parse_m3_decimal(r.get("TRQT")),
+            status=r.get("PGRS", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Delivery:
+    delivery_number: str
+    order_number: str
+    tracking_number: str
+    forwarding_agent: str
+    delivery_method: str
+    status: str
+    departure_date: date | None
+    invoice_number: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Delivery:
+        return cls(
+            delivery_number=r.get("DLIX", ""),
+            order_number=r.get("RIDN", ""),
+            tracking_number=r.get("ETRN", ""),
+            forwarding_agent=r.get("FWNO", ""),
+            delivery_method=r.get("MODL", ""),
+            status=r.get("PGRS", ""),
+            departure_date=parse_m3_date(r.get("DSDT")),
+            invoice_number=r.get("IVNO", ""),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Invoice:
+    invoice_number: str
+    year: str
+    invoice_date: date | None
+    due_date: date | None
+    amount: Decimal
+    remaining: Decimal
+    currency: str
+    raw: Record = field(repr=False, compare=False)
+
+    @property
+    def is_paid(self) -> bool:
+        """Contract §4e: paid when nothing remains to pay (`RAFC = 0`)."""
+        return self.remaining == 0
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Invoice:
+        return cls(
+            invoice_number=r.get("IVNO", ""),
+            year=r.get("YEA4", ""),
+            invoice_date=parse_m3_date(r.get("IDAT") or r.get("IVDT")),
+            due_date=parse_m3_date(r.get("DUDT")),
+            amount=parse_m3_decimal(r.get("IVAV")),
+            remaining=parse_m3_decimal(r.get("RAFC")),
+            currency=r.get("CUCD", ""),
+            raw=r,
+        )
+
+
+def _day(value: str | None) -> date | None:
+    """`parse_m3_date` without strptime: a full price list has 100,000 of them."""
+    text = (value or "").strip()
+    if len(text) == 8 and text.isdigit() and text != "00000000":
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    return parse_m3_date(text)
+
+
+@dataclass(frozen=True)
+class M3Price:
+    item_number: str
+    price_list: str
+    customer_number: str
+    currency: str
+    price: Decimal
+    valid_from: date | None
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Price:
+        return cls(
+            item_number=r.get("ITNO", ""),
+            price_list=r.get("PRRF", ""),
+            customer_number=r.get("CUNO", ""),
+            currency=r.get("CUCD", ""),
+            price=parse_m3_decimal(r.get("SAPR")),
+            valid_from=_day(r.get("FVDT")),
+            raw=r,
+        )
+
+
+@dataclass(frozen=True)
+class M3Balance:
+    item_number: str
+    warehouse: str
+    allocatable: Decimal
+    available: Decimal
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Balance:
+        return cls(
+            item_number=r.get("ITNO", ""),
+            warehouse=r.get("WHLO", ""),
+            allocatable=parse_m3_decimal(r.get("AV01")),
+            available=parse_m3_decimal(r.get("AV02")),
+            raw=r,
+        )

@@ -1,0 +1,279 @@
+"""Request guards that run before any view: tenant routing by host, NUL characters, a cap
+on requests in flight, and the short way in for inbound webhooks.
+
+- Tenants are found by host case-insensitively (host names are); a disallowed Host header is a
+  400 (django-tenants says 404).
+- PostgreSQL refuses NUL in text, so a NUL in the path, the query string or a header would reach a
+  query as a DataError (500); it is refused first with a 400 naming where it was.
+- The development server starts a thread per request, and each thread opens its own database
+  connection: a burst of requests would exhaust PostgreSQL's `max_connections`. At most
+  `HUB_WEB_CONCURRENCY` requests run at once per process; the others wait for a slot.
+- Webhooks on the base domain are machine-to-machine posts authenticated by their path token:
+  sessions, users, CSRF, messages, login throttling and the tenant lookup do nothing for them
+  but cost most of the request, so they go straight to their view.
+- Django reads a form in the Content-Type's `charset=`, refusing all but UTF-8 with an error
+  that its own 400 and 500 pages raised again (a 500): a form naming another charset, or an
+  unknown one, is a 400 before anything reads it (`charsets.py` has the rest).
+- Under `/api/` an unknown URL is a JSON 404, also with DEBUG on, and a PUT/PATCH/DELETE/POST on a
+  URL without its trailing slash is one naming the right URL, instead of APPEND_SLASH's redirect
+  (which turns the POST into a GET) or, with DEBUG on, its RuntimeError.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import connection, connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template import loader
+from django.urls import Resolver404, ResolverMatch, is_valid_path, resolve
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
+
+from core.charsets import UTF8, shown, text_encoding
+
+logger = logging.getLogger("hub.requests")
+
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+
+
+HEALTH_PATHS = frozenset({"/healthz"})
+"""Answered on any host without looking the tenant up: the lookup reads the database, and the
+health check must say 503 when the database is down, not fail before it runs."""
+
+
+class HubTenantMiddleware(TenantMainMiddleware):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if request.path_info in HEALTH_PATHS:
+            connection.set_schema_to_public()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return None
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            logger.warning("Refused request with a bad Host header: %s", exc)
+            return HttpResponseBadRequest(loader.render_to_string("400.html"))
+        return super().process_request(request)
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """Host names are case-insensitive: `ACME.localhost` is acme's portal."""
+        return remove_www(request.get_host().split(":")[0].lower())
+
+    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+        domain = (
+            domain_model.objects.select_related("tenant")
+            .filter(domain__iexact=hostname)
+            .order_by("-is_primary", "pk")
+            .first()
+        )
+        if domain is None:
+            raise domain_model.DoesNotExist(hostname)
+        return domain.tenant
+
+
+def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
+    """JSON for programs (API, webhooks), the hub's 400 page naming the problem for people."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return JsonResponse({"detail": reason}, status=400)
+    return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))
+
+
+def bad_request_view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """`handler400`: the hub's 400 page (JSON for programs), made without touching the body.
+
+    Django's own 400 view checks the CSRF token first, which reads the form again: a form that
+    could not be read (the reason for the 400) raised again and the answer was a 500.
+    """
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return HttpResponseBadRequest(loader.render_to_string("400.html"))
+
+
+def nul_location(request: HttpRequest) -> str | None:
+    """Where a NUL character is in the request, described for the answer; None when nowhere."""
+    if "\x00" in request.path:
+        return "the URL path"
+    # Most requests (every webhook) have no query string: nothing to parse then.
+    for name, values in request.GET.lists() if request.META.get("QUERY_STRING") else ():
+        if "\x00" in name:
+            return "a query parameter name"
+        if any("\x00" in value for value in values):
+            return f"the query parameter '{name}'"
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            return f"the {key[5:].replace('_', '-').title()} header"
+    return None
+
+
+class RefuseNulMiddleware:
+    """A 400 for a NUL character anywhere the hub might pass on to PostgreSQL."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        where = nul_location(request)
+        if where is None:
+            return self.get_response(request)
+        logger.warning(
+            "Refused a request with a NUL character in %s: %s from %s",
+            where,
+            request.method,
+            request.META.get("REMOTE_ADDR", "-"),
+        )
+        return bad_request(request, f"A NUL character (\\u0000) is not allowed in {where}.")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RefuseBadCharsetMiddleware:
+    """A form (urlencoded or multipart) must be UTF-8: another `charset=` is a 400 naming it,
+    answered before the CSRF check or the admin reads the form (with DEBUG on or off)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        named = (getattr(request, "content_params", None) or {}).get("charset")
+        if named is None or request.content_type not in FORM_TYPES:
+            return self.get_response(request)
+        if text_encoding(named) != UTF8:
+            logger.warning(
+                "Refused a form in the charset %r: %s from %s",
+                shown(named),
+                request.method,
+                request.META.get("REMOTE_ADDR", "-"),
+            )
+            return bad_request(
+                request,
+                "Form data must be sent as UTF-8; the Content-Type header names the "
+                f"charset '{shown(named)}'.",
+            )
+        request.encoding = UTF8  # `utf8`, `UTF-8`: the one spelling Django's form reader takes
+        return self.get_response(request)
+
+
+class JsonNotFoundUnderApi:
+    """Under `/api/`, a URL that resolves to no view is a JSON 404 (DEBUG on or off), naming the
+    URL with its trailing slash when that one exists; GET and HEAD are still redirected there."""
+
+    PREFIX = "/api/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(self.PREFIX):
+            return self.get_response(request)
+        urlconf = getattr(request, "urlconf", None)
+        if is_valid_path(path, urlconf):
+            return self.get_response(request)
+        detail = "Not found."
+        if not path.endswith("/") and is_valid_path(path + "/", urlconf):
+            if request.method in ("GET", "HEAD"):
+                return self.get_response(request)  # CommonMiddleware's redirect, harmless here
+            detail = f"Not found. Did you mean {shown(request.path, 200)}/ (with a trailing slash)?"
+        return JsonResponse({"detail": detail}, status=404)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `HUB_WEB_CONCURRENCY` requests in flight per process, each with its database
+    connection closed (when `CONN_MAX_AGE` says so) before the next one gets the slot."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.slots = threading.BoundedSemaphore(settings.HUB_WEB_CONCURRENCY)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
+            logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
+            response = JsonResponse({"detail": "The hub is busy; try again shortly."}, status=503)
+            response["Retry-After"] = "5"
+            return response
+        try:
+            return self.get_response(request)
+        finally:
+            release_connections()
+            self.slots.release()
+
+
+def release_connections() -> None:
+    """What Django does when the response is closed, done before the slot is freed; a
+    connection inside a transaction (a test's, or an outer caller's) is left alone."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
+class WebhookFastPath:
+    """`/webhooks/...` on a host of the public schema goes straight to its view.
+
+    Everything else (tenant hosts, unknown hosts, other paths, a webhook path that matches no
+    view) takes the full middleware chain, which answers exactly as before. Whether a host is
+    the public schema's is looked up once a minute per process.
+    """
+
+    PREFIX = "/webhooks/"
+    HOST_CHECK_SECONDS = 60.0
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.public_hosts: dict[str, tuple[bool, float]] = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(self.PREFIX):
+            return self.get_response(request)
+        try:
+            host = HubTenantMiddleware.hostname_from_request(request)
+        except DisallowedHost:
+            return self.get_response(request)
+        if not self.is_public(host):
+            return self.get_response(request)
+        urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        match = webhook_view(request.path_info, urlconf)
+        if match is None:
+            return self.get_response(request)
+        if connection.schema_name != get_public_schema_name():
+            connection.set_schema_to_public()
+        request.urlconf = urlconf
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    def is_public(self, host: str) -> bool:
+        known = self.public_hosts.get(host)
+        now = time.monotonic()
+        if known is not None and now - known[1] < self.HOST_CHECK_SECONDS:
+            return known[0]
+        domain = (
+            get_tenant_domain_model()
+            .objects.select_related("tenant")
+            .filter(domain__iexact=host)
+            .order_by("-is_primary", "pk")
+            .first()
+        )
+        public = domain is not None and domain.tenant.schema_name == get_public_schema_name()
+        self.public_hosts[host] = (public, now)
+        return public
+
+
+@functools.lru_cache(maxsize=1024)
+def webhook_view(path: str, urlconf: str) -> ResolverMatch | None:
+    """The view a webhook path resolves to (None when none does), remembered per path: a
+    store's webhook path never changes, and resolving walks the portal's URL patterns."""
+    try:
+        return resolve(path, urlconf=urlconf)
+    except Resolver404:
+        return None

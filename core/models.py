@@ -1,0 +1,61 @@
+"""Work items as data: every unit of background work is a row that is leased, retried and kept.
+
+`WorkItem` is the abstract base of every flow's unit of work (an inbox item, a tenant order, a
+CSV import, ...); `WorkAttempt` is one row per attempt, in the spirit of Saleor's
+EventDeliveryAttempt, so a person can see what was tried, when, for how long and what the
+upstream said. The functions that act on them are in `core.work`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class WorkItem(models.Model):
+    """Leasing, retry and error fields shared by every kind of work item.
+
+    The concrete model keeps its own `state` field with its own choices; which of those states
+    mean "a worker has something to do", "needs attention" and "failed" is declared when the
+    kind is registered (`core.work.register`).
+    """
+
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Failed attempts since the last success or manual retry."
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    lease_holder = models.CharField(
+        max_length=100, blank=True, help_text="The worker process holding the lease."
+    )
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_hint = models.TextField(blank=True, help_text="What a person can do about it.")
+
+    class Meta:
+        abstract = True
+
+
+class WorkAttempt(models.Model):
+    """One attempt at one work item: when, how long, what happened and the upstream's words."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        RETRY = "retry", "Failed, will retry"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed for good"
+
+    kind = models.CharField(max_length=60, help_text="The work item's model, e.g. orders.order.")
+    item_id = models.BigIntegerField()
+    number = models.PositiveIntegerField(help_text="Attempt number since the last success.")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    upstream = models.CharField(max_length=20, blank=True)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["kind", "item_id", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.item_id} attempt {self.number}: {self.get_outcome_display()}"

@@ -1,0 +1,19 @@
+"""The beat tick that drives every registered sweep job, and the core's own upkeep."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from core import sweeper, work
+
+
+@shared_task(name="core.sweep")
+def sweep() -> dict:
+    """Resend due or stuck work and start due scheduled jobs (polls, replays)."""
+    return sweeper.sweep()
+
+
+@shared_task(name="core.prune_attempts")
+def prune_attempts() -> int:
+    """Drop attempt rows past `HUB_ATTEMPT_RETENTION_DAYS` in the schema the message names."""
+    return work.prune_attempts()

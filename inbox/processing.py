@@ -1,0 +1,109 @@
+"""The inbox item's lifecycle: each stored event is handed to the handler of its kind.
+
+Business apps register a handler per event entity in their `AppConfig.ready`; the inbox never
+imports them. A handler takes one item (`register_handler`), or all of a batch's items of its
+entity when they are cheaper together (`register_batch_handler`). Leasing, retries, parking and
+the attempt history are the work-item core's (`core.work`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from core import work
+from core.models import WorkAttempt
+from inbox.models import InboxItem
+from tenants.activity import record_activity
+
+Handler = Callable[[InboxItem], bool]
+"""Does the event's work; True when something was done, False when there was nothing to do.
+
+Raises the connectors' errors (retryable or permanent), `work.NeedsAttention` or `work.GiveUp`.
+"""
+
+BatchHandler = Callable[[list[InboxItem]], dict[int, "bool | Exception"]]
+"""A handler for many items of its entity: each item's result, or the exception it failed with."""
+
+_handlers: dict[str, BatchHandler] = {}
+BATCH_SIZE = 50
+"""Items one attempt takes at most; a worker fills its batch from the backlog."""
+
+
+def register_handler(entity: str, handler: Handler) -> None:
+    """The entity's items are handled one at a time."""
+    _handlers[entity] = lambda items: _one_by_one(handler, items)
+
+
+def register_batch_handler(entity: str, handler: BatchHandler) -> None:
+    """All of a batch's items of the entity are handled at once (cheaper together)."""
+    _handlers[entity] = handler
+
+
+def _one_by_one(handler: Handler, items: list[InboxItem]) -> dict[int, bool | Exception]:
+    handled: dict[int, bool | Exception] = {}
+    for item in items:
+        try:
+            handled[item.pk] = handler(item)
+        except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+            handled[item.pk] = exc
+    return handled
+
+
+def register_kind() -> None:
+    work.register(
+        work.WorkKind(
+            model=InboxItem,
+            task="inbox.process_item",
+            batch_task="inbox.process_items",
+            batch_size=BATCH_SIZE,
+            work_states=(InboxItem.State.PENDING,),
+            needs_attention=InboxItem.State.NEEDS_ATTENTION,
+            failed=InboxItem.State.FAILED,
+            in_tenants=False,
+            age_field="received_at",
+            note=_audit_parking,
+        )
+    )
+
+
+def process_items(item_ids: list[int]) -> dict[int, str]:
+    """Process these items and, up to a batch, other pending ones, together."""
+    return work.process_batch(InboxItem, item_ids, _handle_many, fill_to=BATCH_SIZE)
+
+
+def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:
+    """Each entity's items to its handler; an item without a handler or an owner (store or
+    tenant) is ignored."""
+    handled: dict[int, bool | Exception] = {}
+    by_entity: dict[str, list[InboxItem]] = defaultdict(list)
+    for item in items:
+        if item.entity in _handlers and (item.store_id is not None or item.tenant_id is not None):
+            by_entity[item.entity].append(item)
+        else:
+            handled[item.pk] = False
+    for entity, owned in by_entity.items():
+        handled.update(_handlers[entity](owned))
+    now = timezone.now()
+    return {
+        pk: result
+        if isinstance(result, Exception)
+        else work.Done(
+            InboxItem.State.DONE if result else InboxItem.State.IGNORED, {"processed_at": now}
+        )
+        for pk, result in handled.items()
+    }
+
+
+def _audit_parking(item: InboxItem, change: work.Change) -> None:
+    if change.outcome == WorkAttempt.Outcome.RETRY:
+        return
+    record_activity(
+        f"inbox.{change.outcome}",
+        actor="worker",
+        obj=item,
+        outcome="failure",
+        message=f"{change.message} — {change.hint}" if change.hint else change.message,
+    )
