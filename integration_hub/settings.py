@@ -93,6 +93,7 @@ TENANT_APPS = [
     "catalog",
     "shipping",
     "invoicing",
+    "portal",  # top: front pages and the assembled order admin (no models)
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 if not PRODUCTION:

@@ -1,10 +1,14 @@
 """Invoices in the tenant portal: the ERP mirror, printing, generate invoice, store statuses.
 
 Orders may not import invoicing (layers), so the invoices inline and the "Generate invoice"
-action are plugged into the orders page from here (`_extend_order_admin`).
+action are offered in the plain lists at the end (`ORDER_INLINES`, `ORDER_ACTIONS`, with
+`WORKLIST_SOURCES` and `FLOW_PROBES` for the front pages): the portal, above this app, imports
+them and assembles the order page; nothing here changes another app's admin.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,8 +25,6 @@ from core.admin_sites import tenant_admin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
-from orders import attention, health
-from orders.admin import OrderAdmin
 from orders.models import Order
 from tenants.activity import record_activity
 from tenants.models import Store
@@ -154,24 +156,15 @@ def generate_invoices(
         modeladmin.message_user(request, f"{order}: {outcome.message}", level)
 
 
-def _extend_order_admin() -> None:
-    if InvoiceInline not in OrderAdmin.inlines:
-        OrderAdmin.inlines = [*OrderAdmin.inlines, InvoiceInline]
-    if generate_invoices not in OrderAdmin.actions:
-        OrderAdmin.actions = [*OrderAdmin.actions, generate_invoices]
-
-
-_extend_order_admin()
-
-
-def parked_status_updates() -> list[attention.AttentionItem]:
-    """Invoiced orders whose store has not been told, with the hint they were parked with."""
+def parked_status_updates(limit: int) -> list[dict[str, Any]]:
+    """Invoiced orders whose store has not been told, for the worklist
+    (`portal.worklist.parked_item`'s keywords: the page shows the hint they were parked with)."""
     parked = StoreStatusUpdate.objects.filter(
         state__in=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED]
-    ).select_related("order")[: attention.LIMIT]
+    ).select_related("order")[:limit]
     return [
-        attention.parked_item(
-            update,
+        dict(
+            item=update,
             kind="Store status update",
             title=f"{update.order} (Invoiced)",
             url=reverse("tenant_admin:invoicing_storestatusupdate_change", args=[update.pk]),
@@ -182,15 +175,20 @@ def parked_status_updates() -> list[attention.AttentionItem]:
     ]
 
 
-attention.register_source(parked_status_updates)
-
-
-def invoiced_to_store(tenant) -> health.FlowLag:
-    """Invoiced orders whose store has not been told yet."""
+def invoiced_to_store(tenant) -> dict[str, Any]:
+    """Invoiced orders whose store has not been told yet (`portal.flow_lag.FlowLag`'s keywords)."""
     figures = StoreStatusUpdate.objects.filter(state=StoreStatusUpdate.State.PENDING).aggregate(
         waiting=Count("pk"), oldest=Min("created_at")
     )
-    return health.FlowLag("Invoiced → store", **figures)
+    return {"name": "Invoiced → store", **figures}
 
 
-health.register_flow(invoiced_to_store)
+# What invoicing offers the portal, which imports these lists (it sits above invoicing).
+ORDER_INLINES = [InvoiceInline]
+"""Inlines of the order page."""
+ORDER_ACTIONS = [generate_invoices]
+"""Actions on orders (the order page and its list)."""
+WORKLIST_SOURCES = [parked_status_updates]
+"""Parked rows for the needs-attention worklist: `source(limit)` → one dict per row."""
+FLOW_PROBES = [invoiced_to_store]
+"""Flows whose lag the front pages show: `probe(tenant)` → name, waiting, oldest."""

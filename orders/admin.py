@@ -1,4 +1,9 @@
-"""Orders in the tenant portal: state, timeline, and the retry / replay / cancel actions."""
+"""Orders in the tenant portal: state, timeline, and the retry / replay / cancel actions.
+
+`OrderAdmin` is orders' own part of the order page and is not registered here: the portal
+assembles the page from it and from what the apps that follow an order out offer (shipping's and
+invoicing's inlines and actions) and registers that (`portal/admin.py`).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +19,8 @@ from django.urls import path
 from django.utils.html import format_html
 
 from core.admin import WORK_FIELDS, WorkItemAdminMixin
-from core.admin_sites import FrontPagePanel, tenant_admin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
-from orders.attention import attention_items
 from orders.csv_admin import CsvUploadMixin
-from orders.dashboard import order_dashboard
 from orders.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
 from orders.sheet import address_lines, order_lines
@@ -39,10 +41,6 @@ STATE_COLOURS = {
 }
 
 
-tenant_admin.add_front_page_panel(FrontPagePanel("orders", "orders.view_order", order_dashboard))
-
-
-@admin.register(Order, site=tenant_admin)
 class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     list_display = [
         "order_number",
@@ -96,8 +94,6 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
 
     def get_urls(self) -> list:
         return [
-            path("needs-attention/", self.admin_site.admin_view(self.needs_attention_view),
-                 name="orders_order_needs_attention"),
             path("skus/", self.admin_site.admin_view(self.sku_search_view),
                  name="orders_order_skus"),
             *super().get_urls(),
@@ -152,18 +148,6 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
                 state_colour=STATE_COLOURS.get(order.state, "#455a64"),
             )
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def needs_attention_view(self, request: HttpRequest) -> TemplateResponse:
-        """Everything of this tenant that waits for a person, each with its next step."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Needs attention",
-            "items": attention_items(),
-        }
-        return TemplateResponse(request, "admin/orders/order/needs_attention.html", context)
 
     def response_action(self, request: HttpRequest, queryset: QuerySet[Order]):
         """An action run from an order's page comes back to that page."""

@@ -1,6 +1,13 @@
-"""Shipments, carrier mappings and the ShipStation webhook in the tenant portal."""
+"""Shipments, carrier mappings and the ShipStation webhook in the tenant portal.
+
+What shipping offers the portal's order page and front page is in the plain lists at the end
+(`ORDER_INLINES`, `ORDER_ACTIONS`, `WORKLIST_SOURCES`, `FLOW_PROBES`): the portal, above this app,
+imports them; nothing here changes another app's admin.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Count, Min, QuerySet
@@ -11,8 +18,6 @@ from connectors.errors import UpstreamError
 from core import work
 from core.admin import WORK_FIELDS, WorkItemAdminMixin
 from core.admin_sites import tenant_admin
-from orders import attention, health
-from orders.admin import OrderAdmin
 from shipping import subscriptions
 from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
 from tenants.activity import record_activity
@@ -103,7 +108,7 @@ class ShipmentAdmin(WorkItemAdminMixin, admin.ModelAdmin):
 
 
 class ShipmentInline(admin.TabularInline):
-    """The order page's shipments (added to the order admin from here: orders knows no shipping)."""
+    """The order page's shipments (offered in `ORDER_INLINES`; the portal assembles the page)."""
 
     model = Shipment
     extra = 0
@@ -129,18 +134,15 @@ class ShipmentInline(admin.TabularInline):
         return ", ".join(obj.tracking_numbers) or "—"
 
 
-if ShipmentInline not in OrderAdmin.inlines:
-    OrderAdmin.inlines = [*OrderAdmin.inlines, ShipmentInline]
-
-
-def parked_shipments() -> list[attention.AttentionItem]:
-    """Shipments the store has not got, with the hint they were parked with."""
+def parked_shipments(limit: int) -> list[dict[str, Any]]:
+    """Shipments the store has not got, for the worklist (`portal.worklist.parked_item`'s
+    keywords: the page shows the hint they were parked with)."""
     parked = Shipment.objects.filter(
         state__in=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED], voided=False
-    ).select_related("order")[: attention.LIMIT]
+    ).select_related("order")[:limit]
     return [
-        attention.parked_item(
-            shipment,
+        dict(
+            item=shipment,
             kind="Shipment",
             title=f"{shipment} of {shipment.order}",
             url=reverse("tenant_admin:shipping_shipment_change", args=[shipment.pk]),
@@ -149,9 +151,6 @@ def parked_shipments() -> list[attention.AttentionItem]:
         )
         for shipment in parked
     ]
-
-
-attention.register_source(parked_shipments)
 
 
 @admin.register(CarrierMapping, site=tenant_admin)
@@ -218,12 +217,20 @@ class ShipStationSubscriptionAdmin(admin.ModelAdmin):
         self.message_user(request, f"{done} webhook(s) unsubscribed.")
 
 
-def shipments_to_store(tenant) -> health.FlowLag:
-    """Shipments not yet posted to the store."""
+def shipments_to_store(tenant) -> dict[str, Any]:
+    """Shipments not yet posted to the store (`portal.flow_lag.FlowLag`'s keywords)."""
     figures = Shipment.objects.filter(state=Shipment.State.PENDING).aggregate(
         waiting=Count("pk"), oldest=Min("created_at")
     )
-    return health.FlowLag("Shipments → store", **figures)
+    return {"name": "Shipments → store", **figures}
 
 
-health.register_flow(shipments_to_store)
+# What shipping offers the portal, which imports these lists (it sits above shipping).
+ORDER_INLINES = [ShipmentInline]
+"""Inlines of the order page."""
+ORDER_ACTIONS: list = []
+"""Actions on orders (the order page and its list)."""
+WORKLIST_SOURCES = [parked_shipments]
+"""Parked rows for the needs-attention worklist: `source(limit)` → one dict per row."""
+FLOW_PROBES = [shipments_to_store]
+"""Flows whose lag the front pages show: `probe(tenant)` → name, waiting, oldest."""

@@ -108,3 +108,17 @@ def test_the_platform_page_charts_every_tenant(platform_staff, acme, globex):
     html = page.content.decode()
     assert html.count('<svg class="bar-chart"') == 4
     assert 'id="tenant-health" data-live-refresh="60"' in html
+
+
+def test_the_portal_registers_the_front_page_panel_with_every_apps_flows():
+    """The tenant site knows no business app: the portal registers the panel it draws, and reads
+    the flows shipping and invoicing offer."""
+    from core.admin_sites import tenant_admin
+    from invoicing.admin import invoiced_to_store
+    from portal import flow_lag
+    from portal.front_page import order_dashboard
+    from shipping.admin import shipments_to_store
+
+    panels = [(p.name, p.permission, p.figures) for p in tenant_admin.front_page_panels]
+    assert panels == [("orders", "orders.view_order", order_dashboard)]
+    assert flow_lag.FLOW_PROBES[-2:] == [shipments_to_store, invoiced_to_store]

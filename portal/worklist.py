@@ -1,8 +1,11 @@
-"""What waits for a person in this tenant, each with what to do next and where to do it.
+"""What waits for a person in this tenant, each with what to do next and where to do it: the
+portal's needs-attention worklist.
 
-Orders are listed here; shipping and invoicing add their parked rows with `register_source`
-(orders may not import them). The next step is the hint the work item was parked with, and its
-link the portal page that hint names (or else the item's own page, where Retry is).
+Parked orders and disconnected stores are read here; shipping and invoicing offer their parked
+rows in `WORKLIST_SOURCES` (in their `admin` modules), which this module imports: each source
+takes the most rows to return and gives the keyword arguments of `parked_item` for each. The
+next step is the hint the work item was parked with, and its link the portal page that hint
+names (or else the item's own page, where Retry is).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 from core.models import WorkItem
+from invoicing import admin as invoicing_admin
 from orders.models import Order
+from shipping import admin as shipping_admin
 from tenants.models import Store
 
 PLACES = {
@@ -41,13 +47,9 @@ class AttentionItem:
     since: datetime | None
 
 
-AttentionSource = Callable[[], list[AttentionItem]]
-_sources: list[AttentionSource] = []
-
-
-def register_source(source: AttentionSource) -> None:
-    if source not in _sources:
-        _sources.append(source)
+ParkedRows = Callable[[int], list[dict[str, Any]]]
+"""A lower app's parked rows: `source(limit)` → keyword arguments of `parked_item`, one dict
+per row (`item`, `kind`, `title`, `url`, `problem`, `retry_step`)."""
 
 
 def place_url(hint: str, fallback: str) -> str:
@@ -85,13 +87,13 @@ def parked_item(
     )
 
 
-def _orders() -> list[AttentionItem]:
+def parked_orders(limit: int) -> list[dict[str, Any]]:
     parked = Order.objects.filter(
         state__in=[Order.State.NEEDS_ATTENTION, Order.State.FAILED]
-    ).order_by("-updated_at")[:LIMIT]
+    ).order_by("-updated_at")[:limit]
     return [
-        parked_item(
-            order,
+        dict(
+            item=order,
             kind="Order",
             title=f"{order.order_number} ({order.get_state_display()})",
             url=reverse("tenant_admin:orders_order_change", args=[order.pk]),
@@ -102,7 +104,14 @@ def _orders() -> list[AttentionItem]:
     ]
 
 
-def _disconnected_stores() -> list[AttentionItem]:
+WORKLIST_SOURCES: list[ParkedRows] = [
+    parked_orders,
+    *shipping_admin.WORKLIST_SOURCES,
+    *invoicing_admin.WORKLIST_SOURCES,
+]
+
+
+def disconnected_stores() -> list[AttentionItem]:
     """A disconnected store sends no orders: the tenant should know, though staff reconnect it."""
     stores = Store.objects.filter(
         memberships__tenant=connection.tenant, status=Store.Status.DISCONNECTED
@@ -123,11 +132,8 @@ def _disconnected_stores() -> list[AttentionItem]:
     ]
 
 
-register_source(_orders)
-register_source(_disconnected_stores)
-
-
 def attention_items() -> list[AttentionItem]:
     """Every source's items, newest first."""
-    items = [item for source in _sources for item in source()]
+    items = [parked_item(**row) for source in WORKLIST_SOURCES for row in source(LIMIT)]
+    items += disconnected_stores()
     return sorted(items, key=lambda item: item.since.timestamp() if item.since else 0, reverse=True)

@@ -1,8 +1,11 @@
-"""A tenant's pipeline health: orders per hour and per day, failures, what waits, and how far
-behind each flow is. The tenant front page shows its own; the platform front page every tenant's.
+"""How far behind each of a tenant's flows is, with the order figures around them (orders per
+hour and per day, failures, what waits, its stores): the tenant front page shows its own, the
+platform front page every tenant's. Not `/healthz`, which says whether the hub's services answer.
 
-Each flow's lag is the age of the oldest thing still waiting in it. Orders know their own flows;
-shipping and invoicing add theirs with `register_flow` (orders may not import them).
+Each flow's lag is the age of the oldest thing still waiting in it. The order flows are measured
+here; shipping and invoicing offer theirs in `FLOW_PROBES` (in their `admin` modules), which this
+module imports: `probe(tenant)` runs in the tenant's schema and gives the keyword arguments of
+`FlowLag` (`name`, `waiting`, `oldest`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncHour
@@ -18,8 +22,10 @@ from django_tenants.utils import schema_context
 
 from core.models import WorkAttempt
 from inbox.models import InboxItem
+from invoicing import admin as invoicing_admin
 from orders.models import Order
 from orders.state import WAITING_STATES, WORK_STATES
+from shipping import admin as shipping_admin
 from tenants.models import Store, Tenant
 
 LAGGING = timedelta(minutes=15)
@@ -50,14 +56,8 @@ class FlowLag:
         return bool(self.lag and self.lag > LAGGING)
 
 
-FlowProbe = Callable[[Tenant], FlowLag]
-_flows: list[FlowProbe] = []
-
-
-def register_flow(probe: FlowProbe) -> None:
-    """`probe(tenant)` runs in the tenant's schema and measures one flow."""
-    if probe not in _flows:
-        _flows.append(probe)
+FlowProbe = Callable[[Tenant], dict[str, Any]]
+"""`probe(tenant)` runs in the tenant's schema and measures one flow: `FlowLag`'s keywords."""
 
 
 @dataclass(frozen=True)
@@ -147,29 +147,34 @@ def tenant_stores(tenant: Tenant) -> list[StoreState]:
     return [StoreState(s, now - s.last_polled_at if s.last_polled_at else None) for s in stores]
 
 
-def _store_intake(tenant: Tenant) -> FlowLag:
+def store_intake(tenant: Tenant) -> dict[str, Any]:
     figures = InboxItem.objects.filter(
         store__memberships__tenant=tenant, state=InboxItem.State.PENDING
     ).aggregate(waiting=Count("pk"), oldest=Min("received_at"))
-    return FlowLag("Store → hub", **figures)
+    return {"name": "Store → hub", **figures}
 
 
-def _to_erp(tenant: Tenant) -> FlowLag:
+def to_erp(tenant: Tenant) -> dict[str, Any]:
     figures = Order.objects.filter(state__in=WORK_STATES).aggregate(
         waiting=Count("pk"), oldest=Min("created_at")
     )
-    return FlowLag("Hub → ERP", **figures)
+    return {"name": "Hub → ERP", **figures}
 
 
-def _to_shipstation(tenant: Tenant) -> FlowLag:
+def to_shipstation(tenant: Tenant) -> dict[str, Any]:
     figures = Order.objects.filter(state=Order.State.IN_ERP).aggregate(
         waiting=Count("pk"), oldest=Min("updated_at")
     )
-    return FlowLag("ERP → ShipStation", **figures)
+    return {"name": "ERP → ShipStation", **figures}
 
 
-for _probe in (_store_intake, _to_erp, _to_shipstation):
-    register_flow(_probe)
+FLOW_PROBES: list[FlowProbe] = [
+    store_intake,
+    to_erp,
+    to_shipstation,
+    *shipping_admin.FLOW_PROBES,
+    *invoicing_admin.FLOW_PROBES,
+]
 
 
 def health_of(tenant: Tenant) -> TenantHealth:
@@ -196,7 +201,7 @@ def health_of(tenant: Tenant) -> TenantHealth:
         hourly=hourly,
         daily=daily,
         failed_attempts_24h=failed_attempts,
-        flows=[probe(tenant) for probe in _flows],
+        flows=[FlowLag(**probe(tenant)) for probe in FLOW_PROBES],
         stores=tenant_stores(tenant),
     )
 

@@ -1,5 +1,5 @@
-"""Long work of this tenant still running (catalog syncs, CSV imports): how far, how fast, and
-when it should be done, for the front page to follow."""
+"""Progress of this tenant's long work still running (catalog syncs, CSV imports): how far, how
+fast, and when it should be done, for the front page to follow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Figures for the tenant portal's front page: where orders are, and what needs a person."""
+"""Figures for the tenant portal's front page: where orders are, how far behind each flow is, what
+needs a person and what long work is running (the "orders" panel, `portal.admin`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
 
-from orders.attention import attention_items
 from orders.erp_orders import abandoned_batches
-from orders.health import ATTENTION_STATES, TenantHealth, health_of
-from orders.long_work import Progress, running_work
 from orders.models import Order
+from portal.flow_lag import ATTENTION_STATES, TenantHealth, health_of
+from portal.progress import Progress, running_work
+from portal.worklist import attention_items
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from orders.health import Bucket
+from portal.flow_lag import Bucket
 
 register = template.Library()
 
