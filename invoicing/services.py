@@ -25,8 +25,8 @@ from connectors.m3.records import M3Invoice
 from core import keys, work
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders import state
-from orders.in_turn import next_in_turn
 from orders.models import Order, OrderEvent
+from orders.round_robin import next_in_turn
 from tenant_settings.connection_clients import erp_client
 from tenants.models import Store
 from tenants.store_clients import api2cart_for_store

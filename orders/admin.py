@@ -23,7 +23,7 @@ from orders.admin_actions import Outcome, cancel_order, replay_order, retry_orde
 from orders.csv_admin import CsvUploadMixin
 from orders.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
-from orders.sheet import address_lines, order_lines
+from orders.order_page import address_lines, order_lines
 from orders.timeline import order_timeline
 from tenants.activity import record_activity
 

@@ -24,8 +24,8 @@ from connectors.errors import PermanentError, UpstreamError
 from connectors.m3 import M3Client, M3OrderLine
 from core import work
 from inbox.models import InboxItem
-from orders.in_turn import next_in_turn
 from orders.models import Order, OrderLine
+from orders.round_robin import next_in_turn
 from shipping.models import PollWatermark, Shipment
 from shipping.shipments import Reported, record, record_shipstation
 from tenant_settings.connection_clients import erp_client, shipstation_client

@@ -1,4 +1,4 @@
-"""Reading open orders in turn: each scheduled read takes the next slice after the last one.
+"""Round-robin reading of open orders: each scheduled read takes the next slice after the last.
 
 The ERP delivery poll and the invoice read look at a capped number of open orders per run. Taken
 oldest first, the same oldest orders would be read every time and newer ones never while more
