@@ -5,7 +5,9 @@ API2Cart batch job (`product.update.batch` / `product.variant.update.batch`) wit
 idempotency key of its own, its job id kept before the result is read, so a retry reads the
 same job instead of sending a second. Each item's outcome comes from `batch.job.result`: a
 success records the values as pushed; a failure keeps the store's words on the binding and is
-tried again in a later batch, and after `ITEM_ATTEMPTS` it stays *failed* for a person to see.
+tried again in a later batch after the core's backoff for its failure count (the timing is the
+work-item core's, as for every retry), and after `ITEM_ATTEMPTS` it stays *failed* for a
+person to see.
 A store whose `cart.methods` offers no batch methods gets single `product.update` calls.
 Every call goes through the store's shared concurrency limit (5 per store, 10 per account).
 """
@@ -354,12 +356,18 @@ def settle(batch: PushBatch, outcomes: list[Outcome]) -> work.Done:
         if batch.run_id:
             _count_on_run(batch.run_id, pushed, failed_for_good)
         if again:
-            retry_in = 2.0 ** max(1, min(b.push_failures for b in bindings.values()
-                                         if b.push_state == B.PENDING))  # fmt: skip
-            dispatch(PENDING_TASK, batch.store_id, batch.run_id, countdown=retry_in)
+            dispatch(PENDING_TASK, batch.store_id, batch.run_id, countdown=_next_push_in(bindings))
     if failed:
         logger.info("push batch %s: %s of %s items refused", batch.pk, failed, len(outcomes))
     return work.Done(PushBatch.State.DONE, fields)
+
+
+def _next_push_in(bindings: dict[int, ItemBinding]) -> float:
+    """When the bindings left pending go out again: the core's backoff (`work.backoff_seconds`)
+    for the fewest failures among them, so a refused item waits like any retried work item and
+    a value that changed during the push (no failure) goes out in a second or two."""
+    failures = min(b.push_failures for b in bindings.values() if b.push_state == B.PENDING)
+    return work.backoff_seconds(failures)
 
 
 def _decimal(value: Any) -> Decimal | None:

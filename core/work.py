@@ -108,6 +108,10 @@ class WorkKind:
     `note` records retries and parking on the kind's own timeline or audit log. A kind whose
     items are cheaper together names a `batch_task` too, which takes a list of up to
     `batch_size` pks (`process_batch`); `schedule_many` then sends one message per batch.
+
+    `model` may be a proxy of another kind's model: a second flow over the same rows (orders
+    *in ERP* waiting for their ShipStation push), with work states of its own that the other
+    kind's never overlap. Its attempts join the rows' one history (`attempt_kind`).
     """
 
     model: type[WorkItem]
@@ -384,14 +388,14 @@ def _conclude_failure(kind: WorkKind, item: WorkItem, exc: Exception) -> tuple[s
     if isinstance(exc, RetryableError):
         return _retry_later(kind, item, exc, str(exc)), exc.upstream, str(exc)
     if isinstance(exc, NeedsAttention):
-        return _park(kind, item, kind.needs_attention, exc.message, exc.hint), "", exc.message
+        return _park(kind, item, exc.message, exc.hint), "", exc.message
     if isinstance(exc, GiveUp):
-        return _park(kind, item, kind.failed, str(exc), ""), "", str(exc)
+        return _park(kind, item, str(exc), "", failed=True), "", str(exc)
     if isinstance(exc, PermanentError):
-        outcome = _park(kind, item, kind.needs_attention, str(exc), exc.hint)
+        outcome = _park(kind, item, str(exc), exc.hint)
         return outcome, exc.upstream, str(exc)
     if isinstance(exc, UpstreamError):
-        outcome = _park(kind, item, kind.needs_attention, str(exc), "Check the upstream.")
+        outcome = _park(kind, item, str(exc), "Check the upstream.")
         return outcome, exc.upstream, str(exc)
     logger.error("%s #%s: unexpected error", kind.label, item.pk, exc_info=exc)
     error = f"Unexpected error: {exc!r}"
@@ -439,7 +443,7 @@ def _attempt_row(
     number: int,
 ) -> WorkAttempt:
     return WorkAttempt(
-        kind=model._meta.label_lower,
+        kind=attempt_kind(model),
         item_id=pk,
         number=number,
         started_at=started,
@@ -471,8 +475,14 @@ def due_attempt_pruning(now: datetime, stale: datetime) -> list[tuple]:
     return [()] if cache.add("core:prune-attempts", 1, timeout=3600) else []
 
 
+def attempt_kind(model: type[models.Model]) -> str:
+    """The `WorkAttempt.kind` of a model's rows: its concrete model's label, so a kind declared
+    on a proxy (a second flow over the same rows) keeps its attempts in the row's one history."""
+    return model._meta.concrete_model._meta.label_lower
+
+
 def attempts_of(item: WorkItem, limit: int = 50) -> list[WorkAttempt]:
-    return list(WorkAttempt.objects.filter(kind=item._meta.label_lower, item_id=item.pk)[:limit])
+    return list(WorkAttempt.objects.filter(kind=attempt_kind(type(item)), item_id=item.pk)[:limit])
 
 
 def _released(**fields: Any) -> dict[str, Any]:
@@ -516,7 +526,7 @@ def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str
     if attempts >= kind.attempt_limit():
         message = f"Gave up after {attempts} attempts: {error}"
         hint = "Retry it once the cause is fixed."
-        return _park(kind, item, kind.failed, message, hint, attempts=attempts)
+        return _park(kind, item, message, hint, failed=True, attempts=attempts)
     delay = backoff_seconds(attempts, exc.retry_after)
     with transaction.atomic():
         type(item).objects.filter(pk=item.pk, state=item.state).update(
@@ -536,12 +546,16 @@ def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str
 
 
 def _park(
-    kind: WorkKind, item: WorkItem, state: str, message: str, hint: str, **fields: Any
+    kind: WorkKind, item: WorkItem, message: str, hint: str, *, failed: bool = False, **fields: Any
 ) -> str:
-    """Needs attention or failed: no further automatic attempts until a person retries."""
-    outcome = (
-        WorkAttempt.Outcome.FAILED if state == kind.failed else WorkAttempt.Outcome.NEEDS_ATTENTION
-    )
+    """Needs attention or failed: no further automatic attempts until a person retries.
+
+    The outcome is what happened, not the state: a kind whose flow has one parking state for
+    both (ShipStation pushes) still records a refusal as *needs attention* and a spent attempt
+    budget as *failed*.
+    """
+    state = kind.failed if failed else kind.needs_attention
+    outcome = WorkAttempt.Outcome.FAILED if failed else WorkAttempt.Outcome.NEEDS_ATTENTION
     with transaction.atomic():
         moved = kind.move(
             item,

@@ -16,19 +16,9 @@ class ShippingConfig(AppConfig):
         from shipping import push, receiving
         from shipping.models import Shipment
 
+        # Orders *in ERP* are the push's work items: the core sweeps, retries and parks them.
+        push.register_work_kind()
         state.on_enter(Order.State.IN_ERP, push.request_shipstation_push)
-        sweeper.register(
-            sweeper.SweepJob(
-                name="ShipStation pushes",
-                task=push.PUSH_TASK,
-                in_tenants=True,
-                find=lambda now, stale: (
-                    [()]
-                    if Order.objects.filter(state=Order.State.IN_ERP, updated_at__lt=stale).exists()
-                    else []
-                ),
-            )
-        )
         work.register(
             work.WorkKind(
                 model=Shipment,

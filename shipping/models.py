@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import WorkItem
+from orders.models import Order
 
 
 class Shipment(WorkItem):
@@ -127,3 +128,19 @@ class PollWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value:%Y-%m-%d %H:%M}"
+
+
+class ShipStationPush(Order):
+    """An order *in ERP* as the ShipStation push's work item: the order row itself, seen as a
+    second kind of work (docs/adr-0005), the way the ERP step works the order row.
+
+    A proxy, so the work-item core leases, backs off, limits and parks the push on the order's
+    own work fields and keeps its attempts in the order's history, while `orders.state` still
+    writes every state change. Nothing is stored here.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "ShipStation push"
+        verbose_name_plural = "ShipStation pushes"
+        default_permissions = ()

@@ -1,48 +1,71 @@
-"""Sending ERP-confirmed orders to the tenant's ShipStation account, in batches of ≤100.
+"""Sending ERP-confirmed orders to the tenant's ShipStation, up to 100 to a call, on the work core.
+
+An order *in ERP* is due for its push. The order row is the work item, as it is for the ERP step:
+`ShipStationPush` is the order seen as a second kind of work (docs/adr-0005), so the work-item
+core claims a batch of up to 100 due orders with one lease each, this module sends them in one
+`createorders` call, and the core records each order's outcome (docs/adr-0009):
+
+- taken by ShipStation → *sent to ShipStation* (the batch moves together, one UPDATE);
+- ShipStation down, slow or rate limiting → each order backs off on the core's schedule (growing
+  delays, never sooner than `Retry-After`) and, after the kind's attempt limit
+  (`HUB_MAX_ATTEMPTS`), is parked in *needs attention*; Retry sends it again;
+- refused (credentials, or one bad order) → *needs attention* with ShipStation's words.
+
+Every attempt is a `WorkAttempt` row of the order, shown on the order's page with the ERP
+step's. No module here decides when to try again.
+
+Orders reaching the ERP gather for `HUB_SHIPSTATION_PUSH_SECONDS` before a push takes them, so a
+burst goes out in calls of up to 100 (ShipStation allows 40 calls a minute; the shared Redis
+limiter keeps every worker within it). A retry that comes due asks for a push the same way, so
+the orders of one failed call, each due at its own jittered moment, go out together again.
 
 The `orderKey` is deterministic, so a retry or a crash between ShipStation's answer and our
-commit updates the same ShipStation order instead of creating a second one. One pusher runs per
-tenant at a time (a PostgreSQL advisory lock keyed by schema); the shared Redis limiter keeps
-every worker together within 40 calls per minute per API key.
+commit updates the same ShipStation order instead of creating a second one. No transaction or
+lock is held across the call: the lease is the claim (two pushes never share an order).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db.models import Min, prefetch_related_objects
 from django.utils import timezone
 
 from connectors import shipstation as ss
-from connectors.errors import (
-    AuthenticationError,
-    PermanentError,
-    RetryableError,
-)
+from connectors.errors import ValidationError
 from core import keys, work
 from core.dispatch import dispatch, forget_coalesced
 from core.models import WorkAttempt
 from orders import state
 from orders.addresses import shipstation_address
 from orders.models import Order, OrderEvent
+from shipping.models import ShipStationPush
 from tenant_settings.connection_clients import shipstation_client
+from tenants.activity import record_activity
 
 logger = logging.getLogger("hub.shipstation")
 BATCH_SIZE = 100
+"""Orders one push attempt takes at most: ShipStation's `createorders` limit."""
 PUSH_TASK = "shipping.push_orders_to_shipstation"
-ERROR = OrderEvent.Outcome.ERROR
+REFUSED = "ShipStation refused the order: "
+REJECTED_STEP = "shipstation_rejected"
+S = Order.State
+Outcome = WorkAttempt.Outcome
 
 
 @dataclass
 class PushReport:
+    """What one push did: orders sent, parked (needs attention) and waiting to retry, and how
+    soon the first of those is due again."""
+
     sent: int = 0
     failed: int = 0
+    retrying: int = 0
     retry_in: float | None = None
-    busy: bool = False
 
 
 def shipstation_order_key(order: Order) -> str:
@@ -51,124 +74,159 @@ def shipstation_order_key(order: Order) -> str:
 
 
 def request_shipstation_push() -> None:
-    """Ask for a push `HUB_SHIPSTATION_PUSH_SECONDS` from now; the orders reaching the ERP in
-    the meantime share it, so a burst goes out in calls of up to 100 orders (ShipStation allows
-    40 calls a minute).
+    """Ask for a push `HUB_SHIPSTATION_PUSH_SECONDS` from now; the orders that come due in the
+    meantime share it, so a burst goes out in calls of up to 100 orders.
 
-    When Redis is unreachable nothing is lost: the sweeper finds the orders waiting *in ERP*.
+    When Redis is unreachable nothing is lost: the sweeper sends the due orders.
     """
     window = settings.HUB_SHIPSTATION_PUSH_SECONDS
     dispatch(PUSH_TASK, countdown=window, coalesce_seconds=window)
 
 
-def _advisory_lock_id(schema: str) -> int:
-    digest = hashlib.sha256(f"shipstation-push:{schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+def on_push_message(order_ids: int | list[int] | None = None) -> dict[str, Any]:
+    """The push task's body, by what its message carries.
 
-
-def push_orders_to_shipstation() -> PushReport:
-    """Send every order waiting in state *in ERP*; loops until none is left."""
-    report = PushReport()
-    lock_id = _advisory_lock_id(connection.schema_name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        if not cursor.fetchone()[0]:
-            report.busy = True
-            return report
-    try:
+    - nothing: the gather window is over (also a message sent before pushes were work items):
+      push every due order;
+    - a list: these orders first (the sweeper's and `schedule_many`'s batches), then the others
+      that are due;
+    - one id: the core's message for an order whose retry came due: it waits for the gather
+      window like a fresh order, so the orders of a failed call go out in one call again.
+    """
+    if isinstance(order_ids, int):
+        request_shipstation_push()
+        return {"requested": order_ids}
+    if order_ids is None:
         forget_coalesced(PUSH_TASK)
-        client = shipstation_client()
-        tried: set[int] = set()
-        while True:
-            batch = list(
-                Order.objects.filter(state=Order.State.IN_ERP)
-                .exclude(pk__in=tried)
-                .prefetch_related("lines")
-                .order_by("pk")[:BATCH_SIZE]
-            )
-            if not batch:
-                break
-            tried.update(order.pk for order in batch)
-            _send_batch(client, batch, report)
-    except RetryableError as exc:
-        report.retry_in = max(exc.retry_after or 0.0, 5.0)
-        logger.info("ShipStation push paused: %s", exc)
-    except AuthenticationError as exc:
-        report.failed += _park_all(exc)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-    if report.retry_in:
-        dispatch(PUSH_TASK, countdown=report.retry_in)
+    return push_orders_to_shipstation(order_ids or []).__dict__
+
+
+def push_orders_to_shipstation(order_ids: Iterable[int] = ()) -> PushReport:
+    """Push these orders and every other due one, one batch (one call) at a time.
+
+    Stops at the first batch ShipStation could not take for now: the core's backoff decides
+    when the waiting orders are tried again, not this loop.
+    """
+    report = PushReport()
+    ids = list(order_ids)
+    seen: set[int] = set()
+    retrying: list[int] = []
+    while True:
+        outcomes = work.process_batch(ShipStationPush, ids, _push, fill_to=BATCH_SIZE)
+        ids = []
+        for pk, outcome in outcomes.items():
+            if outcome == S.SENT_TO_SHIPSTATION:
+                report.sent += 1
+            elif outcome == Outcome.RETRY:
+                retrying.append(pk)
+            elif outcome in (Outcome.NEEDS_ATTENTION, Outcome.FAILED):
+                report.failed += 1
+        if len(outcomes) < BATCH_SIZE or retrying or seen.issuperset(outcomes):
+            break
+        seen.update(outcomes)
+    if retrying:
+        report.retrying = len(retrying)
+        soonest = ShipStationPush.objects.filter(pk__in=retrying).aggregate(
+            at=Min("next_attempt_at")
+        )["at"]
+        if soonest:
+            report.retry_in = max((soonest - timezone.now()).total_seconds(), 0.0)
+        logger.info(
+            "ShipStation push: %s order(s) wait to retry, the first in %.1f s",
+            report.retrying,
+            report.retry_in or 0.0,
+        )
     return report
 
 
-def _send_batch(client: ss.ShipStationClient, batch: list[Order], report: PushReport) -> None:
+# --- One attempt over a batch ------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    """One attempt's calls: each order's failure, the orders ShipStation took, and whether
+    ShipStation was unwell (then the batch's other calls are not made)."""
+
+    client: ss.ShipStationClient
+    requests: dict[int, ss.OrderRequest]
+    failures: dict[int, work.StepResult] = field(default_factory=dict)
+    sent: list[state.Transition] = field(default_factory=list)
+    down: Exception | None = None
+
+
+def _push(orders: list[ShipStationPush]) -> dict[int, work.StepResult]:
+    """The work step: send the claimed orders, record the ones ShipStation took, and return
+    each other order's failure for the core to retry or park."""
+    client = shipstation_client()  # no credentials: every order of the batch is parked
+    prefetch_related_objects(orders, "lines")
+    failures: dict[int, work.StepResult] = {}
+    requests: dict[int, ss.OrderRequest] = {}
+    for order in orders:
+        problem = _unsendable(order)
+        if problem:
+            failures[order.pk] = work.NeedsAttention(REFUSED + problem)
+            continue
+        try:
+            requests[order.pk] = shipstation_request(order)
+        except Exception as exc:  # this order's own fault; the core logs and retries it
+            failures[order.pk] = exc
+    attempt = _Attempt(client, requests, failures)
+    _send(attempt, [order for order in orders if order.pk in requests])
+    moved = {order.pk for order in state.move_together(attempt.sent, S.SENT_TO_SHIPSTATION)}
+    for transition in attempt.sent:
+        if transition.order.pk not in moved:  # shipped or invoiced meanwhile: keep the ids
+            state.record_late_result(
+                transition.order,
+                transition.message,
+                transition.upstream_ref,
+                **transition.fields,
+            )
+    return attempt.failures
+
+
+def _send(attempt: _Attempt, orders: list[ShipStationPush]) -> None:
     """One createorders call; a refused request is halved until the bad order stands alone.
 
     ShipStation validates the whole array, so one bad order refuses the request; halving finds
-    it in about 2·log2(n) calls instead of n, which matters at 40 calls a minute.
+    it in about 2·log2(n) calls instead of n, which matters at 40 calls a minute. A call that
+    fails otherwise is every one of its orders' failure, and the rest of the batch is not sent
+    in this attempt.
     """
-    sendable = []
-    for order in batch:
-        problem = _unsendable(order)
-        if problem:
-            _mark_rejected(order, problem)
-            report.failed += 1
-        else:
-            sendable.append(order)
-    if not sendable:
+    if not orders:
         return
-    by_key = {shipstation_order_key(order): order for order in sendable}
-    started, clock = timezone.now(), time.monotonic()
+    if attempt.down is not None:
+        attempt.failures.update(dict.fromkeys((order.pk for order in orders), attempt.down))
+        return
     try:
-        results = client.create_orders(shipstation_request(order) for order in sendable)
-    except AuthenticationError as exc:
-        _record_attempt(sendable, started, clock, WorkAttempt.Outcome.NEEDS_ATTENTION, str(exc))
-        raise
-    except RetryableError as exc:
-        _record_attempt(sendable, started, clock, WorkAttempt.Outcome.RETRY, str(exc))
-        raise
-    except PermanentError as exc:
-        if len(sendable) == 1:
-            _record_attempt(sendable, started, clock, WorkAttempt.Outcome.NEEDS_ATTENTION, str(exc))
-            _mark_rejected(sendable[0], f"{exc} — {exc.hint}")
-            report.failed += 1
+        results = attempt.client.create_orders(attempt.requests[order.pk] for order in orders)
+    except ValidationError as exc:
+        if len(orders) == 1:
+            attempt.failures[orders[0].pk] = work.NeedsAttention(f"{REFUSED}{exc}", hint=exc.hint)
             return
-        half = len(sendable) // 2
-        _send_batch(client, sendable[:half], report)
-        _send_batch(client, sendable[half:], report)
+        half = len(orders) // 2
+        _send(attempt, orders[:half])
+        _send(attempt, orders[half:])
         return
-    _record_attempt(sendable, started, clock, WorkAttempt.Outcome.SUCCEEDED, "")
-    answered = set()
-    sent = []
+    except Exception as exc:  # down, slow, rate limited, credentials refused, a broken answer:
+        attempt.down = exc  # every order's, and the core decides what follows
+        attempt.failures.update(dict.fromkeys((order.pk for order in orders), exc))
+        return
+    by_key = {shipstation_order_key(order): order for order in orders}
+    answered: set[int] = set()
     for result in results:
         order = by_key.get(result.order_key)
-        if order is None:
+        if order is None or order.pk in answered:
             continue
         answered.add(order.pk)
         if result.success and result.order_id:
-            sent.append(_sent(order, str(result.order_id), result.order_key))
+            attempt.sent.append(_sent(order, str(result.order_id), result.order_key))
         else:
-            _mark_rejected(order, result.error_message or "no reason given")
-            report.failed += 1
-    report.sent += len(state.move_together(sent, Order.State.SENT_TO_SHIPSTATION))
-    for order in sendable:
+            message = REFUSED + (result.error_message or "no reason given")
+            attempt.failures[order.pk] = work.NeedsAttention(message)
+    for order in orders:
         if order.pk not in answered:
-            _mark_rejected(order, "ShipStation's answer did not mention this order.")
-            report.failed += 1
-
-
-def _record_attempt(orders: list[Order], started, clock: float, outcome: str, error: str) -> None:
-    work.record_attempts(
-        Order,
-        [order.pk for order in orders],
-        started=started,
-        seconds=time.monotonic() - clock,
-        outcome=outcome,
-        upstream="shipstation",
-        error=error,
-    )
+            message = REFUSED + "ShipStation's answer did not mention this order."
+            attempt.failures[order.pk] = work.NeedsAttention(message)
 
 
 def _unsendable(order: Order) -> str:
@@ -223,28 +281,70 @@ def _sent(order: Order, shipstation_id: str, key: str) -> state.Transition:
     )
 
 
-def _mark_rejected(order: Order, message: str) -> None:
-    text = f"ShipStation refused the order: {message}"
-    state.move(
-        order,
-        Order.State.NEEDS_ATTENTION,
-        message=text,
-        step="shipstation_rejected",
-        outcome=ERROR,
-        state_message=text,
+# --- The work kind -----------------------------------------------------------------------------
+
+
+def register_work_kind() -> None:
+    """Orders *in ERP* are the push's work items; the core sweeps, retries and parks them.
+
+    An order *in ERP* can only park in *needs attention* (`orders.state`), so that is the kind's
+    *failed* state too; the attempt rows still tell a refusal from a spent attempt budget.
+    """
+    work.register(
+        work.WorkKind(
+            model=ShipStationPush,
+            task=PUSH_TASK,
+            batch_task=PUSH_TASK,
+            batch_size=BATCH_SIZE,
+            work_states=(S.IN_ERP,),
+            needs_attention=S.NEEDS_ATTENTION,
+            failed=S.NEEDS_ATTENTION,
+            in_tenants=True,
+            age_field="updated_at",
+            move=_park,
+            note=_note,
+        )
     )
 
 
-def _park_all(exc: PermanentError) -> int:
-    """Refused credentials stop every waiting order with the same explanation; returns how many."""
-    message = f"{exc} — {exc.hint}"
-    waiting = list(Order.objects.filter(state=Order.State.IN_ERP))
-    return len(
-        state.move_many(
-            waiting,
-            Order.State.NEEDS_ATTENTION,
-            message=message,
-            step="shipstation_rejected",
-            state_message=message,
+def _park(order: Order, to: str, message: str, fields: dict[str, Any]) -> bool:
+    """The core parks an order through the order state machine, on its timeline.
+
+    A refusal is ShipStation's step; giving up after the attempt limit (the only parking for
+    which the core also writes the spent attempt count) is the hub's.
+    """
+    hint = fields.get("last_error_hint", "")
+    shown = f"{message} — {hint}" if hint and hint != message else message
+    return state.move(
+        order,
+        to,
+        message=shown,
+        step="" if "attempts" in fields else REJECTED_STEP,
+        outcome=OrderEvent.Outcome.ERROR,
+        state_message=shown,
+        **fields,
+    )
+
+
+def _note(order: Order, change: work.Change) -> None:
+    """A retry shows on the order (its message and timeline); parking goes to the activity log."""
+    if change.outcome == Outcome.RETRY:
+        Order.objects.filter(pk=order.pk, state=order.state).update(
+            state_message=f"Waiting to retry the ShipStation push: {change.message}"
         )
+        OrderEvent.objects.create(
+            order=order,
+            step="retry_scheduled",
+            outcome=OrderEvent.Outcome.WARNING,
+            message=f"ShipStation push attempt {order.attempts} failed ({change.message}); "
+            f"retrying in {change.retry_in or 0:.0f} s.",
+        )
+        return
+    record_activity(
+        f"order.{order.state}",
+        actor="worker",
+        obj=order,
+        object_type=Order._meta.label,
+        outcome="failure",
+        message=order.state_message,
     )

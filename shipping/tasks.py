@@ -9,9 +9,11 @@ from shipping.models import Shipment
 from shipping.store_post import post_shipment as post_step
 
 
-@tenant_task(name="shipping.push_orders_to_shipstation")
-def push_orders_to_shipstation() -> dict:
-    return push.push_orders_to_shipstation().__dict__
+@tenant_task(name=push.PUSH_TASK)
+def push_orders_to_shipstation(order_ids: int | list[int] | None = None) -> dict:
+    """The ShipStation push's one task (queue `shipstation`): a gather window's end, a batch
+    of orders or one order's retry (`push.on_push_message`)."""
+    return push.on_push_message(order_ids)
 
 
 @tenant_task(name="shipping.post_shipment")

@@ -103,10 +103,10 @@ def test_a_batch_of_sent_orders_is_recorded_in_a_fixed_number_of_statements(acme
         report = push_orders_to_shipstation()
 
     assert report.sent == 40
-    # The rows locked and moved in one UPDATE; their timeline entries and attempt rows in one
-    # INSERT each, plus a fixed few (lock, settings, the batch and its lines): none per order.
+    # The batch claimed, moved and released in one UPDATE each; their timeline entries and
+    # attempt rows in one INSERT each, plus a fixed few (settings, lines, the row lock).
     updates = [q for q in statements.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 1
+    assert len(updates) == 3
     assert len(statements.captured_queries) <= 14
     assert states(orders) == [S.SENT_TO_SHIPSTATION] * 40
     events = OrderEvent.objects.filter(order__in=orders, step=S.SENT_TO_SHIPSTATION)
@@ -208,18 +208,23 @@ def test_an_order_with_a_fractional_quantity_is_kept_back(acme_push: World):
     )
 
 
-def test_a_shipstation_outage_pauses_the_push_and_parks_nothing(acme_push: World):
+def test_a_shipstation_outage_backs_off_on_the_core_and_parks_nothing(acme_push: World):
     orders = waiting_orders(3)
     acme_push.sandbox.control("shipstation", "faults", fail_next=1)
 
     paused = push_orders_to_shipstation()
 
-    assert (paused.sent, paused.failed, paused.retry_in) == (0, 0, 5.0)
+    assert (paused.sent, paused.failed, paused.retrying) == (0, 0, 3)
+    assert 1.0 - 0.25 <= paused.retry_in <= 2.0  # the core's first backoff, not a fixed 5 s
     assert [c.status for c in acme_push.tap.shipstation(CREATE)] == [503]
     assert states(orders) == [S.IN_ERP] * 3
-    assert {o.state_message for o in reloaded(orders)} == {""}
+    assert {o.state_message[:38] for o in reloaded(orders)} == {
+        "Waiting to retry the ShipStation push:"
+    }
     assert [a.outcome for a in attempts_of(orders[0])] == [WorkAttempt.Outcome.RETRY]
+    assert push_orders_to_shipstation().sent == 0  # not due yet
 
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(next_attempt_at=None)  # due
     resumed = push_orders_to_shipstation()
 
     assert (resumed.sent, resumed.retry_in) == (3, None)
