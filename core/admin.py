@@ -2,13 +2,68 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core import work
 from core.models import WorkItem
 from core.work import attempts_of
+
+_audit: Callable[..., Any] | None = None
+
+
+def audit_admin_actions_with(record: Callable[..., Any]) -> None:
+    """The activity log's writer (tenants registers it): record(action, obj, request, message)."""
+    global _audit
+    _audit = record
+
+
+def retry_parked_action(
+    name: str,
+    *,
+    description: str,
+    activity: str,
+    noun: str,
+    pending: str,
+    parked: Iterable[str] | None = None,
+    where: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet], None]:
+    """The one "retry" admin action of every work kind, called `name` (needs the admin's
+    `has_retry_permission`).
+
+    The chosen items in a `parked` state (any state when None) matching `where` go back to
+    `pending` with a fresh attempt budget (`work.retry_now`); items a worker holds right now are
+    left alone, and each retry is audited as `activity`.
+    """
+
+    def retry(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+        if parked is not None:
+            queryset = queryset.filter(state__in=list(parked))
+        items = {item.pk: item for item in queryset.filter(**(where or {}))}
+        chosen = work.retry_now(queryset.model, items, state=pending, **changes)
+        for pk in chosen:
+            if _audit is not None:
+                item = items[pk]
+                message = f"Retried from state {item.get_state_display()}."
+                _audit(activity, obj=item, request=request, message=message)
+        modeladmin.message_user(request, f"{len(chosen)} {noun} will be tried again.")
+        if busy := len(items) - len(chosen):
+            modeladmin.message_user(
+                request,
+                f"{busy} are being worked right now and were left alone.",
+                messages.WARNING,
+            )
+
+    retry.__name__ = name
+    return admin.action(description=description, permissions=["retry"])(retry)
+
 
 WORK_FIELDS = (
     "attempts",

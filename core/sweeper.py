@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
@@ -49,12 +51,22 @@ def registered() -> list[SweepJob]:
     return list(_jobs.values())
 
 
+def active_tenants() -> QuerySet:
+    """Tenants that have work: active ones, never public or the provisioning template."""
+    tenants = get_tenant_model().objects.filter(is_active=True, is_template=False)
+    return tenants.exclude(schema_name=get_public_schema_name())
+
+
 def tenant_schemas() -> Iterator[str]:
     """Active tenant schemas (never public or the provisioning template)."""
-    tenants = get_tenant_model().objects.filter(is_active=True, is_template=False)
-    yield from tenants.exclude(schema_name=get_public_schema_name()).values_list(
-        "schema_name", flat=True
-    )
+    yield from active_tenants().values_list("schema_name", flat=True)
+
+
+def once_every(key: str, seconds: float) -> list[tuple]:
+    """A `find` answer for a job run at most once per `seconds` in the schema in use: one
+    message without arguments when the interval has passed, none otherwise (the cache key is
+    per schema, and `cache.add` is atomic across processes)."""
+    return [()] if cache.add(key, 1, timeout=seconds) else []
 
 
 def sweep() -> SweepReport:

@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -471,8 +470,8 @@ def prune_attempts() -> int:
 
 
 def due_attempt_pruning(now: datetime, stale: datetime) -> list[tuple]:
-    """Sweep job: prune once an hour in each schema (the cache key is per schema)."""
-    return [()] if cache.add("core:prune-attempts", 1, timeout=3600) else []
+    """Sweep job: prune once an hour in each schema."""
+    return sweeper.once_every("core:prune-attempts", 3600)
 
 
 def attempt_kind(model: type[models.Model]) -> str:

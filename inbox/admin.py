@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from core import work
-from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin, retry_parked_action
 from core.admin_sites import platform_admin
 from core.json_limits import MAX_JSON_DEPTH, too_deep
 from inbox.models import InboxItem
-from tenants.activity import record_activity
 
 
 @admin.register(InboxItem, site=platform_admin)
@@ -35,7 +32,16 @@ class InboxItemAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     search_fields = ["entity_id"]
     list_select_related = ["store"]
     date_hierarchy = "received_at"
-    actions = ["retry"]
+    actions = [
+        retry_parked_action(
+            "retry",
+            description="Retry the selected items now (audited)",
+            activity="inbox.retry",
+            noun="inbox item(s)",
+            pending=InboxItem.State.PENDING,
+            processed_at=None,
+        )
+    ]
     fields = [
         "source",
         "store",
@@ -91,23 +97,3 @@ class InboxItemAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
         if notice:
             return format_html("<p><strong>{}</strong></p><pre>{}</pre>", notice, text)
         return format_html("<pre>{}</pre>", text)
-
-    @admin.action(description="Retry the selected items now (audited)", permissions=["retry"])
-    def retry(self, request: HttpRequest, queryset: QuerySet[InboxItem]) -> None:
-        """Back to pending with a fresh attempt budget; items a worker holds right now are left."""
-        items = {item.pk: item for item in queryset}
-        chosen = work.retry_now(InboxItem, items, state=InboxItem.State.PENDING, processed_at=None)
-        busy = items.keys() - set(chosen)
-        for pk in chosen:
-            record_activity(
-                "inbox.retry",
-                obj=items[pk],
-                request=request,
-                message=f"Retried from state {items[pk].get_state_display()}.",
-            )
-        if chosen:
-            messages.success(request, f"Queued {len(chosen)} inbox item(s) for another try.")
-        if busy:
-            messages.warning(
-                request, f"{len(busy)} item(s) are being processed right now and were left alone."
-            )

@@ -19,14 +19,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core import work
-from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin, retry_parked_action
 from core.admin_sites import tenant_admin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
 from orders.models import Order
-from tenants.activity import record_activity
 from tenants.models import Store
 
 GENERATE_PERMISSION = "invoicing.generate_invoice"
@@ -103,28 +101,19 @@ class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     list_filter = ["state"]
     fields = ["order", "invoice", "state", "order_status", "comment", "sent_at", *WORK_FIELDS]
     readonly_fields = fields
-    actions = ["retry_updates"]
+    actions = [
+        retry_parked_action(
+            "retry_updates",
+            description="Retry telling the store",
+            activity="store_status.retry",
+            noun="store status update(s)",
+            pending=StoreStatusUpdate.State.PENDING,
+            parked=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED],
+        )
+    ]
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(GENERATE_PERMISSION)
-
-    @admin.action(description="Retry telling the store", permissions=["retry"])
-    def retry_updates(self, request: HttpRequest, queryset: QuerySet[StoreStatusUpdate]) -> None:
-        parked = queryset.filter(
-            state__in=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED]
-        )
-        ids = work.retry_now(
-            StoreStatusUpdate,
-            parked.values_list("pk", flat=True),
-            state=StoreStatusUpdate.State.PENDING,
-        )
-        for pk in ids:
-            record_activity(
-                "store_status.retry",
-                actor=request.user.get_username(),
-                obj=StoreStatusUpdate(pk=pk),
-            )
-        self.message_user(request, f"{len(ids)} store status update(s) will be sent again.")
 
 
 class InvoiceInline(admin.TabularInline):

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.errors import RetryableError, UpstreamError
 from connectors.m3 import M3Client
 from connectors.m3.records import M3Invoice
-from core import keys, work
+from core import keys, sweeper, work
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from orders import state
 from orders.models import Order, OrderEvent
@@ -168,7 +167,7 @@ def due_invoice_read(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: read invoices at most every `HUB_INVOICE_READ_SECONDS` per tenant schema."""
     if not Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="").exists():
         return []
-    return [()] if cache.add("invoicing:read", 1, timeout=settings.HUB_INVOICE_READ_SECONDS) else []
+    return sweeper.once_every("invoicing:read", settings.HUB_INVOICE_READ_SECONDS)
 
 
 # --- Generate invoice ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from core.models import WorkAttempt
+from core.sweeper import active_tenants
 from inbox.models import InboxItem
 from invoicing import admin as invoicing_admin
 from orders.models import Order
@@ -209,8 +210,7 @@ def health_of(tenant: Tenant) -> TenantHealth:
 def tenant_health() -> list[TenantHealth]:
     """Every active tenant's health, each measured in its own schema."""
     rows = []
-    tenants = Tenant.objects.filter(is_active=True, is_template=False).exclude(schema_name="public")
-    for tenant in tenants.order_by("name"):
+    for tenant in active_tenants().order_by("name"):
         with schema_context(tenant.schema_name):
             rows.append(health_of(tenant))
     return rows

@@ -15,8 +15,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 from connectors.errors import UpstreamError
-from core import work
-from core.admin import WORK_FIELDS, WorkItemAdminMixin
+from core.admin import WORK_FIELDS, WorkItemAdminMixin, retry_parked_action
 from core.admin_sites import tenant_admin
 from shipping import subscriptions
 from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
@@ -66,7 +65,17 @@ class ShipmentAdmin(WorkItemAdminMixin, admin.ModelAdmin):
     search_fields = ["source_id", "order__order_number", "store_shipment_id"]
     list_select_related = ["order"]
     inlines = [ShipmentLineInline]
-    actions = ["retry_shipments"]
+    actions = [
+        retry_parked_action(
+            "retry_shipments",
+            description="Retry posting to the store",
+            activity="shipment.retry",
+            noun="shipment(s)",
+            pending=Shipment.State.PENDING,
+            parked=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED],
+            where={"voided": False},
+        )
+    ]
     fieldsets = (
         (None, {"fields": SHIPMENT_FIELDS}),
         ("Work", {"fields": WORK_FIELDS}),
@@ -91,20 +100,6 @@ class ShipmentAdmin(WorkItemAdminMixin, admin.ModelAdmin):
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("shipping.retry_shipment")
-
-    @admin.action(description="Retry posting to the store", permissions=["retry"])
-    def retry_shipments(self, request: HttpRequest, queryset: QuerySet[Shipment]) -> None:
-        parked = queryset.filter(
-            state__in=[Shipment.State.NEEDS_ATTENTION, Shipment.State.FAILED], voided=False
-        )
-        ids = work.retry_now(
-            Shipment, parked.values_list("pk", flat=True), state=Shipment.State.PENDING
-        )
-        for pk in ids:
-            record_activity(
-                "shipment.retry", actor=request.user.get_username(), obj=Shipment(pk=pk)
-            )
-        self.message_user(request, f"{len(ids)} shipment(s) will be posted again.")
 
 
 class ShipmentInline(admin.TabularInline):

@@ -7,7 +7,6 @@ class ShippingConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
-        from django.core.cache import cache
 
         from core import sweeper, work
         from inbox.processing import register_handler
@@ -33,10 +32,8 @@ class ShippingConfig(AppConfig):
         register_handler("ship_notify", receiving.handle_ship_notify)
 
         def every_poll_interval(name: str):
-            """Once per `HUB_SHIPMENT_POLL_SECONDS` in each schema (the cache key is per schema)."""
-            return lambda now, stale: (
-                [()] if cache.add(name, 1, timeout=settings.HUB_SHIPMENT_POLL_SECONDS) else []
-            )
+            """Once per `HUB_SHIPMENT_POLL_SECONDS` in each schema."""
+            return lambda now, stale: sweeper.once_every(name, settings.HUB_SHIPMENT_POLL_SECONDS)
 
         sweeper.register(
             sweeper.SweepJob(

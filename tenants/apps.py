@@ -7,7 +7,9 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import sweeper
+        from core.admin import audit_admin_actions_with
         from tenants import signals  # noqa: F401
+        from tenants.activity import record_activity
         from tenants.spare_schemas import CLONE_TASK, due_spare_clones
 
         sweeper.register(
@@ -16,3 +18,4 @@ class TenantsConfig(AppConfig):
                 find=due_spare_clones,
             )
         )  # fmt: skip
+        audit_admin_actions_with(record_activity)

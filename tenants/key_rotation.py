@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from core.fields import EncryptedTextField
 from tenants.models import Tenant
@@ -44,7 +44,7 @@ def rotate_encryption_keys() -> dict[str, int]:
         for model, fields in encrypted_models(_app_labels(shared_only)):
             done["public"] += _reencrypt_rows(model, fields)
     tenant_models = encrypted_models(_app_labels(settings.TENANT_APPS))
-    for tenant in Tenant.objects.exclude(schema_name="public"):
+    for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
         with schema_context(tenant.schema_name):
             done[tenant.schema_name] = sum(_reencrypt_rows(m, f) for m, f in tenant_models)
     return done

@@ -19,6 +19,8 @@ from django.db import DatabaseError, connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context
 
+from core import sweeper
+
 logger = logging.getLogger(__name__)
 
 SPARE_PREFIX = "spare_"
@@ -87,7 +89,7 @@ def due_spare_clones(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: one clone at a time while fewer than `HUB_SPARE_SCHEMAS` are ready."""
     if len(spare_schemas()) >= settings.HUB_SPARE_SCHEMAS:
         return []
-    return [()] if cache.add(CLONING_KEY, 1, timeout=CLONING_TIMEOUT_SECONDS) else []
+    return sweeper.once_every(CLONING_KEY, CLONING_TIMEOUT_SECONDS)
 
 
 def clone_due_spare() -> str:
