@@ -407,10 +407,6 @@ def register_work_kind() -> None:
             model=PushBatch,
             task=PUSH_TASK,
             work_states=(S.PENDING, S.SUBMITTED),
-            needs_attention=S.NEEDS_ATTENTION,
-            failed=S.FAILED,
-            in_tenants=True,
-            age_field="updated_at",
             note=release_parked,
         )
     )

@@ -349,10 +349,6 @@ def register_work_kind() -> None:
             model=SyncRun,
             task=RUN_TASK,
             work_states=(S.PENDING,),
-            needs_attention=S.NEEDS_ATTENTION,
-            failed=S.FAILED,
-            in_tenants=True,
-            age_field="updated_at",
             lease_seconds=120,
             move=move_run,
         )

@@ -116,16 +116,16 @@ class WorkKind:
     model: type[WorkItem]
     task: str
     work_states: tuple[str, ...]
-    needs_attention: str
-    failed: str
-    in_tenants: bool
-    age_field: str
+    needs_attention: str = "needs_attention"
+    failed: str = "failed"
+    in_tenants: bool = True
+    age_field: str = "updated_at"
     move: Move = guarded_move
     note: Callable[[WorkItem, Change], None] | None = None
     lease_seconds: int | None = None
     max_attempts: int | None = None
     batch_task: str = ""
-    batch_size: int = 50
+    batch_size: int = field(default_factory=lambda: settings.HUB_BATCH_SIZE)
 
     @property
     def label(self) -> str:
@@ -325,7 +325,7 @@ StepResult = Done | Exception
 
 def process(model: type[WorkItem], pk: int, step: Callable[[Any], Done | None]) -> str:
     """Claim the item and run one attempt of `step`; returns what happened, for the task log."""
-    outcomes = process_batch(model, [pk], lambda items: {pk: step(items[0]) or Done()})
+    outcomes = process_batch(model, [pk], lambda items: {pk: step(items[0]) or Done()}, fill_to=0)
     return outcomes.get(pk, "skipped")
 
 
@@ -334,19 +334,20 @@ def process_batch(
     ids: Iterable[int],
     step: Callable[[list[Any]], dict[int, StepResult]],
     *,
-    fill_to: int = 0,
+    fill_to: int | None = None,
 ) -> dict[int, str]:
-    """Claim the items (and other due ones, up to `fill_to` in all) and run one attempt of
-    `step` over them together, for work that is cheaper in bulk (one upstream call for many).
+    """Claim the items (and other due ones, up to `fill_to` in all: the kind's batch size
+    unless named, 0 for none) and run one attempt of `step` over them together, for work that
+    is cheaper in bulk (one upstream call for many).
 
     `step` returns each item's `Done` or exception (an item it leaves out succeeded); an
     exception it raises is every item's. Each item's outcome is then recorded exactly as for a
     single item: succeed, retry later, park. Returns {pk: new state or outcome}.
     """
-    items = claim_batch(model, ids, fill_to)
+    kind = kind_of(model)
+    items = claim_batch(model, ids, kind.batch_size if fill_to is None else fill_to)
     if not items:
         return {}
-    kind = kind_of(model)
     started, clock = timezone.now(), time.monotonic()
     try:
         with LeaseHeartbeat(kind, [item.pk for item in items]):

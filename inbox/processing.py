@@ -28,8 +28,6 @@ BatchHandler = Callable[[list[InboxItem]], dict[int, "bool | Exception"]]
 """A handler for many items of its entity: each item's result, or the exception it failed with."""
 
 _handlers: dict[str, BatchHandler] = {}
-BATCH_SIZE = 50
-"""Items one attempt takes at most; a worker fills its batch from the backlog."""
 
 
 def register_handler(entity: str, handler: Handler) -> None:
@@ -58,10 +56,7 @@ def register_kind() -> None:
             model=InboxItem,
             task="inbox.process_item",
             batch_task="inbox.process_items",
-            batch_size=BATCH_SIZE,
             work_states=(InboxItem.State.PENDING,),
-            needs_attention=InboxItem.State.NEEDS_ATTENTION,
-            failed=InboxItem.State.FAILED,
             in_tenants=False,
             age_field="received_at",
             note=_audit_parking,
@@ -71,7 +66,7 @@ def register_kind() -> None:
 
 def process_items(item_ids: list[int]) -> dict[int, str]:
     """Process these items and, up to a batch, other pending ones, together."""
-    return work.process_batch(InboxItem, item_ids, _handle_many, fill_to=BATCH_SIZE)
+    return work.process_batch(InboxItem, item_ids, _handle_many)
 
 
 def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:

@@ -339,9 +339,5 @@ def register_work_kind() -> None:
             model=StoreStatusUpdate,
             task=STORE_STATUS_TASK,
             work_states=(S2.PENDING,),
-            needs_attention=S2.NEEDS_ATTENTION,
-            failed=S2.FAILED,
-            in_tenants=True,
-            age_field="updated_at",
         )
     )

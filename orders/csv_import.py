@@ -619,7 +619,6 @@ def register_work_kind() -> None:
             work_states=(CsvImport.State.READING, CsvImport.State.QUEUED),
             needs_attention=CsvImport.State.FAILED,
             failed=CsvImport.State.FAILED,
-            in_tenants=True,
             age_field="created_at",
             max_attempts=3,
         )

@@ -20,13 +20,11 @@ from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings
 
 S = Order.State
-BATCH_SIZE = 50
-"""Orders one attempt takes at most: a full ERP bulk call without holding many leases long."""
 
 
 def advance_orders(order_ids: Iterable[int]) -> dict[int, str]:
     """Run the next steps of these orders and, up to a batch, of other orders that are due."""
-    return work.process_batch(Order, order_ids, _advance, fill_to=BATCH_SIZE)
+    return work.process_batch(Order, order_ids, _advance)
 
 
 def _advance(orders: list[Order]) -> dict[int, Exception]:

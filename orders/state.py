@@ -231,10 +231,6 @@ def register_work_kind() -> None:
             task="orders.process_order",
             batch_task="orders.process_orders",
             work_states=WORK_STATES,
-            needs_attention=S.NEEDS_ATTENTION,
-            failed=S.FAILED,
-            in_tenants=True,
-            age_field="updated_at",
             move=_move_for_worker,
             note=_note_work,
         )

@@ -23,10 +23,6 @@ class ShippingConfig(AppConfig):
                 model=Shipment,
                 task="shipping.post_shipment",
                 work_states=(Shipment.State.PENDING,),
-                needs_attention=Shipment.State.NEEDS_ATTENTION,
-                failed=Shipment.State.FAILED,
-                in_tenants=True,
-                age_field="updated_at",
             )
         )
         register_handler("ship_notify", receiving.handle_ship_notify)

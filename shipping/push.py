@@ -297,10 +297,7 @@ def register_work_kind() -> None:
             batch_task=PUSH_TASK,
             batch_size=BATCH_SIZE,
             work_states=(S.IN_ERP,),
-            needs_attention=S.NEEDS_ATTENTION,
             failed=S.NEEDS_ATTENTION,
-            in_tenants=True,
-            age_field="updated_at",
             move=_park,
             note=_note,
         )
