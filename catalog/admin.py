@@ -17,7 +17,7 @@ from core.dispatch import dispatch
 from tenants.activity import current_tenant, record_activity
 from tenants.models import Store, sku_key
 
-B = ItemBinding.PushState
+PushState = ItemBinding.PushState
 OPEN_RUN = (SyncRun.State.PENDING, SyncRun.State.PUSHING)
 
 
@@ -193,11 +193,11 @@ class StoreSyncAdmin(admin.ModelAdmin):
 
     @admin.display(description="Items pending")
     def pending(self, obj: StoreSync) -> str:
-        return self._bindings_link(obj, B.PENDING)
+        return self._bindings_link(obj, PushState.PENDING)
 
     @admin.display(description="Failed items")
     def failed(self, obj: StoreSync) -> str:
-        return self._bindings_link(obj, B.FAILED)
+        return self._bindings_link(obj, PushState.FAILED)
 
     @admin.display(description="Running sync (items done / total)")
     def running(self, obj: StoreSync) -> str:

@@ -6,11 +6,11 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from catalog import push, sync
+        from catalog import store_push, sync
         from core import sweeper
 
         sync.register_work_kind()
-        push.register_work_kind()
+        store_push.register_work_kind()
         sweeper.register(
             sweeper.SweepJob(
                 name="Catalog syncs due",
@@ -22,8 +22,8 @@ class CatalogConfig(AppConfig):
         sweeper.register(
             sweeper.SweepJob(
                 name="Catalog pushes left pending",
-                task=push.PENDING_TASK,
+                task=store_push.PENDING_TASK,
                 in_tenants=True,
-                find=push.stores_left_pending,
+                find=store_push.stores_left_pending,
             )
         )

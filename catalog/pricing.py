@@ -10,7 +10,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from catalog.models import ItemBinding, StoreSync
 
-B = ItemBinding.PushState
+PushState = ItemBinding.PushState
 CENT = Decimal("0.01")
 
 
@@ -55,14 +55,14 @@ def refresh(binding: ItemBinding, mapping: StoreSync, *, retry_failed: bool = Fa
     )
     binding.quantity = store_quantity(mapping, binding.erp_stock)
     values_changed = before[:3] != (binding.price, binding.special_price, binding.quantity)
-    if binding.push_state == B.QUEUED:
+    if binding.push_state == PushState.QUEUED:
         pass  # the batch's outcome decides, against these new values
     elif binding.price is None and binding.quantity is None:
-        binding.push_state = B.NO_ERP_VALUE
+        binding.push_state = PushState.NO_ERP_VALUE
     elif not needs_push(binding):
-        binding.push_state, binding.push_failures, binding.push_error = B.IN_SYNC, 0, ""
-    elif binding.push_state != B.FAILED or values_changed or retry_failed:
+        binding.push_state, binding.push_failures, binding.push_error = PushState.IN_SYNC, 0, ""
+    elif binding.push_state != PushState.FAILED or values_changed or retry_failed:
         if values_changed or retry_failed:
             binding.push_failures = 0
-        binding.push_state = B.PENDING
+        binding.push_state = PushState.PENDING
     return values_changed or before[3] != binding.push_state

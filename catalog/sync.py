@@ -23,10 +23,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import push
+from catalog import store_push
+from catalog.binding_updates import VALUE_FIELDS, save_bindings
 from catalog.models import ItemBinding, StoreSync, SyncRun
 from catalog.pricing import refresh
-from catalog.store_values import VALUE_FIELDS, save_bindings
 from connectors.m3 import M3Balance, M3Client, M3Price
 from core import work
 from tenant_settings.connection_clients import erp_client
@@ -36,7 +36,7 @@ logger = logging.getLogger("hub.catalog")
 RUN_TASK = "catalog.run_sync"
 OVERLAP = timedelta(minutes=10)
 CHUNK = 2000
-B = ItemBinding.PushState
+PushState = ItemBinding.PushState
 
 
 def settings_for(store: Store) -> StoreSync:
@@ -105,7 +105,7 @@ def run_step(run: SyncRun) -> work.Done:
     StoreSync.objects.filter(pk=mapping.pk).update(watermark=started, last_sync_at=started)
     if full and mapping.batch_updates is not None:
         StoreSync.objects.filter(pk=mapping.pk).update(batch_updates=None)
-    queued, batches = push.queue_pushes(store, run)
+    queued, batches = store_push.queue_pushes(store, run)
     fields = {"mode": SyncRun.Mode.FULL if full else run.mode, "read_since": since,
               "erp_rows": rows, "changed": changed, "items_total": queued,
               "batch_jobs": batches}  # fmt: skip
@@ -338,17 +338,16 @@ def move_run(run: SyncRun, state: str, message: str, fields: dict[str, Any]) -> 
     """The core's state move, then: a run whose batches all ended while it queued is done."""
     moved = work.guarded_move(run, state, message, fields)
     if moved and state == SyncRun.State.PUSHING:
-        push.close_if_complete(run.pk)
+        store_push.close_if_complete(run.pk)
     return moved
 
 
 def register_work_kind() -> None:
-    S = SyncRun.State
     work.register(
         work.WorkKind(
             model=SyncRun,
             task=RUN_TASK,
-            work_states=(S.PENDING,),
+            work_states=(SyncRun.State.PENDING,),
             lease_seconds=120,
             move=move_run,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from catalog import bindings, push, sync
+from catalog import bindings, store_push, sync
 from catalog.models import PushBatch, SyncRun
 from core import work
 from core.tenant_tasks import tenant_task
@@ -16,14 +16,14 @@ def run_sync(run_id: int) -> str:
     return work.process(SyncRun, run_id, sync.run_step)
 
 
-@tenant_task(name=push.PUSH_TASK)
+@tenant_task(name=store_push.PUSH_TASK)
 def push_batch(batch_id: int) -> str:
-    return work.process(PushBatch, batch_id, push.push_step)
+    return work.process(PushBatch, batch_id, store_push.push_step)
 
 
-@tenant_task(name=push.PENDING_TASK)
+@tenant_task(name=store_push.PENDING_TASK)
 def push_pending(store_id: int, run_id: int | None = None) -> tuple[int, int]:
-    return push.push_pending(store_id, run_id)
+    return store_push.push_pending(store_id, run_id)
 
 
 @tenant_task(name="catalog.match_store_catalog")

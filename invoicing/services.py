@@ -32,8 +32,13 @@ from tenants.store_clients import api2cart_for_store
 
 logger = logging.getLogger("hub.invoicing")
 
-S = Order.State
-OPEN_STATES = (S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED, S.SHIPPED)
+OrderState = Order.State
+OPEN_STATES = (
+    OrderState.IN_ERP,
+    OrderState.SENT_TO_SHIPSTATION,
+    OrderState.PARTIALLY_SHIPPED,
+    OrderState.SHIPPED,
+)
 """Orders in M3 whose invoice or payment may still come."""
 STORE_STATUS_TASK = "invoicing.push_store_status"
 READ_TASK = "invoicing.read_invoices"
@@ -94,7 +99,7 @@ def paid_at_store(order: Order) -> bool:
 def settle(order: Order) -> bool:
     """Move the order to *Invoiced* when its money is in; returns True when it is Invoiced."""
     invoices = list(order.invoices.order_by("year", "erp_invoice_number"))
-    if order.state == S.INVOICED:
+    if order.state == OrderState.INVOICED:
         if invoices:
             request_store_status(order, invoices[-1])
         return True
@@ -108,7 +113,7 @@ def settle(order: Order) -> bool:
     with transaction.atomic():
         moved = state.move(
             order,
-            S.INVOICED,
+            OrderState.INVOICED,
             message=f"Invoice {last.erp_invoice_number}: {why}.",
             step="invoiced",
             upstream_ref=last.erp_invoice_number,
@@ -159,7 +164,7 @@ def read_invoices(limit: int | None = None) -> ReadReport:
             continue
         invoices = read_order_invoices(order, invoices_found)
         report.invoices += len(invoices)
-        report.invoiced += order.state == S.INVOICED
+        report.invoiced += order.state == OrderState.INVOICED
     return report
 
 
@@ -333,11 +338,10 @@ def push_store_status(update_id: int) -> str:
 
 
 def register_work_kind() -> None:
-    S2 = StoreStatusUpdate.State
     work.register(
         work.WorkKind(
             model=StoreStatusUpdate,
             task=STORE_STATUS_TASK,
-            work_states=(S2.PENDING,),
+            work_states=(StoreStatusUpdate.State.PENDING,),
         )
     )

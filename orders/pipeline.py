@@ -19,7 +19,7 @@ from orders.models import Order
 from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings
 
-S = Order.State
+State = Order.State
 
 
 def advance_orders(order_ids: Iterable[int]) -> dict[int, str]:
@@ -33,23 +33,23 @@ def _advance(orders: list[Order]) -> dict[int, Exception]:
     erp = erp_client(settings)
     failures: dict[int, Exception] = {}
     by_pk = {order.pk: order for order in orders}
-    routed = [order for order in orders if order.state == S.ROUTED]
+    routed = [order for order in orders if order.state == State.ROUTED]
     decisions = link_customers(routed, erp, settings)
     _move_or_keep(
         [
             _step_done(by_pk[pk], "ERP customer", "erp_customer_number", d.customer_number, d.how)
             for pk, d in _successes(decisions, failures).items()
         ],
-        S.CUSTOMER_LINKED,
+        State.CUSTOMER_LINKED,
     )
-    ready = [o for o in orders if o.state == S.CUSTOMER_LINKED and o.pk not in failures]
+    ready = [o for o in orders if o.state == State.CUSTOMER_LINKED and o.pk not in failures]
     refs = create_erp_orders(ready, erp, settings)
     _move_or_keep(
         [
             _step_done(by_pk[pk], "ERP order", "erp_order_number", ref.order_number, ref.how)
             for pk, ref in _successes(refs, failures).items()
         ],
-        S.IN_ERP,
+        State.IN_ERP,
     )
     return failures
 

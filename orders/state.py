@@ -25,28 +25,34 @@ from core.models import WorkAttempt
 from orders.models import Order, OrderEvent
 from tenants.activity import record_activity
 
-S = Order.State
+State = Order.State
 
-WORK_STATES = (S.ROUTED, S.CUSTOMER_LINKED)
+WORK_STATES = (State.ROUTED, State.CUSTOMER_LINKED)
 """States in which a worker still has pipeline steps to run."""
 
-WAITING_STATES = (*WORK_STATES, S.IN_ERP)
+WAITING_STATES = (*WORK_STATES, State.IN_ERP)
 """States of an order still on its way to ShipStation."""
 
-RESUMABLE = {S.ROUTED, S.CUSTOMER_LINKED, S.IN_ERP}
-SHIPPING = {S.PARTIALLY_SHIPPED, S.SHIPPED}
+RESUMABLE = {State.ROUTED, State.CUSTOMER_LINKED, State.IN_ERP}
+SHIPPING = {State.PARTIALLY_SHIPPED, State.SHIPPED}
 """An ERP delivery can ship an order ShipStation never saw; payment can come before shipping."""
 ALLOWED: dict[str, set[str]] = {
-    S.ROUTED: {S.CUSTOMER_LINKED, S.NEEDS_ATTENTION, S.FAILED, S.CANCELLED},
-    S.CUSTOMER_LINKED: {S.IN_ERP, S.ROUTED, S.NEEDS_ATTENTION, S.FAILED, S.CANCELLED},
-    S.IN_ERP: {S.SENT_TO_SHIPSTATION, S.NEEDS_ATTENTION, *SHIPPING, S.INVOICED},
-    S.SENT_TO_SHIPSTATION: {*SHIPPING, S.INVOICED},
-    S.PARTIALLY_SHIPPED: {S.SHIPPED, S.INVOICED},
-    S.SHIPPED: {S.INVOICED},
-    S.INVOICED: set(),
-    S.NEEDS_ATTENTION: RESUMABLE | {S.CANCELLED},
-    S.FAILED: RESUMABLE | {S.CANCELLED},
-    S.CANCELLED: set(),
+    State.ROUTED: {State.CUSTOMER_LINKED, State.NEEDS_ATTENTION, State.FAILED, State.CANCELLED},
+    State.CUSTOMER_LINKED: {
+        State.IN_ERP,
+        State.ROUTED,
+        State.NEEDS_ATTENTION,
+        State.FAILED,
+        State.CANCELLED,
+    },
+    State.IN_ERP: {State.SENT_TO_SHIPSTATION, State.NEEDS_ATTENTION, *SHIPPING, State.INVOICED},
+    State.SENT_TO_SHIPSTATION: {*SHIPPING, State.INVOICED},
+    State.PARTIALLY_SHIPPED: {State.SHIPPED, State.INVOICED},
+    State.SHIPPED: {State.INVOICED},
+    State.INVOICED: set(),
+    State.NEEDS_ATTENTION: RESUMABLE | {State.CANCELLED},
+    State.FAILED: RESUMABLE | {State.CANCELLED},
+    State.CANCELLED: set(),
 }
 """Where an order may go from each state (staying in a state, e.g. a replay, is allowed)."""
 
@@ -218,7 +224,7 @@ def record_late_result(order: Order, message: str, upstream_ref: str = "", **fie
 
 
 def _outcome_of(to: str) -> str:
-    if to in (S.NEEDS_ATTENTION, S.FAILED):
+    if to in (State.NEEDS_ATTENTION, State.FAILED):
         return OrderEvent.Outcome.ERROR
     return OrderEvent.Outcome.SUCCESS
 

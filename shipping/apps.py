@@ -12,12 +12,12 @@ class ShippingConfig(AppConfig):
         from inbox.processing import register_handler
         from orders import state
         from orders.models import Order
-        from shipping import push, receiving
+        from shipping import receiving, shipstation_push
         from shipping.models import Shipment
 
         # Orders *in ERP* are the push's work items: the core sweeps, retries and parks them.
-        push.register_work_kind()
-        state.on_enter(Order.State.IN_ERP, push.request_shipstation_push)
+        shipstation_push.register_work_kind()
+        state.on_enter(Order.State.IN_ERP, shipstation_push.request_shipstation_push)
         work.register(
             work.WorkKind(
                 model=Shipment,

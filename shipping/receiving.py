@@ -32,8 +32,12 @@ from tenant_settings.connection_clients import erp_client, shipstation_client
 from tenant_settings.models import ConnectionSettings
 
 logger = logging.getLogger("hub.shipping")
-S = Order.State
-OPEN_FOR_DELIVERIES = (S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED)
+OrderState = Order.State
+OPEN_FOR_DELIVERIES = (
+    OrderState.IN_ERP,
+    OrderState.SENT_TO_SHIPSTATION,
+    OrderState.PARTIALLY_SHIPPED,
+)
 FIRST_POLL_LOOKBACK = timedelta(days=1)
 POLL_OVERLAP = timedelta(minutes=10)
 

@@ -25,8 +25,8 @@ from orders.models import Order, OrderEvent, OrderLine
 from shipping.models import Shipment, ShipmentLine
 
 logger = logging.getLogger("hub.shipping")
-S = Order.State
-SHIPPABLE = (S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED)
+OrderState = Order.State
+SHIPPABLE = (OrderState.IN_ERP, OrderState.SENT_TO_SHIPSTATION, OrderState.PARTIALLY_SHIPPED)
 """Orders whose shipments move them to *partially shipped* or *shipped*."""
 
 
@@ -148,7 +148,7 @@ def _advance_order(
         f"line {line.line_number} × {quantity.normalize()}" for line, quantity in lines
     )
     message = f"{shipment}: {what} ({shipment.carrier_code or 'carrier unknown'}, {tracking})."
-    target = S.SHIPPED if done else S.PARTIALLY_SHIPPED
+    target = OrderState.SHIPPED if done else OrderState.PARTIALLY_SHIPPED
     if order.state in SHIPPABLE and state.can_move(order, target):
         state.move(order, target, message=message, upstream_ref=shipment.source_id)
         return

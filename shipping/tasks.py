@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from core import work
 from core.tenant_tasks import tenant_task
-from shipping import push, receiving
+from shipping import receiving, shipstation_push
 from shipping.models import Shipment
 from shipping.store_post import post_shipment as post_step
 
 
-@tenant_task(name=push.PUSH_TASK)
+@tenant_task(name=shipstation_push.PUSH_TASK)
 def push_orders_to_shipstation(order_ids: int | list[int] | None = None) -> dict:
     """The ShipStation push's one task (queue `shipstation`): a gather window's end, a batch
-    of orders or one order's retry (`push.on_push_message`)."""
-    return push.on_push_message(order_ids)
+    of orders or one order's retry (`shipstation_push.on_push_message`)."""
+    return shipstation_push.on_push_message(order_ids)
 
 
 @tenant_task(name="shipping.post_shipment")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django_tenants.utils import schema_context
 
-from catalog import bindings, push, sync
+from catalog import bindings, store_push, sync
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
 from core import work
 from sandbox.testing import SandboxHandle
@@ -51,11 +51,11 @@ def drive(store: Store, mode: str = SyncRun.Mode.CHANGES, rounds: int = 60) -> S
         )
         for batch in open_batches:
             PushBatch.objects.filter(pk=batch.pk).update(next_attempt_at=None)
-            work.process(PushBatch, batch.pk, push.push_step)
+            work.process(PushBatch, batch.pk, store_push.push_step)
         if open_batches.exists():
             time.sleep(0.2)  # the store's batch jobs take half a second
         elif ItemBinding.objects.filter(store=store, push_state="pending").exists():
-            push.push_pending(store.pk, run.pk)
+            store_push.push_pending(store.pk, run.pk)
         else:
             break
     run.refresh_from_db()

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django_tenants.utils import schema_context
 
-from catalog import push
+from catalog import store_push
 from catalog.models import ItemBinding, PushBatch
 from core import work
 from tenants.models import Api2CartAccount, Store
@@ -30,7 +30,7 @@ def store(acme) -> Store:
 @pytest.fixture
 def dispatched(monkeypatch) -> list[tuple[tuple, dict]]:
     sent: list[tuple[tuple, dict]] = []
-    monkeypatch.setattr(push, "dispatch", lambda *args, **kwargs: sent.append((args, kwargs)))
+    monkeypatch.setattr(store_push, "dispatch", lambda *args, **kwargs: sent.append((args, kwargs)))
     return sent
 
 
@@ -59,19 +59,19 @@ def test_a_refused_item_goes_out_again_after_the_cores_backoff_for_its_failures(
     with schema_context("acme"):
         batch = one_item_batch(store, failures_before)
         random.seed(2026)
-        push.settle(batch, [push.Outcome(0, False, "locked by the marketplace")])
+        store_push.settle(batch, [store_push.Outcome(0, False, "locked by the marketplace")])
         binding = ItemBinding.objects.get(sku="RT-1")
 
     assert (binding.push_state, binding.push_failures) == (B.PENDING, failures)
-    assert dispatched == [((push.PENDING_TASK, store.pk, None), {"countdown": expected})]
+    assert dispatched == [((store_push.PENDING_TASK, store.pk, None), {"countdown": expected})]
     assert 2 ** (failures - 1) <= expected <= 2**failures  # the core's capped jittered curve
 
 
 def test_an_item_out_of_attempts_is_not_sent_again(store, dispatched):
     with schema_context("acme"):
-        batch = one_item_batch(store, push.ITEM_ATTEMPTS - 1)
-        push.settle(batch, [push.Outcome(0, False, "locked by the marketplace")])
+        batch = one_item_batch(store, store_push.ITEM_ATTEMPTS - 1)
+        store_push.settle(batch, [store_push.Outcome(0, False, "locked by the marketplace")])
         binding = ItemBinding.objects.get(sku="RT-1")
 
-    assert (binding.push_state, binding.push_failures) == (B.FAILED, push.ITEM_ATTEMPTS)
+    assert (binding.push_state, binding.push_failures) == (B.FAILED, store_push.ITEM_ATTEMPTS)
     assert dispatched == []

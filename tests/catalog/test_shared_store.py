@@ -14,7 +14,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
-from catalog import bindings, push
+from catalog import bindings, store_push
 from catalog.models import ItemBinding, PushBatch, UnmatchedProduct
 from core import work
 from orders.store_orders import route
@@ -129,9 +129,9 @@ def test_a_forged_binding_is_refused_at_send_time_and_the_store_is_untouched(wor
             store_product_id=victim.store_product_id, price=Decimal("0.01"), quantity=0,
             push_state=B.PENDING,
         )  # fmt: skip
-        push.queue_pushes(store, None)
+        store_push.queue_pushes(store, None)
         batch = PushBatch.objects.get(store=store, state=PushBatch.State.PENDING)
-        work.process(PushBatch, batch.pk, push.push_step)
+        work.process(PushBatch, batch.pk, store_push.push_step)
         batch.refresh_from_db()
         forged.refresh_from_db()
     assert batch.state == PushBatch.State.DONE and batch.items == []

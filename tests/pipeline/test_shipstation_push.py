@@ -17,7 +17,7 @@ from core.models import WorkAttempt
 from core.work import attempts_of
 from orders.models import Order, OrderEvent
 from sandbox import demo_data
-from shipping.push import PushReport, push_orders_to_shipstation
+from shipping.shipstation_push import PushReport, push_orders_to_shipstation
 from tests.pipeline.world import (
     Call,
     World,

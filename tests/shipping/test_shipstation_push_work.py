@@ -22,7 +22,7 @@ from django_tenants.utils import schema_context
 from core import dispatch, sweeper, work
 from core.models import WorkAttempt
 from orders.models import Order
-from shipping import push
+from shipping import shipstation_push
 from shipping.models import ShipStationPush
 from tenants.models import ActivityEvent
 from tests.pipeline.world import (
@@ -54,7 +54,7 @@ def acme_push(world: World, db) -> Iterator[World]:
     try:
         with schema_context("acme"):
             assert not Order.objects.filter(state=S.IN_ERP).exists()
-            dispatch.forget_coalesced(push.PUSH_TASK)
+            dispatch.forget_coalesced(shipstation_push.PUSH_TASK)
             yield world
     finally:
         world.sandbox.control("shipstation", "faults", clear=True)
@@ -118,7 +118,7 @@ def test_an_outage_backs_off_with_growing_delays_records_attempts_and_parks_afte
     delays: dict[int, list[float]] = {order.pk: [] for order in orders}
 
     for number in (1, 2, 3):
-        report = push.push_orders_to_shipstation()
+        report = shipstation_push.push_orders_to_shipstation()
 
         assert (report.sent, report.failed, report.retrying) == (0, 0, 3)
         for order in reloaded(orders):
@@ -134,7 +134,7 @@ def test_an_outage_backs_off_with_growing_delays_records_attempts_and_parks_afte
             delays[order.pk].append(waited(last, order))
         # Before the core's backoff says so, a push sends nothing.
         calls = len(acme_push.tap.shipstation(CREATE))
-        assert push.push_orders_to_shipstation().retrying == 0
+        assert shipstation_push.push_orders_to_shipstation().retrying == 0
         assert len(acme_push.tap.shipstation(CREATE)) == calls
         come_due(orders)
 
@@ -144,7 +144,7 @@ def test_an_outage_backs_off_with_growing_delays_records_attempts_and_parks_afte
         for number, wait in enumerate(waits, 1):
             assert 2 ** (number - 1) - 0.25 <= wait <= 2**number + 0.25, (pk, number, wait)
 
-    last = push.push_orders_to_shipstation()  # the 4th attempt is the last allowed
+    last = shipstation_push.push_orders_to_shipstation()  # the 4th attempt is the last allowed
 
     assert (last.sent, last.failed, last.retrying) == (0, 3, 0)
     gave_up = f"Gave up after 4 attempts: {OUTAGE} — Retry it once the cause is fixed."
@@ -174,7 +174,7 @@ def test_an_outage_backs_off_with_growing_delays_records_attempts_and_parks_afte
         (sorted(key_of(o) for o in orders), 500)
     ] * 4
     # Parked orders are not the core's to try again.
-    assert push.push_orders_to_shipstation() == push.PushReport()
+    assert shipstation_push.push_orders_to_shipstation() == shipstation_push.PushReport()
     assert len(acme_push.tap.shipstation(CREATE)) == 4
 
 
@@ -185,9 +185,9 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
     orders = waiting_orders(3)
     held_before = held_by_shipstation(acme_push)
     shipstation_down(acme_push)
-    push.push_orders_to_shipstation()
+    shipstation_push.push_orders_to_shipstation()
     come_due(orders)
-    push.push_orders_to_shipstation()
+    shipstation_push.push_orders_to_shipstation()
     assert {o.state for o in reloaded(orders)} == {S.NEEDS_ATTENTION}
     assert held_by_shipstation(acme_push) == held_before
 
@@ -205,9 +205,9 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
             assert (order.state, order.attempts, order.next_attempt_at) == (S.IN_ERP, 0, None)
         # Retry asked for one push after the gather window, not one per order.
         window = settings.HUB_SHIPSTATION_PUSH_SECONDS
-        assert published == [(push.PUSH_TASK, (), window)]
+        assert published == [(shipstation_push.PUSH_TASK, (), window)]
 
-        report = push.push_orders_to_shipstation()
+        report = shipstation_push.push_orders_to_shipstation()
 
         assert (report.sent, report.failed, report.retrying) == (3, 0, 0)
         for order in reloaded(orders):
@@ -216,7 +216,9 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
             assert [a.outcome for a in attempts_oldest_first(order)] == [
                 Outcome.RETRY, Outcome.FAILED, Outcome.SUCCEEDED,
             ]  # fmt: skip
-        assert push.push_orders_to_shipstation() == push.PushReport()  # nothing left to send
+        assert (
+            shipstation_push.push_orders_to_shipstation() == shipstation_push.PushReport()
+        )  # nothing left to send
     # ShipStation took one order per hub order, by orderKey, in one call.
     taken = [c for c in acme_push.tap.shipstation(CREATE) if c.status == 200]
     assert len(taken) == 1
@@ -227,7 +229,7 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
 def test_the_order_page_shows_the_push_attempts_next_to_the_erp_steps(acme_push: World, acme_admin):
     [order] = waiting_orders(1)
     shipstation_down(acme_push)
-    push.push_orders_to_shipstation()
+    shipstation_push.push_orders_to_shipstation()
 
     page = acme_admin.get(f"/admin/orders/order/{order.pk}/change/")
 
@@ -244,10 +246,14 @@ def test_orders_that_fail_together_retry_in_one_gathered_push(
     shipstation_down(acme_push)
 
     with django_capture_on_commit_callbacks(execute=True):
-        push.push_orders_to_shipstation()
+        shipstation_push.push_orders_to_shipstation()
 
     # The core sends each order's retry message at its own backoff...
-    retries = {args[0]: countdown for name, args, countdown in published if name == push.PUSH_TASK}
+    retries = {
+        args[0]: countdown
+        for name, args, countdown in published
+        if name == shipstation_push.PUSH_TASK
+    }
     assert set(retries) == {o.pk for o in orders}
     for order in reloaded(orders):
         assert retries[order.pk] == pytest.approx(
@@ -257,12 +263,14 @@ def test_orders_that_fail_together_retry_in_one_gathered_push(
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
         for order in orders:
-            assert push.on_push_message(order.pk) == {"requested": order.pk}
-    assert published == [(push.PUSH_TASK, (), settings.HUB_SHIPSTATION_PUSH_SECONDS)]
+            assert shipstation_push.on_push_message(order.pk) == {"requested": order.pk}
+    assert published == [(shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_PUSH_SECONDS)]
 
     shipstation_back(acme_push)
     come_due(orders)
-    assert push.on_push_message()["sent"] == 3  # the window's end: one call for all three
+    assert (
+        shipstation_push.on_push_message()["sent"] == 3
+    )  # the window's end: one call for all three
     assert [len(c.json) for c in acme_push.tap.shipstation(CREATE)] == [3, 3]
 
 
@@ -272,7 +280,7 @@ def test_more_than_100_due_orders_go_in_calls_of_at_most_100_and_a_batch_message
     orders = waiting_orders(230)
     first = orders[-5:]
 
-    report = push.push_orders_to_shipstation([o.pk for o in first])
+    report = shipstation_push.push_orders_to_shipstation([o.pk for o in first])
 
     assert (report.sent, report.failed, report.retrying) == (230, 0, 0)
     calls = acme_push.tap.shipstation(CREATE)
@@ -287,7 +295,7 @@ def test_a_batch_is_recorded_in_a_fixed_number_of_statements(acme_push: World):
     for size in (5, 40):
         orders = waiting_orders(size)
         with CaptureQueriesContext(connection) as statements:
-            assert push.push_orders_to_shipstation().sent == size
+            assert shipstation_push.push_orders_to_shipstation().sent == size
         assert {o.state for o in reloaded(orders)} == {S.SENT_TO_SHIPSTATION}
         counts.append(len(statements.captured_queries))
         # Claim, move (with the timeline's one INSERT) and release: one UPDATE each.
@@ -310,7 +318,7 @@ def test_the_sweeper_resends_due_pushes_in_batches_but_not_those_backing_off(
     report = sweeper.sweep()
 
     assert report["ShipStation pushes"]["acme"] == 1
-    [(_, (ids,), _)] = [p for p in published if p[0] == push.PUSH_TASK]
+    [(_, (ids,), _)] = [p for p in published if p[0] == shipstation_push.PUSH_TASK]
     assert sorted(ids) == sorted(o.pk for o in due)
     assert fresh[0].pk not in ids  # its own gathered push has not had its chance yet
 
@@ -319,7 +327,7 @@ def test_a_rate_limit_waits_on_the_cores_backoff_and_parks_nothing(acme_push: Wo
     orders = waiting_orders(2)
     acme_push.sandbox.control("shipstation", "faults", rate_429=1)
 
-    report = push.push_orders_to_shipstation()
+    report = shipstation_push.push_orders_to_shipstation()
 
     assert (report.sent, report.failed, report.retrying) == (0, 0, 2)
     for order in reloaded(orders):
@@ -331,16 +339,16 @@ def test_a_rate_limit_waits_on_the_cores_backoff_and_parks_nothing(acme_push: Wo
 
 def test_an_order_the_hub_fails_to_build_retries_alone(acme_push: World, monkeypatch):
     good, bad = waiting_orders(2)
-    build = push.shipstation_request
+    build = shipstation_push.shipstation_request
 
     def broken_for_one(order: Order):
         if order.pk == bad.pk:
             raise ValueError("a bug in the mapping")
         return build(order)
 
-    monkeypatch.setattr(push, "shipstation_request", broken_for_one)
+    monkeypatch.setattr(shipstation_push, "shipstation_request", broken_for_one)
 
-    report = push.push_orders_to_shipstation()
+    report = shipstation_push.push_orders_to_shipstation()
 
     assert (report.sent, report.retrying) == (1, 1)
     [call] = acme_push.tap.shipstation(CREATE)

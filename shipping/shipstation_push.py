@@ -53,7 +53,7 @@ BATCH_SIZE = 100
 PUSH_TASK = "shipping.push_orders_to_shipstation"
 REFUSED = "ShipStation refused the order: "
 REJECTED_STEP = "shipstation_rejected"
-S = Order.State
+OrderState = Order.State
 Outcome = WorkAttempt.Outcome
 
 
@@ -115,7 +115,7 @@ def push_orders_to_shipstation(order_ids: Iterable[int] = ()) -> PushReport:
         outcomes = work.process_batch(ShipStationPush, ids, _push, fill_to=BATCH_SIZE)
         ids = []
         for pk, outcome in outcomes.items():
-            if outcome == S.SENT_TO_SHIPSTATION:
+            if outcome == OrderState.SENT_TO_SHIPSTATION:
                 report.sent += 1
             elif outcome == Outcome.RETRY:
                 retrying.append(pk)
@@ -172,7 +172,9 @@ def _push(orders: list[ShipStationPush]) -> dict[int, work.StepResult]:
             failures[order.pk] = exc
     attempt = _Attempt(client, requests, failures)
     _send(attempt, [order for order in orders if order.pk in requests])
-    moved = {order.pk for order in state.move_together(attempt.sent, S.SENT_TO_SHIPSTATION)}
+    moved = {
+        order.pk for order in state.move_together(attempt.sent, OrderState.SENT_TO_SHIPSTATION)
+    }
     for transition in attempt.sent:
         if transition.order.pk not in moved:  # shipped or invoiced meanwhile: keep the ids
             state.record_late_result(
@@ -296,8 +298,8 @@ def register_work_kind() -> None:
             task=PUSH_TASK,
             batch_task=PUSH_TASK,
             batch_size=BATCH_SIZE,
-            work_states=(S.IN_ERP,),
-            failed=S.NEEDS_ATTENTION,
+            work_states=(OrderState.IN_ERP,),
+            failed=OrderState.NEEDS_ATTENTION,
             move=_park,
             note=_note,
         )

@@ -25,10 +25,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.binding_updates import save_bindings
 from catalog.bindings import foreign_items
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
 from catalog.pricing import needs_push
-from catalog.store_values import save_bindings
 from connectors.api2cart import (
     MAX_BATCH_ITEMS,
     Api2CartClient,
@@ -60,7 +60,7 @@ POLL_SECONDS = 1.0
 """A batch job's result is asked for this long after sending it, then every POLL_SECONDS; the
 worker is free meanwhile, so one worker keeps many jobs in flight."""
 BATCH_METHODS = ("product.update.batch", "product.variant.update.batch")
-B = ItemBinding.PushState
+PushState = ItemBinding.PushState
 OPEN_BATCH = (PushBatch.State.PENDING, PushBatch.State.SUBMITTED)
 
 
@@ -69,8 +69,10 @@ OPEN_BATCH = (PushBatch.State.PENDING, PushBatch.State.SUBMITTED)
 
 def queue_pushes(store: Store, run: SyncRun | None) -> tuple[int, int]:
     """Put every pending binding of the store into batches; returns (items, batches)."""
-    ItemBinding.objects.filter(store=store, push_state=B.PENDING, store_product_id="").update(
-        push_state=B.FAILED,
+    ItemBinding.objects.filter(
+        store=store, push_state=PushState.PENDING, store_product_id=""
+    ).update(
+        push_state=PushState.FAILED,
         push_error="No store product id: match the store's catalog first (Store syncs › "
         "Match products by SKU).",
     )
@@ -94,7 +96,7 @@ def _queue_some(
 ) -> tuple[int, int]:
     """Up to `QUEUE_BATCHES` batches in one transaction; returns (items, batches)."""
     with transaction.atomic():
-        pending = ItemBinding.objects.filter(store=store, push_state=B.PENDING)
+        pending = ItemBinding.objects.filter(store=store, push_state=PushState.PENDING)
         if variants:
             pending = pending.exclude(store_variant_id="")
         else:
@@ -115,7 +117,7 @@ def _queue_some(
         )
         for group, batch in zip(groups, batches, strict=True):
             for binding in group:
-                binding.batch_id, binding.push_state = batch.pk, B.QUEUED
+                binding.batch_id, binding.push_state = batch.pk, PushState.QUEUED
         save_bindings(rows, ("push_state", "batch"))
         work.schedule_many(PushBatch, [batch.pk for batch in batches])
     return len(rows), len(batches)
@@ -226,7 +228,7 @@ def _drop_foreign_items(store: Store, batch: PushBatch) -> None:
     reason = next(iter(refused.values()))
     with transaction.atomic():
         ItemBinding.objects.filter(pk__in=ids, batch=batch).update(
-            push_state=B.FAILED, push_error=reason, batch=None
+            push_state=PushState.FAILED, push_error=reason, batch=None
         )
         batch.items = [item for index, item in enumerate(batch.items) if index not in refused]
         PushBatch.objects.filter(pk=batch.pk).update(items=batch.items, failed=len(refused))
@@ -335,16 +337,16 @@ def settle(batch: PushBatch, outcomes: list[Outcome]) -> work.Done:
                 binding.pushed_price = _decimal(binding.pushed_price)
                 binding.pushed_special_price = _decimal(binding.pushed_special_price)
                 binding.pushed_at, binding.push_failures, binding.push_error = now, 0, ""
-                binding.push_state = B.PENDING if needs_push(binding) else B.IN_SYNC
+                binding.push_state = PushState.PENDING if needs_push(binding) else PushState.IN_SYNC
             else:
                 binding.push_failures += 1
                 binding.push_error = outcome.error[:2000]
                 if binding.push_failures >= ITEM_ATTEMPTS:
-                    binding.push_state = B.FAILED
+                    binding.push_state = PushState.FAILED
                     failed_for_good += 1
                 else:
-                    binding.push_state = B.PENDING
-            again = again or binding.push_state == B.PENDING
+                    binding.push_state = PushState.PENDING
+            again = again or binding.push_state == PushState.PENDING
         save_bindings(
             list(bindings.values()),
             ("pushed_price", "pushed_special_price", "pushed_quantity", "pushed_at",
@@ -366,7 +368,7 @@ def _next_push_in(bindings: dict[int, ItemBinding]) -> float:
     """When the bindings left pending go out again: the core's backoff (`work.backoff_seconds`)
     for the fewest failures among them, so a refused item waits like any retried work item and
     a value that changed during the push (no failure) goes out in a second or two."""
-    failures = min(b.push_failures for b in bindings.values() if b.push_state == B.PENDING)
+    failures = min(b.push_failures for b in bindings.values() if b.push_state == PushState.PENDING)
     return work.backoff_seconds(failures)
 
 
@@ -395,18 +397,17 @@ def release_parked(batch: PushBatch, change: work.Change) -> None:
     """A batch parked (needs attention or failed): its items show the reason and wait."""
     if change.outcome == WorkAttempt.Outcome.RETRY:
         return
-    ItemBinding.objects.filter(batch=batch, push_state=B.QUEUED).update(
-        push_state=B.FAILED, push_error=change.message[:2000], batch=None
+    ItemBinding.objects.filter(batch=batch, push_state=PushState.QUEUED).update(
+        push_state=PushState.FAILED, push_error=change.message[:2000], batch=None
     )
 
 
 def register_work_kind() -> None:
-    S = PushBatch.State
     work.register(
         work.WorkKind(
             model=PushBatch,
             task=PUSH_TASK,
-            work_states=(S.PENDING, S.SUBMITTED),
+            work_states=(PushBatch.State.PENDING, PushBatch.State.SUBMITTED),
             note=release_parked,
         )
     )
@@ -415,7 +416,7 @@ def register_work_kind() -> None:
 def stores_left_pending(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: pending bindings nobody queued (a lost message, a crash between steps)."""
     stores = (
-        ItemBinding.objects.filter(push_state=B.PENDING, updated_at__lt=stale)
+        ItemBinding.objects.filter(push_state=PushState.PENDING, updated_at__lt=stale)
         .values_list("store_id", flat=True)
         .distinct()
     )
