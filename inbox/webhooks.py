@@ -39,6 +39,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_tenants.utils import get_public_schema_name
 from psycopg.errors import InvalidSqlStatementName
 
+from connectors.api2cart import UnreadableWebhook, read_webhook_ids
 from core.dispatch import BatchedPublisher
 from core.json_limits import MAX_JSON_DEPTH, too_deep
 from inbox.models import InboxItem
@@ -51,8 +52,6 @@ logger = logging.getLogger("hub.webhooks")
 
 MAX_BODY_BYTES = 1024 * 1024
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.]{0,29}$")
-MAX_ENTITY_ID_LENGTH = 100
-WRAPPER_KEYS = ("data", "result", "payload")
 KEPT_META = ("CONTENT_TYPE", "HTTP_USER_AGENT")
 ERROR_HEADER_PREFIX = "X-Webhook-Error-"
 # What the webhook reads of a store; the encrypted columns load (and decrypt) only when used.
@@ -421,34 +420,15 @@ def decoded_json(body: bytes) -> tuple[dict[str, Any], str]:
 
 
 def find_entity_id(payload: dict[str, Any], entity: str) -> str:
-    """The entity's id at the top level or inside a wrapper (the body shape is unconfirmed).
+    """The entity's id as the API2Cart connector reads it (`read_webhook_ids`), or a 400.
 
-    Objects may come in one-element arrays, and some platforms leave `id` empty with the real
-    identifier in `order_id` (contract §7.15): the first non-empty id wins.
+    Top level or inside a wrapper, one-element arrays unwrapped, `id` before `<entity>_id` and
+    `order_id`; the 400 names the field when the id found is not usable.
     """
-    candidates: list[Any] = [payload, payload.get(entity), *(payload.get(k) for k in WRAPPER_KEYS)]
-    if len(payload) == 1:
-        candidates.extend(payload.values())
-    for candidate in candidates:
-        while isinstance(candidate, list) and len(candidate) == 1:
-            candidate = candidate[0]
-        if not isinstance(candidate, dict):
-            continue
-        for field in ("id", f"{entity}_id", "order_id"):
-            value = candidate.get(field)
-            while isinstance(value, list) and len(value) == 1:
-                value = value[0]
-            if isinstance(value, bool) or value in (None, ""):
-                continue
-            if not isinstance(value, str | int):
-                raise Rejected(400, f"The {field} field is not a string or number.")
-            text = str(value).strip()
-            if not text:
-                continue
-            if len(text) > MAX_ENTITY_ID_LENGTH or not text.isprintable():
-                raise Rejected(400, f"The {field} field is not a usable id.")
-            return text
-    return ""
+    try:
+        return read_webhook_ids(payload, entity).entity_id
+    except UnreadableWebhook as exc:
+        raise Rejected(400, str(exc)) from None
 
 
 def dedupe_key(store_id: int, entity: str, action: str, entity_id: str, body: bytes) -> str:

@@ -201,20 +201,14 @@ def _is_poll_hit(item: InboxItem) -> bool:
 
 
 def _order_ids(item: InboxItem) -> tuple[str, str]:
-    """(internal id, store-facing order number) from the raw body, tolerant of wrappers."""
+    """(internal id, store-facing order number) from the raw body, as the API2Cart connector
+    reads webhook bodies (`read_webhook_body`: wrappers, one-element arrays); the stored entity
+    id when the body names neither."""
     try:
-        body = json.loads(item.body) if item.body else {}
+        ids = api2cart.read_webhook_body(item.body)
     except ValueError:
-        body = {}
-    if isinstance(body, dict) and len(body) == 1:
-        inner = next(iter(body.values()))
-        body = inner if isinstance(inner, dict | list) else body
-    while isinstance(body, list) and len(body) == 1:
-        body = body[0]
-    if not isinstance(body, dict):
-        body = {}
-    internal = str(body.get("id") or "").strip()
-    number = str(body.get("order_id") or "").strip()
+        ids = api2cart.WebhookIds()
+    internal, number = ids.internal_id, ids.order_number
     if not (internal or number):
         internal = item.entity_id
     return internal, number

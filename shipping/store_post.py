@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from connectors import api2cart
-from connectors.api2cart.shipments import NewShipment, TrackingNumber
-from connectors.api2cart.shipments import ShipmentLine as StoreLine
+from connectors.api2cart import NewShipment, TrackingNumber
+from connectors.api2cart import ShipmentLine as StoreLine
 from connectors.errors import ValidationError
 from core import keys, work
 from orders.models import Order, OrderEvent

@@ -4,12 +4,14 @@ API2Cart answers errors with HTTP 200 and a non-zero `return_code`; `_call` maps
 the shared taxonomy (§1.4). List methods are generators that page by `page_cursor` (the only
 paging Shopify supports) or by `start`/`count` where the method has no cursor. Reads ask for
 `params=force_all`, because the defaults hide ids and dates (§7.2). Concurrency (5 calls per
-store, 10 per account) is shared through an optional `ConcurrencyLimiter`.
+store, 10 per account) is shared through an optional `ConcurrencySlots` limiter.
 
-Layout: `base` (HTTP, envelope, return codes, paging), `values` (dates and numbers), one module
-per entity (`carts`, `orders`, `shipments`, `customers`, `products`, `webhooks`) with its data
-shapes and its client methods as a mixin, and `client` combining them into `Api2CartClient`.
-Import from this package; the names below are its public surface.
+Layout (the same in every connector): `base` (HTTP, envelope, return codes, paging), one module
+per entity with its client methods as a mixin (`carts`, `orders`, `shipments`, `customers`,
+`products`, `webhooks`, which also reads webhook bodies), `client` combining them into
+`Api2CartClient`, `records` (the dataclasses in and out) and `values` (API2Cart's dates,
+numbers, flags and text read and written). Import from this package; the names below are its
+public surface.
 """
 
 from connectors.api2cart.base import (
@@ -26,33 +28,35 @@ from connectors.api2cart.base import (
     ConcurrencySlots,
     return_code_error,
 )
-from connectors.api2cart.carts import CartInfo, StoreInfo, SupportedPlatform
 from connectors.api2cart.client import Api2CartClient
-from connectors.api2cart.customers import Customer
-from connectors.api2cart.orders import (
+from connectors.api2cart.records import (
     Address,
+    BatchItemResult,
+    BatchJob,
+    BatchJobResult,
+    CartInfo,
+    ChildItem,
+    Customer,
+    FailedWebhook,
+    InventoryLevel,
+    NewShipment,
     Order,
     OrderCustomer,
     OrderProduct,
     OrderStatus,
     OrderTotals,
-    UnreadableOrder,
-)
-from connectors.api2cart.products import (
-    BatchItemResult,
-    BatchJob,
-    BatchJobResult,
-    ChildItem,
-    InventoryLevel,
     Product,
     ProductUpdate,
-    VariantUpdate,
-)
-from connectors.api2cart.shipments import (
-    NewShipment,
     Shipment,
     ShipmentLine,
+    StoreInfo,
+    SupportedPlatform,
     TrackingNumber,
+    UnreadableOrder,
+    VariantUpdate,
+    Webhook,
+    WebhookEvent,
+    WebhookIds,
 )
 from connectors.api2cart.values import (
     ISO_INPUT_FORMAT,
@@ -60,7 +64,7 @@ from connectors.api2cart.values import (
     format_a2c_datetime,
     parse_a2c_datetime,
 )
-from connectors.api2cart.webhooks import FailedWebhook, Webhook, WebhookEvent
+from connectors.api2cart.webhooks import UnreadableWebhook, read_webhook_body, read_webhook_ids
 
 __all__ = [
     "AUTH_CODES",
@@ -100,10 +104,14 @@ __all__ = [
     "SupportedPlatform",
     "TrackingNumber",
     "UnreadableOrder",
+    "UnreadableWebhook",
     "VariantUpdate",
     "Webhook",
     "WebhookEvent",
+    "WebhookIds",
     "format_a2c_datetime",
     "parse_a2c_datetime",
+    "read_webhook_body",
+    "read_webhook_ids",
     "return_code_error",
 ]

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import requests
 
 from connectors._http import HttpClient, Timeout, drop_empty, json_or_none
-from connectors.api2cart.values import ISO_INPUT_FORMAT, _str, format_a2c_datetime
+from connectors.api2cart.values import ISO_INPUT_FORMAT, format_a2c_datetime, text
 from connectors.errors import (
     AuthenticationError,
     NotFoundError,
@@ -201,24 +201,24 @@ class Api2CartBase(HttpClient):
             )
         code = int(body["return_code"])
         if code != 0:
-            raise return_code_error(method, code, _str(body.get("return_message")))
+            raise return_code_error(method, code, text(body.get("return_message")))
         result = body.get("result")
         return (result if isinstance(result, dict) else {}), body.get("pagination")
 
 
 def return_code_error(method: str, code: int, message: str) -> UpstreamError:
     """The taxonomy for a non-zero `return_code` (§1.4)."""
-    text = f"{method}: {message or 'error'}"
+    summary = f"{method}: {message or 'error'}"
     hint = CODE_HINTS.get(code, f"API2Cart error {code}: {message}")
     common = {"upstream": "api2cart", "code": str(code)}
     if code in RATE_LIMIT_CODES:
-        return RateLimitedError(text, retry_after=None, **common)
+        return RateLimitedError(summary, retry_after=None, **common)
     if code in TRANSIENT_CODES or code in NOT_READY_CODES:
-        return RetryableError(text, **common)
+        return RetryableError(summary, **common)
     if code in AUTH_CODES:
-        return AuthenticationError(text, hint=hint, **common)
+        return AuthenticationError(summary, hint=hint, **common)
     if code in NOT_FOUND_CODES:
-        return NotFoundError(text, **common)
+        return NotFoundError(summary, **common)
     if code in (109, 111, 114):
-        return ValidationError(text, hint=hint, **common)
-    return PermanentError(text, hint=hint, **common)
+        return ValidationError(summary, hint=hint, **common)
+    return PermanentError(summary, hint=hint, **common)

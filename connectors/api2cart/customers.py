@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from connectors.api2cart.base import FORCE_ALL, Api2CartBase
-from connectors.api2cart.values import _flag, _str, parse_a2c_datetime
+from connectors.api2cart.records import Customer
+from connectors.api2cart.values import flag_param
 from connectors.errors import NotFoundError
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: str
-    email: str
-    first_name: str
-    last_name: str
-    phone: str
-    company: str
-    created_at: datetime | None
-    modified_at: datetime | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Customer:
-        return cls(
-            id=_str(data.get("id")),
-            email=_str(data.get("email")),
-            first_name=_str(data.get("first_name")),
-            last_name=_str(data.get("last_name")),
-            phone=_str(data.get("phone")),
-            company=_str(data.get("company")),
-            created_at=parse_a2c_datetime(data.get("created_time")),
-            modified_at=parse_a2c_datetime(data.get("modified_time")),
-            raw=dict(data),
-        )
 
 
 class CustomersMixin(Api2CartBase):
@@ -53,7 +25,7 @@ class CustomersMixin(Api2CartBase):
     ) -> Iterator[Customer]:
         params = {
             **self._dates(modified_from, None, created_from, None),
-            "include_guests": _flag(include_guests),
+            "include_guests": flag_param(include_guests),
         }
         for row in self._cursor_pages("customer.list", params, "customer"):
             yield Customer.from_api(row)

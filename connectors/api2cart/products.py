@@ -2,170 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from connectors._http import drop_empty
 from connectors.api2cart.base import FORCE_ALL, MAX_BATCH_ITEMS, Api2CartBase
-from connectors.api2cart.values import (
-    _bool,
-    _decimal,
-    _json_value,
-    _list,
-    _obj,
-    _str,
-    parse_a2c_datetime,
+from connectors.api2cart.records import (
+    BatchJob,
+    BatchJobResult,
+    ChildItem,
+    Product,
+    ProductUpdate,
+    VariantUpdate,
 )
+from connectors.api2cart.values import text
 from connectors.errors import NotFoundError
-
-
-@dataclass(frozen=True)
-class InventoryLevel:
-    warehouse_id: str
-    quantity: Decimal
-    in_stock: bool
-
-
-def _inventory(rows: Any) -> tuple[InventoryLevel, ...]:
-    return tuple(
-        InventoryLevel(
-            _str(r.get("warehouse_id")),
-            _decimal(r.get("quantity")) or Decimal(0),
-            _bool(r.get("in_stock")),
-        )
-        for r in (_obj(row) for row in _list(rows))
-    )
-
-
-@dataclass(frozen=True)
-class Product:
-    """A product; SKUs read as `u_sku`/`u_model` and are written as `sku`/`model` (§7.4)."""
-
-    id: str
-    name: str
-    sku: str
-    model: str
-    price: Decimal | None
-    quantity: Decimal | None
-    inventory: tuple[InventoryLevel, ...]
-    created_at: datetime | None
-    modified_at: datetime | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Product:
-        return cls(
-            id=_str(data.get("id")),
-            name=_str(data.get("name")),
-            sku=_str(data.get("u_sku")),
-            model=_str(data.get("u_model")),
-            price=_decimal(data.get("price")),
-            quantity=_decimal(data.get("quantity")),
-            inventory=_inventory(data.get("inventory")),
-            created_at=parse_a2c_datetime(data.get("create_at")),
-            modified_at=parse_a2c_datetime(data.get("modified_at")),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True)
-class ChildItem:
-    """A variant (`product.child_item.*`)."""
-
-    id: str
-    parent_id: str
-    sku: str
-    name: str
-    price: Decimal | None
-    quantity: Decimal | None
-    inventory: tuple[InventoryLevel, ...]
-    modified_at: datetime | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> ChildItem:
-        return cls(
-            id=_str(data.get("id")),
-            parent_id=_str(data.get("parent_id")),
-            sku=_str(data.get("sku")),
-            name=_str(data.get("name")),
-            price=_decimal(data.get("default_price", data.get("price"))),
-            quantity=_decimal(data.get("inventory_level", data.get("quantity"))),
-            inventory=_inventory(data.get("inventory")),
-            modified_at=parse_a2c_datetime(data.get("modified_time")),
-            raw=dict(data),
-        )
-
-
-@dataclass(frozen=True)
-class BatchJob:
-    id: str
-    method: str
-    status: str
-    created_at: datetime | None
-    processed_at: datetime | None
-
-    @property
-    def is_processed(self) -> bool:
-        return self.status == "processed"
-
-
-@dataclass(frozen=True)
-class BatchItemResult:
-    index: int
-    """Position of the item in the submitted payload."""
-    status: str
-    entity_id: str
-    errors: tuple[str, ...]
-    warnings: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class BatchJobResult:
-    job_id: str
-    status: str
-    items_processed: int
-    items_succeed: int
-    items: tuple[BatchItemResult, ...]
-
-
-@dataclass(frozen=True)
-class ProductUpdate:
-    """Price and stock change for a product (`product.update`, or one batch item).
-
-    Prefer `increase_quantity`/`reduce_quantity` over `quantity` where concurrent writers
-    exist (SPEC advice); never send `quantity` together with a relative change.
-    """
-
-    id: str
-    price: Decimal | None = None
-    special_price: Decimal | None = None
-    quantity: Decimal | None = None
-    increase_quantity: Decimal | None = None
-    reduce_quantity: Decimal | None = None
-    warehouse_id: str | None = None
-    manage_stock: bool | None = None
-    in_stock: bool | None = None
-    store_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.quantity is not None and (
-            self.increase_quantity is not None or self.reduce_quantity is not None
-        ):
-            raise ValueError("Send either an absolute quantity or a relative change, not both")
-
-    def to_api(self) -> dict[str, Any]:
-        return {k: _json_value(v) for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass(frozen=True)
-class VariantUpdate(ProductUpdate):
-    """Price and stock change for a variant; API2Cart needs the parent `product_id` too."""
-
-    product_id: str = ""
 
 
 class ProductsMixin(Api2CartBase):
@@ -263,32 +114,11 @@ class ProductsMixin(Api2CartBase):
             **self._dates(None, None, created_from, None),
         }
         for row in self._cursor_pages("batch.job.list", params, "jobs", force_all=False):
-            yield BatchJob(
-                id=_str(row.get("id")),
-                method=_str(row.get("method")),
-                status=_str(row.get("status")),
-                created_at=parse_a2c_datetime(row.get("created_time")),
-                processed_at=parse_a2c_datetime(row.get("processed_time")),
-            )
+            yield BatchJob.from_api(row)
 
     def batch_job_result(self, job_id: str) -> BatchJobResult:
         result = self._call("GET", "batch.job.result", params={"id": job_id})
-        return BatchJobResult(
-            job_id=_str(result.get("job_id")),
-            status=_str(result.get("status") or "processed"),
-            items_processed=int(result.get("items_processed") or 0),
-            items_succeed=int(result.get("items_succeed") or 0),
-            items=tuple(
-                BatchItemResult(
-                    index=int(item.get("id") or 0),
-                    status=_str(item.get("status")),
-                    entity_id=_str(item.get("entity_id")),
-                    errors=tuple(str(e) for e in item.get("errors") or []),
-                    warnings=tuple(str(w) for w in item.get("warnings") or []),
-                )
-                for item in result.get("items") or []
-            ),
-        )
+        return BatchJobResult.from_api(result)
 
     def _batch(self, method: str, updates: Sequence[ProductUpdate], key: str | None) -> list[str]:
         jobs = []
@@ -298,5 +128,5 @@ class ProductsMixin(Api2CartBase):
             body = drop_empty(
                 {"payload": [u.to_api() for u in chunk], "idempotency_key": chunk_key}
             )
-            jobs.append(_str(self._call("POST", method, json=body).get("job_id")))
+            jobs.append(text(self._call("POST", method, json=body).get("job_id")))
         return jobs

@@ -1,4 +1,11 @@
-"""Dates and numbers as API2Cart reads and writes them (contracts/api2cart.md §1.8)."""
+"""API2Cart's values read and written (contracts/api2cart.md §1.8): dates, numbers, flags, text.
+
+Readers are tolerant where platforms differ (§7.15): `one` unwraps an object some platforms send
+as a one-element array, `obj` and `many` read a missing object or list as empty, `text` reads
+null as "". Numbers and flags are read by their meaning, never guessed: `decimal_or_none` and
+`flag` raise ValueError on what is neither. Writers: `format_a2c_datetime`, `json_value` (a body
+value), `flag_param` (a query-string flag).
+"""
 
 from __future__ import annotations
 
@@ -44,7 +51,7 @@ def parse_a2c_datetime(value: Any) -> datetime | None:
 
     Strings without an offset are read as UTC (the timezone API2Cart uses is unconfirmed).
     """
-    value = _one(value)
+    value = one(value)
     if value is None:
         return None
     fmt = None
@@ -53,15 +60,15 @@ def parse_a2c_datetime(value: Any) -> datetime | None:
         value = value.get("value")
     if not value:
         return None
-    text = str(value).strip()
+    written = str(value).strip()
     parsed = None
     if fmt:
         try:
-            parsed = datetime.strptime(text, _php_format_to_strptime(str(fmt)))
+            parsed = datetime.strptime(written, _php_format_to_strptime(str(fmt)))
         except ValueError:
             parsed = None
     if parsed is None:
-        iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace(" ", "T", 1))
+        iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", written.replace(" ", "T", 1))
         try:
             parsed = datetime.fromisoformat(iso)
         except ValueError:
@@ -78,8 +85,12 @@ def format_a2c_datetime(value: datetime, fmt: str = ISO_INPUT_FORMAT) -> str:
     return value.astimezone(UTC).strftime(fmt)
 
 
-def _decimal(value: Any) -> Decimal | None:
-    value = _one(value)
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A number as platforms send it (number or text) → Decimal; null or "" → None.
+
+    Anything else that is not a finite number raises ValueError.
+    """
+    value = one(value)
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
@@ -91,7 +102,8 @@ def _decimal(value: Any) -> Decimal | None:
     return number
 
 
-def _str(value: Any) -> str:
+def text(value: Any) -> str:
+    """A text field; null reads as ""."""
     return "" if value is None else str(value)
 
 
@@ -99,13 +111,13 @@ TRUE_TEXTS = frozenset({"true", "1", "yes"})
 FALSE_TEXTS = frozenset({"false", "0", "no", ""})
 
 
-def _bool(value: Any, default: bool = False) -> bool:
+def flag(value: Any, default: bool = False) -> bool:
     """A flag as platforms send it: a boolean, 0/1, or text ("True", "False", "0", "1").
 
     `bool("False")` is true, so text is read by its meaning; anything unrecognised is an error
     rather than a guess.
     """
-    value = _one(value)
+    value = one(value)
     if value is None:
         return default
     if isinstance(value, bool):
@@ -113,15 +125,15 @@ def _bool(value: Any, default: bool = False) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text in TRUE_TEXTS:
+        word = value.strip().lower()
+        if word in TRUE_TEXTS:
             return True
-        if text in FALSE_TEXTS:
+        if word in FALSE_TEXTS:
             return False
     raise ValueError(f"{value!r} is not a boolean")
 
 
-def _one(value: Any) -> Any:
+def one(value: Any) -> Any:
     """An object some platforms wrap in a one-element array (`[{...}]`) → the object itself."""
     while isinstance(value, list):
         if not value:
@@ -132,13 +144,13 @@ def _one(value: Any) -> Any:
     return value
 
 
-def _obj(value: Any) -> Mapping[str, Any]:
+def obj(value: Any) -> Mapping[str, Any]:
     """An object that may be null, wrapped in a one-element array, or (wrongly) a scalar."""
-    value = _one(value)
+    value = one(value)
     return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
+def many(value: Any) -> list[Any]:
     """A list that may be null, or a single object where a list was expected."""
     if value is None:
         return []
@@ -147,7 +159,7 @@ def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """JSON for API2Cart: whole numbers as ints (it rejects 2.0 where it wants an integer)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -156,5 +168,6 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _flag(value: bool | None) -> str | None:
+def flag_param(value: bool | None) -> str | None:
+    """A flag as a query-string parameter: "true"/"false", None (left out) when not given."""
     return None if value is None else ("true" if value else "false")

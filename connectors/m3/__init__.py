@@ -1,18 +1,18 @@
 """Infor M3 over the ION API Gateway: OAuth2 tokens and m3api-rest v2 (contracts/infor-m3.md).
 
-Layout: `client` (`M3Client`: tokens, MI transactions, bulk calls and the typed helpers),
-`records` (the typed shapes of M3 records in and out) and `values` (M3's input and output
-values). Import from this package; the names below are its public surface.
+Layout (the same in every connector): `base` (ION tokens, MI transactions, bulk calls, streamed
+lists, M3's answers read defensively), one module per concern with its typed calls as a mixin
+(`customers`, `orders`, `deliveries`, `invoices`, `prices`, `stock`), `client` combining them
+into `M3Client`, `records` (the typed M3 records in and out, and bulk transactions) and
+`values` (M3's input and output values). Import from this package; the names below are its
+public surface.
 """
 
-from connectors.m3.client import (
-    M3_REST_PATH,
+from connectors.m3.base import M3_REST_PATH, is_no_such_record
+from connectors.m3.client import M3Client
+from connectors.m3.records import (
     BulkResult,
     BulkTransaction,
-    M3Client,
-    is_no_such_record,
-)
-from connectors.m3.records import (
     M3Address,
     M3Balance,
     M3Customer,

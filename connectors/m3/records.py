@@ -1,13 +1,68 @@
-"""Typed shapes of the M3 records the hub's flows read and write (contracts/infor-m3.md)."""
+"""Typed shapes of the M3 records the hub's flows read and write (contracts/infor-m3.md).
+
+Records out of M3 are built from their documented field names (`from_record`), records into
+M3 write them (`to_fields`); values are read and written by `values`. `BulkTransaction` and
+`BulkResult` are one transaction of a bulk call and its outcome.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from connectors.m3.values import Record, parse_m3_date, parse_m3_decimal
+from connectors.errors import M3TransactionError, RetryableError
+from connectors.m3.values import (
+    Fields,
+    Record,
+    parse_m3_date,
+    parse_m3_date_fast,
+    parse_m3_decimal,
+)
+
+
+@dataclass(frozen=True)
+class BulkTransaction:
+    """One transaction inside a bulk POST."""
+
+    transaction: str
+    fields: Fields
+    return_columns: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """The outcome of one bulk transaction: records, or the error M3 reported for it.
+
+    `processed` is False when M3 never ran the transaction (a run stopped partway): it is then
+    neither done nor refused, and may be sent again. `error` may still hold why the run stopped.
+    """
+
+    transaction: str
+    records: list[Record]
+    error: M3TransactionError | None = None
+    processed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """Done: processed, and without an error."""
+        return self.processed and self.error is None
+
+    @property
+    def refused(self) -> bool:
+        """M3 ran the transaction and refused it."""
+        return self.processed and self.error is not None
+
+    def raise_for_error(self) -> None:
+        if self.refused:
+            raise self.error  # type: ignore[misc]
+        if not self.processed:
+            reason = f": {self.error.message}" if self.error else ""
+            raise RetryableError(
+                f"{self.transaction} was not processed by M3{reason}", upstream="m3"
+            )
 
 
 @dataclass(frozen=True)
@@ -287,14 +342,6 @@ class M3Invoice:
         )
 
 
-def _day(value: str | None) -> date | None:
-    """`parse_m3_date` without strptime: a full price list has 100,000 of them."""
-    text = (value or "").strip()
-    if len(text) == 8 and text.isdigit() and text != "00000000":
-        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    return parse_m3_date(text)
-
-
 @dataclass(frozen=True)
 class M3Price:
     item_number: str
@@ -313,7 +360,7 @@ class M3Price:
             customer_number=r.get("CUNO", ""),
             currency=r.get("CUCD", ""),
             price=parse_m3_decimal(r.get("SAPR")),
-            valid_from=_day(r.get("FVDT")),
+            valid_from=parse_m3_date_fast(r.get("FVDT")),
             raw=r,
         )
 

@@ -1,4 +1,5 @@
-"""M3 values in and out: inputs as M3 wants them, padded outputs read as dates and decimals."""
+"""M3 values in and out: inputs as M3 wants them, padded outputs read as dates and decimals,
+records right-trimmed, and the flags and counters of the v2 envelope read strictly."""
 
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def parse_m3_date(value: str | None) -> date | None:
     return datetime.strptime(text, "%Y%m%d").date()
 
 
+def parse_m3_date_fast(value: str | None) -> date | None:
+    """`parse_m3_date` without strptime for the usual `yyyyMMdd`: a price list has 100,000."""
+    text = (value or "").strip()
+    if len(text) == 8 and text.isdigit() and text != "00000000":
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    return parse_m3_date(text)
+
+
 def parse_m3_decimal(value: str | None) -> Decimal:
     """Numeric outputs arrive as padded strings; blanks mean zero."""
     text = (value or "").strip()
@@ -44,6 +53,11 @@ def parse_m3_decimal(value: str | None) -> Decimal:
         return Decimal(text)
     except InvalidOperation:
         return Decimal(0)
+
+
+def trimmed_record(record: Mapping[str, Any]) -> Record:
+    """A record as M3 sends it → text values, right-trimmed (M3 pads them); null → ""."""
+    return {str(k): str(v).rstrip() if v is not None else "" for k, v in record.items()}
 
 
 _TRUE = frozenset({"true", "1"})

@@ -21,7 +21,7 @@ from connectors.api2cart import (
     UnreadableOrder,
     Webhook,
 )
-from connectors.api2cart.values import _bool
+from connectors.api2cart.values import flag
 from connectors.errors import RetryableError, ValidationError
 from sandbox import demo_data
 
@@ -191,12 +191,12 @@ def test_unfinished_batch_job_reads_pending_and_its_result_is_code_12(sandbox, c
 
 
 def test_strict_text_booleans() -> None:
-    assert [_bool(v) for v in ("True", "true", "1", 1, True, "yes")] == [True] * 6
-    assert [_bool(v) for v in ("False", "false", "0", 0, False, "")] == [False] * 6
-    assert _bool(None, default=True) is True
-    assert _bool(["False"]) is False
+    assert [flag(v) for v in ("True", "true", "1", 1, True, "yes")] == [True] * 6
+    assert [flag(v) for v in ("False", "false", "0", 0, False, "")] == [False] * 6
+    assert flag(None, default=True) is True
+    assert flag(["False"]) is False
     with pytest.raises(ValueError):
-        _bool("perhaps")
+        flag("perhaps")
     assert Webhook.from_api({"id": 3, "active": "False"}).active is False
 
 
