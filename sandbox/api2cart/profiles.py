@@ -194,11 +194,7 @@ def shape_order(rules: Profile, order: dict) -> dict:
     if rules.totals_null and "totals" in order:
         order["totals"] = None
     if rules.null_optional:
-        for name in ("billing_address", "payment_method", "shipping_method"):
-            if name in order:
-                order[name] = None
-        if isinstance(order.get("shipping_address"), dict):
-            order["shipping_address"]["state"] = None
+        _null_optional_fields(order)
     if rules.variant_model != "keep":
         for line in order.get("order_products") or []:
             if line.get("variant_id"):
@@ -208,6 +204,15 @@ def shape_order(rules: Profile, order: dict) -> dict:
             if isinstance(order.get(name), dict):
                 order[name] = [order[name]]
     return shape_values(rules, order)
+
+
+def _null_optional_fields(order: dict) -> None:
+    """What some platforms leave out: addresses, methods and the ship-to state as null."""
+    for name in ("billing_address", "payment_method", "shipping_method"):
+        if name in order:
+            order[name] = None
+    if isinstance(order.get("shipping_address"), dict):
+        order["shipping_address"]["state"] = None
 
 
 def shape_values(rules: Profile, value: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -489,6 +490,13 @@ def _validate_order(payload: dict, prefix: str) -> dict[str, list[str]]:
     def fail(field: str, text: str) -> None:
         errors.setdefault(f"{prefix}.{field}", []).append(text)
 
+    _validate_head(payload, fail)
+    _validate_items(payload.get("items"), fail)
+    _validate_advanced_options(payload.get("advancedOptions"), fail)
+    return errors
+
+
+def _validate_head(payload: dict, fail: Callable[[str, str], None]) -> None:
     number = payload.get("orderNumber")
     if not isinstance(number, str) or not number.strip():
         fail("orderNumber", "The OrderNumber field is required.")
@@ -510,7 +518,9 @@ def _validate_order(payload: dict, prefix: str) -> dict[str, list[str]]:
     for field in ("amountPaid", "taxAmount", "shippingAmount"):
         if not _is_number_or_none(payload.get(field)):
             fail(field, f"The value for {field} is not a valid decimal.")
-    items = payload.get("items")
+
+
+def _validate_items(items: Any, fail: Callable[[str, str], None]) -> None:
     if items is not None and not isinstance(items, list):
         fail("items", "items must be an array.")
     for index, item in enumerate(items if isinstance(items, list) else []):
@@ -524,14 +534,15 @@ def _validate_order(payload: dict, prefix: str) -> dict[str, list[str]]:
             fail(f"items[{index}].quantity", "quantity must be a whole number.")
         if not _is_number_or_none(item.get("unitPrice")):
             fail(f"items[{index}].unitPrice", "unitPrice must be a decimal.")
-    advanced = payload.get("advancedOptions")
+
+
+def _validate_advanced_options(advanced: Any, fail: Callable[[str, str], None]) -> None:
     if advanced is not None and not isinstance(advanced, dict):
         fail("advancedOptions", "advancedOptions must be an object.")
     elif advanced and advanced.get("storeId") is not None:
         store_id = advanced["storeId"]
         if not isinstance(store_id, int) or isinstance(store_id, bool):
             fail("advancedOptions.storeId", "storeId must be a whole number.")
-    return errors
 
 
 def _is_number_or_none(value: Any) -> bool:
