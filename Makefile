@@ -1,10 +1,11 @@
-# Two commands: `make demo` runs the hub with its sandbox; `make test` runs the test suite.
+# Two commands: `make demo` runs the hub with its sandbox; `make test` runs the test suite
+# (`make test-fast`: the tests that start no other process, in under a minute).
 # Point at other servers with DATABASE_URL, REDIS_URL and SANDBOX_URL (see README).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv db demo test lint format bench
+.PHONY: venv db demo test test-fast lint format bench
 
 venv: $(VENV)/.installed
 
@@ -24,6 +25,14 @@ demo: db
 test: venv
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# Units and single-process integration tests: nothing marked e2e, browser or scale (markers in
+# pyproject.toml, given in tests/conftest.py). Each xdist worker has its own test database and
+# Redis database (REDIS_URL's + worker number: 9 and 10 by default).
+TEST_WORKERS ?= 2
+test-fast: venv
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -m "not e2e and not browser and not scale" -n $(TEST_WORKERS) --dist worksteal
 
 lint: venv
 	$(VENV)/bin/ruff check .

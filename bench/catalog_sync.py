@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    from tests.harness import HubProcesses, hub_env, wait_until
+    from tests.support.harness import HubProcesses, hub_env, wait_until
 
     os.environ.update(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",

@@ -171,8 +171,8 @@ def main() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from orders.csv_import import confirm_mapping, receive_file, run_csv_import
-    from orders.intake import schedule_new_orders
+    from orders.files.importing import confirm_mapping, receive_file, run_csv_import
+    from orders.intake.accept import schedule_new_orders
     from orders.models import CsvImport, Order, OrderLine
     from tenants.provisioning import provision_tenant
 

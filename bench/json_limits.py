@@ -1,6 +1,6 @@
 """Benchmark the JSON depth check on adversarial bodies of 100 KB and 1 MB.
 
-Prints one JSON line: for each shape (tests/hardening/json_shapes.py), the best time in ms of
+Prints one JSON line: for each shape (tests/support/json_shapes.py), the best time in ms of
 `too_deep` (what the order API, the webhooks and the inbox page run before decoding) at 100 KB
 and at 1 MB, their ratio (about 10 when linear, about 1 when the scan stops at the limit), the
 scan's steps at 1 MB, and the worst 1 MB time.
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.json_limits import scan, too_deep
-from tests.hardening.json_shapes import KB100, MB1, adversarial_bodies
+from tests.support.json_shapes import KB100, MB1, adversarial_bodies
 
 
 def best_ms(text: str, repeats: int) -> float:

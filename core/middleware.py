@@ -14,6 +14,9 @@ on requests in flight, and the short way in for inbound webhooks.
 - Django reads a form in the Content-Type's `charset=`, refusing all but UTF-8 with an error
   that its own 400 and 500 pages raised again (a 500): a form naming another charset, or an
   unknown one, is a 400 before anything reads it (`charsets.py` has the rest).
+- While PostgreSQL is unreachable the tenant lookup and the webhook fast path answer 503 with
+  `Retry-After` instead of a 500 (a sender retries; nothing was accepted), and `/healthz`
+  skips the lookup to say so itself.
 - Under `/api/` an unknown URL is a JSON 404, also with DEBUG on, and a PUT/PATCH/DELETE/POST on a
   URL without its trailing slash is one naming the right URL, instead of APPEND_SLASH's redirect
   (which turns the POST into a GET) or, with DEBUG on, its RuntimeError.
@@ -30,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection, connections
+from django.db import InterfaceError, OperationalError, connection, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, ResolverMatch, is_valid_path, resolve
@@ -60,7 +63,10 @@ class HubTenantMiddleware(TenantMainMiddleware):
         except DisallowedHost as exc:
             logger.warning("Refused request with a bad Host header: %s", exc)
             return HttpResponseBadRequest(loader.render_to_string("400.html"))
-        return super().process_request(request)
+        try:
+            return super().process_request(request)
+        except DATABASE_DOWN:
+            return database_unavailable(request)
 
     @staticmethod
     def hostname_from_request(request: HttpRequest) -> str:
@@ -77,6 +83,24 @@ class HubTenantMiddleware(TenantMainMiddleware):
         if domain is None:
             raise domain_model.DoesNotExist(hostname)
         return domain.tenant
+
+
+DATABASE_DOWN_RETRY_SECONDS = 30
+DATABASE_DOWN = (OperationalError, InterfaceError)
+"""What PostgreSQL being unreachable raises (a refused or dropped connection)."""
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with `Retry-After` while PostgreSQL is unreachable: a webhook sender retries later
+    (nothing was accepted, so nothing is lost), never a 500."""
+    logger.error("PostgreSQL unreachable: %s %s answered 503", request.method, request.path)
+    reason = "The hub's database is unreachable; send it again later."
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        response = JsonResponse({"detail": reason}, status=503)
+    else:
+        response = HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(DATABASE_DOWN_RETRY_SECONDS)
+    return response
 
 
 def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
@@ -237,17 +261,20 @@ class WebhookFastPath:
             host = HubTenantMiddleware.hostname_from_request(request)
         except DisallowedHost:
             return self.get_response(request)
-        if not self.is_public(host):
-            return self.get_response(request)
-        urlconf = settings.PUBLIC_SCHEMA_URLCONF
-        match = webhook_view(request.path_info, urlconf)
-        if match is None:
-            return self.get_response(request)
-        if connection.schema_name != get_public_schema_name():
-            connection.set_schema_to_public()
-        request.urlconf = urlconf
-        request.resolver_match = match
-        response = match.func(request, *match.args, **match.kwargs)
+        try:
+            if not self.is_public(host):
+                return self.get_response(request)
+            urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            match = webhook_view(request.path_info, urlconf)
+            if match is None:
+                return self.get_response(request)
+            if connection.schema_name != get_public_schema_name():
+                connection.set_schema_to_public()
+            request.urlconf = urlconf
+            request.resolver_match = match
+            response = match.func(request, *match.args, **match.kwargs)
+        except DATABASE_DOWN:
+            return database_unavailable(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response

@@ -307,9 +307,9 @@ HUB_INVOICE_READ_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300")
 HUB_BATCH_SIZE = int(os.environ.get("HUB_BATCH_SIZE", "50"))
 # An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
 HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
-# Order files uploaded in the portal (CSV, .xlsx), checked while they are read, each limit at its
-# first breach (orders/csv_files.py). A workbook's zip is checked at upload; its sheet is read by
-# a worker. The cell limit counts non-empty cells; 32,767 characters is Excel's own cell maximum.
+# Order files uploaded in the portal (CSV, .xlsx), checked while they are read, each limit at
+# its first breach (orders/files/reading.py). A workbook's zip is checked at upload; its sheet is
+# read by a worker. The cell limit counts non-empty cells; 32,767 characters is Excel's maximum.
 HUB_ORDER_FILE_MAX_BYTES = int(os.environ.get("HUB_ORDER_FILE_MAX_BYTES", str(20 * 2**20)))
 HUB_ORDER_FILE_MAX_ROWS = int(os.environ.get("HUB_ORDER_FILE_MAX_ROWS", "10000"))
 HUB_ORDER_FILE_MAX_COLUMNS = int(os.environ.get("HUB_ORDER_FILE_MAX_COLUMNS", "300"))

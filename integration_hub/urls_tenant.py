@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core.admin_sites import tenant_admin
 from integration_hub.health import healthz
 from invoicing.api import OrderInvoiceView
-from orders.api import OrderDetailView, OrderListCreateView
+from orders.intake.api import OrderDetailView, OrderListCreateView
 from tenant_settings.api import WhoAmIView
 
 # Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).

@@ -1,7 +1,7 @@
 """`POST /api/v1/orders/<id>/invoice`: generate invoice through the API.
 
-It lives here rather than in `orders.api` because orders may not import invoicing (layers); the
-tenant URL conf routes it next to the other order endpoints.
+It lives here rather than in `orders.intake.api` because orders may not import invoicing
+(layers); the tenant URL conf routes it next to the other order endpoints.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from invoicing.models import Invoice
 from invoicing.services import generate_invoice
+from orders.intake.serializers import ProblemSerializer
 from orders.models import Order
-from orders.serializers import ProblemSerializer
 
 
 class CanGenerateInvoice(BasePermission):

@@ -20,8 +20,8 @@ from django.utils.html import format_html
 
 from core.admin import WORK_FIELDS, WorkItemAdminMixin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
-from orders.csv_admin import CsvUploadMixin
-from orders.manual_entry import ManualOrderForms, sku_choices
+from orders.files.admin import CsvUploadMixin
+from orders.intake.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
 from orders.order_page import address_lines, order_lines
 from orders.timeline import order_timeline
@@ -100,7 +100,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
         ]  # fmt: skip
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        """A person types an order; the API's rules accept or refuse it (orders.manual_entry)."""
+        """A person types an order; the API's rules accept or refuse it (intake.manual_entry)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         forms = ManualOrderForms.bind(request.POST if request.method == "POST" else None)

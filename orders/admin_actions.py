@@ -16,9 +16,9 @@ from core import work
 from core.dispatch import dispatch
 from orders import state
 from orders.addresses import ship_to_of_store_order
+from orders.intake.serializers import OrderInputSerializer
+from orders.intake.store_orders import lines_of
 from orders.models import Order, OrderEvent, OrderLine
-from orders.serializers import OrderInputSerializer
-from orders.store_orders import lines_of
 from tenants.activity import record_activity
 from tenants.models import SkuOwnership, StoreMembership, Tenant, sku_key
 

@@ -8,16 +8,19 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         from core import sweeper
         from inbox.processing import register_batch_handler
-        from orders import csv_import, erp_orders, state, store_orders
+        from orders import state
+        from orders.erp import batch_orders
+        from orders.files import importing
+        from orders.intake import store_orders
 
         state.register_work_kind()
-        csv_import.register_work_kind()
+        importing.register_work_kind()
         register_batch_handler("order", store_orders.ingest_store_orders)
         sweeper.register(
             sweeper.SweepJob(
                 name="abandoned ERP batch orders",
                 task="orders.discard_abandoned_batch",
                 in_tenants=True,
-                find=erp_orders.due_batch_discards,
+                find=batch_orders.due_batch_discards,
             )
         )

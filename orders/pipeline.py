@@ -13,8 +13,8 @@ from typing import Any
 
 from core import work
 from orders import state
-from orders.customers import link_customers
-from orders.erp_orders import create_erp_orders
+from orders.erp.batch_orders import create_erp_orders
+from orders.erp.customers import link_customers
 from orders.models import Order
 from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings

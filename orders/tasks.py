@@ -7,9 +7,9 @@ from collections import Counter
 
 from connectors.errors import UpstreamError
 from core.tenant_tasks import tenant_task
-from orders.csv_import import run_csv_import
-from orders.erp_orders import discard_abandoned_batch
-from orders.intake import schedule_new_orders
+from orders.erp.batch_orders import discard_abandoned_batch
+from orders.files.importing import run_csv_import
+from orders.intake.accept import schedule_new_orders
 from orders.pipeline import advance_orders
 from tenant_settings.connection_clients import erp_client
 

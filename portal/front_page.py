@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
 
-from orders.erp_orders import abandoned_batches
+from orders.erp.batch_orders import abandoned_batches
 from orders.models import Order
 from portal.flow_lag import ATTENTION_STATES, TenantHealth, health_of
 from portal.progress import Progress, running_work

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import SyncRun
-from orders import csv_import
+from orders.files import importing
 from orders.models import CsvImport
 
 
@@ -59,7 +59,7 @@ def running_work() -> list[Progress]:
             )
         )
     for upload in CsvImport.objects.filter(state=CsvImport.State.QUEUED).order_by("created_at"):
-        status = csv_import.status(upload)
+        status = importing.status(upload)
         work.append(
             Progress(
                 what=f"CSV import {upload.file_name}",

@@ -1,32 +1,84 @@
 """Test set-up: a real PostgreSQL test database with the platform, template and two tenants.
 
 Tenants are created once per session (schema DDL is the slow part); each test runs in a
-transaction that is rolled back, so rows never leak between tests.
+transaction that is rolled back, so rows never leak between tests. Under pytest-xdist each
+worker has its own test database (pytest-django's `test_<name>_gw<n>`) and its own Redis
+database (below).
+
+Markers (registered in pyproject.toml) are given here, by folder and by fixture, so a test file
+rarely names one itself; see `pytest_collection_modifyitems`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django_tenants.utils import schema_context
 
 from tenants.models import Tenant
 from tenants.platform import ensure_public_tenant
 from tenants.provisioning import ensure_template_schema, provision_tenant
+from tests.support.portal import PASSWORDS, PLATFORM_PASSWORD, Portal, signed_in
 
-PASSWORDS = {"acme": "acme-admin-test-pw", "globex": "globex-admin-test-pw"}
-PLATFORM_PASSWORD = "platform-staff-test-pw"
+pytest_plugins = ["tests.support.demo_world", "tests.support.stores"]
+
+TESTS = Path(__file__).resolve().parent
+
+# e2e: the test starts another process (the sandbox, the hub's web server, workers or beat, a
+# Redis server, a child Python). Every test in these folders, and every test that uses one of
+# these fixtures, directly or through another fixture:
+E2E_FOLDERS = {"e2e", "browser", "sandbox"}
+PROCESS_FIXTURES = {
+    "sandbox",  # the sandbox as a process (tests/support/stores.py, tests/sandbox, connectors)
+    "demo_world",  # the sandbox and the committed demo tenants (tests/support/demo_world.py)
+    "hub",  # web, workers and beat (tests/support/demo_world.py)
+    "world",  # the sandbox behind a recording tap (tests/support/world.py), or demo_world
+}
+# A test that starts a process inline (no fixture) carries `@pytest.mark.e2e` itself, as do the
+# few timed on the wall clock with tight margins (they run only in the serial `make test`).
+# browser: tests/browser (headless Chromium). scale: tests/e2e/test_two_nodes.py marks itself.
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path)
+        folder = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else ""
+        if folder in E2E_FOLDERS or PROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+        if folder == "browser":
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_configure(config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _redis_of_this_worker(settings)
+
+
+def _redis_of_this_worker(settings) -> None:
+    """Under pytest-xdist, worker gw<n> uses Redis database <REDIS_URL's> + n (9, 10, ... by
+    default), so one worker's broker queues, rate counters and cache never reach another's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    base = urlsplit(settings.REDIS_URL)
+    url = urlunsplit(base._replace(path=f"/{int(base.path.strip('/') or 0) + int(worker[2:])}"))
+    if settings.CELERY_BROKER_URL == settings.REDIS_URL:
+        settings.CELERY_BROKER_URL = url
+    settings.CACHES["default"]["LOCATION"] = url
+    settings.REDIS_URL = os.environ["REDIS_URL"] = url
+
+    from integration_hub.celery import app
+
+    app.conf.broker_url = settings.CELERY_BROKER_URL
 
 
 @pytest.fixture(scope="session")
@@ -71,33 +123,6 @@ def acme(db) -> Tenant:
 @pytest.fixture
 def globex(db) -> Tenant:
     return Tenant.objects.get(slug="globex")
-
-
-@dataclass
-class Portal:
-    """A browser-like client bound to one host."""
-
-    client: Client
-    host: str
-
-    def get(self, path: str, **kwargs):
-        return self.client.get(path, HTTP_HOST=self.host, **kwargs)
-
-    def post(self, path: str, data=None, **kwargs):
-        return self.client.post(path, data or {}, HTTP_HOST=self.host, **kwargs)
-
-    def login(self, username: str, password: str):
-        return self.post(
-            "/admin/login/?next=/admin/",
-            {"username": username, "password": password, "next": "/admin/"},
-        )
-
-
-def signed_in(host: str, username: str, password: str) -> Portal:
-    portal = Portal(Client(), host)
-    response = portal.login(username, password)
-    assert response.status_code == 302, f"login as {username} at {host} failed"
-    return portal
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from orders.models import Order, OrderEvent, OrderLine
 from sandbox import demo_data
 from sandbox.testing import start_sandbox
 from tenants.models import Api2CartAccount, Store
-from tests.harness import ROOT, HubProcesses, hub_env
+from tests.support.harness import ROOT, HubProcesses, hub_env
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [

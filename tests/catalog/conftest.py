@@ -1,72 +1,18 @@
-"""Prices and stock against the sandbox over HTTP: the hub's catalog services run in the test
-process (the steps a worker would run), the ERP and the stores are the sandbox's fakes.
-
-The demo tenants, stores and connection settings are committed for the module (the sandbox is
-reached by its URL) and removed afterwards; each test's bindings and runs are rolled back.
-"""
+"""The catalog tests' world: the demo world (tests/support/demo_world.py) seen by the catalog."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from django_tenants.utils import schema_context
 
-from catalog import bindings, store_push, sync
-from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
-from core import work
-from sandbox.testing import SandboxHandle
-from tenants.models import Store
-from tests.pipeline.conftest import demo_world  # noqa: F401 (fixture)
-
-
-@dataclass
-class CatalogWorld:
-    sandbox: SandboxHandle
-    stores: dict[str, Store]
-
-    def store_writes(self) -> tuple[int, int]:
-        """(single product updates, batch update jobs) the sandbox store has received."""
-        status = self.sandbox.status()["api2cart"]
-        return status["product_updates"], status["product_batch_updates"]
+from tests.support.catalog import CatalogWorld
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> CatalogWorld:
-    """The pipeline tests' committed demo world (tenants, stores, sandbox), seen by the catalog."""
-    demo = request.getfixturevalue("demo_world")
-    return CatalogWorld(demo.sandbox, demo.stores)
-
-
-def drive(store: Store, mode: str = SyncRun.Mode.CHANGES, rounds: int = 60) -> SyncRun:
-    """Run one sync as the workers would: the run, its batches, and the retries they ask for."""
-    run = sync.request_run(store, mode, actor="test")
-    assert run is not None
-    work.process(SyncRun, run.pk, sync.run_step)
-    for _ in range(rounds):
-        open_batches = PushBatch.objects.filter(
-            store=store, state__in=[PushBatch.State.PENDING, PushBatch.State.SUBMITTED]
-        )
-        for batch in open_batches:
-            PushBatch.objects.filter(pk=batch.pk).update(next_attempt_at=None)
-            work.process(PushBatch, batch.pk, store_push.push_step)
-        if open_batches.exists():
-            time.sleep(0.2)  # the store's batch jobs take half a second
-        elif ItemBinding.objects.filter(store=store, push_state="pending").exists():
-            store_push.push_pending(store.pk, run.pk)
-        else:
-            break
-    run.refresh_from_db()
-    return run
-
-
-def bound(store: Store) -> StoreSync:
-    """The store's catalog matched by SKU and synced once in full (the starting point)."""
-    bindings.match_store_catalog(store)
-    drive(store, SyncRun.Mode.FULL)
-    return StoreSync.objects.get(store=store)
+def world(demo_world) -> CatalogWorld:
+    return CatalogWorld.of(demo_world)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from django_tenants.utils import schema_context
 
 from catalog.models import ItemBinding, StoreSync, SyncRun, UnmatchedProduct
 from tenants.models import SkuOwnership
-from tests.catalog.conftest import bound
+from tests.support.catalog import bound
 
 ADMIN = "/admin/catalog"
 
@@ -82,7 +82,7 @@ def test_a_catalog_manager_edits_the_mapping_and_syncs_but_a_viewer_only_looks(w
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from tests.conftest import signed_in
+    from tests.support.portal import signed_in
 
     store = world.stores["acme-outlet"]
     with schema_context("acme"):

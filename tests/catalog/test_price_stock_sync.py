@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from catalog.models import ItemBinding, PushBatch, StoreSync, SyncRun
 from tenants.store_clients import api2cart_for_store
-from tests.catalog.conftest import bound, drive
+from tests.support.catalog import bound, drive
 
 pytestmark = pytest.mark.usefixtures("acme_schema")
 OUTLET = "acme-outlet"

@@ -17,10 +17,10 @@ from django_tenants.utils import schema_context
 from catalog import bindings, store_push
 from catalog.models import ItemBinding, PushBatch, UnmatchedProduct
 from core import work
-from orders.store_orders import route
+from orders.intake.store_orders import route
 from tenants.models import ActivityEvent, SkuOwnership, Tenant, sku_key
 from tenants.store_clients import api2cart_for_store
-from tests.catalog.conftest import bound
+from tests.support.catalog import bound
 
 SHARED = "northwind"
 B = ItemBinding.PushState

@@ -25,7 +25,7 @@ from orders.models import Order
 from shipping import shipstation_push
 from shipping.models import ShipStationPush
 from tenants.models import ActivityEvent
-from tests.pipeline.world import (
+from tests.support.world import (
     Call,
     World,
     connect_tenants,

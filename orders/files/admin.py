@@ -1,0 +1,407 @@
+"""Order files in the tenant portal: upload, check the column mapping, import, follow progress.
+
+Upload CSV (order list) keeps the file and opens its preview: the file's first rows and, for
+each field of an order, the column the hub suggests (saved mapping, known export or a guess). A
+workbook (.xlsx) is read by a worker first; its preview page waits for it, then shows the rows
+the worker kept. An upload past the size limit is never stored whole (`BoundedUpload`).
+The person corrects it, may save it under a name, and imports. Small files are imported while
+the person waits; large ones by a worker, followed on the import's page, which polls a small
+JSON status. A refused file lists every problem and offers its bad rows as a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
+from core.admin_sites import tenant_admin
+from core.spreadsheets import csv_bytes
+from orders.files.importing import (
+    CONFIRMABLE,
+    AlreadyStarted,
+    bad_rows_file,
+    clean_file_name,
+    confirm_mapping,
+    preview,
+    receive_file,
+    status,
+)
+from orders.files.mapping import (
+    FIELDS,
+    KNOWN_EXPORTS,
+    Field,
+    Mapping,
+    headers_key,
+    mark_used,
+    save_mapping,
+)
+from orders.files.reading import Limits, UnreadableFile, column_letter, too_large_file
+from orders.models import CsvImport, CsvMapping
+from tenants.activity import record_activity
+from tenants.models import ActivityEvent
+
+TEMPLATE_EXAMPLE = [
+    ["1001", "2025-03-01", "ann@example.com", "USD", "Ann Lee", "", "1 Main St", "", "Austin",
+     "TX", "78701", "US", "", "WIDGET-1", "Widget", "2", "9.99", "29.97", "5.00", "4.99", ""],
+    ["1001", "", "ann@example.com", "", "", "", "", "", "", "", "", "", "", "GADGET-7", "Gadget",
+     "1", "0", "", "", "", ""],
+]  # fmt: skip
+
+
+def sync_rows() -> int:
+    """Files up to this many rows are imported while the person waits."""
+    return getattr(settings, "HUB_CSV_SYNC_ROWS", 500)
+
+
+class BoundedUpload(FileUploadHandler):
+    """First of the upload handlers: a file past `limit` bytes is skipped as it streams in (the
+    rest of the body is read and dropped), so the handlers after it never store it whole."""
+
+    def __init__(self, limit: int, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.refused_name = ""
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.refused_name = self.file_name or "the file"
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Order file",
+        help_text="CSV (comma, semicolon or tab separated, UTF-8) or an Excel workbook (.xlsx), "
+        "with a header row.",
+    )
+
+
+def _field_key(field: Field) -> str:
+    return "field__" + field.path.replace(".", "__")
+
+
+class MappingForm(forms.Form):
+    """One choice per field of an order: the file's column that holds it, or none."""
+
+    save_as = forms.CharField(
+        label="Save this mapping as",
+        max_length=100,
+        required=False,
+        help_text="Optional. A saved mapping is offered again for files with the same "
+        "columns; saving under an existing name replaces it.",
+    )
+
+    def __init__(self, header: list[str], *args, initial_mapping: Mapping, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not in the file —")] + [
+            (str(index), f"{column_letter(index)}: {text or '(no name)'}")
+            for index, text in enumerate(header)
+        ]
+        for field in FIELDS:
+            self.fields[_field_key(field)] = forms.TypedChoiceField(
+                label=field.label,
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=False,
+                initial=initial_mapping.get(field.path),
+                help_text=field.help,
+            )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for field in FIELDS:
+            if field.required and data.get(_field_key(field)) is None:
+                self.add_error(
+                    _field_key(field), f"Choose the column that holds the {field.label}."
+                )
+        return data
+
+    def mapping(self) -> Mapping:
+        return {
+            field.path: self.cleaned_data[_field_key(field)]
+            for field in FIELDS
+            if self.cleaned_data.get(_field_key(field)) is not None
+        }
+
+    def rows(self) -> list[tuple[Field, forms.BoundField]]:
+        return [(field, self[_field_key(field)]) for field in FIELDS]
+
+
+class CsvUploadMixin:
+    """Adds the upload, mapping, status and bad-rows pages to OrderAdmin.
+
+    People with 'add order' may import orders; the status and the bad rows are for anyone who
+    may see imports.
+    """
+
+    change_list_template = "admin/orders/order/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        pages = [
+            ("upload-csv/", self.upload_csv_view, "upload_csv"),
+            ("upload-csv/template.csv", self.csv_template_view, "csv_template"),
+            ("upload-csv/<int:pk>/", self.csv_mapping_view, "csv_mapping"),
+            ("upload-csv/<int:pk>/status/", self.csv_status_view, "csv_status"),
+            ("upload-csv/<int:pk>/bad-rows.csv", self.csv_bad_rows_view, "csv_bad_rows"),
+        ]
+        return [
+            *(path(route, view(page), name=f"{name}_{suffix}") for route, page, suffix in pages),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request: HttpRequest, title: str, **more) -> dict:
+        return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **more}
+
+    @method_decorator(csrf_exempt)
+    def upload_csv_view(self, request: HttpRequest) -> HttpResponse:
+        """Keep the file and open its preview; a file that cannot be read is refused here.
+
+        The size limit is applied while the body streams in, so its handler goes first, before
+        anything reads the body; the CSRF check, which reads it, follows (`_upload_csv`)."""
+        bounded = BoundedUpload(Limits.current().file_bytes, request)
+        request.upload_handlers.insert(0, bounded)
+        return self._upload_csv(request, bounded)
+
+    @method_decorator(csrf_protect)
+    def _upload_csv(self, request: HttpRequest, bounded: BoundedUpload) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        limits = Limits.current()
+        form = CsvUploadForm(request.POST or None, request.FILES or None)
+        errors: list[str] = []
+        if request.method == "POST" and bounded.refused_name:
+            errors = [too_large_file(limits).message]
+            self._refused(request, bounded.refused_name)
+            form = CsvUploadForm()
+        elif request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read(limits.file_bytes + 1)
+            try:
+                kept = receive_file(data, file_name=upload.name, actor=request.user.get_username())
+            except UnreadableFile as error:
+                errors = [f"row {error.row}: {error.message}" if error.row else error.message]
+                self._refused(request, upload.name)
+            else:
+                return redirect(self._url("csv_mapping", kept.pk))
+        context = self._context(
+            request,
+            "Upload orders from a file",
+            form=form,
+            errors=errors,
+            columns=FIELDS,
+            known_exports=KNOWN_EXPORTS,
+            max_megabytes=limits.file_bytes // 2**20,
+            max_rows=limits.rows,
+            sync_rows=sync_rows(),
+            template_url=self._url("csv_template"),
+        )
+        return TemplateResponse(request, "admin/orders/order/upload_csv.html", context)
+
+    def _refused(self, request: HttpRequest, file_name: str) -> None:
+        record_activity(
+            "order.csv_rejected",
+            outcome=ActivityEvent.Outcome.FAILURE,
+            message=f"{clean_file_name(file_name)}: unreadable, nothing imported.",
+            request=request,
+        )
+
+    def csv_mapping_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The preview: the file's first rows and the column chosen for each field."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        upload = get_object_or_404(CsvImport, pk=pk)
+        if upload.state == CsvImport.State.READING:
+            return self._reading_page(request, upload)
+        if upload.state not in CONFIRMABLE:
+            return redirect(self._import_page(upload))
+        try:
+            header, first_rows = preview(upload)
+        except UnreadableFile as error:
+            messages.error(request, error.message)
+            return redirect(self._import_page(upload))
+        form = MappingForm(header, request.POST or None, initial_mapping=upload.mapping)
+        if request.method == "POST" and form.is_valid():
+            response = self._import_with(request, upload, header, form)
+            if response is not None:
+                return response
+            form = MappingForm(header, initial_mapping=upload.mapping)
+        errors = upload.problems if upload.state != CsvImport.State.MAPPING else []
+        context = self._context(
+            request,
+            f"Import {upload.file_name}",
+            upload=upload,
+            form=form,
+            header=[(column_letter(i), text) for i, text in enumerate(header)],
+            first_rows=first_rows,
+            samples=[cells for _, cells in first_rows],
+            errors=errors,
+            bad_rows_url=self._url("csv_bad_rows", upload.pk) if upload.problem_rows else "",
+            right_now=upload.rows <= sync_rows(),
+            import_page=self._import_page(upload),
+        )
+        return TemplateResponse(request, "admin/orders/csv/mapping.html", context)
+
+    def _reading_page(self, request: HttpRequest, upload: CsvImport) -> HttpResponse:
+        """A worker reads the workbook; this page follows it and then shows the preview."""
+        context = self._context(
+            request,
+            f"Reading {upload.file_name}",
+            upload=upload,
+            status=status(upload),
+            status_url=self._url("csv_status", upload.pk),
+            import_page=self._import_page(upload),
+        )
+        return TemplateResponse(request, "admin/orders/csv/reading.html", context)
+
+    def _import_with(
+        self, request: HttpRequest, upload: CsvImport, header: list[str], form: MappingForm
+    ) -> HttpResponse | None:
+        """Import with the confirmed mapping; None when the file was refused (shown again)."""
+        actor = request.user.get_username()
+        mapping = form.mapping()
+        mapped_as = (
+            upload.mapped_as if mapping == upload.mapping else "chosen by hand on the preview"
+        )
+        name = form.cleaned_data["save_as"].strip()
+        if name:
+            save_mapping(name, header, mapping, actor=actor)
+            mapped_as = f"your saved mapping '{name}'"
+        else:
+            columns = {path: header[index] for path, index in mapping.items()}
+            for saved in CsvMapping.objects.filter(headers_key=headers_key(header)):
+                if saved.columns == columns:
+                    mark_used(saved)
+        right_now = upload.rows <= sync_rows()
+        try:
+            upload = confirm_mapping(upload, mapping, mapped_as=mapped_as, right_now=right_now)
+        except AlreadyStarted:
+            messages.warning(request, f"{upload.file_name} is already being imported.")
+            return redirect(self._import_page(upload))
+        if not right_now:
+            messages.info(
+                request,
+                f"The file {upload.file_name} is being imported in the background; this page "
+                "shows its progress and then its result (all orders, or none with every problem "
+                "listed).",
+            )
+            return redirect(self._import_page(upload))
+        if upload.state == CsvImport.State.DONE:
+            messages.success(
+                request,
+                f"Imported {upload.orders_created} orders ({upload.lines_created} lines) from "
+                f"{upload.file_name}.",
+            )
+            return redirect(reverse(f"{self.admin_site.name}:orders_order_changelist"))
+        return None
+
+    def csv_status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """How far the import is, for its page to poll."""
+        self._check_may_see_imports(request)
+        return JsonResponse(status(get_object_or_404(CsvImport, pk=pk)))
+
+    def csv_bad_rows_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The rows of the orders that had a problem, with the problem, to fix and upload."""
+        self._check_may_see_imports(request)
+        upload = get_object_or_404(CsvImport, pk=pk)
+        stem = PurePath(upload.file_name).stem or "orders"
+        response = HttpResponse(bad_rows_file(upload), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_safe(stem)}-bad-rows.csv"'
+        return response
+
+    def csv_template_view(self, request: HttpRequest) -> HttpResponse:
+        """The hub's own layout, with an order of two lines as an example."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        body = csv_bytes([[field.label for field in FIELDS], *TEMPLATE_EXAMPLE])
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="hub-orders-template.csv"'
+        return response
+
+    def _check_may_see_imports(self, request: HttpRequest) -> None:
+        user = request.user
+        if not (user.has_perm("orders.view_csvimport") or self.has_add_permission(request)):
+            raise PermissionDenied
+
+    def _url(self, view: str, *args: object) -> str:
+        name = f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{view}"
+        return reverse(name, args=args)
+
+    def _import_page(self, upload: CsvImport) -> str:
+        return reverse(f"{self.admin_site.name}:orders_csvimport_change", args=[upload.pk])
+
+
+def _safe(stem: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100]
+
+
+@admin.register(CsvImport, site=tenant_admin)
+class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
+    """Uploaded order files: mapping, progress (polled by the page), counts, every problem."""
+
+    change_form_template = "admin/orders/csv/import_change_form.html"
+    list_display = ["file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created"]
+    list_filter = ["state"]
+    readonly_fields = [
+        "file_name", "uploaded_by", "created_at", "progress", "rows", "mapped_as",
+        "orders_created", "lines_created", "problem_list", "finished_at", *WORK_FIELDS,
+    ]  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="State")
+    def progress(self, obj: CsvImport) -> str:
+        """The state, or how far a running import is."""
+        return status(obj)["text"]
+
+    @admin.display(description="Problems")
+    def problem_list(self, obj: CsvImport) -> str:
+        if not obj.problems:
+            return "—"
+        return format_html_join("\n", "<div>{}</div>", ((p,) for p in obj.problems))
+
+
+@admin.register(CsvMapping, site=tenant_admin)
+class CsvMappingAdmin(admin.ModelAdmin):
+    """Saved column mappings: seen by all, removed by those allowed to."""
+
+    list_display = ["name", "mapped_columns", "saved_by", "created_at", "last_used_at"]
+    readonly_fields = ["name", "mapped_columns", "saved_by", "created_at", "last_used_at"]
+    fields = readonly_fields
+
+    @admin.display(description="Columns")
+    def mapped_columns(self, obj: CsvMapping) -> str:
+        labels = {field.path: field.label for field in FIELDS}
+        return "; ".join(
+            f"{labels.get(path, path)} ← {header}" for path, header in obj.columns.items()
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

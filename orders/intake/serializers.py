@@ -1,0 +1,209 @@
+"""The order API's shapes: what a client sends to place an order, and how an order is shown.
+
+The input serializer is also the rule book for CSV uploads, so both doors accept the same orders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from orders.addresses import ShipTo, country_code
+from orders.intake.accept import IncomingLine, IncomingOrder
+from orders.models import Order, OrderEvent, OrderLine
+
+MAX_LINES = 500
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+class ShipToSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    street1 = serializers.CharField(max_length=200)
+    street2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code, e.g. US or DE.")
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        code = country_code(value) if len(value.strip()) == 2 else None
+        if code is None:
+            raise serializers.ValidationError(
+                f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. US, DE)."
+            )
+        return code
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=128)
+    name = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"))
+
+    def validate_quantity(self, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise serializers.ValidationError("Must be greater than 0.")
+        if value != value.to_integral_value():
+            raise serializers.ValidationError("Must be a whole number (ShipStation ships units).")
+        return value
+
+
+class OrderInputSerializer(serializers.Serializer):
+    """An order placed by a person or a program, without a store behind it."""
+
+    order_number = serializers.CharField(
+        max_length=100, help_text="Your order number; unique among API and CSV orders."
+    )
+    ordered_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="ISO 8601, e.g. 2025-03-01T14:30:00Z.",
+    )
+    email = serializers.EmailField(max_length=254)
+    currency = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="ISO 4217 code, e.g. USD."
+    )
+    ship_to = ShipToSerializer()
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate_currency(self, value: str) -> str:
+        code = value.strip().upper()
+        if code and not CURRENCY_CODE.match(code):
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. USD.")
+        return code
+
+    def to_incoming(
+        self, *, source: str, payload: dict[str, Any], idempotency_key: str | None = None
+    ) -> IncomingOrder:
+        """The validated order in the form intake accepts from every source."""
+        data = self.validated_data
+        return IncomingOrder(
+            source=source,
+            store_order_id=data["order_number"],
+            order_number=data["order_number"],
+            ordered_at=data["ordered_at"],
+            email=data["email"],
+            currency=data["currency"],
+            ship_to=ShipTo(**data["ship_to"]),
+            lines=tuple(IncomingLine(**line) for line in data["lines"]),
+            payload=payload,
+            idempotency_key=idempotency_key,
+        )
+
+
+def error_paths(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as flat paths a person can read: {"lines[2].quantity": [...]}.
+
+    List items' errors come keyed by index (DRF's dict format) or as a list with {} for valid items.
+    """
+    if isinstance(detail, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                path = prefix or key
+            elif isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(error_paths(value, path))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):
+        flat = {}
+        for index, item in enumerate(detail):
+            flat.update(error_paths(item, f"{prefix}[{index}]"))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix: [str(message) for message in messages]} if messages else {}
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["line_number", "sku", "name", "quantity", "unit_price", "erp_item_number"]
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["created_at", "step", "outcome", "message", "upstream_ref", "actor"]
+
+
+class OrderLinksSerializer(serializers.Serializer):
+    self = serializers.URLField(help_text="This order in the API.")
+    portal = serializers.URLField(help_text="This order in the tenant portal.")
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order as the hub sees it: where it is in the pipeline and the ids it got upstream."""
+
+    email = serializers.EmailField(source="customer_email")
+    ship_to = ShipToSerializer()
+    lines = OrderLineSerializer(many=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "order_number",
+            "source",
+            "state",
+            "state_message",
+            "ordered_at",
+            "email",
+            "currency",
+            "ship_to",
+            "lines",
+            "erp_order_number",
+            "shipstation_order_id",
+            "created_at",
+            "updated_at",
+            "links",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OrderLinksSerializer)
+    def get_links(self, order: Order) -> dict[str, str]:
+        request = self.context["request"]
+        return {
+            "self": request.build_absolute_uri(reverse("api-order-detail", args=[order.pk])),
+            "portal": request.build_absolute_uri(
+                reverse("tenant_admin:orders_order_change", args=[order.pk])
+            ),
+        }
+
+
+class OrderDetailSerializer(OrderSerializer):
+    """An order with its timeline, oldest step first."""
+
+    events = OrderEventSerializer(many=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class ProblemSerializer(serializers.Serializer):
+    """Why a request was refused, naming the order it collided with when there is one."""
+
+    detail = serializers.CharField()
+    order_id = serializers.IntegerField(required=False)
+    order_number = serializers.CharField(required=False)
+
+
+class ValidationProblemSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages by field path, e.g. "lines[2].quantity" (lines count from 0).',
+    )

@@ -1,0 +1,385 @@
+"""Store orders from the inbox: fetch the authoritative order, split it by SKU owner.
+
+The inbox calls `ingest_store_orders` with a batch's stored `order` events (webhook, poll,
+replayed failed webhook); leasing, retries and parking are the work-item core's.
+
+A single-member store sends every line to its tenant; a shared store routes each line by the
+public SKU-ownership index. A line nobody owns, or a line with no SKU at all (not even on its
+variant), parks the whole store order (nothing is sent to any ERP) until staff fix it and retry.
+Each part carries its own lines, its own subtotal and a share of the order's shipping, tax and
+discount (`orders.money.split_money`, docs/adr-0006-order-money.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from itertools import islice
+from typing import Any
+
+from django_tenants.utils import schema_context
+
+from connectors import api2cart
+from connectors.errors import NotFoundError, PermanentError
+from core.work import GiveUp, NeedsAttention
+from inbox.models import InboxItem
+from orders.addresses import ship_to_of_store_order
+from orders.intake.accept import IncomingLine, IncomingOrder, accept_orders
+from orders.models import Order, OrderEvent
+from orders.money import PartMoney, split_money
+from tenants.models import SkuOwnership, Store, Tenant, sku_key
+from tenants.store_clients import api2cart_for_store
+
+
+@dataclass(frozen=True)
+class RoutedPart:
+    tenant: Tenant
+    products: tuple[api2cart.OrderProduct, ...]
+
+
+class UnownedSkus(NeedsAttention):
+    def __init__(self, store: Store, skus: list[str]) -> None:
+        super().__init__(
+            f"SKU(s) {', '.join(skus)} have no owner on store {store}.",
+            hint="Map them under Platform › SKU owners, then retry this inbox item.",
+        )
+        self.skus = skus
+
+
+class LinesWithoutSku(NeedsAttention):
+    def __init__(self, store: Store, order: api2cart.Order, lines: list[str]) -> None:
+        super().__init__(
+            f"Order {order.order_id or order.id} on store {store} has line(s) without a SKU: "
+            f"{'; '.join(lines)}.",
+            hint="Neither the line nor its variant carries a SKU. Give the product a SKU in "
+            "the store, then retry this inbox item.",
+        )
+
+
+@dataclass(frozen=True)
+class AcceptedPart:
+    """One tenant's part of one inbox item's store order, ready for `accept_orders`."""
+
+    item: InboxItem
+    order: api2cart.Order
+    incoming: IncomingOrder
+
+
+def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
+    """Accept each tenant's part of the store orders the items name; safe to repeat.
+
+    The webhooks' store orders are fetched together, each is routed on its own, and each
+    tenant's parts are accepted together (`accept_orders`). Returns each item's result, or the
+    exception it failed with."""
+    results: dict[int, bool | Exception] = {}
+    parts: dict[str, list[AcceptedPart]] = defaultdict(list)
+    stores: dict[int, tuple[Store, list[Tenant]]] = {}
+    fetched = _fetch_together(items, stores)
+    for item in items:
+        try:
+            if isinstance(fetched.get(item.pk), Exception):
+                raise fetched[item.pk]
+            for tenant, part in _parts_of(item, stores, fetched.get(item.pk)):
+                parts[tenant.schema_name].append(part)
+        except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+            results[item.pk] = exc
+    for schema, accepted in parts.items():
+        with schema_context(schema):
+            results.update(_accept_parts(accepted))
+    return {item.pk: results.get(item.pk, True) for item in items}
+
+
+def _store_of(item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]) -> Store:
+    """The item's store and its member tenants, read once per batch."""
+    if item.store_id not in stores:
+        store = Store.objects.select_related("account").get(pk=item.store_id)
+        members = list(Tenant.objects.filter(store_memberships__store=store, is_active=True))
+        stores[item.store_id] = (store, members)
+    return stores[item.store_id][0]
+
+
+def _fetch_together(
+    items: list[InboxItem], stores: dict[int, tuple[Store, list[Tenant]]]
+) -> dict[int, api2cart.Order | Exception]:
+    """The store orders of a batch's webhooks, one `order.list` per store by internal ids.
+
+    Webhooks carry little more than ids; a poll hit holds its order already. An order the list
+    does not return (or cannot read) is left out, to be fetched alone with `order.info`, which
+    says why, and so are all of them when the platform refuses the list; a list call that fails
+    otherwise (an outage) is each of its items' error, to retry.
+    """
+    wanted: dict[int, dict[str, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
+    for item in items:
+        if item.store_id is not None and not _is_poll_hit(item):
+            internal_id, _ = _order_ids(item)
+            if internal_id:
+                wanted[item.store_id][internal_id].append(item)
+    fetched: dict[int, api2cart.Order | Exception] = {}
+    for by_id in wanted.values():
+        if len(by_id) < 2:
+            continue  # order.info is as cheap for one
+        try:
+            first = next(iter(by_id.values()))[0]
+            client = api2cart_for_store(_store_of(first, stores))
+            # Never more than asked for: a platform ignoring the filter is not read to its end.
+            rows = list(islice(client.order_rows(ids=list(by_id)), len(by_id)))
+        except PermanentError:
+            continue  # the platform refuses the list (the `ids` filter, say): order.info each
+        except Exception as exc:  # each item's error, to retry; the work-item core sorts it out
+            fetched.update({item.pk: exc for waiting in by_id.values() for item in waiting})
+            continue
+        for row in rows:
+            try:
+                order = api2cart.Order.from_api(row)
+            except api2cart.UnreadableOrder:
+                continue
+            fetched.update({item.pk: order for item in by_id.get(order.id, [])})
+    return fetched
+
+
+def _parts_of(
+    item: InboxItem,
+    stores: dict[int, tuple[Store, list[Tenant]]],
+    fetched: api2cart.Order | None,
+) -> list[tuple[Tenant, AcceptedPart]]:
+    store = _store_of(item, stores)
+    members = stores[item.store_id][1]
+    if not members:
+        raise NeedsAttention(
+            f"Store {store} has no member tenants", hint="Add the store to a tenant first."
+        )
+    internal_id, order_number = _order_ids(item)
+    client = api2cart_for_store(store)
+    try:
+        store_order = (
+            fetched
+            or _polled_order(item)
+            or client.order_info(order_number or None, id=internal_id or None)
+        )
+    except NotFoundError as exc:
+        raise GiveUp(f"The store does not know this order: {exc}") from exc
+    except api2cart.UnreadableOrder as exc:
+        raise NeedsAttention(
+            f"The store's order {order_number or internal_id} cannot be read: {exc}",
+            hint="The platform sent the order in a shape the hub does not know; check the "
+            "order in the store, then retry this inbox item.",
+        ) from exc
+    store_order = client.with_variant_skus(store_order)
+    missing = [
+        f"line {number} {line.label}"
+        for number, line in enumerate(store_order.products, start=1)
+        if not line.sku
+    ]
+    if missing:
+        raise LinesWithoutSku(store, store_order, missing)
+    routed = route(store, members, store_order)
+    shares = split_money(store_order.totals, [part.products for part in routed])
+    accepted = []
+    for part, money in zip(routed, shares, strict=True):
+        incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
+        accepted.append((part.tenant, AcceptedPart(item, store_order, incoming)))
+    return accepted
+
+
+def _polled_order(item: InboxItem) -> api2cart.Order | None:
+    """A poll hit holds the whole order as `order.list` answered it: no second call needed.
+
+    Webhooks carry little more than ids, so their order is fetched (`order.info`).
+    """
+    if not _is_poll_hit(item):
+        return None
+    try:
+        raw = json.loads(item.body)
+    except ValueError:
+        return None
+    return api2cart.Order.from_api(raw) if isinstance(raw, dict) else None
+
+
+def _is_poll_hit(item: InboxItem) -> bool:
+    return item.source == InboxItem.Source.POLL and bool(item.body)
+
+
+def _order_ids(item: InboxItem) -> tuple[str, str]:
+    """(internal id, store-facing order number) from the raw body, as the API2Cart connector
+    reads webhook bodies (`read_webhook_body`: wrappers, one-element arrays); the stored entity
+    id when the body names neither."""
+    try:
+        ids = api2cart.read_webhook_body(item.body)
+    except ValueError:
+        ids = api2cart.WebhookIds()
+    internal, number = ids.internal_id, ids.order_number
+    if not (internal or number):
+        internal = item.entity_id
+    return internal, number
+
+
+def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[RoutedPart]:
+    if len(members) == 1:
+        return [RoutedPart(members[0], order.products)]
+    by_member = {t.pk: t for t in members}
+    keys = {sku_key(p.sku) for p in order.products}
+    owners = dict(
+        SkuOwnership.objects.filter(store=store, sku_key__in=keys, tenant__in=members).values_list(
+            "sku_key", "tenant_id"
+        )
+    )
+    unowned = sorted({p.sku for p in order.products if sku_key(p.sku) not in owners})
+    if unowned:
+        raise UnownedSkus(store, unowned)
+    grouped: dict[int, list[api2cart.OrderProduct]] = defaultdict(list)
+    for product in order.products:
+        grouped[owners[sku_key(product.sku)]].append(product)
+    return [RoutedPart(by_member[pk], tuple(lines)) for pk, lines in grouped.items()]
+
+
+def part_payload(
+    order: api2cart.Order, part: RoutedPart, money: PartMoney, *, whole: bool
+) -> dict[str, Any]:
+    """The store order as this tenant may keep it: its own lines and money, nobody else's.
+
+    A line whose SKU came from its variant carries that SKU in `model`, so a replay from the
+    payload routes it the same way. A one-part order keeps the store's own totals.
+    """
+    raw = dict(order.raw)
+    raw_lines = raw.get("order_products")
+    raw_lines = raw_lines if isinstance(raw_lines, list) else []
+    kept = []
+    for raw_line, line in zip(raw_lines, order.products, strict=False):
+        if line in part.products:
+            copied = dict(raw_line) if isinstance(raw_line, dict) else {}
+            if not copied.get("model"):
+                copied["model"] = line.sku
+            kept.append(copied)
+    raw["order_products"] = kept
+    if whole:
+        return raw
+    raw["bundles"] = []
+    raw["totals"] = {
+        "total": float(money.total),
+        "subtotal": float(money.subtotal),
+        "shipping": float(money.shipping),
+        "tax": float(money.tax),
+        "discount": float(money.discount),
+    }
+    raw["total"] = {
+        "subtotal_ex_tax": float(money.subtotal),
+        "shipping_ex_tax": float(money.shipping),
+        "total_tax": float(money.tax),
+        "total_discount": float(money.discount),
+        "total": float(money.total),
+    }
+    return raw
+
+
+def _incoming(
+    store: Store,
+    order: api2cart.Order,
+    part: RoutedPart,
+    money: PartMoney,
+    item: InboxItem,
+    *,
+    whole: bool,
+) -> IncomingOrder:
+    return IncomingOrder(
+        source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
+        store_id=store.pk,
+        store_order_id=order.reference,
+        order_number=order.order_id or order.id,
+        email=order.customer.email,
+        store_customer_id=order.customer.id,
+        ordered_at=order.created_at,
+        currency=order.currency,
+        total=money.total,
+        subtotal=money.subtotal,
+        shipping=money.shipping,
+        tax=money.tax,
+        discount=money.discount,
+        ship_to=ship_to_of_store_order(order),
+        lines=lines_of(part.products),
+        payload=part_payload(order, part, money, whole=whole),
+    )
+
+
+def _accept_parts(parts: list[AcceptedPart]) -> dict[int, Exception]:
+    """Accept one tenant's parts together; a store order it already had gets a timeline note.
+
+    When the batch cannot be written together (one order the database refuses, say), each part
+    is accepted on its own, so only the item whose order is refused fails. Returns the failed
+    items' errors (a part already accepted is found again when its item is retried).
+    """
+    parts = _as_known(parts)
+    try:
+        _accept_together(parts)
+    except Exception:
+        failed: dict[int, Exception] = {}
+        for part in parts:
+            try:
+                _accept_together([part])
+            except Exception as exc:  # this item's own outcome; the work-item core sorts it out
+                failed[part.item.pk] = exc
+        return failed
+    return {}
+
+
+def _accept_together(parts: list[AcceptedPart]) -> None:
+    accepted = accept_orders(
+        [part.incoming for part in parts], actors=[f"inbox #{part.item.pk}" for part in parts]
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=tenant_order,
+            step="store_update",
+            message=f"{_seen(part.item)} (store status: {part.order.status_name or 'unknown'}); "
+            "already known, nothing created.",
+            upstream_ref=part.incoming.store_order_id,
+        )
+        for part, (tenant_order, created) in zip(parts, accepted, strict=True)
+        if not created
+    )
+
+
+def _seen(item: InboxItem) -> str:
+    if item.source == InboxItem.Source.POLL:
+        return "Polling saw the order again"
+    return f"The store sent {item.entity or 'order'}.{item.action or 'event'}"
+
+
+def _as_known(parts: list[AcceptedPart]) -> list[AcceptedPart]:
+    """Each part keyed as this tenant knows its store order: by `id` (`order.reference`), or
+    by `order_id` where an answer without `id` (earlier, or in the same batch) keyed it so. The
+    same store order then never becomes a second tenant order when another answer carries the
+    `id`. One query."""
+    both = [p for p in parts if p.order.id and p.order.order_id]
+    if not both:
+        return parts
+    known = set(
+        Order.objects.filter(
+            store_id__in={p.incoming.store_id for p in both},
+            store_order_id__in={k for p in both for k in (p.order.id, p.order.order_id)},
+        ).values_list("store_id", "store_order_id", "order_number")
+    )
+    by_id = {(store, key) for store, key, _ in known}
+    by_number = {(store, key) for store, key, number in known if key == number}
+    # An answer without `id` in this very batch keys its order by number too.
+    by_number |= {(p.incoming.store_id, p.order.order_id) for p in parts if not p.order.id}
+    keyed = []
+    for part in parts:
+        store, order = part.incoming.store_id, part.order
+        if order.id and (store, order.order_id) in by_number and (store, order.id) not in by_id:
+            part = replace(part, incoming=replace(part.incoming, store_order_id=order.order_id))
+        keyed.append(part)
+    return keyed
+
+
+def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:
+    return tuple(
+        IncomingLine(
+            sku=p.sku,
+            name=p.name[:300],
+            quantity=p.quantity,
+            unit_price=p.price or 0,
+            store_line_id=p.order_product_id,
+        )
+        for p in products
+    )

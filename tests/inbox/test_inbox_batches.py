@@ -1,0 +1,158 @@
+"""Inbox items worked in batches: many store orders accepted together, each exactly once.
+
+The batch runs in-process (`process_items`) against the sandbox's API2Cart over HTTP; no
+worker runs in this module, so nothing else touches the items.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django_tenants.utils import schema_context
+
+from inbox.models import InboxItem
+from inbox.processing import process_items
+from orders.models import Order, OrderEvent
+from tests.support.demo_world import webhook_for
+from tests.support.world import make_order
+
+State = InboxItem.State
+
+
+def stored(store, source: str, order_id: str, body: bytes) -> InboxItem:
+    return InboxItem.objects.create(
+        source=source,
+        store=store,
+        entity="order",
+        action="add",
+        entity_id=order_id,
+        body=body.decode(),
+        dedupe_key=f"batch-{source}-{order_id}",
+    )
+
+
+def api2cart_calls(world) -> int:
+    return world.sandbox.status()["api2cart"]["calls"]
+
+
+def test_a_batch_accepts_each_store_order_once_and_fails_only_the_broken_item(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=3)
+    ids = [order["id"] for order in placed["orders"]]
+    bodies = [webhook_for(store, order_id)[0] for order_id in ids]
+    items = [stored(store, "webhook", i, body) for i, body in zip(ids, bodies, strict=True)]
+    # A poll of the first order holds it as order.list answered it: not fetched again.
+    items.append(stored(store, "poll", ids[0], bodies[0]))
+    missing = json.dumps({"id": "no-such-order"}).encode()
+    unknown = stored(store, "webhook", "no-such-order", missing)
+    calls_before = api2cart_calls(demo_world)
+
+    outcomes = process_items([items[0].pk])  # the other pending items fill the batch
+
+    assert outcomes == {**{item.pk: State.DONE for item in items}, unknown.pk: "failed"}
+    # One order.list for the batch's webhooks by their ids; order.info for the one it did not
+    # return, whose "not found" fails only that item.
+    assert api2cart_calls(demo_world) - calls_before == 2
+    with schema_context("acme"):
+        orders = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert sorted(orders.values_list("store_order_id", flat=True)) == sorted(ids)
+        assert {order.state for order in orders} == {Order.State.ROUTED}
+        assert all(order.next_attempt_at is not None for order in orders)  # due for the ERP
+        again = OrderEvent.objects.filter(order__in=orders, step="store_update")
+        assert [event.order.store_order_id for event in again] == [ids[0]]
+        assert "Polling saw the order again" in again[0].message
+    unknown.refresh_from_db()
+    assert "does not know this order" in unknown.last_error
+
+
+def test_a_second_batch_of_the_same_orders_creates_nothing(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=2)
+    ids = [order["id"] for order in placed["orders"]]
+    first = [stored(store, "webhook", i, webhook_for(store, i)[0]) for i in ids]
+    process_items([item.pk for item in first])
+    replayed = [stored(store, "failed_webhook", i, webhook_for(store, i)[0]) for i in ids]
+
+    assert process_items([item.pk for item in replayed]) == {
+        item.pk: State.DONE for item in replayed
+    }
+    with schema_context("acme"):
+        orders = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert orders.count() == 2
+        assert OrderEvent.objects.filter(order__in=orders, step="store_update").count() == 2
+
+
+def test_an_order_first_keyed_by_its_number_stays_one_order_when_its_id_arrives(
+    demo_world, live_db
+):
+    store = demo_world.stores["acme-outlet"]
+    placed, other = demo_world.sandbox.control(
+        "api2cart", "place-orders", store="acme-outlet", count=2
+    )["orders"]
+    number = str(placed["order_id"])
+    with schema_context("acme"):  # seen before on a platform answer without `id`
+        first = make_order(
+            store=store, source=Order.Source.POLL, store_order_id=number, order_number=number
+        )
+    items = [
+        stored(store, "webhook", o["id"], webhook_for(store, o["id"])[0]) for o in (placed, other)
+    ]
+
+    assert process_items([item.pk for item in items]) == {item.pk: State.DONE for item in items}
+    with schema_context("acme"):
+        same = Order.objects.filter(store_id=store.pk, order_number=number)
+        assert list(same.values_list("pk", flat=True)) == [first.pk]
+        assert first.events.filter(step="store_update").count() == 1
+        assert Order.objects.filter(store_id=store.pk, store_order_id=other["id"]).exists()
+
+
+def test_an_order_the_database_refuses_fails_only_its_own_item(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=3)
+    ids = [order["id"] for order in placed["orders"]]
+    raw = json.loads(webhook_for(store, ids[0])[0])
+    raw["order_products"][0]["model"] = "S" * 200  # longer than any SKU the hub keeps
+    broken = stored(store, "poll", ids[0], json.dumps(raw).encode())
+    fine = [stored(store, "webhook", i, webhook_for(store, i)[0]) for i in ids[1:]]
+
+    outcomes = process_items([broken.pk, *(item.pk for item in fine)])
+
+    assert outcomes == {broken.pk: "retry", **{item.pk: State.DONE for item in fine}}
+    with schema_context("acme"):
+        accepted = Order.objects.filter(store_id=store.pk, store_order_id__in=ids)
+        assert sorted(accepted.values_list("store_order_id", flat=True)) == sorted(ids[1:])
+
+
+def test_an_answer_without_id_and_one_with_it_in_one_batch_make_one_order(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    [placed] = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=1)[
+        "orders"
+    ]
+    body = webhook_for(store, placed["id"])[0]
+    without_id = {**json.loads(body), "id": ""}  # a platform that leaves `id` empty
+    polled = stored(store, "poll", str(placed["order_id"]), json.dumps(without_id).encode())
+    webhook = stored(store, "webhook", placed["id"], body)
+
+    assert process_items([polled.pk, webhook.pk]) == {
+        polled.pk: State.DONE,
+        webhook.pk: State.DONE,
+    }
+    with schema_context("acme"):
+        same = Order.objects.filter(store_id=store.pk, order_number=str(placed["order_id"]))
+        assert list(same.values_list("store_order_id", flat=True)) == [str(placed["order_id"])]
+
+
+def test_a_poll_hit_holding_an_unreadable_order_needs_attention_alone(demo_world, live_db):
+    store = demo_world.stores["acme-outlet"]
+    placed = demo_world.sandbox.control("api2cart", "place-orders", store="acme-outlet", count=2)
+    ids = [order["id"] for order in placed["orders"]]
+    raw = json.loads(webhook_for(store, ids[0])[0])
+    raw["order_products"][0]["quantity"] = "lots"
+    unreadable = stored(store, "poll", ids[0], json.dumps(raw).encode())
+    fine = stored(store, "webhook", ids[1], webhook_for(store, ids[1])[0])
+
+    outcomes = process_items([unreadable.pk, fine.pk])
+
+    assert outcomes == {unreadable.pk: "needs_attention", fine.pk: State.DONE}
+    unreadable.refresh_from_db()
+    assert "cannot be read" in unreadable.last_error
