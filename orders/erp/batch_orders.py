@@ -45,6 +45,7 @@ from connectors.m3 import (
     NewM3OrderLine,
     is_no_such_record,
 )
+from core import keys
 from orders.addresses import erp_address
 from orders.models import Order, OrderEvent, OrderLine
 from orders.state import record_late_result
@@ -66,12 +67,8 @@ class ErpOrderRef:
 
 
 def customer_order_ref(order: Order) -> str:
-    """CUOR (20 characters): the hub's own order id, unique in the tenant and stable on retries.
-
-    The store's order number is not unique enough (two stores both have #1001, and long numbers
-    collide when cut to 20 characters); it goes to YREF for people instead.
-    """
-    return f"HUB{order.pk}"
+    """CUOR: the hub's own order id (`keys.erp_order_reference`)."""
+    return keys.erp_order_reference(order.pk)
 
 
 def erp_item_numbers(orders: list[Order], settings: ConnectionSettings) -> dict[int, Any]:

@@ -22,3 +22,8 @@ def test_other_tenants_and_other_kinds_keys_are_not_ours():
                 "hub-acme-order42x", "hub-acme-order-42", "", None):  # fmt: skip
         assert keys.record_id_of(key, keys.ORDER, schema="acme") is None, key
     assert keys.record_id_of("hub-acme-push7-3", keys.PRICE_PUSH, schema="acme") == 7
+
+
+def test_erp_order_references_keep_the_form_m3_already_holds():
+    assert keys.erp_order_reference(1234) == "HUB1234"
+    assert len(keys.erp_order_reference(10**16)) <= 20  # CUOR holds 20 characters
