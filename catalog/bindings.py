@@ -61,10 +61,9 @@ def claim_skus(store: Store, skus: Iterable[str]) -> dict[str, str]:
     assert tenant is not None, "SKUs are claimed from a tenant's schema"
     keys = sorted(by_key)
     refused: dict[str, str] = {}
-    claimed = 0
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start : start + CHUNK]
-        made = SkuOwnership.objects.bulk_create(
+        SkuOwnership.objects.bulk_create(
             [
                 SkuOwnership(
                     store=store, sku=by_key[key], sku_key=key, tenant_id=tenant.pk, source="catalog"
@@ -73,7 +72,6 @@ def claim_skus(store: Store, skus: Iterable[str]) -> dict[str, str]:
             ],
             ignore_conflicts=True,
         )
-        claimed += len(made)
         owners = SkuOwnership.objects.filter(store=store, sku_key__in=chunk).exclude(
             tenant_id=tenant.pk
         )
@@ -85,7 +83,8 @@ def claim_skus(store: Store, skus: Iterable[str]) -> dict[str, str]:
 
 def _audit_claims(store: Store, asked: list[str], refused: list[str]) -> None:
     """One activity row per claim request (and one for its refusals), naming the SKUs."""
-    kept = [sku for sku in asked if sku not in set(refused)]
+    refused_set = set(refused)
+    kept = [sku for sku in asked if sku not in refused_set]
     if kept:
         record_activity(
             "catalog.sku_claimed",
@@ -289,7 +288,15 @@ def _refuse_binding(binding: ItemBinding, reason: str) -> None:
 
 
 def _point_at(binding: ItemBinding, candidate: Candidate) -> int:
-    """The binding names the product the store's catalog shows for its SKU; 1 if it moved."""
+    """The binding names the product the store's catalog shows for its SKU; 1 if it moved.
+
+    A binding whose pushes were refused for want of that product claim is pushed again now that
+    the match has made it.
+    """
+    if binding.push_state == ItemBinding.PushState.FAILED and binding.push_error == NOT_CLAIMED:
+        ItemBinding.objects.filter(pk=binding.pk).update(
+            push_state=ItemBinding.PushState.PENDING, push_error="", push_failures=0
+        )
     if (binding.store_product_id, binding.store_variant_id) == (
         candidate.product_id,
         candidate.variant_id,

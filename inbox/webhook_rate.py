@@ -4,7 +4,7 @@ Anyone holding a store's webhook token (it is the callback URL's last part) coul
 insert inbox rows as fast as the hub takes them. Every web process counts a sender's deliveries
 of the current minute in one Redis key: one INCR per delivery, the webhook's only round trip
 besides its one database statement (about 35 µs of CPU, 50 µs in all, against a local Redis);
-the minute's first delivery also sets the key's expiry. Past `HUB_WEBHOOK_STORE_RATE` in a
+the same round trip renews the key's expiry (a pipeline). Past `HUB_WEBHOOK_STORE_RATE` in a
 minute a delivery is refused with 429 and `Retry-After` (the seconds left in the minute).
 
 Nothing refused is lost: API2Cart lists the delivery in `account.failed_webhooks`, which the hub
@@ -70,10 +70,10 @@ class WebhookRate:
         now = clock()
         key = rate_key(source, sender, int(now // WINDOW_SECONDS))
         try:
-            client = self.client()
-            count = int(client.incr(key))
-            if count == 1:
-                client.expire(key, 2 * WINDOW_SECONDS)
+            pipe = self.client().pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW_SECONDS)
+            count = int(pipe.execute()[0])
         except redis.RedisError as exc:
             self._paused_until = time.monotonic() + PAUSE_SECONDS
             logger.warning(

@@ -30,11 +30,12 @@ from prometheus_client.registry import Collector
 
 from core import work
 from core.models import WorkAttempt
+from core.sweeper import active_tenants
 from inbox.models import InboxItem
 from invoicing.models import StoreStatusUpdate
 from orders.models import CsvImport, Order
 from shipping.models import Shipment
-from tenants.models import Store, Tenant
+from tenants.models import Store
 
 RECENT = timedelta(minutes=15)
 """Upstream calls are reported over this window (attempt rows are pruned, so no lifetime total)."""
@@ -97,10 +98,7 @@ class HubCollector(Collector):
         waiting = _gauge(
             "hub_work_items_waiting", "Items waiting for a worker.", ["tenant", "kind"]
         )
-        tenants = Tenant.objects.filter(is_active=True, is_template=False).exclude(
-            schema_name="public"
-        )
-        for tenant in tenants.order_by("slug"):
+        for tenant in active_tenants().order_by("slug"):
             with schema_context(tenant.schema_name):
                 for state, n in Order.objects.values_list("state").annotate(n=Count("pk")):
                     orders.add_metric([tenant.slug, state], n)

@@ -7,10 +7,12 @@ unmatched report as a source of another tenant's product ids.
 
 from __future__ import annotations
 
+import importlib
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
@@ -163,3 +165,39 @@ def test_one_store_product_has_one_owner_and_the_stores_catalog_settles_disputes
     assert forged.get().store_product_id == ""
     owner = SkuOwnership.objects.get(store=store, sku_key=sku_key(victim.sku))
     assert (owner.tenant.slug, owner.store_product_id) == ("globex", victim.store_product_id)
+
+
+def test_after_the_upgrade_claims_name_their_bound_products_and_a_match_frees_refused_items(
+    world, db
+):
+    """Claims made before products were claimed: the migration fills them from the bindings,
+    and a binding refused meanwhile is pushed again once a match has made its claim."""
+    migration = importlib.import_module("catalog.migrations.0004_claim_bound_store_products")
+    store = world.stores[SHARED]
+    with schema_context("acme"):
+        bound(store)
+        binding = ItemBinding.objects.filter(store=store, store_variant_id="").first()
+    claims = SkuOwnership.objects.filter(store=store, tenant__slug="acme")
+    claims.update(store_product_id="", store_variant_id="")  # as the upgrade leaves them
+    with schema_context("acme"):
+        migration.claim_bound_products(django_apps, None)
+    claim = claims.get(sku_key=sku_key(binding.sku))
+    assert claim.store_product_id == binding.store_product_id
+    with schema_context("acme"):
+        bound_products = ItemBinding.objects.filter(store=store).exclude(store_product_id="")
+        assert claims.exclude(store_product_id="").count() == bound_products.count()
+
+    claims.update(store_product_id="", store_variant_id="")
+    with schema_context("acme"):
+        ItemBinding.objects.filter(pk=binding.pk).update(
+            price=binding.price + 1, push_state=B.PENDING
+        )
+        store_push.queue_pushes(store, None)
+        batch = PushBatch.objects.get(store=store, state=PushBatch.State.PENDING)
+        work.process(PushBatch, batch.pk, store_push.push_step)
+        binding.refresh_from_db()
+        assert (binding.push_state, binding.push_error) == (B.FAILED, bindings.NOT_CLAIMED)
+        bindings.match_store_catalog(store)
+        binding.refresh_from_db()
+        assert binding.push_state == B.PENDING
+    assert claims.get(sku_key=sku_key(binding.sku)).store_product_id == binding.store_product_id
