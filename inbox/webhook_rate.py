@@ -20,18 +20,18 @@ for `PAUSE_SECONDS`, so that an unreachable Redis does not cost every webhook a 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import redis
 from django.conf import settings
+
+from core.redis_client import fast_redis
 
 logger = logging.getLogger("hub.webhooks")
 
 WINDOW_SECONDS = 60
 KEY_PREFIX = "hub:webhook-rate"
 PAUSE_SECONDS = 5.0
-TIMEOUT_SECONDS = 0.25
 
 
 def clock() -> float:
@@ -47,20 +47,7 @@ class WebhookRate:
     """Deliveries per sender and minute, counted in Redis; `retry_after` is the check."""
 
     def __init__(self) -> None:
-        self._client: redis.Redis | None = None
-        self._lock = threading.Lock()
         self._paused_until = 0.0
-
-    def client(self) -> redis.Redis:
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = redis.Redis.from_url(
-                        settings.REDIS_URL,
-                        socket_timeout=TIMEOUT_SECONDS,
-                        socket_connect_timeout=TIMEOUT_SECONDS,
-                    )
-        return self._client
 
     def retry_after(self, source: str, sender: int) -> int | None:
         """Count one delivery; None when it is within the sender's cap, else the seconds until
@@ -70,7 +57,7 @@ class WebhookRate:
         now = clock()
         key = rate_key(source, sender, int(now // WINDOW_SECONDS))
         try:
-            pipe = self.client().pipeline(transaction=False)
+            pipe = fast_redis().pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, 2 * WINDOW_SECONDS)
             count = int(pipe.execute()[0])

@@ -15,6 +15,7 @@ import redis
 from django.conf import settings as django_settings
 from django.test import Client
 
+from core.redis_client import fast_redis
 from inbox import webhook_rate, webhooks
 from inbox.models import InboxItem
 from inbox.polling import poll_store, replay_failed_webhooks
@@ -173,9 +174,13 @@ def test_the_cap_is_per_store(frozen_minute, settings, db):
         forget_rate("api2cart", store.pk)
 
 
-def test_webhooks_are_accepted_while_redis_is_unreachable(monkeypatch, settings, db, caplog):
+def test_webhooks_are_accepted_while_redis_is_unreachable(
+    request, monkeypatch, settings, db, caplog
+):
     settings.HUB_WEBHOOK_STORE_RATE = 1
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    fast_redis.cache_clear()  # the pool is made for the URL above, and dropped afterwards
+    request.addfinalizer(fast_redis.cache_clear)
     monkeypatch.setattr(webhooks, "webhook_rate", webhook_rate.WebhookRate())
     account = Api2CartAccount.objects.create(
         name="offline", base_url="http://127.0.0.1:9/api2cart/v1.1", api_key="offline-key"
