@@ -115,10 +115,34 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("upstream", choices=("api2cart", "m3", "shipstation"))
     faults.add_argument("fault_values", nargs="*", metavar="key=value")
     faults.add_argument("--clear", action="store_true")
+    _add_order_change_commands(subs)
     status = subs.add_parser("status", help="counts of every fake")
     status.add_argument("--json", action="store_true")
     subs.add_parser("reset", help="drop all sandbox state and reseed the demo data")
     return parser
+
+
+def _add_order_change_commands(subs: argparse._SubParsersAction) -> None:
+    """What a store does to an order after it was placed; each fires order.update."""
+
+    def order_change(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = subs.add_parser(name, help=help_text)
+        sub.add_argument("order_id", help="the order number or id that place-orders printed")
+        sub.add_argument("--store", help="store name or key (default: the one with that order)")
+        return sub
+
+    cancel = order_change("cancel", "the store cancels an order")
+    cancel.add_argument("--reason", help="comment on the status history entry")
+    refund = order_change("refund", "the store refunds an order (all of it without options)")
+    refund.add_argument("--amount", help="the refund's total")
+    refund.add_argument("--line", action="append", metavar="SKU=QTY", help="refund lines")
+    refund.add_argument("--shipping", help="shipping refunded")
+    refund.add_argument("--comment")
+    readdress = order_change("readdress", "the store changes the shipping address")
+    for field in ("name", "address1", "address2", "city", "postcode", "country", "region"):
+        readdress.add_argument(f"--{field}")
+    edit = order_change("edit-lines", "the store changes line quantities (0 removes a line)")
+    edit.add_argument("--set", action="append", required=True, metavar="SKU=QTY", dest="lines")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,7 +192,43 @@ def run_control(options: dict[str, Any]) -> None:
     print(json.dumps(answer, indent=2))
 
 
+ORDER_CHANGES = {
+    "cancel": ("cancel-order", ("reason",)),
+    "refund": ("refund-order", ("amount", "shipping", "comment", "line")),
+    "readdress": (
+        "readdress-order",
+        ("name", "address1", "address2", "city", "postcode", "country", "region"),
+    ),
+    "edit-lines": ("edit-order-lines", ("lines",)),
+}
+
+
+def _order_change_call(action: str, options: dict) -> tuple[str, str, dict]:
+    """`cancel|refund|readdress|edit-lines ORDER_ID ...` as an api2cart control action."""
+    control_action, fields = ORDER_CHANGES[action]
+    payload: dict[str, Any] = {"order_id": options["order_id"]}
+    if options["store"]:
+        payload["store"] = options["store"]
+    for name in fields:
+        if options.get(name) is None:
+            continue
+        if name in ("line", "lines"):
+            payload["lines"] = [_sku_quantity(action, item) for item in options[name]]
+        else:
+            payload[name] = options[name]
+    return "api2cart", control_action, payload
+
+
+def _sku_quantity(action: str, item: str) -> dict:
+    sku, sep, quantity = item.partition("=")
+    if not sep or not sku or not quantity.strip().isdigit():
+        raise CommandError(f"{action}: expected SKU=QTY with a whole quantity, got {item!r}")
+    return {"sku": sku, "quantity": int(quantity)}
+
+
 def _control_call(action: str, options: dict) -> tuple[str, str, dict]:
+    if action in ORDER_CHANGES:
+        return _order_change_call(action, options)
     if action == "place-orders":
         return "api2cart", action, {"store": options["store"], "count": options["count"]}
     if action == "set-price":

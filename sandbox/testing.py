@@ -74,6 +74,65 @@ class SandboxHandle:
     def reset(self) -> dict:
         return control_request(self.url, "reset", {})
 
+    # What a store does to an order after the hub imported it (each fires order.update).
+    # `order_id` is the order number or the id that place-orders returned; `lines` map SKUs
+    # to quantities.
+
+    def cancel_store_order(
+        self, order_id: str, store: str | None = None, reason: str | None = None
+    ) -> dict:
+        return self._change_store_order("cancel-order", order_id, store, reason=reason)
+
+    def refund_store_order(
+        self,
+        order_id: str,
+        store: str | None = None,
+        *,
+        amount: float | str | None = None,
+        lines: dict[str, int] | None = None,
+        shipping: float | str | None = None,
+        comment: str | None = None,
+    ) -> dict:
+        """A full refund when no amount, lines or shipping are given."""
+        return self._change_store_order(
+            "refund-order",
+            order_id,
+            store,
+            amount=amount,
+            lines=_sku_lines(lines) if lines else None,
+            shipping=shipping,
+            comment=comment,
+        )
+
+    def readdress_store_order(
+        self, order_id: str, store: str | None = None, **address: str
+    ) -> dict:
+        """`address`: name, address1, address2, city, postcode, country, region; none given
+        moves the order to another UK address."""
+        return self._change_store_order("readdress-order", order_id, store, **address)
+
+    def edit_store_order_lines(
+        self, order_id: str, lines: dict[str, int], store: str | None = None
+    ) -> dict:
+        return self._change_store_order(
+            "edit-order-lines", order_id, store, lines=_sku_lines(lines)
+        )
+
+    def shipstation_order_history(self, order: str | int, account: str | None = None) -> dict:
+        """The ShipStation order, its status changes and the cancel upserts for its key."""
+        payload: dict[str, Any] = {"order": str(order)}
+        if account:
+            payload["account"] = account
+        return self.control("shipstation", "order-history", **payload)
+
+    def _change_store_order(
+        self, action: str, order_id: str, store: str | None, **fields: Any
+    ) -> dict:
+        payload = {name: value for name, value in fields.items() if value is not None}
+        if store:
+            payload["store"] = store
+        return self.control("api2cart", action, order_id=str(order_id), **payload)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -177,3 +236,7 @@ def _drain(process: subprocess.Popen) -> None:
             pass
     except (OSError, ValueError):
         return
+
+
+def _sku_lines(lines: dict[str, int]) -> list[dict]:
+    return [{"sku": sku, "quantity": quantity} for sku, quantity in lines.items()]

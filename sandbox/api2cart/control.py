@@ -24,6 +24,10 @@ class ControlMixin:
         actions: dict[str, Callable[[dict], dict]] = {
             "place-orders": self._control_place_orders,
             "update-order": self._control_update_order,
+            "cancel-order": self._control_cancel_order,
+            "refund-order": self._control_refund_order,
+            "readdress-order": self._control_readdress_order,
+            "edit-order-lines": self._control_edit_order_lines,
             "set-order-fields": self._control_set_order_fields,
             "disconnect-store": self._control_disconnect,
             "reconnect-store": self._control_reconnect,

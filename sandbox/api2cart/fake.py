@@ -21,6 +21,7 @@ from sandbox import demo_data
 
 # Importing a module registers its @method handlers in METHODS.
 from sandbox.api2cart import account, customers, profiles, shipments  # noqa: F401
+from sandbox.api2cart.changes import StoreChangesMixin
 from sandbox.api2cart.control import ControlMixin
 from sandbox.api2cart.orders import OrdersMixin
 from sandbox.api2cart.products import ProductsMixin
@@ -96,7 +97,7 @@ CREATE TABLE IF NOT EXISTS a2c_idempotency (
 """
 
 
-class Api2CartFake(ControlMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
+class Api2CartFake(ControlMixin, StoreChangesMixin, OrdersMixin, ProductsMixin, WebhooksMixin):
     """The API2Cart account `demo_data.API2CART_API_KEY` with the demo stores connected."""
 
     name = "api2cart"

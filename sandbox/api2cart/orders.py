@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -58,50 +60,10 @@ class OrdersMixin:
             number_ = self.store_number(store_key)
             internal = self.next_id(conn, "a2c_orders", store_key, number_ * 1000000 + 5000)
             order_number = str(internal - number_ * 1000000 - 5000 + 1000)
-            items = []
-            subtotal = Decimal(0)
-            weight = Decimal(0)
-            for line_no, (product, child, quantity) in enumerate(lines, start=1):
-                source = child or product
-                price = Decimal(str(source["price"]))
-                subtotal += price * quantity
-                weight += Decimal(str(source["weight"])) * quantity
-                items.append(
-                    {
-                        "product_id": product["id"],
-                        "order_product_id": str(internal * 100 + line_no),
-                        "model": child["sku"] if child else product["u_sku"],
-                        "name": child["name"] if child else product["name"],
-                        "price": money(price),
-                        "price_inc_tax": money(price),
-                        "quantity": quantity,
-                        "discount_amount": 0.0,
-                        "total_price": money(price * quantity),
-                        "tax_percent": 0.0,
-                        "tax_value": 0.0,
-                        "tax_value_after_discount": 0.0,
-                        "options": [
-                            {
-                                "option_id": option["name"],
-                                "name": option["name"],
-                                "value": option["value"],
-                                "price": 0.0,
-                                "weight": 0.0,
-                                "type": "select",
-                                "product_option_value_id": option["value"],
-                            }
-                            for option in (child or {}).get("options", [])
-                        ],
-                        "variant_id": child["id"] if child else "",
-                        "weight_unit": "kg",
-                        "weight": float(source["weight"]),
-                        "barcode": "",
-                        "parent_order_product_id": None,
-                    }
-                )
-            shipping, tax, discount = order_charges(store, subtotal, len(items))
-            total = subtotal + shipping + tax - discount
-            paid = total if financial_status == "paid" else Decimal(0)
+            items = [
+                order_line(product, child, quantity, str(internal * 100 + line_no))
+                for line_no, (product, child, quantity) in enumerate(lines, start=1)
+            ]
             billing = dict(customer["address_book"][0], type="billing")
             order = {
                 "id": str(internal),
@@ -128,35 +90,13 @@ class OrdersMixin:
                 "status": {
                     "id": status,
                     "name": status,
-                    "history": [
-                        {
-                            "id": status,
-                            "name": status,
-                            "modified_time": a2c_date(now),
-                            "notify": False,
-                            "comment": "",
-                        }
-                    ],
+                    "history": [status_entry(status, now)],
                     "refund_info": None,
                 },
                 "financial_status": financial_status,
                 "fulfillment_status": "unfulfilled",
-                "totals": {
-                    "total": money(total),
-                    "subtotal": money(subtotal),
-                    "shipping": money(shipping),
-                    "tax": money(tax),
-                    "discount": money(discount),
-                },
-                "total": {
-                    "subtotal_ex_tax": money(subtotal),
-                    "wrapping_ex_tax": 0.0,
-                    "shipping_ex_tax": money(shipping),
-                    "total_discount": money(discount),
-                    "total_tax": money(tax),
-                    "total": money(total),
-                    "total_paid": money(paid),
-                },
+                "totals": None,  # set by price_order
+                "total": None,
                 "discounts": [],
                 "order_products": items,
                 "bundles": [],
@@ -165,10 +105,11 @@ class OrdersMixin:
                 "order_details_url": f"{store['url']}/admin/orders/{internal}",
                 "warehouses_ids": ["1"],
                 "refunds": [],
-                "total_weight": float(weight),
+                "total_weight": 0.0,
                 "additional_fields": {},
                 "custom_fields": {},
             }
+            price_order(store, order)
             self.save_order(conn, store_key, order)
             customer_doc = self.load("a2c_customers", store_key, customer["id"], "Customer")
             customer_doc["orders_count"] += 1
@@ -178,6 +119,19 @@ class OrdersMixin:
                 (dumps(customer_doc), store_key, int(customer["id"])),
             )
         return order
+
+    def change_order(
+        self, store: dict, order_id: str, change: Callable[[dict, str], None]
+    ) -> tuple[dict, int]:
+        """Apply a change the store made to an order, as order.update does: `modified_at`
+        moves and `order.update` webhooks fire. Returns the order and the webhooks sent."""
+        now = stored(self.sandbox.now())
+        with self.db.transaction() as conn:
+            order = self.find_order(store["store_key"], {"order_id": order_id})
+            change(order, now)
+            order["modified_at"] = a2c_date(now)
+            self.save_order(conn, store["store_key"], order)
+        return order, self.fire(store, "order", "update", order, order["id"])
 
     def update_order(self, store: dict, order_id: str, changes: dict) -> dict:
         """Apply order.update fields and fire order.update webhooks."""
@@ -190,23 +144,13 @@ class OrdersMixin:
             value = changes.get(field_name)
             if value is not None and value not in allowed:
                 raise invalid(field_name, f"Supported values: {', '.join(allowed)}.")
-        now = stored(self.sandbox.now())
-        with self.db.transaction() as conn:
-            order = self.find_order(store["store_key"], {"order_id": order_id})
+
+        def apply(order: dict, now: str) -> None:
             status = changes.get("order_status")
-            if status and status != order["status"]["id"]:
-                order["status"]["id"] = order["status"]["name"] = status
-                order["status"]["history"].append(
-                    {
-                        "id": status,
-                        "name": status,
-                        "modified_time": a2c_date(now),
-                        "notify": bool(boolean(changes, "send_notifications", False)),
-                        "comment": changes.get("comment") or "",
-                    }
-                )
-                if status == "Completed":
-                    order["finished_time"] = a2c_date(now)
+            if status:
+                notify = bool(boolean(changes, "send_notifications", False))
+                comment = changes.get("comment") or changes.get("cancellation_reason") or ""
+                set_status(order, status, now, comment, notify)
             for name in ("financial_status", "fulfillment_status"):
                 if changes.get(name):
                     order[name] = changes[name]
@@ -214,10 +158,8 @@ class OrdersMixin:
                 order["total"]["total_paid"] = order["total"]["total"]
             if changes.get("comment"):
                 order["comment"] = changes["comment"]
-            order["modified_at"] = a2c_date(now)
-            self.save_order(conn, store["store_key"], order)
-        self.fire(store, "order", "update", order, order["id"])
-        return order
+
+        return self.change_order(store, order_id, apply)[0]
 
     def refresh_fulfillment(self, conn: Any, store_key: str, order: dict) -> None:
         shipped: Counter[str] = Counter()
@@ -237,6 +179,94 @@ class OrdersMixin:
             order["fulfillment_status"] = "partially_fulfilled"
         order["modified_at"] = a2c_date(stored(self.sandbox.now()))
         self.save_order(conn, store_key, order)
+
+
+def order_line(product: dict, child: dict | None, quantity: int, order_product_id: str) -> dict:
+    """One `order_products` entry for a catalogue product or one of its variants."""
+    source = child or product
+    price = Decimal(str(source["price"]))
+    return {
+        "product_id": product["id"],
+        "order_product_id": order_product_id,
+        "model": child["sku"] if child else product["u_sku"],
+        "name": child["name"] if child else product["name"],
+        "price": money(price),
+        "price_inc_tax": money(price),
+        "quantity": quantity,
+        "discount_amount": 0.0,
+        "total_price": money(price * quantity),
+        "tax_percent": 0.0,
+        "tax_value": 0.0,
+        "tax_value_after_discount": 0.0,
+        "options": [
+            {
+                "option_id": option["name"],
+                "name": option["name"],
+                "value": option["value"],
+                "price": 0.0,
+                "weight": 0.0,
+                "type": "select",
+                "product_option_value_id": option["value"],
+            }
+            for option in (child or {}).get("options", [])
+        ],
+        "variant_id": child["id"] if child else "",
+        "weight_unit": "kg",
+        "weight": float(source["weight"]),
+        "barcode": "",
+        "parent_order_product_id": None,
+    }
+
+
+def price_order(store: dict, order: dict) -> None:
+    """`totals`, `total` and `total_weight` from the lines, the way a new order is priced;
+    a paid order has paid its new total, any other keeps what it had paid."""
+    items = order["order_products"]
+    subtotal = sum((Decimal(str(line["price"])) * line["quantity"] for line in items), Decimal(0))
+    weight = sum((Decimal(str(line["weight"])) * line["quantity"] for line in items), Decimal(0))
+    shipping, tax, discount = order_charges(store, subtotal, len(items))
+    total = subtotal + shipping + tax - discount
+    if order["financial_status"] == "paid":
+        paid = total
+    else:
+        paid = Decimal(str((order.get("total") or {}).get("total_paid") or 0))
+    order["totals"] = {
+        "total": money(total),
+        "subtotal": money(subtotal),
+        "shipping": money(shipping),
+        "tax": money(tax),
+        "discount": money(discount),
+    }
+    order["total"] = {
+        "subtotal_ex_tax": money(subtotal),
+        "wrapping_ex_tax": 0.0,
+        "shipping_ex_tax": money(shipping),
+        "total_discount": money(discount),
+        "total_tax": money(tax),
+        "total": money(total),
+        "total_paid": money(paid),
+    }
+    order["total_weight"] = float(weight)
+
+
+def status_entry(status: str, now: str, comment: str = "", notify: bool = False) -> dict:
+    return {
+        "id": status,
+        "name": status,
+        "modified_time": a2c_date(now),
+        "notify": notify,
+        "comment": comment,
+    }
+
+
+def set_status(order: dict, status: str, now: str, comment: str = "", notify: bool = False) -> None:
+    """A new status and its `status.history` entry; setting the same status changes nothing."""
+    if status == order["status"]["id"]:
+        return
+    order["status"]["id"] = order["status"]["name"] = status
+    order["status"]["history"].append(status_entry(status, now, comment, notify))
+    if status == "Completed":
+        order["finished_time"] = a2c_date(now)
 
 
 def order_charges(store: dict, subtotal: Decimal, lines: int) -> tuple[Decimal, ...]:
@@ -459,26 +489,17 @@ def order_refund_add(fake: Api2CartFake, call: Call) -> dict:
     with fake.db.transaction() as conn:
         order = fake.find_order(store_key, args)
         lines = {item["order_product_id"]: item for item in order["order_products"]}
-        refunded_items = []
-        amount = Decimal(0)
+        refunded: list[RefundedLine] = []
         for item in args.get("items") or []:
             line = lines.get(str(item.get("order_product_id")))
             if line is None:
                 raise not_found("Order product", item.get("order_product_id"))
             quantity = int(item.get("quantity", line["quantity"]))
             price = Decimal(str(item.get("price", line["price"])))
-            amount += price * quantity
-            refunded_items.append(
-                {
-                    "product_id": line["product_id"],
-                    "variant_id": line["variant_id"],
-                    "order_product_id": line["order_product_id"],
-                    "qty": quantity,
-                    "refund": money(price * quantity),
-                }
-            )
+            refunded.append((line, quantity, price * quantity))
         shipping = Decimal(str(args.get("shipping_price") or 0))
         fee = Decimal(str(args.get("fee_price") or 0))
+        amount = sum((money_ for _, _, money_ in refunded), Decimal(0))
         total = (
             Decimal(str(args["total_price"]))
             if args.get("total_price")
@@ -491,31 +512,66 @@ def order_refund_add(fake: Api2CartFake, call: Call) -> dict:
             if args.get("date")
             else stored(fake.sandbox.now())
         )
-        refund_id = str(int(order["id"]) * 10 + len(order["refunds"]) + 1)
-        order["refunds"].append(
-            {
-                "id": refund_id,
-                "shipping": money(shipping),
-                "fee": money(fee),
-                "tax": 0.0,
-                "total": money(total),
-                "modified_time": a2c_date(when),
-                "comment": text(args, "message") or "",
-                "items": refunded_items,
-            }
-        )
-        already = sum(Decimal(str(r["total"])) for r in order["refunds"])
-        order["status"]["refund_info"] = {
-            "shipping": money(shipping),
-            "fee": money(fee),
-            "tax": 0.0,
-            "total_refunded": money(already),
-            "time": a2c_date(when),
-            "comment": text(args, "message") or "",
-            "refunded_items": refunded_items,
-        }
-        full = already >= Decimal(str(order["totals"]["total"]))
-        order["financial_status"] = "refunded" if full else "partially_refunded"
+        refund = Refund(refunded, shipping, fee, Decimal(0), total, text(args, "message") or "")
+        refund_id = record_refund(order, refund, when)
         order["modified_at"] = a2c_date(stored(fake.sandbox.now()))
         fake.save_order(conn, store_key, order)
     return {"refund_id": refund_id, "additional_refund_ids": []}
+
+
+RefundedLine = tuple[dict, int, Decimal]
+"""(order line, quantity, amount refunded for it)."""
+
+
+@dataclass(frozen=True)
+class Refund:
+    lines: list[RefundedLine]
+    shipping: Decimal
+    fee: Decimal
+    tax: Decimal
+    total: Decimal
+    comment: str
+
+
+def refunded_so_far(order: dict, field_name: str = "total") -> Decimal:
+    return sum((Decimal(str(r[field_name])) for r in order["refunds"]), Decimal(0))
+
+
+def record_refund(order: dict, refund: Refund, when: str) -> str:
+    """Append to `refunds[]`, sum every refund up in `status.refund_info` and set the financial
+    status (`refunded` once the order total is refunded); returns the new refund's id."""
+    items = [
+        {
+            "product_id": line["product_id"],
+            "variant_id": line["variant_id"],
+            "order_product_id": line["order_product_id"],
+            "qty": quantity,
+            "refund": money(amount),
+        }
+        for line, quantity, amount in refund.lines
+    ]
+    refund_id = str(int(order["id"]) * 10 + len(order["refunds"]) + 1)
+    order["refunds"].append(
+        {
+            "id": refund_id,
+            "shipping": money(refund.shipping),
+            "fee": money(refund.fee),
+            "tax": money(refund.tax),
+            "total": money(refund.total),
+            "modified_time": a2c_date(when),
+            "comment": refund.comment,
+            "items": items,
+        }
+    )
+    order["status"]["refund_info"] = {
+        "shipping": money(refunded_so_far(order, "shipping")),
+        "fee": money(refunded_so_far(order, "fee")),
+        "tax": money(refunded_so_far(order, "tax")),
+        "total_refunded": money(refunded_so_far(order)),
+        "time": a2c_date(when),
+        "comment": refund.comment,
+        "refunded_items": [item for r in order["refunds"] for item in r["items"]],
+    }
+    full = refunded_so_far(order) >= Decimal(str(order["totals"]["total"]))
+    order["financial_status"] = "refunded" if full else "partially_refunded"
+    return refund_id

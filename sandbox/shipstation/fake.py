@@ -98,6 +98,23 @@ CREATE TABLE IF NOT EXISTS ss_webhooks (
     store_id INTEGER,
     name TEXT
 );
+CREATE TABLE IF NOT EXISTS ss_status_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    order_id INTEGER NOT NULL,
+    order_key TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ss_cancel_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    accepted INTEGER NOT NULL,
+    refusal TEXT
+);
 CREATE TABLE IF NOT EXISTS ss_counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -161,7 +178,8 @@ class RateLimiter:
             if allowed:
                 used += 1
             self._windows[key_pair] = (started, used)
-            reset = max(1, math.ceil(started + RATE_WINDOW_SECONDS - now))
+            elapsed = now - started  # `started + 60 - now` can round up past 60
+            reset = max(1, math.ceil(RATE_WINDOW_SECONDS - elapsed))
             return RateDecision(allowed, self.limit, self.limit - used, reset)
 
     def untouched(self) -> RateDecision:
@@ -313,17 +331,19 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
         return response
 
     def control(self, action: str, payload: dict) -> dict:
-        if action == "ship":
-            return self._control_ship(payload)
-        if action == "set-rate-limit":
-            return self._control_rate_limit(payload)
-        if action == "set-api-access":
-            return self._control_api_access(payload)
-        raise ControlError(
-            f"Unknown ShipStation action {action!r}; known: ship, set-rate-limit, set-api-access"
-        )
+        actions = {
+            "ship": self._control_ship,
+            "set-rate-limit": self._control_rate_limit,
+            "set-api-access": self._control_api_access,
+            "order-history": self._control_order_history,
+        }
+        if action not in actions:
+            raise ControlError(
+                f"Unknown ShipStation action {action!r}; known: {', '.join(sorted(actions))}"
+            )
+        return actions[action](payload)
 
-    def status(self) -> dict[str, int]:
+    def status(self) -> dict[str, Any]:
         with self._stats_lock:
             stats = dict(self._stats)
         return {
@@ -332,7 +352,21 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
             "fulfillments": self.db.scalar("SELECT COUNT(*) FROM ss_fulfillments"),
             "webhook_subscriptions": self.db.scalar("SELECT COUNT(*) FROM ss_webhooks"),
             **stats,
+            "orders_by_status": self._orders_by_status(),
+            "cancel_requests": self.db.scalar("SELECT COUNT(*) FROM ss_cancel_requests"),
+            "cancel_requests_refused": self.db.scalar(
+                "SELECT COUNT(*) FROM ss_cancel_requests WHERE accepted = 0"
+            ),
         }
+
+    def _orders_by_status(self) -> dict[str, int]:
+        """Active orders per status; the four a warehouse works with are always listed."""
+        counts = dict.fromkeys(("awaiting_shipment", "on_hold", "cancelled", "shipped"), 0)
+        rows = self.db.query(
+            "SELECT status, COUNT(*) AS n FROM ss_orders WHERE active = 1 GROUP BY status"
+        )
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
 
     # -- plumbing -----------------------------------------------------------
 
@@ -432,6 +466,55 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
                     )
         webhooks = self._send(notifications.values())
         return {"shipped": shipped, "webhooks_queued": webhooks}
+
+    def _control_order_history(self, payload: dict) -> dict:
+        """One order as GET /orders/{id} shows it, with every status it took and the cancel
+        upserts received for its orderKey (taken and refused)."""
+        wanted, account = payload.get("order"), payload.get("account")
+        if wanted in (None, ""):
+            raise ControlError('order-history needs "order" (number, key or id)')
+        where = ["(order_number = ? OR order_key = ? OR CAST(order_id AS TEXT) = ?)"]
+        params = [str(wanted)] * 3
+        if account:
+            where.append("account = ?")
+            params.append(account)
+        rows = self.db.query(
+            f"SELECT account, data FROM ss_orders WHERE {' AND '.join(where)} ORDER BY order_id",
+            params,
+        )
+        if not rows:
+            raise ControlError(f"No ShipStation order matches {wanted!r}")
+        if len(rows) > 1:
+            raise ControlError(f'{len(rows)} orders match {wanted!r}; pass "account" or the key')
+        slug, order = rows[0]["account"], json.loads(rows[0]["data"])
+        history = self.db.query(
+            "SELECT from_status, to_status, changed_at FROM ss_status_history"
+            " WHERE order_id = ? ORDER BY id",
+            (order["orderId"],),
+        )
+        cancels = self.db.query(
+            "SELECT requested_at, accepted, refusal FROM ss_cancel_requests"
+            " WHERE account = ? AND order_key = ? ORDER BY id",
+            (slug, order["orderKey"]),
+        )
+        return {
+            "account": slug,
+            "order": order,
+            "status_history": [
+                {"from": row["from_status"], "to": row["to_status"], "at": row["changed_at"]}
+                for row in history
+            ],
+            "cancel_requests": len(cancels),
+            "cancel_requests_refused": sum(1 for row in cancels if not row["accepted"]),
+            "cancel_request_log": [
+                {
+                    "at": row["requested_at"],
+                    "accepted": bool(row["accepted"]),
+                    "refusal": row["refusal"],
+                }
+                for row in cancels
+            ],
+        }
 
     def _control_rate_limit(self, payload: dict) -> dict:
         limit = payload.get("limit", DEFAULT_RATE_LIMIT)

@@ -43,6 +43,9 @@ ORDER_STATUSES = (
 )
 MAX_BULK_ORDERS = 100
 
+UpsertOutcome = tuple[Any, dict | None, ApiError | None]
+"""(order sent, order stored or None, refusal or None) for one createorder(s) element."""
+
 
 class OrdersMixin:
     """The `/orders` resource, except what buys labels or records shipments."""
@@ -119,8 +122,13 @@ class OrdersMixin:
                 }
             )
         batch = str(uuid.uuid4())
-        with self.db.transaction() as conn:
-            order, notify = self._upsert_order(conn, account, payload, batch, "apiOrder")
+        try:
+            with self.db.transaction() as conn:
+                order, notify = self._upsert_order(conn, account, payload, batch, "apiOrder")
+        except ApiError as error:
+            self._note_cancel_requests(account.slug, [(payload, None, error)])
+            raise
+        self._note_cancel_requests(account.slug, [(payload, order, None)])
         if notify:
             self._send([_order_notification(account.slug, order["advancedOptions"], batch)])
         return order
@@ -143,13 +151,16 @@ class OrdersMixin:
             )
         batch = str(uuid.uuid4())
         results, notified_stores = [], {}
+        outcomes: list[UpsertOutcome] = []
         with self.db.transaction() as conn:
             for item in payload:
                 try:
                     order, notify = self._upsert_order(conn, account, item, batch, "apiOrder")
                 except ApiError as error:
+                    outcomes.append((item, None, error))
                     results.append(_bulk_failure(item, error))
                     continue
+                outcomes.append((item, order, None))
                 results.append(
                     {
                         "orderId": order["orderId"],
@@ -162,6 +173,7 @@ class OrdersMixin:
                 if notify:
                     store_id = order["advancedOptions"]["storeId"]
                     notified_stores[store_id] = order["advancedOptions"]
+        self._note_cancel_requests(account.slug, outcomes)
         self._send(
             _order_notification(account.slug, options, batch)
             for options in notified_stores.values()
@@ -185,14 +197,7 @@ class OrdersMixin:
             raise ApiError.invalid(errors)
         existing = self._find_existing_order(conn, account.slug, payload, field_prefix)
         if existing is not None and existing["orderStatus"] not in UPDATABLE_STATUSES:
-            raise ApiError.invalid(
-                {
-                    f"{field_prefix}.orderStatus": [
-                        f"Order {existing['orderNumber']} is {existing['orderStatus']} "
-                        "and can no longer be updated."
-                    ]
-                }
-            )
+            raise closed_order_refusal(existing["orderStatus"], field_prefix)
         advanced = payload.get("advancedOptions") or {}
         if existing is not None:
             store_id = existing["advancedOptions"]["storeId"]
@@ -397,6 +402,7 @@ class OrdersMixin:
             "hold_until": _hold_until_key(order),
             "data": json.dumps(order),
         }
+        self._note_status_change(conn, account, order)
         if existing is None:
             columns |= {
                 "order_id": order["orderId"],
@@ -419,6 +425,50 @@ class OrdersMixin:
             f"UPDATE ss_orders SET {assignments} WHERE order_id = ?",
             [*columns.values(), order["orderId"]],
         )
+
+    def _note_status_change(self, conn: sqlite3.Connection, account: str, order: dict) -> None:
+        """Every status an order takes, for the `order-history` control action."""
+        row = conn.execute(
+            "SELECT status FROM ss_orders WHERE order_id = ?", (order["orderId"],)
+        ).fetchone()
+        previous = row["status"] if row else None
+        if previous == order["orderStatus"]:
+            return
+        conn.execute(
+            "INSERT INTO ss_status_history (account, order_id, order_key, from_status, to_status,"
+            " changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                account,
+                order["orderId"],
+                order["orderKey"],
+                previous,
+                order["orderStatus"],
+                format_timestamp(self._now()),
+            ),
+        )
+
+    def _note_cancel_requests(self, account: str, outcomes: list[UpsertOutcome]) -> None:
+        """Count each upsert asking for `cancelled`, taken or refused, by orderKey: a test can
+        then tell that the hub cancelled an order once, and not again and again."""
+        stamp = format_timestamp(self._now())
+        rows = [
+            (
+                account,
+                str(payload.get("orderKey") or (order or {}).get("orderKey") or ""),
+                stamp,
+                int(error is None),
+                None if error is None else _error_text(error),
+            )
+            for payload, order, error in outcomes
+            if isinstance(payload, dict) and payload.get("orderStatus") == "cancelled"
+        ]
+        if rows:
+            with self.db.transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO ss_cancel_requests (account, order_key, requested_at, accepted,"
+                    " refusal) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
 
     def _load_order(self, conn: sqlite3.Connection, account: str, order_id: int) -> dict:
         rows = conn.execute(
@@ -647,14 +697,25 @@ def _order_notification(account: str, advanced_options: dict, batch: str) -> Not
     )
 
 
-def _bulk_failure(item: dict, error: ApiError) -> dict:
+def closed_order_refusal(status: str, field_prefix: str) -> ApiError:
+    """ShipStation updates only open orders (contract §2.2); its wording is unconfirmed, so the
+    sandbox says plainly why: "The order is cancelled and cannot be updated." """
+    text = f"The order is {status} and cannot be updated."
+    return ApiError(400, {"Message": text, "ModelState": {f"{field_prefix}.orderStatus": [text]}})
+
+
+def _error_text(error: ApiError) -> str:
     messages = [text for texts in error.body.get("ModelState", {}).values() for text in texts]
+    return " ".join(messages) or error.body.get("Message") or ""
+
+
+def _bulk_failure(item: dict, error: ApiError) -> dict:
     return {
         "orderId": 0,
         "orderNumber": item.get("orderNumber"),
         "orderKey": item.get("orderKey"),
         "success": False,
-        "errorMessage": " ".join(messages) or error.body.get("Message"),
+        "errorMessage": _error_text(error),
     }
 
 

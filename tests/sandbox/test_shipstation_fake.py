@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import queue
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -286,9 +288,12 @@ def test_createorder_refuses_to_update_closed_orders(api: str, final_status: str
 
     answer = requests.post(f"{api}/orders/createorder", json=new_order(number), auth=ACME_AUTH)
 
+    refusal = f"The order is {final_status} and cannot be updated."
     assert answer.status_code == 400
-    assert answer.json()["Message"] == "The request is invalid."
-    assert "ModelState" in answer.json()
+    assert answer.json() == {
+        "Message": refusal,
+        "ModelState": {"apiOrder.orderStatus": [refusal]},
+    }
 
 
 def test_createorder_reports_bad_input_as_model_state(api: str) -> None:
@@ -612,3 +617,141 @@ def test_status_counts_shipstation_activity(sandbox: SandboxHandle) -> None:
     for key in ("shipstation_orders", "shipments", "fulfillments", "calls", "rate_limited"):
         assert isinstance(counts[key], int)
     assert counts["calls"] > 0 and counts["shipstation_orders"] > 0
+
+
+# -- cancel, hold and refusals by upsert ------------------------------------------------
+
+
+def cancel_body(number: str) -> dict:
+    return new_order(number, orderStatus="cancelled")
+
+
+def test_cancel_by_upsert_is_counted_per_order_key(sandbox: SandboxHandle, api: str) -> None:
+    number = unique("CANCEL")
+    created = create(api, new_order(number))
+    before = sandbox.status()["shipstation"]
+
+    cancelled = create(api, cancel_body(number))
+
+    assert cancelled["orderId"] == created["orderId"]
+    assert cancelled["orderStatus"] == "cancelled"
+    history = sandbox.shipstation_order_history(f"test:{number}")
+    assert history["account"] == "acme"
+    assert history["order"]["orderStatus"] == "cancelled"
+    assert [(h["from"], h["to"]) for h in history["status_history"]] == [
+        (None, "awaiting_shipment"),
+        ("awaiting_shipment", "cancelled"),
+    ]
+    assert ORDER_TIMESTAMP.match(history["status_history"][-1]["at"])
+    assert history["cancel_requests"] == 1 and history["cancel_requests_refused"] == 0
+    after = sandbox.status()["shipstation"]
+    assert after["cancel_requests"] == before["cancel_requests"] + 1
+    assert after["orders_by_status"]["cancelled"] == before["orders_by_status"]["cancelled"] + 1
+
+
+def test_cancelling_an_unknown_key_creates_a_cancelled_order(
+    sandbox: SandboxHandle, api: str
+) -> None:
+    number = unique("NEWCANCEL")
+
+    order = create(api, cancel_body(number))
+
+    assert order["orderStatus"] == "cancelled" and order["orderKey"] == f"test:{number}"
+    assert sandbox.shipstation_order_history(number)["cancel_requests"] == 1
+
+
+def test_on_hold_by_upsert_is_accepted_and_released_by_restore(api: str) -> None:
+    number = unique("ONHOLD")
+    created = create(api, new_order(number))
+
+    held = create(api, new_order(number, orderStatus="on_hold"))
+
+    assert held["orderId"] == created["orderId"] and held["orderStatus"] == "on_hold"
+    restored = requests.post(
+        f"{api}/orders/restorefromhold", json={"orderId": held["orderId"]}, auth=ACME_AUTH
+    )
+    assert restored.json() == {"success": True, "message": "Order restored successfully."}
+
+
+def test_cancelling_twice_is_refused_and_counted(sandbox: SandboxHandle, api: str) -> None:
+    number = unique("TWICE")
+    create(api, cancel_body(number))
+
+    again = requests.post(f"{api}/orders/createorder", json=cancel_body(number), auth=ACME_AUTH)
+
+    refusal = "The order is cancelled and cannot be updated."
+    assert again.status_code == 400
+    assert again.json() == {"Message": refusal, "ModelState": {"apiOrder.orderStatus": [refusal]}}
+    history = sandbox.shipstation_order_history(number)
+    assert history["cancel_requests"] == 2 and history["cancel_requests_refused"] == 1
+    assert history["cancel_request_log"][-1] == {
+        "at": history["cancel_request_log"][-1]["at"],
+        "accepted": False,
+        "refusal": refusal,
+    }
+    assert [h["to"] for h in history["status_history"]] == ["cancelled"]
+
+
+def test_createorders_refuses_closed_orders_per_element(sandbox: SandboxHandle, api: str) -> None:
+    shipped, cancelled, open_ = unique("BSHIP"), unique("BCANCEL"), unique("BOPEN")
+    create(api, new_order(shipped, orderStatus="shipped"))
+    create(api, cancel_body(cancelled))
+    batch = [new_order(shipped), cancel_body(cancelled), cancel_body(open_)]
+
+    answer = requests.post(f"{api}/orders/createorders", json=batch, auth=ACME_AUTH)
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["hasErrors"] is True
+    assert [(r["success"], r["errorMessage"]) for r in body["results"]] == [
+        (False, "The order is shipped and cannot be updated."),
+        (False, "The order is cancelled and cannot be updated."),
+        (True, None),
+    ]
+    assert body["results"][0]["orderKey"] == f"test:{shipped}"
+    assert sandbox.shipstation_order_history(cancelled)["cancel_requests_refused"] == 1
+    assert sandbox.shipstation_order_history(open_)["order"]["orderStatus"] == "cancelled"
+
+
+def test_ship_all_never_ships_cancelled_or_held_orders(sandbox: SandboxHandle, api: str) -> None:
+    cancelled = create(api, cancel_body(unique("NOSHIPC")))
+    held = create(api, new_order(unique("NOSHIPH"), orderStatus="on_hold"))
+    ready = create(api, new_order(unique("SHIPALL")))
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--url", sandbox.url, "ship", "--all"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+
+    shipped = {s["orderId"] for s in json.loads(printed)["shipped"]}
+    assert ready["orderId"] in shipped
+    assert not {cancelled["orderId"], held["orderId"]} & shipped
+    for order, status in ((cancelled, "cancelled"), (held, "on_hold"), (ready, "shipped")):
+        fetched = requests.get(f"{api}/orders/{order['orderId']}", auth=ACME_AUTH).json()
+        assert fetched["orderStatus"] == status
+
+
+def test_status_json_counts_orders_by_status_and_cancel_requests(
+    sandbox: SandboxHandle, api: str
+) -> None:
+    create(api, new_order(unique("STAT"), orderStatus="on_hold"))
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--url", sandbox.url, "status", "--json"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+
+    shipstation = json.loads(printed)["shipstation"]
+    by_status = shipstation["orders_by_status"]
+    assert {"awaiting_shipment", "on_hold", "cancelled", "shipped"} <= set(by_status)
+    assert by_status["on_hold"] >= 1
+    assert sum(by_status.values()) == shipstation["shipstation_orders"]
+    assert shipstation["cancel_requests"] >= shipstation["cancel_requests_refused"]
+    assert isinstance(shipstation["calls"], int), "the existing counts stay"
+
+
+def test_order_history_rejects_bad_input(sandbox: SandboxHandle) -> None:
+    with pytest.raises(SandboxError, match="needs"):
+        sandbox.control("shipstation", "order-history")
+    with pytest.raises(SandboxError, match="No ShipStation order"):
+        sandbox.shipstation_order_history("NO-SUCH-ORDER")
