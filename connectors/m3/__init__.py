@@ -2,23 +2,31 @@
 
 Layout (the same in every connector): `base` (ION tokens, MI transactions, bulk calls, streamed
 lists, M3's answers read defensively), one module per concern with its typed calls as a mixin
-(`customers`, `orders`, `deliveries`, `invoices`, `prices`, `stock`), `client` combining them
-into `M3Client`, `records` (the typed M3 records in and out, and bulk transactions) and
-`values` (M3's input and output values). Import from this package; the names below are its
-public surface.
+(`customers`, `orders`, `order_changes`, `deliveries`, `invoices`, `prices`, `stock`), `client`
+combining them into `M3Client`, `records` (the typed M3 records in and out, and bulk
+transactions) and `values` (M3's input and output values). Import from this package; the names
+below are its public surface.
 """
 
 from connectors.m3.base import M3_REST_PATH, is_no_such_record
 from connectors.m3.client import M3Client
+from connectors.m3.order_changes import (
+    LINE_ADDRESS_TRANSACTION,
+    LINE_CANCEL_TRANSACTION,
+    transaction_name,
+)
 from connectors.m3.records import (
     BulkResult,
     BulkTransaction,
+    LineStage,
     M3Address,
     M3Balance,
     M3Customer,
     M3Delivery,
     M3DeliveryLine,
     M3Invoice,
+    M3LineRefusal,
+    M3OrderChange,
     M3OrderHead,
     M3OrderLine,
     M3Price,
@@ -36,10 +44,13 @@ from connectors.m3.values import (
 )
 
 __all__ = [
+    "LINE_ADDRESS_TRANSACTION",
+    "LINE_CANCEL_TRANSACTION",
     "M3_REST_PATH",
     "BulkResult",
     "BulkTransaction",
     "Fields",
+    "LineStage",
     "M3Address",
     "M3Balance",
     "M3Client",
@@ -47,6 +58,8 @@ __all__ = [
     "M3Delivery",
     "M3DeliveryLine",
     "M3Invoice",
+    "M3LineRefusal",
+    "M3OrderChange",
     "M3OrderHead",
     "M3OrderLine",
     "M3Price",
@@ -59,4 +72,5 @@ __all__ = [
     "m3_value",
     "parse_m3_date",
     "parse_m3_decimal",
+    "transaction_name",
 ]

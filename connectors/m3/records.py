@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from connectors.errors import M3TransactionError, RetryableError
@@ -112,6 +113,22 @@ class M3Address:
     line3: str = ""
     address_id: str = ""
     phone: str = ""
+
+    @classmethod
+    def from_record(cls, r: Record, address_type: str = "") -> M3Address:
+        """An address as `OIS100MI/GetAddress` or `GetLineAddress` answer it."""
+        return cls(
+            address_type=r.get("ADRT", address_type),
+            name=r.get("CUNM", ""),
+            line1=r.get("CUA1", ""),
+            postcode=r.get("PONO", ""),
+            town=r.get("TOWN", ""),
+            country=r.get("CSCD", ""),
+            line2=r.get("CUA2", ""),
+            line3=r.get("CUA3", ""),
+            address_id=r.get("ADID", ""),
+            phone=r.get("PHNO", ""),
+        )
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -235,6 +252,45 @@ class M3OrderHead:
         )
 
 
+LINE_CLOSED = "99"
+"""Line status "deleted" / "completed without delivery" (docs/m3-order-changes.md)."""
+_BEFORE_ALLOCATION = frozenset({"05", "10"})
+
+
+class LineStage(StrEnum):
+    """How far a customer order line has gone, from its two-digit status (contract §4b).
+
+    The value reads in a sentence: "line 2 is on a picking list".
+    """
+
+    OPEN = "open"
+    PICKING = "on a picking list"
+    DELIVERED = "delivered"
+    INVOICED = "invoiced"
+    CLOSED = "deleted or closed"
+    UNKNOWN = "in a status the hub does not know"
+
+    @classmethod
+    def of(cls, status: str, delivered: Decimal = Decimal(0)) -> LineStage:
+        """The stage of the *furthest* part of the line (second digit), as that part decides
+        what may still be done to it; a delivered quantity counts even if the status lags."""
+        status = status.strip()
+        if status == LINE_CLOSED:
+            return cls.CLOSED
+        if status in _BEFORE_ALLOCATION:
+            return cls.OPEN
+        if len(status) != 2 or not status.isdigit():
+            return cls.UNKNOWN
+        furthest = int(status[1])
+        if furthest == 7:
+            return cls.INVOICED
+        if furthest == 6 or delivered > 0:
+            return cls.DELIVERED
+        if furthest == 4:
+            return cls.PICKING
+        return cls.OPEN if furthest in (2, 3) else cls.UNKNOWN
+
+
 @dataclass(frozen=True)
 class M3OrderLine:
     line_number: str
@@ -262,6 +318,55 @@ class M3OrderLine:
             price=parse_m3_decimal(r.get("SAPR")),
             raw=r,
         )
+
+    @property
+    def stage(self) -> LineStage:
+        return LineStage.of(self.status, self.delivered)
+
+    @property
+    def label(self) -> str:
+        """How a person finds the line in M3: "line 2", or "line 2/1" with a suffix."""
+        suffix = self.line_suffix.strip()
+        return f"line {self.line_number}" + (f"/{suffix}" if suffix not in ("", "0") else "")
+
+
+@dataclass(frozen=True)
+class M3LineRefusal:
+    """A line a change did not reach: why (its stage, or M3's own words) and M3's error."""
+
+    line: M3OrderLine
+    reason: str
+    error: M3TransactionError | None = None
+
+
+@dataclass(frozen=True)
+class M3OrderChange:
+    """What one change of a confirmed order did, line by line.
+
+    `changed` lines took the change, `unchanged` needed none (already deleted or closed),
+    `refused` were left as they are; `next_step` tells a person what to do in M3 about them.
+    """
+
+    order_number: str
+    transaction: str
+    changed: tuple[M3OrderLine, ...] = ()
+    unchanged: tuple[M3OrderLine, ...] = ()
+    refused: tuple[M3LineRefusal, ...] = ()
+    next_step: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Nothing left for a person: every line took the change or needed none."""
+        return not self.refused
+
+    def summary(self) -> str:
+        """One sentence for an order event or the needs-attention list."""
+        done = ", ".join(line.label for line in self.changed) or "no line"
+        text = f"M3 order {self.order_number}: {self.transaction} done for {done}"
+        if self.refused:
+            why = "; ".join(f"{r.line.label} {r.reason}" for r in self.refused)
+            text += f"; not done for {why}"
+        return text + "."
 
 
 @dataclass(frozen=True)

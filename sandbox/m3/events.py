@@ -13,6 +13,7 @@ from sandbox.m3.transactions import (
     AR_STATUS_OPEN,
     AR_STATUS_PAID,
     DELIVERY_INVOICED,
+    LINE_CLOSED,
     PAYMENT_DAYS,
     M3Context,
     money,
@@ -40,10 +41,12 @@ def set_stock(ctx: M3Context, itno: str, whlo: str, quantity: Decimal) -> dict[s
 
 
 def undelivered_orders(ctx: M3Context) -> list[dict[str, Any]]:
+    """Orders with a line still to ship: undelivered and neither deleted nor closed (99)."""
     return confirmed_orders(
         ctx,
-        "AND batch_orno IN (SELECT batch_orno FROM m3_order_lines WHERE ti = ? AND dlqt = '0')",
-        (ctx.ti,),
+        "AND batch_orno IN (SELECT batch_orno FROM m3_order_lines WHERE ti = ? AND dlqt = '0' "
+        "AND orst != ?)",
+        (ctx.ti, LINE_CLOSED),
     )
 
 
@@ -51,7 +54,11 @@ def deliver_order(
     ctx: M3Context, order: dict[str, Any], tracking: str = "", carrier: str = ""
 ) -> dict[str, Any]:
     """Ship every open line in full, then let M3's invoicing run: delivery 70, lines 77."""
-    lines = [line for line in ctx.lines(order["batch_orno"]) if line["dlqt"] == "0"]
+    lines = [
+        line
+        for line in ctx.lines(order["batch_orno"])
+        if line["dlqt"] == "0" and line["orst"] != LINE_CLOSED
+    ]
     dlix = ctx.next_number("delivery")
     ivno = ctx.next_number("invoice")
     whlo = order["head"]["WHLO"]

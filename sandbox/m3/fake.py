@@ -35,7 +35,7 @@ from sandbox.core import (
 from sandbox.demo_data import DemoTenant
 
 # Importing a module registers its @transaction functions in TRANSACTIONS.
-from sandbox.m3 import customers, deliveries, items  # noqa: F401
+from sandbox.m3 import customers, deliveries, items, order_changes  # noqa: F401
 from sandbox.m3.answers import (
     ANSWER_FAULTS,
     NO_ROWS_CODE,
@@ -468,7 +468,10 @@ class M3Fake:
                     )
             if order_ref and not delivered:
                 if self._find_order(conn, str(order_ref)):
-                    raise ControlError(f"Order {order_ref} is already delivered")
+                    raise ControlError(
+                        f"Order {order_ref} has nothing left to deliver (delivered, or every "
+                        "line deleted)"
+                    )
                 raise ControlError(f"No confirmed order {order_ref!r} in any M3")
         return {"delivered": delivered}
 

@@ -15,6 +15,7 @@ from sandbox.m3.transactions import (
     DELIVERY_METHOD,
     HEAD_INPUT,
     ITEM_STATUS_ACTIVE,
+    LINE_CLOSED,
     ORDER_STATUS_ACTIVE,
     ORDER_TYPE,
     PAYMENT_TERMS,
@@ -240,8 +241,9 @@ def line_amount(line: dict[str, Any]) -> Decimal:
 
 def order_head_record(ctx: M3Context, order: dict[str, Any]) -> Record:
     head = order["head"]
-    lines = ctx.lines(order["batch_orno"])
-    statuses = [line["orst"] for line in lines] or ["22"]
+    every_line = ctx.lines(order["batch_orno"])
+    lines = [line for line in every_line if line["orst"] != LINE_CLOSED]
+    statuses = [line["orst"] for line in lines] or ([LINE_CLOSED] if every_line else ["22"])
     net = sum((line_amount(line) for line in lines), Decimal(0))
     charges = sum((Decimal(charge["CRAM"]) for charge in head["charges"]), Decimal(0))
     last_delivery = ctx.row(
@@ -305,6 +307,7 @@ def list_lines(ctx: M3Context, inputs: Record) -> list[Record]:
             "DLQT": line["dlqt"],
             "IVQT": line["ivqt"],
             "CODT": line["dwdt"],
+            "RSCD": json.loads(line["data"]).get("RSCD", ""),
         }
         for line in ctx.lines(order["batch_orno"])
     ]

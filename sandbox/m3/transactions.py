@@ -14,6 +14,10 @@ Simulated behaviour worth knowing (the contract leaves these open):
   key onwards, as M3 does, so callers must check for an exact match.
 - `Confirm` allocates stock (lines 33 when the warehouse has enough, else 22); the `deliver`
   control ships every line in full and M3 "invoices" at once (delivery status 70, lines 77).
+- A confirmed order's lines change in `order_changes.py` (docs/m3-order-changes.md): `DelLine`
+  and `CloLine` take an open line to 99 and free its allocation, `ChgLineBatchEnt` points it at
+  another delivery address; lines on a picking list, delivered or invoiced are refused. A line
+  at 99 stays listed, is never delivered and no longer counts in the head's totals.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ PAYMENT_DAYS = 30
 DELIVERY_METHOD = "UPS"
 BATCH_STATUS_TRANSFERRED = "90"
 ORDER_STATUS_ACTIVE = "20"
+LINE_CLOSED = "99"
 CUSTOMER_STATUS_ACTIVE = "20"
 ITEM_STATUS_ACTIVE = "20"
 AR_STATUS_OPEN = "0"
@@ -85,6 +90,7 @@ FIELDS: dict[str, tuple[str, int, str]] = {
     "LMDT": ("D", 8, "Change date"),
     "LMTS": ("N", 18, "Timestamp"),
     "MAIL": ("A", 50, "E-mail address"),
+    "MODL": ("A", 3, "Delivery method"),
     "NEPR": ("N", 17, "Net price"),
     "NLAM": ("N", 17, "Net line amount"),
     "NTAM": ("N", 17, "Net order value"),
@@ -92,6 +98,7 @@ FIELDS: dict[str, tuple[str, int, str]] = {
     "ORNO": ("A", 10, "Customer order number"),
     "ORQT": ("N", 15, "Ordered quantity"),
     "ORSL": ("A", 2, "Lowest status"),
+    "OT65": ("N", 1, "Lost sales statistics"),
     "ORST": ("A", 2, "Highest status"),
     "PGRS": ("A", 2, "Delivery status"),
     "PHNO": ("A", 16, "Telephone number"),
@@ -103,10 +110,12 @@ FIELDS: dict[str, tuple[str, int, str]] = {
     "RAFC": ("N", 17, "Remaining amount"),
     "RECO": ("N", 1, "Reconciliation code"),
     "RLDT": ("D", 8, "Requested delivery date"),
+    "RSCD": ("A", 3, "Transaction reason"),
     "SAPR": ("N", 17, "Sales price"),
     "SQRY": ("A", 1024, "Search query"),
     "STAT": ("A", 2, "Status"),
     "STQT": ("N", 15, "On-hand balance"),
+    "TEDL": ("A", 3, "Delivery terms"),
     "TOPY": ("N", 17, "Total order value"),
     "TOWN": ("A", 20, "City"),
     "TYPE": ("N", 1, "Text type"),
