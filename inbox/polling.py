@@ -209,16 +209,33 @@ def _inbox_items(
 
 
 def poll_dedupe_key(store_pk: int, order: api2cart.Order) -> str:
-    """One key per order version: (store, order, last change).
+    """One key per order version: (store, order, last change, what the order says).
 
-    The internal `id` names the order where there is one (keys stay as they always were);
-    platforms that leave it empty are keyed by `order_id`, so two such orders changed in the
-    same second never share a key. A null `modified_at` falls back to `create_at`.
+    The internal `id` names the order where there is one; platforms that leave it empty are
+    keyed by `order_id`, so two such orders changed in the same second never share a key. A
+    null `modified_at` falls back to `create_at`, which never moves, so the key also holds a
+    digest of the order's status, money, lines, refunds and ship-to: a later cancel or refund
+    on such a platform is a new version (ARCHITECTURE §4.8).
     """
     changed = order.changed_at.isoformat() if order.changed_at else ""
+    said = version_digest(order)
     if order.id:
-        return sha256("poll", store_pk, order.id, changed)
-    return sha256("poll", store_pk, "order_id", order.order_id, changed)
+        return sha256("poll", store_pk, order.id, changed, said)
+    return sha256("poll", store_pk, "order_id", order.order_id, changed, said)
+
+
+def version_digest(order: api2cart.Order) -> str:
+    """What a version of the order says that the hub acts on, as one digest."""
+    return sha256(
+        order.status_id,
+        order.status_name,
+        order.financial_status,
+        order.fulfillment_status,
+        order.totals,
+        [(p.order_product_id, p.sku, p.quantity) for p in order.products],
+        [(r.id, r.total) for r in order.refunds],
+        order.shipping_address,
+    )
 
 
 def _parked_item(store: Store, exc: api2cart.UnreadableOrder) -> InboxItem:

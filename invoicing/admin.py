@@ -26,6 +26,7 @@ from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
 from orders.models import Order
 from tenants.models import Store
+from tenants.store_order_parts import other_parts_summary
 
 GENERATE_PERMISSION = "invoicing.generate_invoice"
 
@@ -97,9 +98,13 @@ class StoreStatusMappingAdmin(admin.ModelAdmin):
 
 @admin.register(StoreStatusUpdate, site=tenant_admin)
 class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
+    """A part of a store order split between tenants waits for the others (shown as counts
+    only); retrying a waiting update makes it look at the other parts again."""
+
     list_display = ["order", "invoice", "state", "order_status", "sent_at", "attempts"]
     list_filter = ["state"]
-    fields = ["order", "invoice", "state", "order_status", "comment", "sent_at", *WORK_FIELDS]
+    fields = ["order", "invoice", "state", "other_parts", "order_status", "comment", "sent_at",
+              *WORK_FIELDS]  # fmt: skip
     readonly_fields = fields
     actions = [
         retry_parked_action(
@@ -108,9 +113,17 @@ class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
             activity="store_status.retry",
             noun="store status update(s)",
             pending=StoreStatusUpdate.State.PENDING,
-            parked=[StoreStatusUpdate.State.NEEDS_ATTENTION, StoreStatusUpdate.State.FAILED],
+            parked=[
+                StoreStatusUpdate.State.NEEDS_ATTENTION,
+                StoreStatusUpdate.State.FAILED,
+                StoreStatusUpdate.State.WAITING,
+            ],
         )
     ]
+
+    @admin.display(description="Other parts of the store order")
+    def other_parts(self, obj: StoreStatusUpdate) -> str:
+        return other_parts_summary(obj.order) or "None (the store order is this order alone)"
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(GENERATE_PERMISSION)

@@ -8,6 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self) -> None:
         from core import sweeper
         from invoicing import services
+        from orders import state
 
         services.register_work_kind()
         sweeper.register(
@@ -18,3 +19,7 @@ class InvoicingConfig(AppConfig):
                 find=services.due_invoice_read,
             )
         )
+        # The parts of a store order split between tenants see each other's progress, and its
+        # one store status write waits for them all (tenants.store_order_parts).
+        for to in services.PART_STATES:
+            state.on_enter(to, services.part_progress(to))

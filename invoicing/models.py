@@ -67,11 +67,19 @@ class StoreStatusMapping(models.Model):
 
 
 class StoreStatusUpdate(WorkItem):
-    """The one `order.update` telling the store an order is invoiced (one row per order)."""
+    """The one `order.update` telling the store an order is invoiced (one row per order).
+
+    A store order split between tenants is told once, when every part is invoiced or cancelled:
+    until then a part's update waits (not work: nothing to sweep), and the part invoiced last
+    writes the status for all; the others' updates end as sent by another part
+    (`tenants.store_order_parts`).
+    """
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
+        WAITING = "waiting_for_parts", "Waiting for the other parts"
+        SENT_BY_OTHER_PART = "sent_by_other_part", "Sent by another part"
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
         FAILED = "failed", "Failed"
 

@@ -5,18 +5,22 @@ reads them (`OIS350MI/LstAllInvByCO`), and "generate invoice" asks M3 to invoice
 which means approving deliveries waiting for approval (`OIS155MI/Approve`, delivery status 61)
 and reading what M3 invoiced. An order is *Invoiced* once it has an ERP invoice and its money is
 in: nothing remains to pay in M3 (`RAFC = 0`), or the store reports the order paid. The store
-is then told once, through a `StoreStatusUpdate` work item.
+is then told once, through a `StoreStatusUpdate` work item; a store order split between tenants
+is told once for all its parts, when the last of them is invoiced (`tenants.store_order_parts`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from connectors.errors import RetryableError, UpstreamError
 from connectors.m3 import M3Client
@@ -27,8 +31,10 @@ from orders import state
 from orders.models import Order, OrderEvent
 from orders.round_robin import next_in_turn
 from tenant_settings.connection_clients import erp_client
+from tenants import store_order_parts
 from tenants.models import Store
 from tenants.store_clients import api2cart_for_store
+from tenants.store_order_parts import StatusTurn, StoreOrderKey, Turn
 
 logger = logging.getLogger("hub.invoicing")
 
@@ -301,8 +307,15 @@ def default_status(store: Store) -> str:
 
 
 def send_store_status(update: StoreStatusUpdate) -> work.Done:
-    """One `order.update` with the mapped status and a comment carrying the invoice number."""
+    """One `order.update` with the mapped status and a comment carrying the invoice number;
+    for a part of a store order split between tenants, only when its turn says so."""
     order = update.order
+    turn = store_status_turn(update)
+    if turn.turn == Turn.WAIT:
+        return work.Done()  # moved to *waiting* under the parts' lock
+    if turn.turn == Turn.OTHER:
+        _note_store_status([order.pk], _BY_OTHER_PART)
+        return work.Done(StoreStatusUpdate.State.SENT_BY_OTHER_PART, {"comment": _BY_OTHER_PART})
     store = Store.objects.get(pk=order.store_id)
     status = mapped_status(store)
     comment = f"Invoiced: ERP invoice {update.invoice.erp_invoice_number}"
@@ -335,6 +348,119 @@ def send_store_status(update: StoreStatusUpdate) -> work.Done:
 
 def push_store_status(update_id: int) -> str:
     return work.process(StoreStatusUpdate, update_id, send_store_status)
+
+
+# --- Store orders split between tenants ---------------------------------------------------------
+
+PART_STATES = (
+    OrderState.PARTIALLY_SHIPPED,
+    OrderState.SHIPPED,
+    OrderState.INVOICED,
+    OrderState.CANCELLED,
+    OrderState.HISTORY,
+)
+"""Order states whose progress the other parts of a shared store order see."""
+NEVER_INVOICED = (OrderState.CANCELLED, OrderState.HISTORY)
+_BY_OTHER_PART = (
+    "The store order is split between tenants; its status is written once, by the update of "
+    "the part invoiced last."
+)
+
+
+def store_status_turn(update: StoreStatusUpdate) -> StatusTurn:
+    """Whether this update writes its store order's status now, in one short transaction that
+    also records the outcome: a wait on this update, or a claim on the other parts' waiting
+    updates (which then need no worker)."""
+    order = update.order
+    with transaction.atomic():
+        turn = store_order_parts.claim_status_write(order.store_id, order.store_order_id)
+        if turn.turn == Turn.WAIT:
+            _wait_for_other_parts(update, turn)
+        elif turn.claimed_now:
+            _settle_other_parts(order, turn.others)
+    return turn
+
+
+def _wait_for_other_parts(update: StoreStatusUpdate, turn: StatusTurn) -> None:
+    message = f"{turn.progress}; the store status is written when every part is."
+    waiting = StoreStatusUpdate.objects.filter(
+        pk=update.pk, state=StoreStatusUpdate.State.PENDING
+    ).update(state=StoreStatusUpdate.State.WAITING, comment=message, updated_at=timezone.now())
+    if waiting:
+        update.state = StoreStatusUpdate.State.WAITING
+        _note_store_status([update.order_id], message)
+
+
+def _settle_other_parts(order: Order, schemas: tuple[str, ...]) -> None:
+    """The other parts' waiting updates end here: this part writes the status for all."""
+    for schema in schemas:
+        with schema_context(schema):
+            waiting = dict(
+                StoreStatusUpdate.objects.filter(
+                    _of_store_orders([(order.store_id, order.store_order_id)]),
+                    state=StoreStatusUpdate.State.WAITING,
+                ).values_list("pk", "order_id")
+            )
+            StoreStatusUpdate.objects.filter(
+                pk__in=waiting, state=StoreStatusUpdate.State.WAITING
+            ).update(
+                state=StoreStatusUpdate.State.SENT_BY_OTHER_PART,
+                comment=_BY_OTHER_PART,
+                updated_at=timezone.now(),
+            )
+            _note_store_status(list(waiting.values()), _BY_OTHER_PART)
+
+
+def _note_store_status(order_ids: list[int], message: str) -> None:
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=order_id,
+            step="store_status",
+            outcome=OrderEvent.Outcome.INFO,
+            message=message,
+        )
+        for order_id in order_ids
+    )
+
+
+def part_progress(to: str) -> Callable[[list[Order]], None]:
+    """The `state.on_enter` callback recording this tenant's parts' progress in public (one
+    UPDATE, matching nothing for store orders served by one tenant, none for storeless ones)."""
+
+    def record(orders: list[Order]) -> None:
+        keys = {(o.store_id, o.store_order_id) for o in orders if o.store_id is not None}
+        if store_order_parts.record_progress(keys, to) and to in NEVER_INVOICED:
+            _wake_waiting_parts(keys)
+
+    return record
+
+
+def _wake_waiting_parts(store_orders: set[StoreOrderKey]) -> None:
+    """A part that ends without an invoice may be the last one an invoiced part waits for: the
+    waiting updates go back to work and decide again under the parts' lock. Always, since two
+    parts cancelled at once each read the other as unfinished."""
+    for schema, waited_on in store_order_parts.invoiced_elsewhere(store_orders).items():
+        with schema_context(schema):
+            ids = list(
+                StoreStatusUpdate.objects.filter(
+                    _of_store_orders(waited_on), state=StoreStatusUpdate.State.WAITING
+                ).values_list("pk", flat=True)
+            )
+            StoreStatusUpdate.objects.filter(
+                pk__in=ids, state=StoreStatusUpdate.State.WAITING
+            ).update(
+                state=StoreStatusUpdate.State.PENDING,
+                next_attempt_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            work.schedule_many(StoreStatusUpdate, ids)
+
+
+def _of_store_orders(keys: list[StoreOrderKey]) -> Q:
+    condition = Q()
+    for store_id, store_order_id in keys:
+        condition |= Q(order__store_id=store_id, order__store_order_id=store_order_id)
+    return condition
 
 
 def register_work_kind() -> None:

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from core.admin import WORK_FIELDS, WorkItemAdminMixin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
+from orders.changes.admin import OrderChangeInline
 from orders.files.admin import CsvUploadMixin
 from orders.intake.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
@@ -59,7 +60,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     ]
     search_fields = ["order_number", "store_order_id", "customer_email", "erp_order_number"]
     date_hierarchy = "created_at"
-    inlines: list = []
+    inlines: list = [OrderChangeInline]
     change_form_template = "admin/orders/order/change_form.html"
     list_select_related = ["store"]
     actions = ["retry_orders", "replay_orders", "cancel_orders"]

@@ -9,11 +9,13 @@ class OrdersConfig(AppConfig):
         from core import sweeper
         from inbox.processing import register_batch_handler
         from orders import state
+        from orders.changes import actions as change_actions
         from orders.erp import batch_orders
         from orders.files import importing
         from orders.intake import store_orders
 
         state.register_work_kind()
+        change_actions.register_work_kind()
         importing.register_work_kind()
         register_batch_handler("order", store_orders.ingest_store_orders)
         sweeper.register(

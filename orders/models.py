@@ -28,6 +28,7 @@ class Order(WorkItem):
         NEEDS_ATTENTION = "needs_attention", "Needs attention"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        HISTORY = "history", "History only (never sent)"
 
     class Source(models.TextChoices):
         WEBHOOK = "webhook", "Store webhook"
@@ -94,6 +95,12 @@ class Order(WorkItem):
     erp_order_number = models.CharField("ERP order (ORNO)", max_length=10, blank=True)
     shipstation_order_key = models.CharField("ShipStation orderKey", max_length=100, blank=True)
     shipstation_order_id = models.CharField("ShipStation order id", max_length=20, blank=True)
+    refunded_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text="What the store has given back on this order (the store's refunds).",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -167,6 +174,53 @@ class OrderEvent(models.Model):
         return f"{self.step}: {self.message}"[:120]
 
 
+class OrderChange(WorkItem):
+    """A change the store made to an order after the hub accepted it, and what the hub did.
+
+    Detected by comparing each new store version with the last one kept (`orders.changes`);
+    acted on by where the order is, as a work item, so a ShipStation or ERP outage delays the
+    action but never loses it.
+    """
+
+    class Kind(models.TextChoices):
+        CANCELLED = "cancelled", "Cancelled by the store"
+        REFUNDED = "refunded", "Refunded"
+        SHIP_TO = "ship_to", "Ship-to changed"
+        LINES = "lines", "Lines changed"
+        PAID = "paid", "Paid"
+        STATUS = "status", "Store status changed"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    summary = models.TextField(help_text="What changed, from what, to what.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    outcome = models.TextField(blank=True, help_text="What the hub did about it.")
+    digest = models.CharField(max_length=64, help_text="The change's identity: one row each.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "digest"], name="unique_order_change")
+        ]
+        permissions = [("resolve_order_change", "Can mark an order change as handled")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"[:120]
+
+
 class CustomerLink(models.Model):
     """A store customer (or guest e-mail) known as an ERP customer number."""
 
@@ -237,6 +291,13 @@ class CsvImport(WorkItem):
     problems = models.JSONField(default=list, blank=True)
     problem_rows = models.JSONField(
         default=dict, blank=True, help_text="Row number → its problems, for the bad-rows file."
+    )
+    done_orders = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Orders that arrive already done: the person's choice ('policy': history or "
+        "skip) and, once imported, how many there were ('to_send', 'fulfilled', 'cancelled', "
+        "'refunded').",
     )
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -45,26 +45,34 @@ ALLOWED: dict[str, set[str]] = {
         State.FAILED,
         State.CANCELLED,
     },
-    State.IN_ERP: {State.SENT_TO_SHIPSTATION, State.NEEDS_ATTENTION, *SHIPPING, State.INVOICED},
-    State.SENT_TO_SHIPSTATION: {*SHIPPING, State.INVOICED},
+    State.IN_ERP: {
+        State.SENT_TO_SHIPSTATION,
+        State.NEEDS_ATTENTION,
+        *SHIPPING,
+        State.INVOICED,
+        State.CANCELLED,
+    },
+    State.SENT_TO_SHIPSTATION: {*SHIPPING, State.INVOICED, State.CANCELLED},
     State.PARTIALLY_SHIPPED: {State.SHIPPED, State.INVOICED},
     State.SHIPPED: {State.INVOICED},
     State.INVOICED: set(),
     State.NEEDS_ATTENTION: RESUMABLE | {State.CANCELLED},
     State.FAILED: RESUMABLE | {State.CANCELLED},
     State.CANCELLED: set(),
+    State.HISTORY: set(),
 }
 """Where an order may go from each state (staying in a state, e.g. a replay, is allowed)."""
 
-_entered: dict[str, list[Callable[[], None]]] = defaultdict(list)
+_entered: dict[str, list[Callable[[list[Order]], None]]] = defaultdict(list)
 
 
 class IllegalTransition(Exception):
     pass
 
 
-def on_enter(state: str, callback: Callable[[], None]) -> None:
-    """Call `callback` (in the order's schema, inside the transaction) after a move to `state`."""
+def on_enter(state: str, callback: Callable[[list[Order]], None]) -> None:
+    """Call `callback` with the moved orders (in their schema, inside the transaction) after a
+    move to `state`."""
     _entered[state].append(callback)
 
 
@@ -81,20 +89,24 @@ def move(
     outcome: str = OrderEvent.Outcome.SUCCESS,
     upstream_ref: str = "",
     actor: str = "",
+    unless_leased: bool = False,
     **fields: Any,
 ) -> bool:
     """Move the order from the state it is in (as the caller saw it) to `to`, with its event.
 
     `fields` are written in the same UPDATE (the state message is cleared unless given). The
-    timeline step is `step`, or the new state.
+    timeline step is `step`, or the new state. `unless_leased` also refuses while a worker
+    holds the order's lease (a step with an upstream call in flight), so a store change never
+    overtakes a call whose result it would then miss.
     """
     if not can_move(order, to):
         raise IllegalTransition(f"{order}: {order.state} → {to} is not a transition")
     fields.setdefault("state_message", "")
+    seen = Order.objects.filter(pk=order.pk, state=order.state)
+    if unless_leased:
+        seen = seen.exclude(lease_until__gt=timezone.now())
     with transaction.atomic():
-        moved = Order.objects.filter(pk=order.pk, state=order.state).update(
-            state=to, updated_at=timezone.now(), **fields
-        )
+        moved = seen.update(state=to, updated_at=timezone.now(), **fields)
         if not moved:
             return False
         order.state = to
@@ -109,7 +121,7 @@ def move(
             actor=actor,
         )
         for callback in _entered[to]:
-            callback()
+            callback([order])
     return True
 
 
@@ -171,7 +183,7 @@ def move_together(
             for t in moved
         )
         for callback in _entered[to]:
-            callback()
+            callback([t.order for t in moved])
     return [t.order for t in moved]
 
 

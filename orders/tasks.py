@@ -6,10 +6,13 @@ import logging
 from collections import Counter
 
 from connectors.errors import UpstreamError
+from core import work
 from core.tenant_tasks import tenant_task
+from orders.changes.actions import act_on_change
 from orders.erp.batch_orders import discard_abandoned_batch
 from orders.files.importing import run_csv_import
 from orders.intake.accept import schedule_new_orders
+from orders.models import OrderChange
 from orders.pipeline import advance_orders
 from tenant_settings.connection_clients import erp_client
 
@@ -45,3 +48,8 @@ def discard_abandoned_erp_batch(order_id: int) -> str:
     except UpstreamError as exc:
         logger.warning("order %s: open ERP batch order not discarded yet: %s", order_id, exc)
         return "later"
+
+
+@tenant_task(name="orders.act_on_change")
+def act_on_order_change(change_id: int) -> str:
+    return work.process(OrderChange, change_id, act_on_change)

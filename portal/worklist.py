@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 
 from core.models import WorkItem
 from invoicing import admin as invoicing_admin
+from orders.changes.admin import parked_order_changes
 from orders.models import Order
 from shipping import admin as shipping_admin
 from tenants.models import Store
@@ -106,6 +107,7 @@ def parked_orders(limit: int) -> list[dict[str, Any]]:
 
 WORKLIST_SOURCES: list[ParkedRows] = [
     parked_orders,
+    parked_order_changes,
     *shipping_admin.WORKLIST_SOURCES,
     *invoicing_admin.WORKLIST_SOURCES,
 ]

@@ -11,13 +11,17 @@ class ShippingConfig(AppConfig):
         from core import sweeper, work
         from inbox.processing import register_handler
         from orders import state
+        from orders.changes import actions as change_actions
         from orders.models import Order
-        from shipping import receiving, shipstation_push
+        from shipping import receiving, shipstation_changes, shipstation_push
         from shipping.models import Shipment
 
         # Orders *in ERP* are the push's work items: the core sweeps, retries and parks them.
         shipstation_push.register_work_kind()
-        state.on_enter(Order.State.IN_ERP, shipstation_push.request_shipstation_push)
+        state.on_enter(
+            Order.State.IN_ERP, lambda orders: shipstation_push.request_shipstation_push()
+        )
+        change_actions.register(shipstation=shipstation_changes.SHIPSTATION_SIDE)
         work.register(
             work.WorkKind(
                 model=Shipment,

@@ -46,6 +46,34 @@ class ConnectionSettings(models.Model):
         default=True,
         help_text="When no catalog binding exists, use the store SKU as the ERP item number.",
     )
+    erp_cancel_line_transaction = models.CharField(
+        "ERP transaction cancelling an order's lines",
+        max_length=40,
+        blank=True,
+        help_text="PROGRAM/TRANSACTION, e.g. OIS100MI/DelLine or OIS100MI/CloLine "
+        "(docs/m3-order-changes.md). Empty: a person cancels the lines in M3 when the store "
+        "cancels after the ERP step.",
+    )
+    erp_delivery_address_transaction = models.CharField(
+        "ERP transaction changing an order's delivery address",
+        max_length=40,
+        blank=True,
+        help_text="PROGRAM/TRANSACTION, e.g. OIS100MI/ChgLineBatchEnt: the address is added to "
+        "the customer and each open line pointed at it (docs/m3-order-changes.md). Empty: a "
+        "person updates the address in M3 when the store changes the ship-to after the ERP "
+        "step.",
+    )
+    done_orders_on_arrival = models.CharField(
+        "Orders that arrive already done",
+        max_length=10,
+        choices=[
+            ("history", "Keep as history only (never sent)"),
+            ("skip", "Skip them"),
+        ],
+        default="history",
+        help_text="Store and API orders already fulfilled, cancelled or refunded when the hub "
+        "first sees them are never sent to the ERP or ShipStation.",
+    )
     shipstation_base_url = models.URLField(default="https://ssapi.shipstation.com")
     shipstation_api_key = EncryptedTextField(blank=True)
     shipstation_api_secret = EncryptedTextField(blank=True)

@@ -319,3 +319,50 @@ class StoreWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store} {self.entity}.{self.action} #{self.remote_id}"
+
+
+class StoreOrderPart(models.Model):
+    """How far one tenant's part of a store order split between tenants has come: a state only,
+    never its lines or money.
+
+    Kept in public beside the store order so its status is written to the store once, for all
+    parts together (`tenants.store_order_parts`), and each tenant sees how far the others are
+    as counts. A store order served by one tenant has no rows.
+    """
+
+    class State(models.TextChoices):
+        ROUTED = "routed", "Routed"
+        PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+        SHIPPED = "shipped", "Shipped"
+        INVOICED = "invoiced", "Invoiced"
+        CANCELLED = "cancelled", "Cancelled"
+        HISTORY = "history", "History only (never sent)"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    store_order_id = models.CharField(max_length=100, help_text="The store's own order id.")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ROUTED)
+    status_claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this part took the writing of the store order's status (one part does).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "store order part"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "store_order_id", "tenant"], name="unique_store_order_part"
+            ),
+            models.UniqueConstraint(
+                fields=["store", "store_order_id"],
+                condition=models.Q(status_claimed_at__isnull=False),
+                name="one_status_writer_per_store_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.store_id}:{self.store_order_id} part of tenant {self.tenant_id}: {self.state}"
+        )

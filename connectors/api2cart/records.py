@@ -279,6 +279,9 @@ class Order:
     comment: str
     products: tuple[OrderProduct, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    financial_status: str = ""
+    fulfillment_status: str = ""
+    refunds: tuple[OrderRefund, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -330,6 +333,50 @@ class Order:
             comment=text(data.get("comment")),
             products=tuple(OrderProduct.from_api(p) for p in many(data.get("order_products"))),
             raw=dict(data),
+            financial_status=text(one(data.get("financial_status"))),
+            fulfillment_status=text(one(data.get("fulfillment_status"))),
+            refunds=OrderRefund.all_from_api(data.get("refunds"), status.get("refund_info")),
+        )
+
+
+@dataclass(frozen=True)
+class OrderRefund:
+    """One refund the store made (§3.5 `refunds[]`); `total` is the amount given back."""
+
+    id: str
+    total: Decimal
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    time: datetime | None = None
+    comment: str = ""
+    items: tuple[tuple[str, Decimal], ...] = ()
+    """(order_product_id, quantity) of the refunded lines."""
+
+    @classmethod
+    def all_from_api(cls, refunds: Any, refund_info: Any) -> tuple[OrderRefund, ...]:
+        """`refunds[]`, or the one summary `status.refund_info` where a platform sends only it."""
+        rows = [obj(row) for row in many(refunds)]
+        if rows:
+            return tuple(cls._one(row, row.get("total"), row.get("items")) for row in rows)
+        info = obj(refund_info)
+        total = decimal_or_none(info.get("total_refunded"))
+        if not total:
+            return ()
+        return (cls._one(info, total, info.get("refunded_items")),)
+
+    @classmethod
+    def _one(cls, row: Mapping[str, Any], total: Any, items: Any) -> OrderRefund:
+        return cls(
+            id=text(row.get("id")),
+            total=decimal_or_none(total) or Decimal(0),
+            shipping=decimal_or_none(row.get("shipping")) or Decimal(0),
+            tax=decimal_or_none(row.get("tax")) or Decimal(0),
+            time=parse_a2c_datetime(row.get("modified_time") or row.get("time")),
+            comment=text(row.get("comment")),
+            items=tuple(
+                (text(item.get("order_product_id")), decimal_or_none(item.get("qty")) or Decimal(0))
+                for item in (obj(entry) for entry in many(items))
+            ),
         )
 
 

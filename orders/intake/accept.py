@@ -2,6 +2,10 @@
 
 Idempotent: a store order (store + store order id), a storeless order (source + order number) or
 an API idempotency key maps to exactly one Order row; a repeat returns the existing one.
+
+An order that arrives already done (fulfilled, cancelled, refunded) is never sent to the ERP or
+ShipStation: it is kept as *history only*, or not kept at all (`arrival`), as the person
+importing chose or the tenant's default says (`done_orders_policy`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,18 @@ from core import work
 from core.dispatch import dispatch
 from orders.addresses import ShipTo
 from orders.models import Order, OrderEvent, OrderLine
+from tenant_settings.models import ConnectionSettings
+
+SEND = ""
+HISTORY = "history"
+SKIP = "skip"
+DONE_ORDER_POLICIES = (HISTORY, SKIP)
+
+
+def done_orders_policy() -> str:
+    """The tenant's default for orders that arrive already done: history only, or skip."""
+    chosen = ConnectionSettings.objects.values_list("done_orders_on_arrival", flat=True).first()
+    return chosen if chosen in DONE_ORDER_POLICIES else HISTORY
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,16 @@ class IncomingOrder:
     discount: Decimal | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    arrived_done: str = ""
+    """How the order was already done when it arrived (cancelled, refunded, fulfilled), or ""."""
+    arrival: str = SEND
+    """For an order that arrived done: HISTORY (kept, never sent) or SKIP (not kept if new)."""
+
+    def with_arrival(self, lifecycle: str, policy: str) -> IncomingOrder:
+        """This order as it arrives in `lifecycle`: unchanged while open, else by `policy`."""
+        if not lifecycle or lifecycle == "open":
+            return self
+        return replace(self, arrived_done=lifecycle, arrival=policy)
 
 
 def without_nul(value: Any) -> Any:
@@ -112,6 +138,13 @@ def _cleaned(incoming: IncomingOrder) -> IncomingOrder:
 
 
 def _order_row(incoming: IncomingOrder, **fields: Any) -> Order:
+    if incoming.arrival == HISTORY:
+        fields.update(
+            state=Order.State.HISTORY,
+            next_attempt_at=None,
+            state_message=f"Arrived already {incoming.arrived_done}: kept as history only, "
+            "never sent to the ERP or ShipStation.",
+        )
     return Order(
         store_id=incoming.store_id,
         source=incoming.source,
@@ -147,11 +180,14 @@ def _line_rows(order: Order, incoming: IncomingOrder) -> Iterator[OrderLine]:
 
 
 def _received_event(order: Order, incoming: IncomingOrder, actor: str) -> OrderEvent:
+    message = f"Received from {order.get_source_display()} with {len(incoming.lines)} line(s)."
+    if incoming.arrival == HISTORY:
+        message += f" {order.state_message}"
     return OrderEvent(
         order=order,
         step="received",
         outcome=OrderEvent.Outcome.SUCCESS,
-        message=f"Received from {order.get_source_display()} with {len(incoming.lines)} line(s).",
+        message=message,
         upstream_ref=incoming.store_order_id,
         actor=actor,
     )
@@ -162,20 +198,25 @@ def _needs_tenant(what: str) -> None:
         raise RuntimeError(f"{what} needs a tenant schema.")
 
 
-def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bool]:
-    """Create the order with its lines and queue its processing; returns (order, created)."""
+def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order | None, bool]:
+    """Create the order with its lines and queue its processing; returns (order, created).
+
+    A new order that arrived done with `arrival` SKIP is not created: (None, False)."""
     _needs_tenant("accept_order")
     incoming = _cleaned(incoming)
     existing = _existing(incoming)
     if existing is not None:
         return existing, False
+    if incoming.arrival == SKIP:
+        return None, False
     try:
         with transaction.atomic():
             order = _order_row(incoming)
             order.save(force_insert=True)
             OrderLine.objects.bulk_create(_line_rows(order, incoming))
             _received_event(order, incoming, actor).save(force_insert=True)
-            work.schedule(order)
+            if incoming.arrival != HISTORY:
+                work.schedule(order)
     except IntegrityError:
         existing = _existing(incoming)
         if existing is None:
@@ -186,7 +227,7 @@ def accept_order(incoming: IncomingOrder, *, actor: str = "") -> tuple[Order, bo
 
 def accept_orders(
     incomings: Sequence[IncomingOrder], *, actors: Sequence[str]
-) -> list[tuple[Order, bool]]:
+) -> list[tuple[Order | None, bool]]:
     """`accept_order` for a batch of store orders (an inbox batch's): the known ones are found
     in one query, the new ones written with a few bulk INSERTs in one transaction and scheduled
     together, after `HUB_ERP_GATHER_SECONDS` so that orders arriving meanwhile share their ERP
@@ -210,7 +251,7 @@ def accept_orders(
     }
     new: dict[tuple, tuple[IncomingOrder, str]] = {}
     for incoming, actor in zip(cleaned, actors, strict=True):
-        if key(incoming) not in known:
+        if key(incoming) not in known and incoming.arrival != SKIP:
             new.setdefault(key(incoming), (incoming, actor))
     if new:
         try:
@@ -222,7 +263,7 @@ def accept_orders(
                 )
                 work.schedule_many(
                     Order,
-                    [order.pk for order in created],
+                    [order.pk for order in created if order.state != Order.State.HISTORY],
                     countdown=settings.HUB_ERP_GATHER_SECONDS or None,
                 )
         except IntegrityError:  # created meanwhile by another worker: one at a time finds it
@@ -231,7 +272,7 @@ def accept_orders(
     fresh = set(new)
     accepted = []
     for incoming in cleaned:
-        accepted.append((known[key(incoming)], key(incoming) in fresh))
+        accepted.append((known.get(key(incoming)), key(incoming) in fresh))
         fresh.discard(key(incoming))
     return accepted
 
@@ -249,9 +290,9 @@ def accept_new_orders(
     queries per order, each order due for the pipeline at once; after commit one message per
     `FAN_OUT` orders asks a worker to publish their pipeline messages.
 
-    All or nothing: the caller has checked that none exists yet; one created meanwhile makes
-    the INSERT fail with IntegrityError and nothing is kept. `progress` hears how many orders
-    are written so far.
+    All or nothing: the caller has checked that none exists yet (and left out the ones to
+    skip); one created meanwhile makes the INSERT fail with IntegrityError and nothing is
+    kept. `progress` hears how many orders are written so far.
     """
     _needs_tenant("accept_new_orders")
     now = timezone.now()
@@ -263,7 +304,7 @@ def accept_new_orders(
             orders += _insert_new(batch, [actor] * len(batch), now)
             if progress:
                 progress(len(orders))
-        ids = [order.pk for order in orders]
+        ids = [order.pk for order in orders if order.state != Order.State.HISTORY]
         for start in range(0, len(ids), FAN_OUT):
             dispatch("orders.schedule_orders", ids[start : start + FAN_OUT])
     return orders

@@ -25,11 +25,14 @@ from connectors.errors import NotFoundError, PermanentError
 from core.work import GiveUp, NeedsAttention
 from inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
-from orders.intake.accept import IncomingLine, IncomingOrder, accept_orders
+from orders.changes.detection import note_store_version
+from orders.changes.versions import OPEN, store_lifecycle
+from orders.intake.accept import IncomingLine, IncomingOrder, accept_orders, done_orders_policy
 from orders.models import Order, OrderEvent
 from orders.money import PartMoney, split_money
-from tenants.models import SkuOwnership, Store, Tenant, sku_key
+from tenants.models import SkuOwnership, Store, StoreOrderPart, Tenant, sku_key
 from tenants.store_clients import api2cart_for_store
+from tenants.store_order_parts import record_parts
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class AcceptedPart:
     item: InboxItem
     order: api2cart.Order
     incoming: IncomingOrder
+    tenant_id: int
 
 
 def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
@@ -84,10 +88,29 @@ def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
                 parts[tenant.schema_name].append(part)
         except Exception as exc:  # this item's own outcome; the work-item core sorts it out
             results[item.pk] = exc
+    _record_shared_parts(parts)
     for schema, accepted in parts.items():
         with schema_context(schema):
             results.update(_accept_parts(accepted))
     return {item.pk: results.get(item.pk, True) for item in items}
+
+
+def _record_shared_parts(parts: dict[str, list[AcceptedPart]]) -> None:
+    """A store order split between tenants keeps its parts' progress in public, so its store
+    status is written once, when every part is done (`tenants.store_order_parts`)."""
+    tenants: dict[tuple[int, str], set[int]] = defaultdict(set)
+    history: set[tuple[int, str]] = set()
+    for accepted in parts.values():
+        for part in accepted:
+            key = (part.incoming.store_id, part.incoming.store_order_id)
+            tenants[key].add(part.tenant_id)
+            if _lifecycle(part.order) != OPEN:
+                history.add(key)
+    for (store_id, store_order_id), ids in tenants.items():
+        if len(ids) > 1:
+            arrived_done = (store_id, store_order_id) in history
+            state = StoreOrderPart.State.HISTORY if arrived_done else StoreOrderPart.State.ROUTED
+            record_parts(store_id, store_order_id, ids, state=state)
 
 
 def _store_of(item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]) -> Store:
@@ -178,7 +201,7 @@ def _parts_of(
     accepted = []
     for part, money in zip(routed, shares, strict=True):
         incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
-        accepted.append((part.tenant, AcceptedPart(item, store_order, incoming)))
+        accepted.append((part.tenant, AcceptedPart(item, store_order, incoming, part.tenant.pk)))
     return accepted
 
 
@@ -323,19 +346,34 @@ def _accept_parts(parts: list[AcceptedPart]) -> dict[int, Exception]:
 
 
 def _accept_together(parts: list[AcceptedPart]) -> None:
+    """New store orders are created (as history only, or not at all, when they arrive already
+    done); a known one is compared with the version kept, and a repeat gets a timeline note."""
+    policy = done_orders_policy()
     accepted = accept_orders(
-        [part.incoming for part in parts], actors=[f"inbox #{part.item.pk}" for part in parts]
+        [part.incoming.with_arrival(_lifecycle(part.order), policy) for part in parts],
+        actors=[f"inbox #{part.item.pk}" for part in parts],
     )
+    repeats = []
+    for part, (tenant_order, created) in zip(parts, accepted, strict=True):
+        if tenant_order is None or created:
+            continue
+        if not note_store_version(tenant_order, part.incoming.payload, seen=_seen(part.item)):
+            repeats.append((part, tenant_order))
     OrderEvent.objects.bulk_create(
         OrderEvent(
             order=tenant_order,
             step="store_update",
             message=f"{_seen(part.item)} (store status: {part.order.status_name or 'unknown'}); "
-            "already known, nothing created.",
+            "already known, no change.",
             upstream_ref=part.incoming.store_order_id,
         )
-        for part, (tenant_order, created) in zip(parts, accepted, strict=True)
-        if not created
+        for part, tenant_order in repeats
+    )
+
+
+def _lifecycle(order: api2cart.Order) -> str:
+    return store_lifecycle(
+        order.status_name or order.status_id, order.financial_status, order.fulfillment_status
     )
 
 

@@ -29,14 +29,16 @@ TABLE = {
         S.PARTIALLY_SHIPPED,
         S.SHIPPED,
         S.INVOICED,
+        S.CANCELLED,  # by the store, before the ShipStation push
     },
-    S.SENT_TO_SHIPSTATION: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.INVOICED},
+    S.SENT_TO_SHIPSTATION: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.INVOICED, S.CANCELLED},
     S.PARTIALLY_SHIPPED: {S.SHIPPED, S.INVOICED},
     S.SHIPPED: {S.INVOICED},
     S.INVOICED: set(),
     S.NEEDS_ATTENTION: {S.ROUTED, S.CUSTOMER_LINKED, S.IN_ERP, S.CANCELLED},
     S.FAILED: {S.ROUTED, S.CUSTOMER_LINKED, S.IN_ERP, S.CANCELLED},
     S.CANCELLED: set(),
+    S.HISTORY: set(),
 }
 
 
@@ -68,12 +70,24 @@ def test_invoiced_and_cancelled_orders_go_nowhere(state):
 
 
 @pytest.mark.parametrize("state", [S.IN_ERP, S.SENT_TO_SHIPSTATION, S.PARTIALLY_SHIPPED, S.SHIPPED])
-def test_once_the_erp_has_the_order_it_is_not_cancelled_or_sent_back(state):
+def test_once_the_erp_has_the_order_it_is_never_sent_back(state):
     order = order_in(state)
 
-    assert not can_move(order, S.CANCELLED)
     assert not can_move(order, S.ROUTED)
     assert not can_move(order, S.CUSTOMER_LINKED)
+
+
+@pytest.mark.parametrize(
+    ("state", "cancellable"),
+    [
+        (S.IN_ERP, True),
+        (S.SENT_TO_SHIPSTATION, True),
+        (S.PARTIALLY_SHIPPED, False),
+        (S.SHIPPED, False),
+    ],
+)
+def test_a_store_cancel_may_stop_an_order_until_it_ships(state, cancellable):
+    assert can_move(order_in(state), S.CANCELLED) is cancellable
 
 
 @pytest.mark.parametrize("parked", [S.NEEDS_ATTENTION, S.FAILED])

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django_tenants.utils import schema_context
 
 from core.admin_sites import tenant_admin
+from orders.changes.admin import OrderChangeInline
 from orders.models import Order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def test_importing_the_lower_apps_admin_leaves_orders_admin_as_orders_wrote_it()
 
     for module in ("shipping.admin", "invoicing.admin", "catalog.admin"):
         importlib.import_module(module)
-    assert OrderAdmin.inlines == []
+    assert OrderAdmin.inlines == [OrderChangeInline]
     assert OrderAdmin.actions == ORDERS_OWN_ACTIONS
 
 
@@ -37,7 +38,7 @@ def test_the_portal_registers_the_assembled_order_admin_on_the_tenant_site():
 
     registered = tenant_admin.get_model_admin(Order)
     assert type(registered) is PortalOrderAdmin and issubclass(PortalOrderAdmin, OrderAdmin)
-    assert registered.inlines == [ShipmentInline, InvoiceInline]
+    assert registered.inlines == [OrderChangeInline, ShipmentInline, InvoiceInline]
     assert registered.actions == [*ORDERS_OWN_ACTIONS, generate_invoices]
     assert Order._meta.app_label == "orders"
     for name, args in [
@@ -57,7 +58,7 @@ def test_the_order_page_shows_what_shipping_and_invoicing_offer(acme_admin, acme
     page = acme_admin.get(f"/admin/orders/order/{order.pk}/change/")
     assert page.status_code == 200
     inlines = [formset.opts.model._meta.label for formset in page.context["inline_admin_formsets"]]
-    assert inlines == ["shipping.Shipment", "invoicing.Invoice"]
+    assert inlines == ["orders.OrderChange", "shipping.Shipment", "invoicing.Invoice"]
     actions = [name for name, _ in page.context["action_choices"]]
     assert actions == [*ORDERS_OWN_ACTIONS, "generate_invoices"]
 
