@@ -4,9 +4,10 @@ Upload CSV (order list) keeps the file and opens its preview: the file's first r
 each field of an order, the column the hub suggests (saved mapping, known export or a guess). A
 workbook (.xlsx) is read by a worker first; its preview page waits for it, then shows the rows
 the worker kept. An upload past the size limit is never stored whole (`BoundedUpload`).
-The person corrects it, may save it under a name, and imports. Small files are imported while
-the person waits; large ones by a worker, followed on the import's page, which polls a small
-JSON status. A refused file lists every problem and offers its bad rows as a file.
+The person corrects it, may save it under a name, chooses what becomes of orders already done
+(kept as history only, or skipped; the preview counts them), and imports. Small files are
+imported while the person waits; large ones by a worker, followed on the import's page, which
+polls a small JSON status. A refused file lists every problem and offers its bad rows as a file.
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ from core.admin_sites import tenant_admin
 from core.spreadsheets import csv_bytes
 from orders.files.importing import (
     CONFIRMABLE,
+    FATES,
     AlreadyStarted,
+    Arrivals,
     bad_rows_file,
     clean_file_name,
     confirm_mapping,
+    count_arrivals,
+    done_orders_choice,
+    done_orders_outcome,
     preview,
     receive_file,
     status,
@@ -49,15 +55,17 @@ from orders.files.mapping import (
     save_mapping,
 )
 from orders.files.reading import Limits, UnreadableFile, column_letter, too_large_file
+from orders.intake.accept import HISTORY, SKIP
 from orders.models import CsvImport, CsvMapping
 from tenants.activity import record_activity
 from tenants.models import ActivityEvent
 
 TEMPLATE_EXAMPLE = [
     ["1001", "2025-03-01", "ann@example.com", "USD", "Ann Lee", "", "1 Main St", "", "Austin",
-     "TX", "78701", "US", "", "WIDGET-1", "Widget", "2", "9.99", "29.97", "5.00", "4.99", ""],
+     "TX", "78701", "US", "", "WIDGET-1", "Widget", "2", "9.99", "29.97", "5.00", "4.99", "",
+     "open", "paid", "unfulfilled", ""],
     ["1001", "", "ann@example.com", "", "", "", "", "", "", "", "", "", "", "GADGET-7", "Gadget",
-     "1", "0", "", "", "", ""],
+     "1", "0", "", "", "", "", "", "", "", ""],
 ]  # fmt: skip
 
 
@@ -113,9 +121,26 @@ class MappingForm(forms.Form):
         help_text="Optional. A saved mapping is offered again for files with the same "
         "columns; saving under an existing name replaces it.",
     )
+    done_orders = forms.ChoiceField(
+        label="Orders already done",
+        choices=[(HISTORY, "Keep as history only (never sent)"), (SKIP, "Skip them")],
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="Orders the file says are fulfilled, cancelled or refunded are never sent to "
+        "the ERP or ShipStation: keep them in the hub as history, or leave them out.",
+    )
 
-    def __init__(self, header: list[str], *args, initial_mapping: Mapping, **kwargs) -> None:
+    def __init__(
+        self,
+        header: list[str],
+        *args,
+        initial_mapping: Mapping,
+        done_orders: str = HISTORY,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.default_done_orders = done_orders
+        self.fields["done_orders"].initial = done_orders
         choices = [("", "— not in the file —")] + [
             (str(index), f"{column_letter(index)}: {text or '(no name)'}")
             for index, text in enumerate(header)
@@ -146,6 +171,10 @@ class MappingForm(forms.Form):
             for field in FIELDS
             if self.cleaned_data.get(_field_key(field)) is not None
         }
+
+    def done_orders_choice(self) -> str:
+        """The choice posted, else what the page offered (the tenant's default)."""
+        return self.cleaned_data.get("done_orders") or self.default_done_orders
 
     def rows(self) -> list[tuple[Field, forms.BoundField]]:
         return [(field, self[_field_key(field)]) for field in FIELDS]
@@ -245,13 +274,18 @@ class CsvUploadMixin:
         except UnreadableFile as error:
             messages.error(request, error.message)
             return redirect(self._import_page(upload))
-        form = MappingForm(header, request.POST or None, initial_mapping=upload.mapping)
+        choice = done_orders_choice(upload)
+        form = MappingForm(
+            header, request.POST or None, initial_mapping=upload.mapping, done_orders=choice
+        )
         if request.method == "POST" and form.is_valid():
             response = self._import_with(request, upload, header, form)
             if response is not None:
                 return response
-            form = MappingForm(header, initial_mapping=upload.mapping)
+            choice = done_orders_choice(upload)
+            form = MappingForm(header, initial_mapping=upload.mapping, done_orders=choice)
         errors = upload.problems if upload.state != CsvImport.State.MAPPING else []
+        arrivals = count_arrivals(upload)
         context = self._context(
             request,
             f"Import {upload.file_name}",
@@ -261,6 +295,9 @@ class CsvUploadMixin:
             first_rows=first_rows,
             samples=[cells for _, cells in first_rows],
             errors=errors,
+            arrivals=arrivals,
+            arrivals_text=arrivals.preview(choice) if arrivals else "",
+            fates=FATES,
             bad_rows_url=self._url("csv_bad_rows", upload.pk) if upload.problem_rows else "",
             right_now=upload.rows <= sync_rows(),
             import_page=self._import_page(upload),
@@ -299,7 +336,13 @@ class CsvUploadMixin:
                     mark_used(saved)
         right_now = upload.rows <= sync_rows()
         try:
-            upload = confirm_mapping(upload, mapping, mapped_as=mapped_as, right_now=right_now)
+            upload = confirm_mapping(
+                upload,
+                mapping,
+                mapped_as=mapped_as,
+                right_now=right_now,
+                done_orders=form.done_orders_choice(),
+            )
         except AlreadyStarted:
             messages.warning(request, f"{upload.file_name} is already being imported.")
             return redirect(self._import_page(upload))
@@ -312,10 +355,11 @@ class CsvUploadMixin:
             )
             return redirect(self._import_page(upload))
         if upload.state == CsvImport.State.DONE:
+            outcome = Arrivals.from_json(upload.done_orders).outcome(done_orders_choice(upload))
             messages.success(
                 request,
                 f"Imported {upload.orders_created} orders ({upload.lines_created} lines) from "
-                f"{upload.file_name}.",
+                f"{upload.file_name}. {outcome}".strip(),
             )
             return redirect(reverse(f"{self.admin_site.name}:orders_order_changelist"))
         return None
@@ -369,7 +413,8 @@ class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     list_filter = ["state"]
     readonly_fields = [
         "file_name", "uploaded_by", "created_at", "progress", "rows", "mapped_as",
-        "orders_created", "lines_created", "problem_list", "finished_at", *WORK_FIELDS,
+        "orders_created", "lines_created", "orders_already_done", "problem_list", "finished_at",
+        *WORK_FIELDS,
     ]  # fmt: skip
     fields = readonly_fields
 
@@ -377,6 +422,11 @@ class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     def progress(self, obj: CsvImport) -> str:
         """The state, or how far a running import is."""
         return status(obj)["text"]
+
+    @admin.display(description="Orders already done")
+    def orders_already_done(self, obj: CsvImport) -> str:
+        """Fulfilled, cancelled or refunded when imported: kept as history, or skipped."""
+        return done_orders_outcome(obj)
 
     @admin.display(description="Problems")
     def problem_list(self, obj: CsvImport) -> str:

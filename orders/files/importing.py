@@ -15,13 +15,18 @@ imported while the person waits (small files) or by a worker, reporting its prog
 
 A cell the import would store must not hold a control character (a NUL cannot even be stored):
 such a cell is a problem of its row like any other, named by row and column.
+
+An order the file says is already done (fulfilled, cancelled, refunded: its status columns, read
+by `orders.changes.versions.store_lifecycle`; any "Cancelled at" value means cancelled) is never
+sent to the ERP or ShipStation: as the person chose for the import, it is kept as history only
+or skipped. A skipped order is not written, so it is not checked beyond its rows.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -36,7 +41,16 @@ from rest_framework.exceptions import ValidationError
 from core import work
 from core.spreadsheets import csv_bytes
 from orders.addresses import ShipTo
-from orders.files.mapping import FIELDS, FIELDS_BY_PATH, ORDER_MONEY, Field, Mapping, suggest
+from orders.changes.versions import CANCELLED, FULFILLED, OPEN, REFUNDED, store_lifecycle
+from orders.files.mapping import (
+    FIELDS,
+    FIELDS_BY_PATH,
+    ORDER_MONEY,
+    STATUS_FIELDS,
+    Field,
+    Mapping,
+    suggest,
+)
 from orders.files.reading import (
     CONTROL_OR_BREAK,
     Limits,
@@ -50,7 +64,15 @@ from orders.files.reading import (
     read_rows,
     workbook_as_csv,
 )
-from orders.intake.accept import IncomingLine, IncomingOrder, accept_new_orders
+from orders.intake.accept import (
+    DONE_ORDER_POLICIES,
+    HISTORY,
+    SKIP,
+    IncomingLine,
+    IncomingOrder,
+    accept_new_orders,
+    done_orders_policy,
+)
 from orders.intake.serializers import OrderInputSerializer, error_paths
 from orders.models import CsvImport, Order
 from tenants.activity import record_activity
@@ -98,11 +120,70 @@ class Problem:
         return f"{self.column}: {self.message}" if self.column else self.message
 
 
+FATES = {HISTORY: "kept as history only (never sent)", SKIP: "skipped (not imported)"}
+"""What becomes of orders that arrive already done, by the import's choice."""
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """How many of a file's orders are to send, and how many arrived already done."""
+
+    to_send: int = 0
+    fulfilled: int = 0
+    cancelled: int = 0
+    refunded: int = 0
+
+    @classmethod
+    def of(cls, lifecycles: Iterable[str]) -> Arrivals:
+        counts = dict.fromkeys((OPEN, FULFILLED, CANCELLED, REFUNDED), 0)
+        for lifecycle in lifecycles:
+            counts[lifecycle] += 1
+        return cls(counts[OPEN], counts[FULFILLED], counts[CANCELLED], counts[REFUNDED])
+
+    @classmethod
+    def from_json(cls, saved: dict[str, Any]) -> Arrivals:
+        return cls(**{name: int(saved.get(name) or 0) for name in cls.__dataclass_fields__})
+
+    def as_json(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @property
+    def done(self) -> int:
+        return self.fulfilled + self.cancelled + self.refunded
+
+    def done_text(self) -> str:
+        """'3 already done (1 fulfilled, 1 cancelled, 1 refunded)'."""
+        kinds = ", ".join(
+            f"{count} {name}"
+            for name, count in (
+                (FULFILLED, self.fulfilled),
+                (CANCELLED, self.cancelled),
+                (REFUNDED, self.refunded),
+            )
+            if count
+        )
+        return f"{self.done} already done ({kinds})"
+
+    def preview(self, policy: str) -> str:
+        """The groups as the preview shows them, before the import."""
+        if not self.done:
+            return f"{self.to_send} to send, none already done."
+        return f"{self.to_send} to send, {self.done_text()} → {FATES[policy]}."
+
+    def outcome(self, policy: str) -> str:
+        """What the import did with the orders already done; "" when there were none."""
+        if not self.done:
+            return ""
+        return f"{self.done_text()}: {FATES[policy]}."
+
+
 @dataclass
 class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     orders: int = 0
     lines: int = 0
+    arrivals: Arrivals = Arrivals()
+    done_orders: str = HISTORY
 
     @property
     def ok(self) -> bool:
@@ -114,7 +195,9 @@ class ImportResult:
 
     @property
     def summary(self) -> str:
-        return f"Imported {self.orders} orders ({self.lines} lines)."
+        said = f"Imported {self.orders} orders ({self.lines} lines)."
+        outcome = self.arrivals.outcome(self.done_orders)
+        return f"{said} {outcome}" if outcome else said
 
 
 @dataclass
@@ -132,6 +215,23 @@ class DraftOrder:
     fields: dict[Field, Cell] = field(default_factory=dict)
     lines: list[tuple[int, dict[Field, str]]] = field(default_factory=list)
     incoming: IncomingOrder | None = None
+    skipped: bool = False
+    """Arrived already done, and the import skips such orders: not checked, not written."""
+
+    def value(self, path: str) -> str:
+        cell = self.fields.get(FIELDS_BY_PATH[path])
+        return cell.value if cell else ""
+
+    @property
+    def lifecycle(self) -> str:
+        """Where the file says the order is: open, or already fulfilled, cancelled, refunded."""
+        if self.value("cancelled_at"):
+            return CANCELLED
+        return store_lifecycle(
+            self.value("store_status"),
+            self.value("financial_status"),
+            self.value("fulfillment_status"),
+        )
 
     def payload(self) -> dict[str, Any]:
         order: dict[str, Any] = {"order_number": self.number, "ship_to": {}, "lines": []}
@@ -185,9 +285,14 @@ def mapping_problems(header: list[str], mapping: Mapping) -> list[Problem]:
 
 
 def plan_import(
-    data: bytes, mapping: Mapping, *, progress: Progress | None = None
+    data: bytes,
+    mapping: Mapping,
+    *,
+    done_orders: str = HISTORY,
+    progress: Progress | None = None,
 ) -> tuple[list[DraftOrder], list[Problem]]:
-    """The file's orders, each checked and ready to write, or every problem found in it."""
+    """The file's orders, each checked and ready to write (those already done as `done_orders`
+    says: kept as history, or skipped), or every problem found in it."""
     try:
         header, rows = read_rows(data)
         problems = mapping_problems(header, mapping)
@@ -197,9 +302,32 @@ def plan_import(
         drafts, problems = group_rows(rows, layout, progress=progress)
     except UnreadableFile as error:
         return [], [Problem(error.row, "", error.message)]
+    if done_orders == SKIP:
+        for draft in drafts:
+            draft.skipped = draft.lifecycle != OPEN
     problems += validate_orders(drafts, layout, progress=progress)
-    problems += already_existing(drafts, layout)
+    problems += already_existing([draft for draft in drafts if not draft.skipped], layout)
     return drafts, problems
+
+
+def count_arrivals(upload: CsvImport) -> Arrivals | None:
+    """The preview's groups: the file's orders to send and those already done, by its mapping's
+    order number and status columns; None when the mapping has no usable order number."""
+    try:
+        header, rows = read_rows(bytes(upload.content))
+        mapping = {
+            path: index
+            for path, index in upload.mapping.items()
+            if path in ("order_number", *STATUS_FIELDS)
+            and isinstance(index, int)
+            and 0 <= index < len(header)
+        }
+        if "order_number" not in mapping:
+            return None
+        drafts, _ = group_rows(rows, FileLayout(header, mapping))
+    except UnreadableFile:
+        return None
+    return Arrivals.of(draft.lifecycle for draft in drafts)
 
 
 def group_rows(
@@ -280,6 +408,8 @@ def validate_orders(
     for checked, draft in enumerate(drafts, start=1):
         if progress and checked % PROGRESS_EVERY == 0:
             progress("checking orders", checked, len(drafts))
+        if draft.skipped:
+            continue
         payload = draft.payload()
         date_cell = draft.fields.get(ordered_at)
         payload["ordered_at"] = None
@@ -300,7 +430,9 @@ def validate_orders(
                 problems += [Problem(row, layout.name(column), message) for message in messages]
             continue
         if not money_problems:
-            draft.incoming = incoming_order(data, payload, money)
+            draft.incoming = incoming_order(data, payload, money).with_arrival(
+                draft.lifecycle, HISTORY
+            )
     return problems
 
 
@@ -414,12 +546,20 @@ class ImportRaced(Exception):
 
 
 def import_orders(
-    data: bytes, mapping: Mapping, *, actor: str, progress: Progress | None = None
+    data: bytes,
+    mapping: Mapping,
+    *,
+    actor: str,
+    done_orders: str = HISTORY,
+    progress: Progress | None = None,
 ) -> ImportResult:
-    """Check the whole file, then create every order in one transaction; nothing on any error."""
-    drafts, problems = plan_import(data, mapping, progress=progress)
+    """Check the whole file, then create every order in one transaction; nothing on any error.
+
+    Orders already done are created as history only (never scheduled), or left out when
+    `done_orders` is SKIP; the result counts them."""
+    drafts, problems = plan_import(data, mapping, done_orders=done_orders, progress=progress)
     if problems:
-        return ImportResult(problems=problems)
+        return ImportResult(problems=problems, done_orders=done_orders)
     incomings = [draft.incoming for draft in drafts if draft.incoming is not None]
     if progress:
         progress("writing orders", 0, len(incomings))
@@ -443,10 +583,16 @@ def import_orders(
         )
         return ImportResult(
             problems=[Problem(first[number], "", message.format(number)) for number in taken]
-            or [Problem(0, "", "Another import created some of these orders meanwhile.")]
+            or [Problem(0, "", "Another import created some of these orders meanwhile.")],
+            done_orders=done_orders,
         )
     lines = sum(len(incoming.lines) for incoming in incomings)
-    return ImportResult(orders=len(incomings), lines=lines)
+    return ImportResult(
+        orders=len(incomings),
+        lines=lines,
+        arrivals=Arrivals.of(draft.lifecycle for draft in drafts),
+        done_orders=done_orders,
+    )
 
 
 # An upload's life: kept with a suggested mapping, mapped by a person, imported.
@@ -576,10 +722,23 @@ class AlreadyStarted(Exception):
     """Somebody confirmed this upload's mapping already (another tab, a double click)."""
 
 
+def done_orders_choice(upload: CsvImport) -> str:
+    """What this import does with orders already done: the person's choice, else the tenant's
+    default."""
+    chosen = (upload.done_orders or {}).get("policy")
+    return chosen if chosen in DONE_ORDER_POLICIES else done_orders_policy()
+
+
 def confirm_mapping(
-    upload: CsvImport, mapping: Mapping, *, mapped_as: str, right_now: bool
+    upload: CsvImport,
+    mapping: Mapping,
+    *,
+    mapped_as: str,
+    right_now: bool,
+    done_orders: str | None = None,
 ) -> CsvImport:
-    """Import the file with this mapping: now, in this process, or by a worker.
+    """Import the file with this mapping, orders already done kept as history or skipped
+    (`done_orders`; the tenant's default when not given): now, in this process, or by a worker.
 
     Either way it runs as the work item's attempt, so one runner only, with its attempt
     history; a web process that dies midway leaves it leased, and the sweeper hands it to a
@@ -590,6 +749,9 @@ def confirm_mapping(
     fields = {
         "mapping": mapping,
         "mapped_as": mapped_as[:200],
+        "done_orders": {
+            "policy": done_orders if done_orders in DONE_ORDER_POLICIES else done_orders_policy()
+        },
         "problems": [],
         "problem_rows": {},
         "orders_created": 0,
@@ -642,10 +804,16 @@ def _import(upload: CsvImport) -> None:
     """The orders and the import's result commit together: a worker killed midway leaves
     neither, and the file is simply imported again."""
     reporter = ProgressReporter(upload)
+    policy = done_orders_choice(upload)
     with transaction.atomic():
         result = import_orders(
-            bytes(upload.content), upload.mapping, actor=upload.uploaded_by, progress=reporter
+            bytes(upload.content),
+            upload.mapping,
+            actor=upload.uploaded_by,
+            done_orders=policy,
+            progress=reporter,
         )
+        outcome = result.arrivals.as_json() if result.ok else {}
         work.guarded_move(
             upload,
             CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED,
@@ -655,6 +823,7 @@ def _import(upload: CsvImport) -> None:
                 "problem_rows": problem_rows(result.problems),
                 "orders_created": result.orders,
                 "lines_created": result.lines,
+                "done_orders": {"policy": policy, **outcome},
                 "finished_at": timezone.now(),
             },
         )
@@ -664,7 +833,7 @@ def _import(upload: CsvImport) -> None:
             obj=upload,
             outcome="success" if result.ok else "failure",
             message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
-            f"{len(result.problems)} problem(s).",
+            f"{len(result.problems)} problem(s). {result.arrivals.outcome(policy)}".strip(),
         )
     reporter.clear()
 
@@ -732,6 +901,17 @@ def status(upload: CsvImport) -> dict[str, Any]:
         "lines_created": upload.lines_created,
         "problems": len(upload.problems),
     }
+
+
+def done_orders_outcome(upload: CsvImport) -> str:
+    """What an import did with the orders already done, or what it will do with them."""
+    saved = upload.done_orders or {}
+    policy = done_orders_choice(upload)
+    if upload.state != CsvImport.State.DONE:
+        return f"Orders already done will be {FATES[policy]}."
+    if "to_send" not in saved:  # imported before the hub counted them
+        return "—"
+    return Arrivals.from_json(saved).outcome(policy) or "None: every order was to send."
 
 
 def problem_rows(problems: list[Problem]) -> dict[str, list[str]]:

@@ -91,7 +91,18 @@ FIELDS = (
     Field("shipping", "Shipping Paid", ("Shipping", "Shipping Amount", "Shipping Cost")),
     Field("tax", "Tax Paid", ("Tax", "Taxes", "Tax Amount")),
     Field("discount", "Discount", ("Discount Amount", "Total Discount")),
+    Field("store_status", "Store Status", ("Status", "Order Status"),
+          help="The order's status in the store; cancelled, refunded or completed orders are "
+          "already done."),
+    Field("financial_status", "Financial Status", ("Payment Status",),
+          help="paid, pending, refunded, voided (Shopify's words)."),
+    Field("fulfillment_status", "Fulfillment Status", ("Fulfilment Status",),
+          help="fulfilled, partial or unfulfilled."),
+    Field("cancelled_at", "Cancelled At", ("Canceled At", "Cancelled Date", "Cancelled"),
+          help="Any value marks the order cancelled."),
 )  # fmt: skip
+STATUS_FIELDS = ("store_status", "financial_status", "fulfillment_status", "cancelled_at")
+"""Where the store says the order is: one that arrives already done is never sent."""
 FIELDS_BY_PATH = {field.path: field for field in FIELDS}
 ORDER_MONEY = ("total", "shipping", "tax", "discount")
 FIELDS_BY_HEADER = {
@@ -132,6 +143,9 @@ SHOPIFY = KnownExport(
         "shipping": "Shipping",
         "tax": "Taxes",
         "discount": "Discount Amount",
+        "financial_status": "Financial Status",
+        "fulfillment_status": "Fulfillment Status",
+        "cancelled_at": "Cancelled at",
     },
     recognised_by=("Name", "Lineitem sku", "Lineitem quantity", "Shipping Address1"),
 )
@@ -140,6 +154,7 @@ SHIPSTATION = KnownExport(
     columns={
         "order_number": "Order - Number",
         "ordered_at": "Date - Order Date",
+        "store_status": "Order - Status",
         "email": "Customer - Email",
         "ship_to.name": "Ship To - Name",
         "ship_to.company": "Ship To - Company",

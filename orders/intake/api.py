@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
 )
@@ -27,12 +28,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.parsers import SafeJSONParser
-from orders.intake.accept import accept_order
+from orders.changes.versions import OPEN
+from orders.intake.accept import IncomingOrder, accept_order, done_orders_policy
 from orders.intake.serializers import (
     OrderDetailSerializer,
     OrderInputSerializer,
     OrderSerializer,
     ProblemSerializer,
+    SkippedOrderSerializer,
     ValidationProblemSerializer,
     error_paths,
 )
@@ -130,6 +133,23 @@ VALIDATION_EXAMPLE = OpenApiExample(
         "errors": {"lines[1].quantity": ["Must be greater than 0."]},
     },
 )
+SKIPPED_EXAMPLE = OpenApiExample(
+    "Order skipped as already done",
+    response_only=True,
+    status_codes=["200"],
+    value={
+        "detail": "Order B2B-10042 arrived already cancelled; this tenant skips such orders, so "
+        "nothing was created.",
+        "skipped": True,
+        "order_number": "B2B-10042",
+        "arrived": "cancelled",
+    },
+)
+REPLAY_OR_SKIPPED = PolymorphicProxySerializer(
+    component_name="OrderReplayedOrSkipped",
+    serializers=[OrderDetailSerializer, SkippedOrderSerializer],
+    resource_type_field_name=None,
+)
 CONFLICT_EXAMPLE = OpenApiExample(
     "Order number taken",
     response_only=True,
@@ -181,15 +201,25 @@ class OrderListCreateView(generics.ListCreateAPIView):
         request=OrderInputSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_PARAMETER],
         responses={
-            201: OpenApiResponse(OrderDetailSerializer, "Order accepted and queued."),
-            200: OpenApiResponse(OrderDetailSerializer, "Replay of an earlier request."),
+            201: OpenApiResponse(
+                OrderDetailSerializer,
+                "Order accepted: queued, or (state `history`) kept as history only because it "
+                "arrived already fulfilled, cancelled or refunded and the tenant keeps such "
+                "orders; a history order is never sent to the ERP or ShipStation.",
+            ),
+            200: OpenApiResponse(
+                REPLAY_OR_SKIPPED,
+                "Replay of an earlier request (the order), or an order that arrived already "
+                "fulfilled, cancelled or refunded where the tenant skips such orders: nothing "
+                "was created (`skipped: true`).",
+            ),
             400: OpenApiResponse(ValidationProblemSerializer, "Invalid order or JSON."),
             401: OpenApiResponse(ProblemSerializer, "Missing or invalid token."),
             403: OpenApiResponse(ProblemSerializer, "The token's user may not add orders."),
             409: OpenApiResponse(ProblemSerializer, "An order with this number exists."),
             422: OpenApiResponse(ProblemSerializer, "Idempotency key used for another body."),
         },
-        examples=[ORDER_EXAMPLE, VALIDATION_EXAMPLE, CONFLICT_EXAMPLE],
+        examples=[ORDER_EXAMPLE, VALIDATION_EXAMPLE, SKIPPED_EXAMPLE, CONFLICT_EXAMPLE],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
@@ -214,10 +244,15 @@ class OrderListCreateView(generics.ListCreateAPIView):
         incoming = serializer.to_incoming(
             source=Order.Source.API, payload=request.data, idempotency_key=key
         )
+        arrived = serializer.lifecycle()
+        if arrived != OPEN:
+            incoming = incoming.with_arrival(arrived, done_orders_policy())
         with transaction.atomic():
             order, created = accept_order(incoming, actor=self.actor())
             if created:
                 Order.objects.filter(pk=order.pk).update(request_hash=body_hash)
+        if order is None:
+            return self.skipped(incoming, request)
         if not created:
             if key and order.idempotency_key == key:
                 return self.repeat(order, key, body_hash)
@@ -242,6 +277,30 @@ class OrderListCreateView(generics.ListCreateAPIView):
                 order,
             )
         return Response(self.detail(order), headers={REPLAYED_HEADER: "true"})
+
+    def skipped(self, incoming: IncomingOrder, request: Request) -> Response:
+        """The order arrived already done and the tenant skips such orders: 200, nothing kept."""
+        detail = (
+            f"Order {incoming.order_number} arrived already {incoming.arrived_done}; this tenant "
+            "skips such orders, so nothing was created."
+        )
+        record_activity(
+            "order.api_skipped",
+            actor=self.actor(),
+            object_type="orders.Order",
+            object_repr=incoming.order_number,
+            message=detail,
+            request=request._request,
+        )
+        body = SkippedOrderSerializer(
+            {
+                "detail": detail,
+                "skipped": True,
+                "order_number": incoming.order_number,
+                "arrived": incoming.arrived_done,
+            }
+        ).data
+        return Response(body, status=status.HTTP_200_OK)
 
     def number_taken(self, order: Order) -> Response:
         return problem(

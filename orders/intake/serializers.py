@@ -1,6 +1,9 @@
 """The order API's shapes: what a client sends to place an order, and how an order is shown.
 
 The input serializer is also the rule book for CSV uploads, so both doors accept the same orders.
+An order may say where its store has it (`store_status`, `financial_status`,
+`fulfillment_status`): one already fulfilled, cancelled or refunded is never sent to the ERP or
+ShipStation (`orders.intake.accept`).
 """
 
 from __future__ import annotations
@@ -16,11 +19,23 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from orders.addresses import ShipTo, country_code
+from orders.changes.versions import DONE_LIFECYCLES, store_lifecycle
 from orders.intake.accept import IncomingLine, IncomingOrder
 from orders.models import Order, OrderEvent, OrderLine
 
 MAX_LINES = 500
+MAX_STATUS_LENGTH = 50
 CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+def status_field(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=MAX_STATUS_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=help_text,
+    )
 
 
 class ShipToSerializer(serializers.Serializer):
@@ -75,6 +90,13 @@ class OrderInputSerializer(serializers.Serializer):
     )
     ship_to = ShipToSerializer()
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    store_status = status_field(
+        "Optional: the order's status where it comes from. An order that arrives already "
+        "cancelled, refunded or completed is never sent to the ERP or ShipStation: the tenant "
+        "keeps it as history only (state `history`) or skips it."
+    )
+    financial_status = status_field("Optional: e.g. paid, pending, refunded, voided.")
+    fulfillment_status = status_field("Optional: e.g. unfulfilled, partial, fulfilled.")
 
     def validate_currency(self, value: str) -> str:
         code = value.strip().upper()
@@ -98,6 +120,13 @@ class OrderInputSerializer(serializers.Serializer):
             lines=tuple(IncomingLine(**line) for line in data["lines"]),
             payload=payload,
             idempotency_key=idempotency_key,
+        )
+
+    def lifecycle(self) -> str:
+        """Where the validated order already is: open, or fulfilled, cancelled, refunded."""
+        data = self.validated_data
+        return store_lifecycle(
+            data["store_status"], data["financial_status"], data["fulfillment_status"]
         )
 
 
@@ -199,6 +228,17 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     order_id = serializers.IntegerField(required=False)
     order_number = serializers.CharField(required=False)
+
+
+class SkippedOrderSerializer(serializers.Serializer):
+    """An order that arrived already done where the tenant skips such orders: nothing created."""
+
+    detail = serializers.CharField()
+    skipped = serializers.BooleanField(help_text="Always true: no order was created.")
+    order_number = serializers.CharField()
+    arrived = serializers.ChoiceField(
+        choices=DONE_LIFECYCLES, help_text="How the order was already done when it arrived."
+    )
 
 
 class ValidationProblemSerializer(serializers.Serializer):

@@ -3,8 +3,6 @@ tenant and offered again, order-level columns given only on an order's first row
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,61 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import schema_context
 
 from orders.models import CsvImport, CsvMapping
-from tests.support.order_files import UPLOAD, confirm, csv_file, orders_of, upload
-
-SHOPIFY_HEADER = [
-    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
-    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",
-    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
-    "Lineitem price", "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping",
-    "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Billing Street",
-    "Billing Address1", "Billing Address2", "Billing Company", "Billing City", "Billing Zip",
-    "Billing Province", "Billing Country", "Billing Phone", "Shipping Name", "Shipping Street",
-    "Shipping Address1", "Shipping Address2", "Shipping Company", "Shipping City",
-    "Shipping Zip", "Shipping Province", "Shipping Country", "Shipping Phone", "Notes",
-    "Note Attributes", "Cancelled at", "Payment Method", "Payment Reference", "Refunded Amount",
-    "Vendor", "Id", "Tags", "Risk Level", "Source", "Lineitem discount",
-]  # fmt: skip
-
-
-def shopify_row(**cells: str) -> list[str]:
-    return [cells.get(name, "") for name in SHOPIFY_HEADER]
-
-
-def first_shopify_row(name: str, **cells: str) -> list[str]:
-    """An order's first row: Shopify fills the order's columns here only."""
-    order = {
-        "Name": name, "Email": "ann@example.com", "Financial Status": "paid",
-        "Currency": "CAD", "Subtotal": "44.48", "Shipping": "10.00", "Taxes": "5.78",
-        "Total": "55.26", "Discount Amount": "5.00", "Created at": "2025-03-01 14:30:00 -0500",
-        "Billing Name": "Ann Lee", "Shipping Name": "Ann Lee",
-        "Shipping Street": "1 King St W", "Shipping Address1": "1 King St W",
-        "Shipping City": "Toronto", "Shipping Zip": "M5H 1A1", "Shipping Province": "ON",
-        "Shipping Country": "CA", "Shipping Phone": "+1 416 555 0100", "Id": "5551234",
-        "Source": "web", "Lineitem requires shipping": "true",
-    }  # fmt: skip
-    return shopify_row(**{**order, **cells})
-
-
-def table_file(rows: list[list[str]], name: str) -> SimpleUploadedFile:
-    out = io.StringIO(newline="")
-    csv.writer(out).writerows(rows)
-    return SimpleUploadedFile(name, out.getvalue().encode())
-
-
-def shopify_export(*rows: list[str]) -> SimpleUploadedFile:
-    return table_file([SHOPIFY_HEADER, *rows], "orders_export_1.csv")
-
-
-def lineitem(name: str, sku: str, quantity: str, price: str) -> dict[str, str]:
-    return {
-        "Name": name,
-        "Email": "ann@example.com",
-        "Lineitem sku": sku,
-        "Lineitem name": f"Item {sku}",
-        "Lineitem quantity": quantity,
-        "Lineitem price": price,
-    }
+from tests.support.order_files import (
+    UPLOAD,
+    confirm,
+    csv_file,
+    first_shopify_row,
+    lineitem,
+    orders_of,
+    shopify_export,
+    shopify_row,
+    table_file,
+    upload,
+)
 
 
 def test_a_shopify_export_with_multi_line_orders_imports_with_the_built_in_mapping(acme_admin):
