@@ -39,6 +39,13 @@ def print_links(invoice: Invoice) -> str:
     )
 
 
+def store_refunds(invoice: Invoice) -> str:
+    """The store's own refunds on the invoiced order: the hub records them, the ERP may still
+    need a credit note (the hub writes none)."""
+    refunded = invoice.order.refunded_amount
+    return f"{refunded} {invoice.currency}" if refunded else "—"
+
+
 @admin.register(Invoice, site=tenant_admin)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = [
@@ -49,6 +56,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "due_date",
         "amount",
         "remaining_amount",
+        "store_refunds",
         "currency",
         "paid_at",
         "document",
@@ -60,6 +68,10 @@ class InvoiceAdmin(ReadOnlyAdmin):
     @admin.display(description="Document")
     def document(self, obj: Invoice) -> str:
         return print_links(obj)
+
+    @admin.display(description="Refunded by the store")
+    def store_refunds(self, obj: Invoice) -> str:
+        return store_refunds(obj)
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -134,12 +146,16 @@ class InvoiceInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["erp_invoice_number", "year", "invoice_date", "due_date", "amount",
-              "remaining_amount", "currency", "paid_at", "document"]  # fmt: skip
+              "remaining_amount", "store_refunds", "currency", "paid_at", "document"]  # fmt: skip
     readonly_fields = fields
 
     @admin.display(description="Document")
     def document(self, obj: Invoice) -> str:
         return print_links(obj) if obj.pk else ""
+
+    @admin.display(description="Refunded by the store")
+    def store_refunds(self, obj: Invoice) -> str:
+        return store_refunds(obj)
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -9,8 +9,11 @@ class InvoicingConfig(AppConfig):
         from core import sweeper
         from invoicing import services
         from orders import state
+        from orders.changes import actions as change_actions
 
         services.register_work_kind()
+        # The store reporting an order paid may settle it (orders.changes: the paid change).
+        change_actions.register(paid=services.settle)
         sweeper.register(
             sweeper.SweepJob(
                 name="ERP invoice reads",

@@ -27,6 +27,7 @@ from orders.models import Order
 from orders.order_page import address_lines, order_lines
 from orders.timeline import order_timeline
 from tenants.activity import record_activity
+from tenants.store_order_parts import other_parts_summary
 
 SKU_SEARCH_LIMIT = 50
 
@@ -39,6 +40,7 @@ STATE_COLOURS = {
     Order.State.NEEDS_ATTENTION: "#e65100",
     Order.State.FAILED: "#c62828",
     Order.State.CANCELLED: "#757575",
+    Order.State.HISTORY: "#757575",
 }
 
 
@@ -147,6 +149,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
                 timeline=order_timeline(order),
                 action_choices=[c for c in self.get_action_choices(request, default_choices=[])],
                 state_colour=STATE_COLOURS.get(order.state, "#455a64"),
+                other_parts=other_parts_summary(order),
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
