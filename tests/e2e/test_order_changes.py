@@ -14,11 +14,14 @@ import pytest
 from django_tenants.utils import schema_context
 
 from connectors.m3 import M3Client
+from invoicing.models import StoreStatusUpdate
+from invoicing.services import read_invoices
 from orders.models import Order, OrderChange
 from sandbox import demo_data
 from shipping.receiving import poll_shipstation_shipments
 from tenant_settings.connection_clients import erp_client, shipstation_client
 from tenant_settings.models import ConnectionSettings
+from tenants.store_clients import api2cart_for_store
 from tests.e2e.test_order_pipeline import counts, deliver, place_and_notify, sent
 from tests.support.demo_world import orders_of, webhook_for
 from tests.support.harness import wait_until
@@ -239,3 +242,52 @@ def test_an_order_that_arrives_cancelled_is_history_only(hub, demo_world, live_d
     assert order.state == S.HISTORY and order.next_attempt_at is None
     assert "Arrived already cancelled" in order.state_message
     assert counts(demo_world) == (erp_before, ss_before)
+
+
+def test_a_shared_store_order_is_completed_at_the_store_once_after_both_parts_are_invoiced(
+    hub, demo_world, live_db
+):
+    acme_sku = demo_data.products("acme")[0].sellable_skus[0]
+    globex_sku = demo_data.products("globex")[0].sellable_skus[0]
+    items = [{"sku": acme_sku, "quantity": 1}, {"sku": globex_sku, "quantity": 1}]
+    placed = place_and_notify(hub, demo_world, "northwind", items=items)
+    [acme_part] = wait_until(lambda: sent("acme", placed["id"]))
+    [globex_part] = wait_until(lambda: sent("globex", placed["id"]))
+    store = demo_world.stores["northwind"]
+
+    def status_history() -> list[str]:
+        order = api2cart_for_store(store).order_info(id=placed["id"])
+        return [entry.get("name") or entry.get("id") for entry in order.raw["status"]["history"]]
+
+    def invoice(schema: str, part: Order) -> None:
+        demo_world.sandbox.control("m3", "deliver", order=part.erp_order_number, all=False)
+        invoices = demo_world.sandbox.control("m3", "pay", all=True)
+        assert invoices
+        with schema_context(schema):
+            read_invoices()
+
+    before = status_history()
+    invoice("acme", acme_part)
+    with schema_context("acme"):
+        wait_until(
+            lambda: StoreStatusUpdate.objects.filter(
+                order_id=acme_part.pk, state=StoreStatusUpdate.State.WAITING
+            ).exists()
+        )
+    assert status_history() == before
+
+    invoice("globex", globex_part)
+    with schema_context("globex"):
+        wait_until(
+            lambda: StoreStatusUpdate.objects.filter(
+                order_id=globex_part.pk, state=StoreStatusUpdate.State.SENT
+            ).exists()
+        )
+    with schema_context("acme"):
+        wait_until(
+            lambda: StoreStatusUpdate.objects.filter(
+                order_id=acme_part.pk, state=StoreStatusUpdate.State.SENT_BY_OTHER_PART
+            ).exists()
+        )
+    written = status_history()[len(before) :]
+    assert len(written) == 1 and written[0] in ("Completed", "Invoiced", "Complete")

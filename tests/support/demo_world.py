@@ -21,11 +21,12 @@ from django_tenants.utils import schema_context
 
 from demo.seed import configure_tenant, connect_store
 from inbox.models import InboxItem
+from invoicing.models import Invoice, StoreStatusUpdate
 from orders.models import CustomerLink, Order
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox
 from shipping.models import CarrierMapping
-from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership
+from tenants.models import Api2CartAccount, SkuOwnership, Store, StoreMembership, StoreOrderPart
 from tenants.store_clients import api2cart_for_store
 from tests.support.harness import HubProcesses, hub_env
 
@@ -58,10 +59,13 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
         with django_db_blocker.unblock():
             for slug in ("acme", "globex"):
                 with schema_context(slug):
+                    StoreStatusUpdate.objects.all().delete()
+                    Invoice.objects.all().delete()
                     Order.objects.all().delete()
                     CustomerLink.objects.all().delete()
                     CarrierMapping.objects.all().delete()
             InboxItem.objects.all().delete()
+            StoreOrderPart.objects.all().delete()
             SkuOwnership.objects.all().delete()
             StoreMembership.objects.all().delete()
             Store.objects.all().delete()
