@@ -4,12 +4,14 @@ ShipStation V1 has no cancel endpoint: an upsert under the order's `orderKey` wi
 `orderStatus: cancelled` cancels it (contract shipstation.md §2.2), and creates it cancelled when
 the push never got there, so a late push can never make it shippable. ShipStation refuses to
 update a shipped or cancelled order; its wording is unconfirmed, so the refusal is checked by
-reading the order's status back rather than by parsing the message.
+reading the order's status back rather than by parsing the message. An open order whose cancel
+is refused all the same is put on hold far ahead, so no label can be bought for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, timedelta
 
 from connectors import shipstation as ss
 from connectors.errors import ValidationError
@@ -21,6 +23,9 @@ from tenant_settings.connection_clients import shipstation_client
 
 CANCELLED = "cancelled"
 SHIPPED = "shipped"
+OPEN = {"awaiting_payment", "awaiting_shipment", "on_hold", "pending_fulfillment"}
+HOLD_FOR = timedelta(days=3650)
+"""How long an order whose cancel was refused stays on hold: until a person looks."""
 
 
 def cancel_in_shipstation(order: Order) -> str:
@@ -33,6 +38,8 @@ def cancel_in_shipstation(order: Order) -> str:
         current = _current(client, order)
         if current is not None and current.order_status == CANCELLED:
             return f"ShipStation order {current.order_id} was already cancelled."
+        if current is not None and current.order_status in OPEN:
+            return _hold(client, order, current, exc)
         raise _refusal(order, current, exc) from exc
     _remember(order, answer)
     return f"ShipStation order {answer.order_id} cancelled (orderKey {answer.order_key})."
@@ -47,6 +54,19 @@ def update_in_shipstation(order: Order) -> str:
         raise _refusal(order, _current(client, order), exc) from exc
     _remember(order, answer)
     return f"ShipStation order {answer.order_id} updated with the new ship-to."
+
+
+def _hold(
+    client: ss.ShipStationClient, order: Order, current: ss.Order, exc: ValidationError
+) -> str:
+    """The cancel was refused on an open order: hold it so no label can be bought."""
+    until = date.today() + HOLD_FOR
+    client.hold_until(current.order_id, until)
+    _remember(order, current)
+    return (
+        f"ShipStation refused to cancel order {current.order_id} ({exc}); it is on hold until "
+        f"{until:%Y-%m-%d} instead, so no label can be bought. Cancel it in ShipStation."
+    )
 
 
 def _current(client: ss.ShipStationClient, order: Order) -> ss.Order | None:

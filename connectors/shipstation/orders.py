@@ -61,6 +61,14 @@ class OrdersMixin(ShipStationBase):
         for row in self._pages(self.url("orders"), drop_empty(params), "orders"):
             yield Order.from_api(row)
 
+    def hold_until(self, order_id: int, until: date) -> None:
+        """`POST /orders/holduntil`: *on hold* until `until`, when ShipStation releases it."""
+        self._call(
+            "POST",
+            "orders/holduntil",
+            json={"orderId": int(order_id), "holdUntilDate": until.isoformat()},
+        )
+
     def mark_as_shipped(
         self,
         order_id: int,
