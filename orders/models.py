@@ -95,6 +95,24 @@ class Order(WorkItem):
     erp_order_number = models.CharField("ERP order (ORNO)", max_length=10, blank=True)
     shipstation_order_key = models.CharField("ShipStation orderKey", max_length=100, blank=True)
     shipstation_order_id = models.CharField("ShipStation order id", max_length=20, blank=True)
+    other_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="This part's share of what the store's total holds beyond lines, discount, "
+        "shipping and tax (fees, rounding); negative only when the store's numbers do not add "
+        "up (docs/adr-0006).",
+    )
+    prices_include_tax = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether the store's line prices include tax, decided from this order's own "
+        "numbers (docs/adr-0006); unknown for orders that carry no tax.",
+    )
+    money_note = models.TextField(
+        blank=True, help_text="How the hub read the store's money, and what did not add up."
+    )
     refunded_amount = models.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -132,7 +150,24 @@ class OrderLine(models.Model):
     sku = models.CharField(max_length=128)
     name = models.CharField(max_length=300, blank=True)
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
-    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        help_text="As the store reports it: with tax when the order's prices include tax.",
+    )
+    discount_amount = models.DecimalField(
+        max_digits=14, decimal_places=4, default=0, help_text="The line's own discount."
+    )
+    tax_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="The line's tax as the store reports it, when it does.",
+    )
+    tax_rate = models.DecimalField(
+        "Tax rate (%)", max_digits=7, decimal_places=4, null=True, blank=True
+    )
     erp_item_number = models.CharField(max_length=15, blank=True)
     store_line_id = models.CharField(
         max_length=64,
