@@ -74,6 +74,31 @@ class ConnectionSettings(models.Model):
         help_text="Store and API orders already fulfilled, cancelled or refunded when the hub "
         "first sees them are never sent to the ERP or ShipStation.",
     )
+    erp_line_prices = models.CharField(
+        "Line prices sent to the ERP",
+        max_length=10,
+        choices=[
+            ("as_order", "As the store's order has them (with or without tax)"),
+            ("net", "Net of tax"),
+            ("gross", "Including tax"),
+        ],
+        default="net",
+        help_text="How this tenant's M3 price lists are kept: M3 adds tax to net prices, so "
+        "gross prices would be taxed twice unless the customer's tax code says otherwise "
+        "(docs/adr-0006).",
+    )
+    seller_name = models.CharField(
+        "Seller name on invoices", max_length=200, blank=True, help_text="The legal name."
+    )
+    seller_address = models.TextField(
+        "Seller address on invoices", blank=True, help_text="As printed: one line per line."
+    )
+    seller_vat_number = models.CharField(
+        "Seller VAT number",
+        max_length=20,
+        blank=True,
+        help_text="Printed on every invoice, e.g. GB123456789.",
+    )
     shipstation_base_url = models.URLField(default="https://ssapi.shipstation.com")
     shipstation_api_key = EncryptedTextField(blank=True)
     shipstation_api_secret = EncryptedTextField(blank=True)
