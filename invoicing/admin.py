@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin, retry_parked_action
 from core.admin_sites import tenant_admin
-from invoicing.documents import invoice_html, invoice_pdf, pdf_filename
+from invoicing.documents import invoice_html, invoice_pdf, pdf_filename, seller_details
 from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
 from orders.models import Order
@@ -72,6 +72,13 @@ class InvoiceAdmin(ReadOnlyAdmin):
     @admin.display(description="Refunded by the store")
     def store_refunds(self, obj: Invoice) -> str:
         return store_refunds(obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """Where invoices are printed, say what the seller block lacks (docs/vat-invoices.md)."""
+        for warning in seller_details().warnings:
+            message = f"{warning}; printed invoices carry a warning until then."
+            self.message_user(request, message, messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view

@@ -143,7 +143,7 @@ def _from_payload(order: Order) -> tuple[list[dict], dict]:
         data = serializer.validated_data
         return [dict(line) for line in data["lines"]], dict(data["ship_to"])
     store_order = api2cart.Order.from_api(order.payload)
-    products = store_order.products
+    indexes = tuple(range(len(store_order.products)))
     if StoreMembership.objects.filter(store_id=order.store_id).count() > 1:
         tenant = Tenant.objects.get(schema_name=connection.schema_name)
         owned = set(
@@ -151,7 +151,7 @@ def _from_payload(order: Order) -> tuple[list[dict], dict]:
                 "sku_key", flat=True
             )
         )
-        products = tuple(p for p in products if sku_key(p.sku) in owned)
-    lines = [asdict(line) for line in lines_of(products)]
+        indexes = tuple(n for n in indexes if sku_key(store_order.products[n].sku) in owned)
+    lines = [asdict(line) for line in lines_of(store_order, indexes)]
     ship_to = asdict(ship_to_of_store_order(store_order))
     return lines, ship_to

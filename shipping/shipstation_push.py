@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -40,7 +41,7 @@ from connectors.errors import ValidationError
 from core import keys, work
 from core.dispatch import dispatch, forget_coalesced
 from core.models import WorkAttempt
-from orders import state
+from orders import money, state
 from orders.addresses import shipstation_address
 from orders.models import Order, OrderEvent
 from shipping.models import ShipStationPush
@@ -243,10 +244,49 @@ def _unsendable(order: Order) -> str:
 
 
 def shipstation_request(order: Order) -> ss.OrderRequest:
-    """The order as ShipStation takes it; the money is this part's (docs/adr-0006)."""
+    """The order as ShipStation takes it; the money is this part's (docs/adr-0006).
+
+    ShipStation computes `orderTotal` from the items, `taxAmount` and `shippingAmount`; items
+    go at their net unit price and one adjustment line carries the discount (and the rest), so
+    the total ShipStation shows is the part's, and `amountPaid` is that total.
+    """
     address = shipstation_address(
         order.ship_to or {}, fallback_name=order.customer_email or order.order_number
     )
+    items = [
+        ss.OrderItem(
+            sku=line.sku,
+            name=line.name or line.sku,
+            quantity=int(line.quantity),
+            unit_price=money.rounded(
+                money.net_unit_price(
+                    line.unit_price, line.quantity, line.tax_amount, order.prices_include_tax
+                )
+            ),
+            line_item_key=str(line.line_number),
+        )
+        for line in order.lines.all()
+    ]
+    shipping, tax = order.shipping_amount or Decimal(0), order.tax_amount or Decimal(0)
+    if order.total is not None:
+        adjustment = money.shipstation_adjustment(
+            order.total,
+            sum((item.unit_price * item.quantity for item in items), Decimal(0)),
+            shipping,
+            tax,
+            order.discount_amount or Decimal(0),
+        )
+        if adjustment is not None:
+            items.append(
+                ss.OrderItem(
+                    sku=None,
+                    name=adjustment.name,
+                    quantity=1,
+                    unit_price=adjustment.amount,
+                    line_item_key="adjustment",
+                    adjustment=True,
+                )
+            )
     return ss.OrderRequest(
         order_number=order.order_number,
         order_key=shipstation_order_key(order),
@@ -260,16 +300,7 @@ def shipstation_request(order: Order) -> ss.OrderRequest:
         tax_amount=order.tax_amount,
         custom_field1=f"ERP {order.erp_order_number}",
         custom_field2=f"Hub order {order.pk}",
-        items=[
-            ss.OrderItem(
-                sku=line.sku,
-                name=line.name or line.sku,
-                quantity=int(line.quantity),
-                unit_price=line.unit_price,
-                line_item_key=str(line.line_number),
-            )
-            for line in order.lines.all()
-        ],
+        items=items,
     )
 
 

@@ -3,9 +3,14 @@
 The API2Cart `idempotency_key` is the shipment's own key, so a retry after a lost answer (within
 API2Cart's 15 minutes) returns the first shipment instead of adding a second. A carrier the
 store does not know parks the shipment as *needs attention*, naming it and the store's carriers.
+Where the store answers with no id (Bol: "shipment created", contract §7.22) the id is found in
+the order's shipment list, so a later void or correction can name the store's shipment.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -64,21 +69,62 @@ def post_shipment(shipment: Shipment) -> work.Done:
                 "the carriers the store lists, then retry the shipment.",
             ) from exc
         raise
+    fields = {"store_carrier_id": carrier_id, "posted_at": timezone.now()}
+    if not store_shipment_id:
+        store_shipment_id = added_shipment_id(client, shipment, request)
+    if store_shipment_id:
+        message = f"{shipment} posted to {store} as shipment {store_shipment_id}."
+    else:
+        message = f"{shipment} posted to {store}; the store gave no shipment id and lists none."
+        fields["note"] = "The store took the shipment but named no id for it."
     OrderEvent.objects.create(
         order=order,
         step="store_shipment",
         outcome=OrderEvent.Outcome.SUCCESS,
-        message=f"{shipment} posted to {store} as shipment {store_shipment_id}.",
+        message=message,
         upstream_ref=store_shipment_id,
     )
-    return work.Done(
-        Shipment.State.POSTED,
-        {
-            "store_shipment_id": store_shipment_id,
-            "store_carrier_id": carrier_id,
-            "posted_at": timezone.now(),
-        },
+    return work.Done(Shipment.State.POSTED, {"store_shipment_id": store_shipment_id, **fields})
+
+
+def added_shipment_id(
+    client: api2cart.Api2CartClient, shipment: Shipment, request: NewShipment
+) -> str:
+    """The store's id of the shipment just added, where its answer held none (§7.22).
+
+    Read from `order.shipment.list` of the order, leaving out ids other hub shipments of the
+    order already hold: the shipment with our tracking number, else with our lines, else the
+    newest. "" when the store lists none.
+    """
+    claimed = set(
+        Shipment.objects.filter(order_id=shipment.order_id)
+        .exclude(pk=shipment.pk)
+        .exclude(store_shipment_id="")
+        .values_list("store_shipment_id", flat=True)
     )
+    listed = [s for s in client.shipments(request.order_id) if s.id and s.id not in claimed]
+    return best_match(listed, request).id if listed else ""
+
+
+def best_match(listed: Sequence[api2cart.Shipment], request: NewShipment) -> api2cart.Shipment:
+    """The listed shipment that is most likely the one `request` added."""
+    tracking = {t.tracking_number for t in request.tracking_numbers if t.tracking_number}
+    items = sorted((line.order_product_id, line.quantity) for line in request.items)
+    tests: tuple[Callable[[api2cart.Shipment], bool], ...] = (
+        lambda s: bool(tracking & {t.tracking_number for t in s.tracking_numbers}),
+        lambda s: bool(items) and sorted(s.items) == items,
+    )
+    for matches in tests:
+        found = [s for s in listed if matches(s)]
+        if found:
+            return newest(found)
+    return newest(listed)
+
+
+def newest(shipments: Sequence[api2cart.Shipment]) -> api2cart.Shipment:
+    """Latest `created_at` first; between equals, the higher id (ids grow, numbers or not)."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return max(shipments, key=lambda s: (s.created_at or oldest, s.id.rjust(64, "0")))
 
 
 def store_carrier(client: api2cart.Api2CartClient, store: Store, origin: str, code: str) -> str:

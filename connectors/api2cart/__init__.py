@@ -62,6 +62,7 @@ from connectors.api2cart.records import (
 from connectors.api2cart.values import (
     ISO_INPUT_FORMAT,
     PLAIN_INPUT_FORMAT,
+    entries,
     format_a2c_datetime,
     parse_a2c_datetime,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "Webhook",
     "WebhookEvent",
     "WebhookIds",
+    "entries",
     "format_a2c_datetime",
     "parse_a2c_datetime",
     "read_webhook_body",

@@ -17,6 +17,7 @@ from typing import Any
 from connectors._http import drop_empty
 from connectors.api2cart.values import (
     decimal_or_none,
+    entries,
     flag,
     json_value,
     many,
@@ -180,7 +181,11 @@ class OrderCustomer:
 class OrderTotals:
     """The order's money (§3.5): `totals`, or `total` where a platform leaves `totals` null.
 
-    `discount` is the positive amount taken off, whatever sign the platform used.
+    `discount` is the positive amount taken off, whatever sign the platform used. `subtotal` is
+    as the store reports it: before the discount on most platforms, after it on some (§7.21).
+    `subtotal_ex_tax`, `wrapping_ex_tax` and `total_paid` are read from `total{...}` alone, so
+    the money module can tell a net subtotal from a gross one and see gift wrapping and what
+    was paid; the contract names no flag saying whether prices include tax.
     """
 
     total: Decimal | None = None
@@ -188,6 +193,9 @@ class OrderTotals:
     shipping: Decimal | None = None
     tax: Decimal | None = None
     discount: Decimal | None = None
+    subtotal_ex_tax: Decimal | None = None
+    wrapping_ex_tax: Decimal | None = None
+    total_paid: Decimal | None = None
 
     @classmethod
     def from_api(cls, totals: Any, total: Any) -> OrderTotals:
@@ -205,6 +213,9 @@ class OrderTotals:
             shipping=pick("shipping", "shipping_ex_tax"),
             tax=pick("tax", "total_tax"),
             discount=None if discount is None else abs(discount),
+            subtotal_ex_tax=decimal_or_none(long.get("subtotal_ex_tax")),
+            wrapping_ex_tax=decimal_or_none(long.get("wrapping_ex_tax")),
+            total_paid=decimal_or_none(long.get("total_paid")),
         )
 
 
@@ -212,7 +223,11 @@ class OrderTotals:
 class OrderProduct:
     """An order line; `sku` is the line's `model` field (§7.4), empty when the platform sent none.
 
-    `Api2CartClient.with_variant_skus` fills an empty SKU from the line's variant (§7.15).
+    `Api2CartClient.with_variant_skus` fills an empty SKU from the line's variant (§7.15). The
+    money fields are as the store reports them (§3.5), None where it says nothing: `price` and
+    `total_price` may or may not include tax depending on the platform (§7.20), `price_inc_tax`
+    does; `tax_value` is the line's tax before its `discount_amount`,
+    `tax_value_after_discount` after it; `tax_percent` is a percentage (20 for 20%).
     """
 
     order_product_id: str
@@ -223,11 +238,18 @@ class OrderProduct:
     price: Decimal | None
     quantity: Decimal
     total_price: Decimal | None
+    price_inc_tax: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_percent: Decimal | None = None
+    tax_value: Decimal | None = None
+    tax_value_after_discount: Decimal | None = None
 
     @classmethod
     def from_api(cls, data: Any) -> OrderProduct:
+        """One row of `order_products` (unwrapped by `entries`); a row with nothing that makes
+        it a line (no id, no SKU, no quantity) is a reading error, not a line (§7.19)."""
         data = obj(data)
-        return cls(
+        line = cls(
             order_product_id=text(data.get("order_product_id")),
             product_id=text(data.get("product_id")),
             variant_id=text(data.get("variant_id")),
@@ -236,7 +258,17 @@ class OrderProduct:
             price=decimal_or_none(data.get("price")),
             quantity=decimal_or_none(data.get("quantity")) or Decimal(0),
             total_price=decimal_or_none(data.get("total_price")),
+            price_inc_tax=decimal_or_none(data.get("price_inc_tax")),
+            discount_amount=decimal_or_none(data.get("discount_amount")),
+            tax_percent=decimal_or_none(data.get("tax_percent")),
+            tax_value=decimal_or_none(data.get("tax_value")),
+            tax_value_after_discount=decimal_or_none(data.get("tax_value_after_discount")),
         )
+        if not (line.order_product_id or line.product_id or line.variant_id or line.sku) and (
+            data.get("quantity") in (None, "")
+        ):
+            raise ValueError(f"an order line with no id, no SKU and no quantity: {dict(data)!r}")
+        return line
 
     @property
     def amount(self) -> Decimal:
@@ -331,7 +363,7 @@ class Order:
             shipping_method=text(obj(data.get("shipping_method")).get("name")),
             payment_method=text(obj(data.get("payment_method")).get("name")),
             comment=text(data.get("comment")),
-            products=tuple(OrderProduct.from_api(p) for p in many(data.get("order_products"))),
+            products=tuple(OrderProduct.from_api(p) for p in entries(data.get("order_products"))),
             raw=dict(data),
             financial_status=text(one(data.get("financial_status"))),
             fulfillment_status=text(one(data.get("fulfillment_status"))),
@@ -375,7 +407,7 @@ class OrderRefund:
             comment=text(row.get("comment")),
             items=tuple(
                 (text(item.get("order_product_id")), decimal_or_none(item.get("qty")) or Decimal(0))
-                for item in (obj(entry) for entry in many(items))
+                for item in entries(items)
             ),
         )
 
@@ -592,16 +624,17 @@ class Shipment:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Shipment:
+        """A shipment (§3.4); a platform's wrapper around each item is taken off (§7.19)."""
         return cls(
             id=text(data.get("id")),
             order_id=text(data.get("order_id")),
             tracking_numbers=tuple(
                 TrackingNumber(text(t.get("carrier_id")), text(t.get("tracking_number")))
-                for t in data.get("tracking_numbers") or []
+                for t in entries(data.get("tracking_numbers"))
             ),
             items=tuple(
                 (text(i.get("order_product_id")), decimal_or_none(i.get("quantity")) or Decimal(0))
-                for i in data.get("items") or []
+                for i in entries(data.get("items"))
             ),
             created_at=parse_a2c_datetime(data.get("created_at")),
             is_shipped=flag(data.get("is_shipped"), default=True),

@@ -1,10 +1,12 @@
 """API2Cart's values read and written (contracts/api2cart.md §1.8): dates, numbers, flags, text.
 
 Readers are tolerant where platforms differ (§7.15): `one` unwraps an object some platforms send
-as a one-element array, `obj` and `many` read a missing object or list as empty, `text` reads
-null as "". Numbers and flags are read by their meaning, never guessed: `decimal_or_none` and
-`flag` raise ValueError on what is neither. Writers: `format_a2c_datetime`, `json_value` (a body
-value), `flag_param` (a query-string flag).
+as a one-element array, `obj` and `many` read a missing object or list as empty, `entries` reads
+the rows of a list of lines or items with the one-key wrappers some platforms put around each
+row (§7.19) taken off, `text` reads null as "", `identifier` reads an id a store returned and
+refuses a sentence in its place (§7.22). Numbers and flags are read by their meaning, never
+guessed: `decimal_or_none` and `flag` raise ValueError on what is neither. Writers:
+`format_a2c_datetime`, `json_value` (a body value), `flag_param` (a query-string flag).
 """
 
 from __future__ import annotations
@@ -157,6 +159,61 @@ def many(value: Any) -> list[Any]:
     if isinstance(value, Mapping):
         return [value]
     return list(value) if isinstance(value, list | tuple) else []
+
+
+def entries(value: Any) -> list[Mapping[str, Any]]:
+    """The rows of a list of order lines, shipment items or refund items, unwrapped (§7.19).
+
+    eBay can send each line as `{"product": [{...the line...}]}`: read as it stands, that is a
+    line with no id, no SKU and quantity 0. A row's own fields are text and numbers, so an
+    object with a single key whose value is an object, or a list of objects, is a wrapper and
+    is taken off (as deep as it goes; several objects in it are several rows). Anything that is
+    not an object reads as an empty row, for the record reading it to refuse.
+    """
+    rows: list[Mapping[str, Any]] = []
+    for entry in many(value):
+        rows.extend(_unwrapped(entry))
+    return rows
+
+
+def _unwrapped(entry: Any) -> list[Mapping[str, Any]]:
+    if isinstance(entry, list):
+        return [row for inner in entry for row in _unwrapped(inner)]
+    if not isinstance(entry, Mapping):
+        return [{}]
+    if len(entry) == 1:
+        inner = next(iter(entry.values()))
+        if isinstance(inner, Mapping) or (
+            isinstance(inner, list) and all(isinstance(item, Mapping) for item in inner)
+        ):
+            return _unwrapped(inner)
+    return [entry]
+
+
+IDENTIFIER_MAX_LENGTH = 64
+"""The longest id the hub keeps for a store's record (e.g. `Shipment.store_shipment_id`)."""
+
+
+def identifier(value: Any) -> str:
+    """An id a store returned, or "" when what it returned is not one (§7.22).
+
+    Bol answers `order.shipment.add` with `"shipment_id": "shipment created"`. An id is one
+    token: no whitespace, at most `IDENTIFIER_MAX_LENGTH` characters, and at least one digit, so
+    words such as "created", "OK" or "True" are not taken for ids. Reading a real id as none
+    only costs the caller a look-up (`order.shipment.list`); keeping a sentence as an id loses
+    the shipment.
+    """
+    value = one(value)
+    if value is None or isinstance(value, bool | Mapping):
+        return ""
+    written = str(value).strip()
+    if (
+        len(written) > IDENTIFIER_MAX_LENGTH
+        or any(char.isspace() for char in written)
+        or not any(char.isdigit() for char in written)
+    ):
+        return ""
+    return written
 
 
 def json_value(value: Any) -> Any:

@@ -214,6 +214,8 @@ class NewM3OrderLine:
     price: Decimal | None = None
     warehouse: str = ""
     description: str = ""
+    discount_amount: Decimal | None = None
+    """The line's discount as an amount (`DIA1`); None or 0 sends none."""
 
     def to_fields(self) -> dict[str, Any]:
         return {
@@ -222,6 +224,7 @@ class NewM3OrderLine:
             "SAPR": self.price,
             "WHLO": self.warehouse,
             "ITDS": self.description,
+            "DIA1": self.discount_amount or None,
         }
 
 

@@ -93,6 +93,8 @@ class OrderItem:
     shipping_amount: Decimal | None = None
     options: tuple[tuple[str, str], ...] = ()
     order_item_id: int | None = None
+    adjustment: bool = False
+    """A non-physical line, such as a discount (contract §2.2 OrderItem)."""
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> OrderItem:
@@ -112,6 +114,7 @@ class OrderItem:
                 (o.get("name", ""), o.get("value", "")) for o in data.get("options") or []
             ),
             order_item_id=data.get("orderItemId"),
+            adjustment=bool(data.get("adjustment")),
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -128,6 +131,7 @@ class OrderItem:
                 if self.weight
                 else None,
                 "options": [{"name": n, "value": v} for n, v in self.options] or None,
+                "adjustment": True if self.adjustment else None,
             }
         )
 

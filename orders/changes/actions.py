@@ -18,7 +18,7 @@ transactions find their work done).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -288,7 +288,7 @@ def _lines_changed(change: OrderChange, order: Order) -> str:
 def _rebuild_lines(order: Order) -> str:
     """Before the ERP step the order is simply rebuilt from the store's new version."""
     store_order = api2cart.Order.from_api(order.payload)
-    lines = lines_of(store_order.products)
+    lines = lines_of(store_order)
     with transaction.atomic():
         locked = (
             Order.objects.select_for_update(no_key=True)
@@ -300,15 +300,7 @@ def _rebuild_lines(order: Order) -> str:
             raise _busy(order)
         order.lines.all().delete()
         OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                line_number=number,
-                sku=line.sku,
-                name=line.name,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                store_line_id=line.store_line_id,
-            )
+            OrderLine(order=order, line_number=number, **asdict(line))
             for number, line in enumerate(lines, start=1)
         )
         subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal(0))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as hub_settings
@@ -46,6 +47,7 @@ from connectors.m3 import (
     is_no_such_record,
 )
 from core import keys
+from orders import money
 from orders.addresses import erp_address
 from orders.models import Order, OrderEvent, OrderLine
 from orders.state import record_late_result
@@ -180,13 +182,28 @@ def _build_of(order: Order, items: dict[str, str], settings: ConnectionSettings)
             NewM3OrderLine(
                 item_number=items[line.sku],
                 quantity=line.quantity,
-                price=line.unit_price,
+                price=erp_unit_price(order, line, settings.erp_line_prices),
                 warehouse=settings.erp_warehouse,
+                discount_amount=line.discount_amount or None,
             ),
         )
         for line in order.lines.all()
     ]
     return _Build(order, erp_address(order.ship_to) if order.ship_to else None, lines)
+
+
+def erp_unit_price(order: Order, line: OrderLine, prices: str) -> Decimal:
+    """The line's unit price as the tenant's M3 takes it: net of tax (M3 adds the tax from
+    the customer's tax code), with tax, or as the store's order has it (docs/adr-0006)."""
+    if prices == "gross":
+        return money.gross_unit_price(
+            line.unit_price, line.quantity, line.tax_amount, order.prices_include_tax
+        )
+    if prices == "net":
+        return money.net_unit_price(
+            line.unit_price, line.quantity, line.tax_amount, order.prices_include_tax
+        )
+    return line.unit_price
 
 
 def _open_batch_orders(

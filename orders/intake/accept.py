@@ -40,11 +40,16 @@ def done_orders_policy() -> str:
 
 @dataclass(frozen=True)
 class IncomingLine:
+    """An order line as it arrives; the field names are `OrderLine`'s."""
+
     sku: str
     quantity: Decimal
     unit_price: Decimal
     name: str = ""
     store_line_id: str = ""
+    discount_amount: Decimal = Decimal(0)
+    tax_amount: Decimal | None = None
+    tax_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ class IncomingOrder:
     shipping: Decimal | None = None
     tax: Decimal | None = None
     discount: Decimal | None = None
+    other: Decimal | None = None
+    """What the total holds beyond lines − discount + shipping + tax (docs/adr-0006)."""
+    prices_include_tax: bool | None = None
+    money_note: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
     arrived_done: str = ""
@@ -159,6 +168,9 @@ def _order_row(incoming: IncomingOrder, **fields: Any) -> Order:
         shipping_amount=incoming.shipping,
         tax_amount=incoming.tax,
         discount_amount=incoming.discount,
+        other_amount=incoming.other,
+        prices_include_tax=incoming.prices_include_tax,
+        money_note=incoming.money_note,
         ship_to=asdict(incoming.ship_to),
         payload=incoming.payload,
         idempotency_key=incoming.idempotency_key,
@@ -176,6 +188,9 @@ def _line_rows(order: Order, incoming: IncomingOrder) -> Iterator[OrderLine]:
             quantity=line.quantity,
             unit_price=line.unit_price,
             store_line_id=line.store_line_id,
+            discount_amount=line.discount_amount,
+            tax_amount=line.tax_amount,
+            tax_rate=line.tax_rate,
         )
 
 

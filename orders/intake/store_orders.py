@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
@@ -29,7 +30,7 @@ from orders.changes.detection import note_store_version
 from orders.changes.versions import OPEN, store_lifecycle
 from orders.intake.accept import IncomingLine, IncomingOrder, accept_orders, done_orders_policy
 from orders.models import Order, OrderEvent
-from orders.money import PartMoney, split_money
+from orders.money import LineMoney, PartMoney, StoreMoney, split_money, store_money_of
 from tenants.models import SkuOwnership, Store, StoreOrderPart, Tenant, sku_key
 from tenants.store_clients import api2cart_for_store
 from tenants.store_order_parts import record_parts
@@ -38,7 +39,11 @@ from tenants.store_order_parts import record_parts
 @dataclass(frozen=True)
 class RoutedPart:
     tenant: Tenant
-    products: tuple[api2cart.OrderProduct, ...]
+    indexes: tuple[int, ...]
+    """Positions of this part's lines in the store order's `products`."""
+
+    def products(self, order: api2cart.Order) -> tuple[api2cart.OrderProduct, ...]:
+        return tuple(order.products[n] for n in self.indexes)
 
 
 class UnownedSkus(NeedsAttention):
@@ -197,10 +202,12 @@ def _parts_of(
     if missing:
         raise LinesWithoutSku(store, store_order, missing)
     routed = route(store, members, store_order)
-    shares = split_money(store_order.totals, [part.products for part in routed])
+    money = store_money_of(store_order)
+    shares = split_money(money, [part.indexes for part in routed])
     accepted = []
-    for part, money in zip(routed, shares, strict=True):
-        incoming = _incoming(store, store_order, part, money, item, whole=len(routed) == 1)
+    for part, share in zip(routed, shares, strict=True):
+        whole = len(routed) == 1
+        incoming = _incoming(store, store_order, part, money, share, item, whole=whole)
         accepted.append((part.tenant, AcceptedPart(item, store_order, incoming, part.tenant.pk)))
     return accepted
 
@@ -239,7 +246,7 @@ def _order_ids(item: InboxItem) -> tuple[str, str]:
 
 def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[RoutedPart]:
     if len(members) == 1:
-        return [RoutedPart(members[0], order.products)]
+        return [RoutedPart(members[0], tuple(range(len(order.products))))]
     by_member = {t.pk: t for t in members}
     keys = {sku_key(p.sku) for p in order.products}
     owners = dict(
@@ -250,9 +257,9 @@ def route(store: Store, members: list[Tenant], order: api2cart.Order) -> list[Ro
     unowned = sorted({p.sku for p in order.products if sku_key(p.sku) not in owners})
     if unowned:
         raise UnownedSkus(store, unowned)
-    grouped: dict[int, list[api2cart.OrderProduct]] = defaultdict(list)
-    for product in order.products:
-        grouped[owners[sku_key(product.sku)]].append(product)
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for number, product in enumerate(order.products):
+        grouped[owners[sku_key(product.sku)]].append(number)
     return [RoutedPart(by_member[pk], tuple(lines)) for pk, lines in grouped.items()]
 
 
@@ -265,11 +272,10 @@ def part_payload(
     payload routes it the same way. A one-part order keeps the store's own totals.
     """
     raw = dict(order.raw)
-    raw_lines = raw.get("order_products")
-    raw_lines = raw_lines if isinstance(raw_lines, list) else []
+    raw_lines = api2cart.entries(raw.get("order_products"))
     kept = []
-    for raw_line, line in zip(raw_lines, order.products, strict=False):
-        if line in part.products:
+    for number, (raw_line, line) in enumerate(zip(raw_lines, order.products, strict=False)):
+        if number in part.indexes:
             copied = dict(raw_line) if isinstance(raw_line, dict) else {}
             if not copied.get("model"):
                 copied["model"] = line.sku
@@ -299,7 +305,8 @@ def _incoming(
     store: Store,
     order: api2cart.Order,
     part: RoutedPart,
-    money: PartMoney,
+    money: StoreMoney,
+    share: PartMoney,
     item: InboxItem,
     *,
     whole: bool,
@@ -313,14 +320,17 @@ def _incoming(
         store_customer_id=order.customer.id,
         ordered_at=order.created_at,
         currency=order.currency,
-        total=money.total,
-        subtotal=money.subtotal,
-        shipping=money.shipping,
-        tax=money.tax,
-        discount=money.discount,
+        total=share.total,
+        subtotal=share.subtotal,
+        shipping=share.shipping,
+        tax=share.tax,
+        discount=share.discount,
+        other=share.rest,
+        prices_include_tax=money.prices_include_tax,
+        money_note=money.note,
         ship_to=ship_to_of_store_order(order),
-        lines=lines_of(part.products),
-        payload=part_payload(order, part, money, whole=whole),
+        lines=lines_of(order, part.indexes, money),
+        payload=part_payload(order, part, share, whole=whole),
     )
 
 
@@ -410,14 +420,33 @@ def _as_known(parts: list[AcceptedPart]) -> list[AcceptedPart]:
     return keyed
 
 
-def lines_of(products: tuple[api2cart.OrderProduct, ...]) -> tuple[IncomingLine, ...]:
-    return tuple(
-        IncomingLine(
-            sku=p.sku,
-            name=p.name[:300],
-            quantity=p.quantity,
-            unit_price=p.price or 0,
-            store_line_id=p.order_product_id,
-        )
-        for p in products
+def lines_of(
+    order: api2cart.Order,
+    indexes: tuple[int, ...] | None = None,
+    money: StoreMoney | None = None,
+) -> tuple[IncomingLine, ...]:
+    """The store order's lines (those at `indexes`, else all) as the store reports them, with
+    each line's tax and discount as the money module reads them (`orders.money`)."""
+    money = money or store_money_of(order)
+    chosen = range(len(order.products)) if indexes is None else indexes
+    return tuple(_line_of(order.products[n], money.lines[n]) for n in chosen)
+
+
+def _line_of(product: api2cart.OrderProduct, money: LineMoney) -> IncomingLine:
+    return IncomingLine(
+        sku=product.sku,
+        name=product.name[:300],
+        quantity=product.quantity,
+        unit_price=product.price if product.price is not None else _unit_of(product),
+        store_line_id=product.order_product_id,
+        discount_amount=money.discount,
+        tax_amount=money.tax,
+        tax_rate=money.tax_rate,
     )
+
+
+def _unit_of(product: api2cart.OrderProduct) -> Decimal:
+    """A line with no unit price: its total over its quantity."""
+    if product.total_price is None or not product.quantity:
+        return Decimal(0)
+    return (product.total_price / product.quantity).quantize(Decimal("0.0001"))

@@ -4,45 +4,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0011_csvimport_done_orders'),
+        ("orders", "0011_csvimport_done_orders"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='money_note',
-            field=models.TextField(blank=True, help_text="How the hub read the store's money, and what did not add up."),
+            model_name="order",
+            name="money_note",
+            field=models.TextField(
+                blank=True, help_text="How the hub read the store's money, and what did not add up."
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='other_amount',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text="This part's share of what the store's total holds beyond lines, discount, shipping and tax (fees, rounding); negative only when the store's numbers do not add up (docs/adr-0006).", max_digits=14, null=True),
+            model_name="order",
+            name="other_amount",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                help_text="This part's share of what the store's total holds beyond lines, discount, shipping and tax (fees, rounding); negative only when the store's numbers do not add up (docs/adr-0006).",
+                max_digits=14,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='prices_include_tax',
-            field=models.BooleanField(blank=True, help_text="Whether the store's line prices include tax, decided from this order's own numbers (docs/adr-0006); unknown for orders that carry no tax.", null=True),
+            model_name="order",
+            name="prices_include_tax",
+            field=models.BooleanField(
+                blank=True,
+                help_text="Whether the store's line prices include tax, decided from this order's own numbers (docs/adr-0006); unknown for orders that carry no tax.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='discount_amount',
-            field=models.DecimalField(decimal_places=4, default=0, help_text="The line's own discount.", max_digits=14),
+            model_name="orderline",
+            name="discount_amount",
+            field=models.DecimalField(
+                decimal_places=4, default=0, help_text="The line's own discount.", max_digits=14
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_amount',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text="The line's tax as the store reports it, when it does.", max_digits=14, null=True),
+            model_name="orderline",
+            name="tax_amount",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=4,
+                help_text="The line's tax as the store reports it, when it does.",
+                max_digits=14,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_rate',
-            field=models.DecimalField(blank=True, decimal_places=4, max_digits=7, null=True, verbose_name='Tax rate (%)'),
+            model_name="orderline",
+            name="tax_rate",
+            field=models.DecimalField(
+                blank=True, decimal_places=4, max_digits=7, null=True, verbose_name="Tax rate (%)"
+            ),
         ),
         migrations.AlterField(
-            model_name='orderline',
-            name='unit_price',
-            field=models.DecimalField(decimal_places=4, help_text="As the store reports it: with tax when the order's prices include tax.", max_digits=14),
+            model_name="orderline",
+            name="unit_price",
+            field=models.DecimalField(
+                decimal_places=4,
+                help_text="As the store reports it: with tax when the order's prices include tax.",
+                max_digits=14,
+            ),
         ),
     ]

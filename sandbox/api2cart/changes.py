@@ -16,17 +16,16 @@ from sandbox.api2cart.orders import (
     Refund,
     RefundedLine,
     order_line,
-    price_order,
     record_refund,
     refunded_so_far,
     set_status,
 )
+from sandbox.api2cart.pricing import cents, price_order
 from sandbox.api2cart.shared import COUNTRIES, ORDER_STATUSES, money
 from sandbox.core import ControlError
 
 CANCELLED_STATUS = next(s for s in ORDER_STATUSES if s.lower() in ("canceled", "cancelled"))
 REFUNDED_STATUS = next((s for s in ORDER_STATUSES if s.lower() == "refunded"), None)
-CENT = Decimal("0.01")
 
 # Plausible UK addresses a re-addressed order moves to when no new address is given.
 NEW_UK_ADDRESSES = (
@@ -200,10 +199,7 @@ def planned_refund(order: dict, payload: dict) -> Refund:
         return full_refund(order, left, comment)
     lines = refunded_lines(order, sku_quantities(payload["lines"])) if payload.get("lines") else []
     goods = sum((money_ for _, _, money_ in lines), Decimal(0))
-    subtotal = Decimal(str(order["totals"]["subtotal"]))
-    tax = Decimal(0)
-    if subtotal:  # the lines' share of the order's tax
-        tax = (goods / subtotal * Decimal(str(order["totals"]["tax"]))).quantize(CENT)
+    tax = sum((tax_of(line, quantity) for line, quantity, _ in lines), Decimal(0))
     shipping = shipping or Decimal(0)
     shipping_left = Decimal(str(order["totals"]["shipping"])) - refunded_so_far(order, "shipping")
     if shipping > shipping_left:
@@ -243,8 +239,20 @@ def refunded_lines(
         if quantity > left:
             raise ControlError(f"Only {left} of {line['model']} is left to refund")
         if quantity > 0:
-            lines.append((line, quantity, Decimal(str(line["price"])) * quantity))
+            lines.append((line, quantity, paid_for(line, quantity)))
     return lines
+
+
+def paid_for(line: dict, quantity: int) -> Decimal:
+    """What `quantity` of the line cost before tax: their share of its net less its discount."""
+    net = Decimal(str(line["total_price"])) - Decimal(str(line.get("discount_amount") or 0))
+    return cents(net * quantity / line["quantity"])
+
+
+def tax_of(line: dict, quantity: int) -> Decimal:
+    """The tax charged on `quantity` of the line: their share of the line's own tax."""
+    tax = line.get("tax_value_after_discount", line.get("tax_value")) or 0
+    return cents(Decimal(str(tax)) * quantity / line["quantity"])
 
 
 def new_uk_address(current: dict) -> dict[str, str]:

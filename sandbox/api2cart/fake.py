@@ -429,7 +429,9 @@ class Api2CartFake(ControlMixin, StoreChangesMixin, OrdersMixin, ProductsMixin, 
         with self.gate.slot(store["store_key"] if store else None):
             if store and store["latency_ms"]:
                 time.sleep(store["latency_ms"] / 1000)
-            result = profiles.shape_result(rules, name, handler(self, Call(name, args, store)))
+            result = profiles.shape_result(
+                rules, name, handler(self, Call(name, args, store)), args
+            )
         envelope: dict[str, Any] = {"return_code": 0, "return_message": ""}
         if name in LIST_METHODS:
             envelope.update(pagination=result["pagination"], result=result["result"])

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sandbox import demo_data
+from sandbox.api2cart.pricing import price_order
 from sandbox.api2cart.shared import (
     CURRENCY,
     FINANCIAL_STATUSES,
@@ -182,7 +183,8 @@ class OrdersMixin:
 
 
 def order_line(product: dict, child: dict | None, quantity: int, order_product_id: str) -> dict:
-    """One `order_products` entry for a catalogue product or one of its variants."""
+    """One `order_products` entry for a catalogue product or one of its variants; its
+    discount and tax are set when the order is priced (`pricing.price_order`)."""
     source = child or product
     price = Decimal(str(source["price"]))
     return {
@@ -218,37 +220,6 @@ def order_line(product: dict, child: dict | None, quantity: int, order_product_i
     }
 
 
-def price_order(store: dict, order: dict) -> None:
-    """`totals`, `total` and `total_weight` from the lines, the way a new order is priced;
-    a paid order has paid its new total, any other keeps what it had paid."""
-    items = order["order_products"]
-    subtotal = sum((Decimal(str(line["price"])) * line["quantity"] for line in items), Decimal(0))
-    weight = sum((Decimal(str(line["weight"])) * line["quantity"] for line in items), Decimal(0))
-    shipping, tax, discount = order_charges(store, subtotal, len(items))
-    total = subtotal + shipping + tax - discount
-    if order["financial_status"] == "paid":
-        paid = total
-    else:
-        paid = Decimal(str((order.get("total") or {}).get("total_paid") or 0))
-    order["totals"] = {
-        "total": money(total),
-        "subtotal": money(subtotal),
-        "shipping": money(shipping),
-        "tax": money(tax),
-        "discount": money(discount),
-    }
-    order["total"] = {
-        "subtotal_ex_tax": money(subtotal),
-        "wrapping_ex_tax": 0.0,
-        "shipping_ex_tax": money(shipping),
-        "total_discount": money(discount),
-        "total_tax": money(tax),
-        "total": money(total),
-        "total_paid": money(paid),
-    }
-    order["total_weight"] = float(weight)
-
-
 def status_entry(status: str, now: str, comment: str = "", notify: bool = False) -> dict:
     return {
         "id": status,
@@ -267,15 +238,6 @@ def set_status(order: dict, status: str, now: str, comment: str = "", notify: bo
     order["status"]["history"].append(status_entry(status, now, comment, notify))
     if status == "Completed":
         order["finished_time"] = a2c_date(now)
-
-
-def order_charges(store: dict, subtotal: Decimal, lines: int) -> tuple[Decimal, ...]:
-    """(shipping, tax, discount): free shipping from 100 on clean stores; marketplace-like
-    profiles charge flat shipping, 8% tax and take 2.00 off orders of several lines."""
-    if store.get("profile", "clean") == "clean":
-        return (Decimal("0") if subtotal >= 100 else Decimal("4.95")), Decimal(0), Decimal(0)
-    tax = (subtotal * Decimal("0.08")).quantize(Decimal("0.01"))
-    return Decimal("7.50"), tax, Decimal("2.00") if lines > 1 else Decimal(0)
 
 
 ORDER_SORT = {

@@ -1,9 +1,12 @@
 """Platform profiles: how a store's platform shapes API2Cart's answers and which rules it adds.
 
-API2Cart passes each platform's habits through (contract §1.8, §7.13, §7.15-18). The fake keeps
+API2Cart passes each platform's habits through (contract §1.8, §7.13, §7.15-22). The fake keeps
 every document in one clean shape and a store's profile reshapes answers on the way out, so a
 store can switch profile at any time (`store-settings` control action, `DemoStore.profile`).
-`clean` changes nothing; `ebay`, `amazon` and `walmart` each reproduce a share of the quirks.
+`clean` changes nothing; `ebay`, `amazon`, `walmart`, `etsy` and `bol` each reproduce a share of
+the quirks, the money ones included: eBay's wrapped lines (§7.19), Walmart's tax-inclusive line
+totals (§7.20), Etsy's subtotal after the discount (§7.21) and Bol's sentence for a shipment id
+(§7.22).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
-from sandbox.api2cart.shared import A2C_FORMAT, A2CError, RawItems, invalid, text
+from sandbox.api2cart.shared import A2C_FORMAT, A2CError, RawItems, csv, invalid, money, text
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,17 @@ class Profile:
     batch_methods: bool = True
     """Offers API2Cart's batch product methods; without them `cart.methods` lists none and a
     batch call answers code 107, so products are updated one by one."""
+    line_wrapper: str | None = None
+    """Each `order_products` entry of an `order.info`/`order.list` answer asked with
+    `params=*` (or `{*}`) sent as `{line_wrapper: [line]}` (§7.19)."""
+    gross_line_totals: bool = False
+    """A line's `total_price` includes its tax; `price` and `totals.subtotal` stay net (§7.20)."""
+    subtotal_after_discount: bool = False
+    """`totals.subtotal` and `total.subtotal_ex_tax` reported with the discount taken off;
+    the discount is still in `totals.discount` (§7.21)."""
+    shipment_added_answer: str | None = None
+    """`order.shipment.add` answers this text as `shipment_id` instead of the new shipment's id;
+    `order.shipment.list` lists the shipment with its id (§7.22)."""
 
 
 PROFILES = {
@@ -65,6 +80,7 @@ PROFILES = {
         max_lookback_days=90,
         errors_result_list=True,
         wrap_stores_info=True,
+        line_wrapper="product",
     ),
     "amazon": Profile(
         "amazon",
@@ -85,7 +101,10 @@ PROFILES = {
         validate_carriers=True,
         pending_jobs=True,
         errors_result_list=True,
+        gross_line_totals=True,
     ),
+    "etsy": Profile("etsy", subtotal_after_discount=True),
+    "bol": Profile("bol", modified_to_required=True, shipment_added_answer="shipment created"),
     "basic": Profile("basic", batch_methods=False),
 }
 BATCH_METHODS = ("product.update.batch", "product.variant.update.batch")
@@ -158,26 +177,49 @@ def job_not_ready(rules: Profile, result: dict) -> None:
 # --- answers reshaped on the way out ------------------------------------------------------
 
 
-def shape_result(rules: Profile, method: str, result: Any) -> Any:
-    """A method's `result` (or list page) as the store's platform would have it."""
+def shape_result(rules: Profile, method: str, result: Any, args: dict | None = None) -> Any:
+    """A method's `result` (or list page) as the store's platform would have it; `args` are
+    the call's arguments (some platforms answer differently to different `params`)."""
     if rules.name == "clean":
         return result
     if method == "cart.methods" and not rules.batch_methods:
         result["method"] = [name for name in result["method"] if name not in BATCH_METHODS]
     if method == "order.list":
         page = result["result"]
-        page["order"] = [shape_order(rules, order) for order in _docs(page["order"])]
+        page["order"] = [answered_order(rules, order, args) for order in _docs(page["order"])]
     elif method == "order.info":
-        result = shape_order(rules, result)
+        result = answered_order(rules, result, args)
+    elif method == "order.shipment.add" and rules.shipment_added_answer is not None:
+        result = {"shipment_id": rules.shipment_added_answer}
     elif method == "cart.info" and rules.wrap_stores_info and "stores_info" in result:
         result["stores_info"] = [{"store_info": result["stores_info"]}]
-    elif method == "batch.job.list" and rules.pending_jobs:
+    elif method.startswith("batch.job.") and rules.pending_jobs:
+        _pending_jobs(rules, method, result)
+    return shape_values(rules, _decoded(result))
+
+
+def _pending_jobs(rules: Profile, method: str, result: dict) -> None:
+    """Unfinished jobs read `pending`, and their result is not ready (§7.18)."""
+    if method == "batch.job.list":
         for job in result["result"]["jobs"]:
             if job.get("status") == "in_progress":
                 job["status"] = "pending"
-    elif method == "batch.job.result" and rules.pending_jobs:
+    elif method == "batch.job.result":
         job_not_ready(rules, result)
-    return shape_values(rules, _decoded(result))
+
+
+STAR_PARAMS = frozenset({"*", "{*}", "force_all"})
+"""`params` values asking for every field, as the hub always does: eBay then wraps each line."""
+
+
+def answered_order(rules: Profile, order: dict, args: dict | None) -> dict:
+    """An order in an `order.info`/`order.list` answer: its platform shape, and eBay's
+    wrapped lines where `params` asked for `*` (§7.19)."""
+    order = shape_order(rules, order)
+    asked = set(csv(args or {}, "params"))
+    if rules.line_wrapper and asked & STAR_PARAMS and isinstance(order.get("order_products"), list):
+        order["order_products"] = [{rules.line_wrapper: [line]} for line in order["order_products"]]
+    return order
 
 
 def shape_order(rules: Profile, order: dict) -> dict:
@@ -185,6 +227,7 @@ def shape_order(rules: Profile, order: dict) -> dict:
     if rules.name == "clean":
         return order
     order = json.loads(json.dumps(order))
+    _shape_lines_and_totals(rules, order)
     if rules.empty_id and "id" in order:
         order["id"] = ""
     if rules.int_store_id and order.get("store_id") not in (None, ""):
@@ -195,15 +238,36 @@ def shape_order(rules: Profile, order: dict) -> dict:
         order["totals"] = None
     if rules.null_optional:
         _null_optional_fields(order)
-    if rules.variant_model != "keep":
-        for line in order.get("order_products") or []:
-            if line.get("variant_id"):
-                line["model"] = rules.variant_model
     if rules.wrap_objects:
         for name in WRAPPED_ORDER_FIELDS:
             if isinstance(order.get(name), dict):
                 order[name] = [order[name]]
     return shape_values(rules, order)
+
+
+def _shape_lines_and_totals(rules: Profile, order: dict) -> None:
+    """Lines and totals as the platform reports them: the variant line's `model`, tax in the
+    line totals (§7.20), the subtotal after the discount (§7.21)."""
+    lines = [line for line in order.get("order_products") or [] if isinstance(line, dict)]
+    for line in lines:
+        if rules.variant_model != "keep" and line.get("variant_id"):
+            line["model"] = rules.variant_model
+        if rules.gross_line_totals and line.get("total_price") is not None:
+            tax = line.get("tax_value_after_discount", line.get("tax_value"))
+            line["total_price"] = money(_decimal(line["total_price"]) + _decimal(tax))
+    if rules.subtotal_after_discount:
+        _less(order.get("totals"), "subtotal", "discount")
+        _less(order.get("total"), "subtotal_ex_tax", "total_discount")
+
+
+def _less(values: Any, name: str, taken_off: str) -> None:
+    """`values[name]` with `values[taken_off]` (if any) taken off, where `values[name]` is there."""
+    if isinstance(values, dict) and values.get(name) is not None:
+        values[name] = money(_decimal(values[name]) - abs(_decimal(values.get(taken_off))))
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value or 0))
 
 
 def _null_optional_fields(order: dict) -> None:

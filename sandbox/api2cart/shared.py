@@ -207,14 +207,18 @@ def need(args: dict, name: str) -> str:
 # --- params / exclude / response_fields ----------------------------------------------------
 
 
+EVERY_FIELD = frozenset({"force_all", "*", "{*}"})
+"""`params` values asking for every field: `force_all`, or `*` / `{*}` as some clients send."""
+
+
 def select_fields(
     doc: dict, args: dict, default: str, groups: dict[str, tuple[str, ...]] | None = None
 ) -> dict:
-    """Apply `params` (field groups or force_all) and `exclude` (force_all only)."""
+    """Apply `params` (field groups or every field) and `exclude` (every field only)."""
     if args.get("response_fields"):
         return doc
     requested = csv(args, "params") or default.split(",")
-    if "force_all" in requested:
+    if EVERY_FIELD & set(requested):
         excluded = set(csv(args, "exclude"))
         return {key: value for key, value in doc.items() if key not in excluded}
     wanted: list[str] = []

@@ -4,30 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenant_settings', '0003_order_changes'),
+        ("tenant_settings", "0003_order_changes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connectionsettings',
-            name='erp_line_prices',
-            field=models.CharField(choices=[('as_order', "As the store's order has them (with or without tax)"), ('net', 'Net of tax'), ('gross', 'Including tax')], default='net', help_text="How this tenant's M3 price lists are kept: M3 adds tax to net prices, so gross prices would be taxed twice unless the customer's tax code says otherwise (docs/adr-0006).", max_length=10, verbose_name='Line prices sent to the ERP'),
+            model_name="connectionsettings",
+            name="erp_line_prices",
+            field=models.CharField(
+                choices=[
+                    ("as_order", "As the store's order has them (with or without tax)"),
+                    ("net", "Net of tax"),
+                    ("gross", "Including tax"),
+                ],
+                default="net",
+                help_text="How this tenant's M3 price lists are kept: M3 adds tax to net prices, so gross prices would be taxed twice unless the customer's tax code says otherwise (docs/adr-0006).",
+                max_length=10,
+                verbose_name="Line prices sent to the ERP",
+            ),
         ),
         migrations.AddField(
-            model_name='connectionsettings',
-            name='seller_address',
-            field=models.TextField(blank=True, help_text='As printed: one line per line.', verbose_name='Seller address on invoices'),
+            model_name="connectionsettings",
+            name="seller_address",
+            field=models.TextField(
+                blank=True,
+                help_text="As printed: one line per line.",
+                verbose_name="Seller address on invoices",
+            ),
         ),
         migrations.AddField(
-            model_name='connectionsettings',
-            name='seller_name',
-            field=models.CharField(blank=True, help_text='The legal name.', max_length=200, verbose_name='Seller name on invoices'),
+            model_name="connectionsettings",
+            name="seller_name",
+            field=models.CharField(
+                blank=True,
+                help_text="The legal name.",
+                max_length=200,
+                verbose_name="Seller name on invoices",
+            ),
         ),
         migrations.AddField(
-            model_name='connectionsettings',
-            name='seller_vat_number',
-            field=models.CharField(blank=True, help_text='Printed on every invoice, e.g. GB123456789.', max_length=20, verbose_name='Seller VAT number'),
+            model_name="connectionsettings",
+            name="seller_vat_number",
+            field=models.CharField(
+                blank=True,
+                help_text="Printed on every invoice, e.g. GB123456789.",
+                max_length=20,
+                verbose_name="Seller VAT number",
+            ),
         ),
     ]

@@ -1,8 +1,10 @@
 """Orders from marketplace-like stores end to end: webhooks and polling → ERP → ShipStation.
 
-The sandbox store takes a platform profile (eBay-, Amazon-, Walmart-like), so the hub reads
-wrapped objects, empty ids, text dates, null totals and SKU-less variant lines over real HTTP,
-with real web, worker and beat processes.
+The sandbox store takes a platform profile (eBay-, Amazon-, Walmart-, Etsy-, Bol-like), so the
+hub reads wrapped objects and lines, empty ids, text dates, null totals, tax-inclusive line totals,
+subtotals after the discount and SKU-less variant lines over real HTTP, with real web, worker and
+beat processes; each order's money is checked against the store's own numbers in the hub, in
+ShipStation (its own computed total) and in the ERP's lines.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django_tenants.utils import schema_context
 
+from connectors import api2cart
 from connectors.shipstation import ShipStationClient
 from inbox.models import InboxItem
 from inbox.polling import poll_store
 from orders.models import Order
 from sandbox import demo_data
+from tenant_settings.connection_clients import erp_client
 from tenants.store_clients import api2cart_for_store
 from tests.support.demo_world import orders_of
 from tests.support.harness import wait_until
@@ -58,20 +63,26 @@ def notify(hub, world, placed: dict) -> None:
     assert answer.status_code == 200
 
 
-def expected_money(world, order_id: str) -> dict[str, Decimal]:
-    """What the store charged, worked out from its lines (the fake's marketplace rule)."""
+def store_numbers(world, order_id: str) -> dict[str, Decimal]:
+    """What the store reports for the order: its own totals and its lines' net amounts."""
     store = world.stores[STORE]
-    lines = api2cart_for_store(store).order_info(order_id).raw["order_products"]
-    subtotal = sum(Decimal(str(line["price"])) * line["quantity"] for line in lines)
-    tax = (subtotal * Decimal("0.08")).quantize(CENT)
-    shipping = Decimal("7.50")
-    discount = Decimal("2.00") if len(lines) > 1 else Decimal(0)
+    raw = api2cart_for_store(store).order_info(order_id).raw
+    totals = raw.get("totals")
+    totals = totals[0] if isinstance(totals, list) else totals
+    total = raw.get("total")
+    total = total[0] if isinstance(total, list) else total
+
+    def pick(short: str, long: str) -> Decimal:
+        value = (totals or {}).get(short)
+        return Decimal(str(value if value is not None else (total or {})[long]))
+
+    lines = api2cart.entries(raw["order_products"])
     return {
-        "total": subtotal + shipping + tax - discount,
-        "shipping": shipping,
-        "tax": tax,
-        "discount": discount,
-        "subtotal": subtotal,
+        "total": pick("total", "total"),
+        "shipping": pick("shipping", "shipping_ex_tax"),
+        "tax": pick("tax", "total_tax"),
+        "discount": abs(pick("discount", "total_discount")),
+        "lines": sum(Decimal(str(line["price"])) * int(line["quantity"]) for line in lines),
     }
 
 
@@ -88,8 +99,8 @@ def shipstation_order(world, order_number: str):
     return [o for o in found if o.order_number == order_number]
 
 
-@pytest.mark.parametrize("profile", ["ebay", "amazon", "walmart"])
-def test_n_quirky_orders_make_n_erp_and_shipstation_orders_with_their_money(
+@pytest.mark.parametrize("profile", ["ebay", "amazon", "walmart", "etsy", "bol", "clean"])
+def test_n_quirky_orders_carry_the_stores_exact_money_to_shipstation_and_the_erp(
     hub, demo_world, live_db, platform, profile
 ):
     platform(profile)
@@ -121,19 +132,27 @@ def test_n_quirky_orders_make_n_erp_and_shipstation_orders_with_their_money(
     sent = wait_until(all_sent, timeout=90)
     assert counts(demo_world) == (erp_before + len(numbers), ss_before + len(numbers))
     for order in sent:
-        money = expected_money(demo_world, order.order_number)
+        store = store_numbers(demo_world, order.order_number)
         assert (order.total, order.shipping_amount, order.tax_amount, order.discount_amount) == (
-            money["total"],
-            money["shipping"],
-            money["tax"],
-            money["discount"],
-        )
-        assert order.subtotal == money["subtotal"]
-        assert all(line.sku in (VARIANT_SKU, PLAIN_SKU) for line in order.lines.all())
+            store["total"],
+            store["shipping"],
+            store["tax"],
+            store["discount"],
+        ), order.money_note
+        assert order.subtotal == store["lines"] and order.other_amount == 0, order.money_note
+        assert order.prices_include_tax is False
+        lines = list(order.lines.all())
+        assert all(line.sku in (VARIANT_SKU, PLAIN_SKU) for line in lines)
+        assert sum(line.tax_amount for line in lines) == store["tax"]
         [remote] = shipstation_order(demo_world, order.order_number)
-        assert remote.amount_paid == money["total"]
-        assert Decimal(str(remote.raw["shippingAmount"])) == money["shipping"]
-        assert Decimal(str(remote.raw["taxAmount"])) == money["tax"]
+        assert remote.order_total == remote.amount_paid == store["total"]
+        assert Decimal(str(remote.raw["shippingAmount"])) == store["shipping"]
+        assert Decimal(str(remote.raw["taxAmount"])) == store["tax"]
+        with schema_context("acme"):
+            erp_lines = erp_client().order_lines(order.erp_order_number)
+        assert sorted(line.price for line in erp_lines) == sorted(
+            line.unit_price for line in lines
+        ), "net unit prices, as the tenant's M3 keeps them"
     if profile == "ebay":
         assert {o.store_order_id for o in sent} == set(numbers), "no id: keyed by order_id"
 

@@ -1,134 +1,115 @@
-"""A store order's money shared among its tenants' parts (`orders.money`, ADR 0006).
+"""A store order's money read and shared among its tenants' parts (`orders.money`, ADR 0006):
+the platform shapes the issue found, with their real numbers.
 
-Pure: no database, no sandbox. The amounts pin today's behaviour: shares follow the parts'
-subtotals, are rounded to the cent by largest remainder (ties to the earlier part), and the parts
-always add up to the store order exactly.
+Pure: no database, no sandbox. The generated-order properties are in test_money_properties.py.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from connectors.api2cart import OrderProduct, OrderTotals
-from orders.money import PartMoney, split_money
+from orders.money import (
+    PartMoney,
+    StoreLine,
+    StoreTotals,
+    net_unit_price,
+    read_store_money,
+    shipstation_adjustment,
+    split_money,
+)
 
 D = Decimal
 
 
-def line(price: str, quantity: str = "1", total_price: str | None = None) -> OrderProduct:
-    return OrderProduct(
-        order_product_id="",
-        product_id="",
-        variant_id="",
-        sku="SKU",
-        name="",
-        price=D(price),
+def line(price: str, quantity: str = "1", **fields: str) -> StoreLine:
+    return StoreLine(
         quantity=D(quantity),
-        total_price=None if total_price is None else D(total_price),
+        price=D(price),
+        **{name: D(value) for name, value in fields.items()},
     )
 
 
-def money(total: str, subtotal: str, shipping: str, tax: str, discount: str) -> PartMoney:
-    return PartMoney(D(total), D(subtotal), D(shipping), D(tax), D(discount))
+def test_walmart_line_totals_with_tax_do_not_inflate_the_subtotal() -> None:
+    """Walmart's `total_price` includes tax: 529.71 of lines is 499.99 net + 29.72 tax."""
+    totals = StoreTotals(total=D("529.71"), subtotal=D("499.99"), tax=D("29.72"), shipping=D(0))
+    lines = [line("199.99", total_price="211.88"), line("300.00", total_price="317.83")]
+
+    money = read_store_money(totals, lines, "USD")
+
+    assert money.subtotal == D("499.99") and money.tax == D("29.72")
+    assert money.rest == 0 and money.prices_include_tax is False
+    [part] = split_money(money, [[0, 1]])
+    assert part == PartMoney(D("529.71"), D("499.99"), D(0), D("29.72"), D(0))
 
 
-def test_two_parts_share_in_proportion_to_their_subtotals() -> None:
-    totals = OrderTotals(total=D("47.21"), shipping=D("5.00"), tax=D("3.21"), discount=D("1.00"))
-
-    parts = split_money(totals, [(line("10.00", "3"),), (line("10.00"),)])
-
-    # 3:1 by subtotal; the tax's odd cent (240.75 / 80.25) goes to the larger remainder.
-    assert parts == [
-        money("35.41", "30.00", "3.75", "2.41", "0.75"),
-        money("11.80", "10.00", "1.25", "0.80", "0.25"),
-    ]
-    assert sum(part.total for part in parts) == D("47.21")
-
-
-def test_three_parts_the_leftover_cent_goes_to_the_largest_remainder() -> None:
-    totals = OrderTotals(shipping=D("1.00"), tax=D("0.10"))
-
-    parts = split_money(totals, [(line("1.00"),), (line("2.00"),), (line("3.00"),)])
-
-    # 100 cents by 1:2:3 is 16.67 / 33.33 / 50: the cent goes to the smallest part, whose
-    # remainder is the largest; the same for the tax's 1.67 / 3.33 / 5.
-    assert [part.shipping for part in parts] == [D("0.17"), D("0.33"), D("0.50")]
-    assert [part.tax for part in parts] == [D("0.02"), D("0.03"), D("0.05")]
-    assert sum(part.shipping for part in parts) == D("1.00")
-    assert sum(part.tax for part in parts) == D("0.10")
-    # No store total: no "rest", each part's total is its own sum.
-    assert [part.total for part in parts] == [D("1.19"), D("2.36"), D("3.55")]
-
-
-def test_equal_remainders_give_the_cent_to_the_earlier_part() -> None:
-    parts = split_money(
-        OrderTotals(shipping=D("10.00")), [(line("5"),), (line("5"),), (line("5"),)]
+def test_etsy_reports_the_subtotal_after_the_discount() -> None:
+    """Lines 22.99, discount 2.30, Etsy's subtotal 20.69: nothing is lost or counted twice."""
+    totals = StoreTotals(
+        total=D("24.69"), subtotal=D("20.69"), discount=D("2.30"), shipping=D("4.00"), tax=D(0)
     )
+    money = read_store_money(totals, [line("22.99")], "GBP")
 
-    assert [part.shipping for part in parts] == [D("3.34"), D("3.33"), D("3.33")]
-
-
-def test_free_lines_share_equally() -> None:
-    totals = OrderTotals(total=D("5.01"), shipping=D("5.01"))
-
-    parts = split_money(totals, [(line("0.00", "2"),), (line("0.00"), line("0.00"))])
-
-    assert parts == [
-        money("2.51", "0.00", "2.51", "0.00", "0.00"),
-        money("2.50", "0.00", "2.50", "0.00", "0.00"),
-    ]
+    [part] = split_money(money, [[0]])
+    assert part == PartMoney(D("24.69"), D("22.99"), D("4.00"), D(0), D("2.30"))
 
 
-def test_a_negative_rest_is_shared_too() -> None:
-    # The store's total is a cent below lines + shipping + tax - discount (its own rounding).
-    totals = OrderTotals(total=D("39.99"))
+def test_a_uk_shop_with_prices_including_vat() -> None:
+    """£12.00 incl. 20% VAT: net 10.00; shipping £3.60 incl. £0.60 VAT; total £15.60."""
+    totals = StoreTotals(
+        total=D("15.60"), subtotal=D("12.00"), shipping=D("3.60"), tax=D("2.60"), discount=D(0)
+    )
+    lines = [line("12.00", tax="2.00", tax_rate="20")]
 
-    parts = split_money(totals, [(line("20.00"),), (line("20.00"),)])
+    money = read_store_money(totals, lines, "GBP")
 
-    assert [part.total for part in parts] == [D("20.00"), D("19.99")]
-    assert [part.subtotal for part in parts] == [D("20.00"), D("20.00")]
-    assert sum(part.total for part in parts) == D("39.99")
-
-
-def test_a_single_part_keeps_the_store_total() -> None:
-    # 3 x 9.99 of lines, shipping, tax and a discount, and 3.58 the store adds (fees, wrapping).
-    totals = OrderTotals(total=D("40.00"), shipping=D("4.95"), tax=D("2.00"), discount=D("0.50"))
-
-    parts = split_money(totals, [(line("9.99", "3"),)])
-
-    assert parts == [money("40.00", "29.97", "4.95", "2.00", "0.50")]
+    assert money.prices_include_tax is True
+    [part] = split_money(money, [[0]])
+    assert part == PartMoney(D("15.60"), D("10.00"), D("3.00"), D("2.60"), D(0))
+    assert net_unit_price(D("12.00"), D(1), D("2.00"), True) == D("10.0000")
 
 
-def test_a_line_total_is_rounded_half_up_to_the_cent() -> None:
-    parts = split_money(OrderTotals(), [(line("0", total_price="10.005"),), (line("0.004"),)])
+def test_two_parts_share_discount_shipping_and_tax_by_their_subtotals() -> None:
+    totals = StoreTotals(total=D("47.21"), shipping=D("5.00"), tax=D("3.21"), discount=D("1.00"))
+    money = read_store_money(totals, [line("10.00", "3"), line("10.00")], "GBP")
 
-    assert [part.subtotal for part in parts] == [D("10.01"), D("0.00")]
-    assert [part.total for part in parts] == [D("10.01"), D("0.00")]
+    first, second = split_money(money, [[0], [1]])
+
+    assert first == PartMoney(D("35.41"), D("30.00"), D("3.75"), D("2.41"), D("0.75"))
+    assert second == PartMoney(D("11.80"), D("10.00"), D("1.25"), D("0.80"), D("0.25"))
 
 
-cents = st.integers(min_value=0, max_value=10**7).map(lambda n: D(n) / 100)
+def test_lines_that_report_their_tax_keep_it_in_their_part() -> None:
+    """A 20% line and a zero-rated line: the tax stays with the line that bears it."""
+    totals = StoreTotals(total=D("32.00"), tax=D("2.00"), shipping=D(0))
+    lines = [line("10.00", tax="2.00"), line("20.00", tax="0.00")]
+    money = read_store_money(totals, lines, "GBP")
+
+    taxed, zero_rated = split_money(money, [[0], [1]])
+
+    assert (taxed.tax, zero_rated.tax) == (D("2.00"), D(0))
+    assert (taxed.total, zero_rated.total) == (D("12.00"), D("20.00"))
 
 
-@given(
-    subtotals=st.lists(cents, min_size=1, max_size=6),
-    shipping=cents,
-    tax=cents,
-    discount=cents,
-    rest=st.integers(min_value=-(10**4), max_value=10**4).map(lambda n: D(n) / 100),
-)
-def test_the_parts_always_add_up_to_the_store_order(
-    subtotals: list[Decimal], shipping: Decimal, tax: Decimal, discount: Decimal, rest: Decimal
-) -> None:
-    total = sum(subtotals) + shipping + tax - discount + rest
-    totals = OrderTotals(total=total, shipping=shipping, tax=tax, discount=discount)
+def test_a_store_total_that_does_not_add_up_is_kept_as_the_rest_and_said() -> None:
+    totals = StoreTotals(total=D("10.50"), shipping=D(0), tax=D(0))
+    money = read_store_money(totals, [line("10.00")], "GBP")
 
-    parts = split_money(totals, [(line(str(subtotal)),) for subtotal in subtotals])
+    assert money.rest == D("0.50")
+    assert "holds 0.50 beyond" in money.note
 
-    assert [part.subtotal for part in parts] == subtotals
-    assert sum(part.shipping for part in parts) == shipping
-    assert sum(part.tax for part in parts) == tax
-    assert sum(part.discount for part in parts) == discount
-    assert sum(part.total for part in parts) == total
+
+def test_currencies_without_cents_and_with_three_decimals() -> None:
+    yen = read_store_money(StoreTotals(total=D(1000), shipping=D(0)), [line("1000")], "JPY")
+    dinar = read_store_money(StoreTotals(total=D("1.235")), [line("1.235")], "KWD")
+
+    assert split_money(yen, [[0]])[0].total == D(1000)
+    assert split_money(dinar, [[0]])[0].subtotal == D("1.235")
+
+
+def test_shipstations_total_is_the_parts_through_one_adjustment_line() -> None:
+    part = PartMoney(D("16.38"), D("17.53"), D(0), D(0), D("1.15"))
+    adjustment = shipstation_adjustment(part.total, D("17.53"), D(0), D(0), part.discount)
+
+    assert adjustment is not None
+    assert (adjustment.name, adjustment.amount) == ("Discount", D("-1.15"))
+    assert shipstation_adjustment(D("10.00"), D("10.00"), D(0), D(0), D(0)) is None

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -304,7 +305,10 @@ def test_placed_orders_are_realistic(a2c: Client, fresh: SandboxHandle) -> None:
         assert all(line["model"] in skus for line in order["order_products"])
         subtotal = round(sum(line["total_price"] for line in order["order_products"]), 2)
         assert order["totals"]["subtotal"] == subtotal
-        assert order["totals"]["total"] == round(subtotal + order["totals"]["shipping"], 2)
+        totals = {name: Decimal(str(value)) for name, value in order["totals"].items()}
+        assert totals["total"] == (
+            totals["subtotal"] - totals["discount"] + totals["shipping"] + totals["tax"]
+        )
         assert order["shipping_address"]["type"] == "shipping"
         assert order["shipping_address"]["address1"]
 

@@ -159,7 +159,10 @@ def test_partial_refund_by_line(fresh: SandboxHandle, a2c: Client, receiver: Rec
     order = info(a2c, order_id)
     assert order["status"]["id"] == "Pending", "a partial refund keeps the status"
     [refund] = order["refunds"]
-    assert refund["total"] == line["price"] and refund["comment"] == "Damaged"
+    tax = (Decimal(str(line["tax_value_after_discount"])) / 2).quantize(Decimal("0.01"))
+    assert refund["tax"] == float(tax), "half the line: half its tax"
+    assert refund["total"] == float(Decimal(str(line["price"])) + tax)
+    assert refund["comment"] == "Damaged"
     assert set(refund) == {
         "id",
         "shipping",
@@ -179,7 +182,7 @@ def test_partial_refund_by_line(fresh: SandboxHandle, a2c: Client, receiver: Rec
     }
     assert refund["items"] == [expected_item]
     refund_info = order["status"]["refund_info"]
-    assert refund_info["total_refunded"] == line["price"]
+    assert refund_info["total_refunded"] == refund["total"]
     assert refund_info["refunded_items"] == [expected_item]
     assert {"shipping", "fee", "tax", "time", "comment"} <= set(refund_info)
     assert hook_body(receiver)["financial_status"] == "partially_refunded"
@@ -302,8 +305,10 @@ def test_edit_lines_changes_removes_and_adds_lines_and_reprices(
         assert line["total_price"] == float(Decimal(str(line["price"])) * line["quantity"])
     subtotal = sum(Decimal(str(ln["total_price"])) for ln in order["order_products"])
     shipping = Decimal("0") if subtotal >= 100 else Decimal("4.95")
+    discount = sum(Decimal(str(ln["discount_amount"])) for ln in order["order_products"])
+    tax = sum(Decimal(str(ln["tax_value_after_discount"])) for ln in order["order_products"])
     assert Decimal(str(order["totals"]["subtotal"])) == subtotal
-    assert Decimal(str(order["totals"]["total"])) == subtotal + shipping
+    assert Decimal(str(order["totals"]["total"])) == subtotal - discount + shipping + tax
     assert order["total"]["total_paid"] == order["totals"]["total"], "a paid order stays paid"
     new_line = order["order_products"][-1]
     assert new_line["order_product_id"] not in {
