@@ -75,6 +75,7 @@ from orders.intake.accept import (
 )
 from orders.intake.serializers import OrderInputSerializer, error_paths
 from orders.models import CsvImport, Order
+from orders.money import StoreLine, StoreTotals, read_store_money, split_money
 from tenants.activity import record_activity
 
 logger = logging.getLogger("hub.csv_import")
@@ -471,9 +472,24 @@ def parse_amount(text: str) -> Decimal | None:
 def incoming_order(
     data: dict[str, Any], payload: dict[str, Any], money: dict[str, Decimal]
 ) -> IncomingOrder:
-    """A checked order in the form intake takes from every source."""
-    lines = tuple(IncomingLine(**line) for line in data["lines"])
-    subtotal = sum((line.quantity * line.unit_price for line in lines), Decimal(0))
+    """A checked order in the form intake takes from every source; its money read by the one
+    money module (docs/adr-0006), so a file's tax-inclusive prices and discount reach
+    ShipStation and the ERP as a store's would."""
+    read = read_store_money(
+        StoreTotals(
+            total=money.get("total"),
+            shipping=money.get("shipping"),
+            tax=money.get("tax"),
+            discount=money.get("discount"),
+        ),
+        [StoreLine(quantity=line["quantity"], price=line["unit_price"]) for line in data["lines"]],
+        data["currency"],
+    )
+    [part] = split_money(read, [range(len(data["lines"]))])
+    lines = tuple(
+        IncomingLine(**line, tax_amount=line_money.tax, tax_rate=line_money.tax_rate)
+        for line, line_money in zip(data["lines"], read.lines, strict=True)
+    )
     return IncomingOrder(
         source=Order.Source.CSV,
         store_order_id=data["order_number"],
@@ -483,11 +499,14 @@ def incoming_order(
         currency=data["currency"],
         ship_to=ShipTo(**data["ship_to"]),
         lines=lines,
-        subtotal=subtotal.quantize(CENT, rounding=ROUND_HALF_UP),
-        total=money.get("total"),
-        shipping=money.get("shipping"),
-        tax=money.get("tax"),
-        discount=money.get("discount"),
+        subtotal=part.subtotal,
+        total=part.total,
+        shipping=part.shipping,
+        tax=part.tax,
+        discount=part.discount,
+        other=part.rest,
+        prices_include_tax=read.prices_include_tax,
+        money_note=read.note,
         payload={**payload, **{path: str(amount) for path, amount in money.items()}},
     )
 

@@ -69,8 +69,9 @@ def test_a_shopify_export_with_multi_line_orders_imports_with_the_built_in_mappi
     )  # fmt: skip
     assert first.discount_amount == Decimal("5.00")
     assert (second.ship_to["city"], second.total, second.discount_amount) == (
-        "Ottawa", Decimal("29.97"), None,
+        "Ottawa", Decimal("29.97"), Decimal("0.00"),
     )  # fmt: skip
+    assert first.other_amount == second.other_amount == Decimal("0.00")  # the file adds up
 
 
 def test_conflicting_order_values_on_rows_of_one_order_are_named_by_row(acme_admin):
