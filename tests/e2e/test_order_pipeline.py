@@ -69,7 +69,8 @@ def test_ten_concurrent_deliveries_make_one_order_everywhere(hub, demo_world, li
     )
     assert item.duplicates == 9
     assert counts(demo_world) == (erp_before + 1, ss_before + 1)
-    steps = [e.step for e in order.events.all()]
+    # The beat's first poll may see the order too ("store_update", no change): not a step.
+    steps = [e.step for e in order.events.all() if e.step != "store_update"]
     assert steps[:2] == ["received", "customer_linked"]
     assert {"in_erp", "sent_to_shipstation"} <= set(steps)
     assert order.erp_order_number.startswith("1") and order.shipstation_order_id

@@ -74,8 +74,9 @@ def test_ebay_shapes(sandbox):
     assert isinstance(order["totals"], list) and isinstance(order["shipping_address"], list)
     assert isinstance(order["create_at"], str) and "T" not in order["create_at"]
     assert order["shipping_address"][0]["default"] == "True"
-    assert order["order_products"][0]["model"] == ""
-    assert order["order_products"][1]["model"] == PLAIN_SKU
+    lines = [entry["product"][0] for entry in order["order_products"]]  # eBay's line wrapper
+    assert lines[0]["model"] == ""
+    assert lines[1]["model"] == PLAIN_SKU
     cart = call(sandbox, "cart.info", params="force_all")["result"]
     assert "store_info" in cart["stores_info"][0]
 
