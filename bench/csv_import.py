@@ -2,9 +2,10 @@
 
 Uses its own database (hub_csv, dropped first) and Redis database 11 (flushed), one tenant.
 The file is a Shopify orders export (order columns only on each order's first row). Times the
-upload (read, count, suggest a mapping) and the import as the worker runs it (every row checked,
-orders, lines and events written in one transaction, then after commit one message per 500
-orders asking a worker to publish their pipeline messages), when the result became visible
+upload (read, count, suggest a mapping) and the import as the worker runs it, order by order as
+by default (every row checked, the orders known in its sales channel looked up, orders, lines
+and events written in one transaction, then after commit one message per 500 orders asking a
+worker to publish their pipeline messages), when the result became visible
 (committed) and what came after it, then runs those fan-out messages here as a worker would and
 times them too. Counts the SQL statements and the messages in the broker. Prints one
 JSON line; `--profile` writes the import's cProfile top functions (cumulative, own time) to

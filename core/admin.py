@@ -39,7 +39,7 @@ def retry_parked_action(
     `has_retry_permission`).
 
     The chosen items in a `parked` state (any state when None) matching `where` go back to
-    `pending` with a fresh attempt budget (`work.retry_now`); items a worker holds right now are
+    `pending` with a fresh retry schedule (`work.retry_now`); items a worker holds right now are
     left alone, and each retry is audited as `activity`.
     """
 
@@ -67,6 +67,9 @@ def retry_parked_action(
 
 WORK_FIELDS = (
     "attempts",
+    "failing_since",
+    "failing_upstream",
+    "retrying_until",
     "next_attempt_at",
     "lease_holder",
     "lease_until",

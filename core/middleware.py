@@ -15,8 +15,11 @@ on requests in flight, and the short way in for inbound webhooks.
   that its own 400 and 500 pages raised again (a 500): a form naming another charset, or an
   unknown one, is a 400 before anything reads it (`charsets.py` has the rest).
 - While PostgreSQL is unreachable the tenant lookup and the webhook fast path answer 503 with
-  `Retry-After` instead of a 500 (a sender retries; nothing was accepted), and `/healthz`
-  skips the lookup to say so itself.
+  `Retry-After` instead of a 500 (a sender retries; nothing was accepted), and `/healthz` and
+  `/readyz` skip the lookup to say so themselves.
+- Every 5xx answer to a store's webhook is noted in Redis (`note_failed_webhook_answer`): API2Cart
+  disables a webhook after repeated failures, so the webhook health check looks at the stores'
+  webhooks as soon as such a period is over (tenants/webhook_health.py).
 - Under `/api/` an unknown URL is a JSON 404, also with DEBUG on, and a PUT/PATCH/DELETE/POST on a
   URL without its trailing slash is one naming the right URL, instead of APPEND_SLASH's redirect
   (which turns the POST into a GET) or, with DEBUG on, its RuntimeError.
@@ -24,6 +27,7 @@ on requests in flight, and the short way in for inbound webhooks.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -31,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError, connection, connections
@@ -41,15 +46,31 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
 
 from core.charsets import UTF8, shown, text_encoding
+from core.redis_client import fast_redis
 
 logger = logging.getLogger("hub.requests")
 
-JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz")
+JSON_PATH_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz")
 
 
-HEALTH_PATHS = frozenset({"/healthz"})
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 """Answered on any host without looking the tenant up: the lookup reads the database, and the
 health check must say 503 when the database is down, not fail before it runs."""
+
+STORE_WEBHOOK_PREFIX = "/webhooks/api2cart/"
+WEBHOOK_FAILURES_KEY = "hub:webhook-5xx-at"
+"""Redis key holding when the hub last answered a store's webhook with a 5xx (Unix seconds)."""
+WEBHOOK_FAILURES_TTL_SECONDS = 24 * 3600
+
+
+def note_failed_webhook_answer(request: HttpRequest) -> None:
+    """Remember that a store's webhook got a 5xx (API2Cart counts these and disables the webhook
+    after repeated ones); one Redis SET that never waits long nor raises, since the database
+    or Redis may be the very thing that is down (the scheduled check covers a lost note)."""
+    if not request.path_info.startswith(STORE_WEBHOOK_PREFIX):
+        return
+    with contextlib.suppress(redis.RedisError):
+        fast_redis().set(WEBHOOK_FAILURES_KEY, time.time(), ex=WEBHOOK_FAILURES_TTL_SECONDS)
 
 
 class HubTenantMiddleware(TenantMainMiddleware):
@@ -94,6 +115,7 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with `Retry-After` while PostgreSQL is unreachable: a webhook sender retries later
     (nothing was accepted, so nothing is lost), never a 500."""
     logger.error("PostgreSQL unreachable: %s %s answered 503", request.method, request.path)
+    note_failed_webhook_answer(request)
     reason = "The hub's database is unreachable; send it again later."
     if request.path.startswith(JSON_PATH_PREFIXES):
         response = JsonResponse({"detail": reason}, status=503)
@@ -221,6 +243,7 @@ class ConcurrencyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self.slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
             logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
+            note_failed_webhook_answer(request)
             response = JsonResponse({"detail": "The hub is busy; try again shortly."}, status=503)
             response["Retry-After"] = "5"
             return response
@@ -275,6 +298,11 @@ class WebhookFastPath:
             response = match.func(request, *match.args, **match.kwargs)
         except DATABASE_DOWN:
             return database_unavailable(request)
+        except Exception:
+            note_failed_webhook_answer(request)  # Django turns it into a 500
+            raise
+        if response.status_code >= 500:
+            note_failed_webhook_answer(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response

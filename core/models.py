@@ -8,6 +8,8 @@ upstream said. The functions that act on them are in `core.work`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 
 
@@ -29,9 +31,30 @@ class WorkItem(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_hint = models.TextField(blank=True, help_text="What a person can do about it.")
+    failing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The first failed attempt since the last success or manual retry; the retry "
+        "schedule gives up a set time after it.",
+    )
+    failing_upstream = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",  # rows inserted by hand-written SQL (the webhook hot path) get it too
+        help_text="The upstream the last failed attempt was with; while its circuit breaker is "
+        "open the item waits.",
+    )
 
     class Meta:
         abstract = True
+
+    @property
+    def retrying_until(self) -> datetime | None:
+        """When a failing item's retries end (None when it is not failing): for pages."""
+        from core.work import retrying_until  # the work core builds on these models
+
+        return retrying_until(self)
 
 
 class WorkAttempt(models.Model):

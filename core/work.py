@@ -6,10 +6,13 @@ and "failed", and the Celery task that processes one item. From then on:
 
 - `schedule(item)` marks it due and sends its task after commit;
 - `process(model, pk, step)` claims it with a lease, runs one attempt of `step` and records the
-  outcome: success; a retryable error → back off (honouring the upstream's Retry-After) and try
-  again, *failed* after the attempt limit; a permanent error → *needs attention* with the
-  upstream's words and a hint; an unexpected error → retried like a retryable one, so a bug never
-  leaves an item leased and silent;
+  outcome: success; a retryable error → back off on the kind's schedule (`core.retry`, honouring
+  the upstream's Retry-After) and try again, *failed* once an attempt fails after the schedule's
+  time is up; a permanent error → *needs attention* with the upstream's words and a hint; an
+  unexpected error → retried like a retryable one, so a bug never leaves an item leased and
+  silent;
+- an upstream failing for every item of a tenant pauses as a whole (`core.breaker`): its failing
+  items wait for it without attempts;
 - every attempt is a `WorkAttempt` row;
 - the sweeper resends what is due or whose worker died.
 
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -37,14 +39,15 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from connectors.errors import PermanentError, RetryableError, UpstreamError
-from core import dispatch, sweeper
+from core import breaker, dispatch, sweeper
 from core.models import WorkAttempt, WorkItem
+from core.retry import RetrySchedule, upstream_work
 
 logger = logging.getLogger("hub.work")
 
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 600.0
 HOST = socket.gethostname()
+PAUSED = "paused"
+"""The outcome of an item not attempted because its upstream's circuit breaker is open."""
 
 
 def worker_name() -> str:
@@ -111,6 +114,10 @@ class WorkKind:
     `model` may be a proxy of another kind's model: a second flow over the same rows (orders
     *in ERP* waiting for their ShipStation push), with work states of its own that the other
     kind's never overlap. Its attempts join the rows' one history (`attempt_kind`).
+
+    `retry` is how long failing items keep trying (the upstream schedule from settings unless
+    named); `max_attempts` an optional cap on the attempts of one failing run (else
+    `HUB_MAX_ATTEMPTS`, 0 for none).
     """
 
     model: type[WorkItem]
@@ -124,6 +131,7 @@ class WorkKind:
     note: Callable[[WorkItem, Change], None] | None = None
     lease_seconds: int | None = None
     max_attempts: int | None = None
+    retry: RetrySchedule | None = None
     batch_task: str = ""
     batch_size: int = field(default_factory=lambda: settings.HUB_BATCH_SIZE)
 
@@ -135,7 +143,11 @@ class WorkKind:
         return timedelta(seconds=self.lease_seconds or settings.HUB_LEASE_SECONDS)
 
     def attempt_limit(self) -> int:
+        """Attempts one failing run may take at most; 0: no cap, the schedule decides."""
         return self.max_attempts or settings.HUB_MAX_ATTEMPTS
+
+    def schedule(self) -> RetrySchedule:
+        return self.retry or upstream_work()
 
 
 _kinds: dict[type[models.Model], WorkKind] = {}
@@ -188,9 +200,21 @@ def due_ids(kind: WorkKind, now: datetime, stale: datetime) -> list[int]:
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
-    """Capped exponential backoff with full jitter; never sooner than the upstream asked."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)))
-    return max(random.uniform(ceiling / 2, ceiling), retry_after or 0.0)
+    """The upstream schedule's wait after `attempts` failures, for work timed outside the core
+    (a catalog push's refused items); never sooner than the upstream asked."""
+    return upstream_work().delay(attempts, retry_after=retry_after)
+
+
+def retrying_until(item: WorkItem) -> datetime | None:
+    """When a failing item's retries end: its kind's schedule from the first failure of the run;
+    None when it is not failing or no kind is working it (parked, done)."""
+    if item.failing_since is None:
+        return None
+    concrete = type(item)._meta.concrete_model
+    for kind in _kinds.values():
+        if kind.model._meta.concrete_model is concrete and item.state in kind.work_states:
+            return kind.schedule().deadline(item.failing_since)
+    return None
 
 
 def schedule(item: WorkItem, *, countdown: float | None = None) -> None:
@@ -218,7 +242,7 @@ def schedule_many(
 
 
 def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list[int]:
-    """A person asked for another try: a fresh attempt budget, due now; leased items are left.
+    """A person asked for another try: a fresh retry schedule, due now; leased items are left.
 
     `changes` are written too (e.g. the state to resume from). Returns the rescheduled ids.
     """
@@ -237,6 +261,8 @@ def retry_now(model: type[WorkItem], ids: Iterable[int], **changes: Any) -> list
             lease_holder="",
             last_error="",
             last_error_hint="",
+            failing_since=None,
+            failing_upstream="",
             **changes,
         )
         schedule_many(model, free)
@@ -342,12 +368,14 @@ def process_batch(
 
     `step` returns each item's `Done` or exception (an item it leaves out succeeded); an
     exception it raises is every item's. Each item's outcome is then recorded exactly as for a
-    single item: succeed, retry later, park. Returns {pk: new state or outcome}.
+    single item: succeed, retry later, park. Items whose upstream is paused are not attempted
+    (`PAUSED`). Returns {pk: new state or outcome}.
     """
     kind = kind_of(model)
-    items = claim_batch(model, ids, kind.batch_size if fill_to is None else fill_to)
+    claimed = claim_batch(model, ids, kind.batch_size if fill_to is None else fill_to)
+    items, probes, outcomes = _admit(kind, claimed)
     if not items:
-        return {}
+        return outcomes
     started, clock = timezone.now(), time.monotonic()
     try:
         with LeaseHeartbeat(kind, [item.pk for item in items]):
@@ -358,12 +386,12 @@ def process_batch(
     numbers = {item.pk: item.attempts + 1 for item in items}
     succeeded = [item for item in items if not isinstance(results.get(item.pk), Exception)]
     _succeed_all(kind, [(item, results.get(item.pk) or Done()) for item in succeeded])
+    paused = _settle_breakers(kind, results, probes, succeeded=bool(succeeded))
     attempts: list[WorkAttempt] = []
-    outcomes: dict[int, str] = {}
     for item in items:
         result = results.get(item.pk)
         if isinstance(result, Exception):
-            outcome, upstream, error = _conclude_failure(kind, item, result)
+            outcome, upstream, error = _conclude_failure(kind, item, result, paused)
         else:
             outcome, upstream, error = WorkAttempt.Outcome.SUCCEEDED, "", ""
         outcomes[item.pk] = item.state if outcome == WorkAttempt.Outcome.SUCCEEDED else outcome
@@ -383,10 +411,53 @@ def process_batch(
     return outcomes
 
 
-def _conclude_failure(kind: WorkKind, item: WorkItem, exc: Exception) -> tuple[str, str, str]:
+def _admit(kind: WorkKind, items: list[WorkItem]) -> tuple[list[WorkItem], frozenset[str], dict]:
+    """The claimed items to attempt, the upstreams this attempt probes, and the outcomes of the
+    items held back because the upstream their run failed on is paused (`core.breaker`).
+
+    A held item is released, due again when its upstream's pause ends; it spends no attempt and
+    its schedule is not touched (the deadline counts on, but only a failed attempt fails it).
+    """
+    gate = breaker.admit(
+        connection.schema_name, {item.failing_upstream for item in items if item.failing_upstream}
+    )
+    if not gate.held:
+        return items, gate.probes, {}
+    held = [item for item in items if item.failing_upstream in gate.held]
+    now = timezone.now()
+    for upstream, until in gate.held.items():
+        pks = [item.pk for item in held if item.failing_upstream == upstream]
+        kind.model.objects.filter(pk__in=pks, lease_holder=worker_name()).update(
+            **_released(next_attempt_at=until)
+        )
+        schedule_many(kind.model, pks, countdown=max((until - now).total_seconds(), 0.0))
+        logger.info(
+            "%s: %s item(s) wait for %s until %s", kind.label, len(pks), upstream, f"{until:%X}"
+        )
+    admitted = [item for item in items if item.failing_upstream not in gate.held]
+    return admitted, gate.probes, dict.fromkeys((item.pk for item in held), PAUSED)
+
+
+def _settle_breakers(
+    kind: WorkKind, results: dict[int, StepResult], probes: frozenset[str], *, succeeded: bool
+) -> dict[str, datetime]:
+    """Tell the breakers how the attempt went; returns the upstreams paused now (until when)."""
+    failed_on: dict[str, list[int]] = {}
+    for pk, result in results.items():
+        if isinstance(result, RetryableError) and result.upstream:
+            failed_on.setdefault(result.upstream, []).append(pk)
+    return breaker.settle(
+        connection.schema_name, kind.label, succeeded=succeeded, failed_on=failed_on, probes=probes
+    )
+
+
+def _conclude_failure(
+    kind: WorkKind, item: WorkItem, exc: Exception, paused: dict[str, datetime]
+) -> tuple[str, str, str]:
     """Retry later or park, by what the step raised; returns (outcome, upstream, error)."""
     if isinstance(exc, RetryableError):
-        return _retry_later(kind, item, exc, str(exc)), exc.upstream, str(exc)
+        outcome = _retry_later(kind, item, exc, str(exc), paused.get(exc.upstream))
+        return outcome, exc.upstream, str(exc)
     if isinstance(exc, NeedsAttention):
         return _park(kind, item, exc.message, exc.hint), "", exc.message
     if isinstance(exc, GiveUp):
@@ -496,7 +567,14 @@ def _succeed_all(kind: WorkKind, done: list[tuple[WorkItem, Done]]) -> None:
     released in one UPDATE per group; a kind with its own `move` (orders) moves each item, its
     writes atomic there. No transaction is opened here.
     """
-    cleared = _released(attempts=0, next_attempt_at=None, last_error="", last_error_hint="")
+    cleared = _released(
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+        last_error_hint="",
+        failing_since=None,
+        failing_upstream="",
+    )
     groups: dict[str, tuple[str, str | None, dict[str, Any], list[WorkItem]]] = {}
     for item, result in done:
         to = result.state if result.state and result.state != item.state else None
@@ -521,23 +599,39 @@ def _succeed_all(kind: WorkKind, done: list[tuple[WorkItem, Done]]) -> None:
             item.state = now_in.get(item.pk, item.state)
 
 
-def _retry_later(kind: WorkKind, item: WorkItem, exc: RetryableError, error: str) -> str:
-    attempts = item.attempts + 1
-    if attempts >= kind.attempt_limit():
+def _retry_later(
+    kind: WorkKind,
+    item: WorkItem,
+    exc: RetryableError,
+    error: str,
+    paused_until: datetime | None = None,
+) -> str:
+    """Try again on the kind's schedule, or give up when the run has failed for longer than it
+    allows (or spent the attempt cap). While the upstream is paused, the pause is the wait."""
+    now, attempts, schedule = timezone.now(), item.attempts + 1, kind.schedule()
+    since = item.failing_since if item.failing_since and item.attempts else now
+    deadline = schedule.deadline(since)
+    if now >= deadline or 0 < kind.attempt_limit() <= attempts:
         message = f"Gave up after {attempts} attempts: {error}"
         hint = "Retry it once the cause is fixed."
         return _park(kind, item, message, hint, failed=True, attempts=attempts)
-    delay = backoff_seconds(attempts, exc.retry_after)
+    if paused_until is not None:
+        delay = max((paused_until - now).total_seconds(), exc.retry_after or 0.0)
+    else:
+        left = (deadline - now).total_seconds()
+        delay = schedule.delay(attempts, retry_after=exc.retry_after, left=left)
     with transaction.atomic():
         type(item).objects.filter(pk=item.pk, state=item.state).update(
             **_released(
                 attempts=attempts,
-                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                next_attempt_at=now + timedelta(seconds=delay),
                 last_error=error,
                 last_error_hint="",
+                failing_since=since,
+                failing_upstream=exc.upstream[:20],
             )
         )
-        item.attempts = attempts
+        item.attempts, item.failing_since, item.failing_upstream = attempts, since, exc.upstream
         if kind.note:
             kind.note(item, Change(WorkAttempt.Outcome.RETRY, error, retry_in=delay))
         dispatch.dispatch(kind.task, item.pk, countdown=delay)
@@ -556,12 +650,15 @@ def _park(
     """
     state = kind.failed if failed else kind.needs_attention
     outcome = WorkAttempt.Outcome.FAILED if failed else WorkAttempt.Outcome.NEEDS_ATTENTION
+    ended = {"failing_since": None, "failing_upstream": ""}  # parking ends the failing run
     with transaction.atomic():
         moved = kind.move(
             item,
             state,
             message,
-            _released(next_attempt_at=None, last_error=message, last_error_hint=hint, **fields),
+            _released(
+                next_attempt_at=None, last_error=message, last_error_hint=hint, **ended, **fields
+            ),
         )
         if moved and kind.note:
             kind.note(item, Change(outcome, message, hint=hint))

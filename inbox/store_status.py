@@ -1,7 +1,9 @@
 """A store's connection status as API2Cart reports it, with one activity event per change.
 
 Conditional updates make the transition happen once even when notices arrive concurrently;
-repeated notices only refresh the message shown in the admin.
+repeated notices only refresh the message shown in the admin. API2Cart disables a webhook after
+five lost-connection notices, so a store that is reached again gets its webhooks checked (and
+turned back on) at once, not at the next scheduled check.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from core.dispatch import dispatch
 from tenants.activity import record_activity
 from tenants.models import ActivityEvent, Store
+from tenants.webhook_health import CHECK_TASK
 
 logger = logging.getLogger("hub.webhooks")
 
@@ -48,6 +52,8 @@ def mark_reconnected(store: Store, evidence: str) -> bool:
         )
         if changed:
             record_activity("store.reconnected", actor="api2cart", obj=store, message=evidence)
+            if store.webhook_mode == Store.WebhookMode.PUSH:
+                dispatch(CHECK_TASK, store.pk)
     if changed:
         store.refresh_from_db(fields=["status", "status_message", "status_changed_at"])
         logger.info("store=%s is connected again: %s", store.pk, evidence)

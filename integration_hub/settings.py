@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", BASE_DIR / "var"))
@@ -76,6 +77,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served as static files, no CDN
     "axes",
     "core",
     "inbox",
@@ -96,6 +98,8 @@ TENANT_APPS = [
     "portal",  # top: front pages and the assembled order admin (no models)
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+# The project's wiring (no models): its system checks and start-up proofs.
+INSTALLED_APPS.append("integration_hub.apps.HubConfig")
 if not PRODUCTION:
     INSTALLED_APPS.append("demo")  # `seed_demo`; never in production (docs/adr-0004)
 
@@ -115,6 +119,7 @@ MIDDLEWARE = [
     "core.middleware.HubTenantMiddleware",
     "core.middleware.JsonNotFoundUnderApi",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,8 +195,26 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The web process serves /static/ itself (WhiteNoise) from what `collectstatic` gathered in
+# STATIC_ROOT (`make demo` and deploy run it), read once at start, with DEBUG on too, compressed
+# copies to clients that take them. Production names each file by its content hash, so browsers
+# cache it for good; elsewhere names stay plain, so tests and the development server (which
+# serves the apps' files itself) need no `collectstatic` first.
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the portal's own stylesheet (static/hub/)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "integration_hub.static_files.GzipStaticFilesStorage"
+    },
+}
+# Source maps are read by a developer's browser tools only: not worth compressing (seconds each).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -242,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order input and status for a tenant of the integration hub.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads its assets from this site's /static/, pinned by the sidecar package.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
@@ -250,7 +277,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged message goes back to the queue after this long. Sized to the longest wait a
+# message holds in a worker (a retry's countdown, at most HUB_RETRY_CAP_SECONDS, 600 s) and the
+# longest task measured (a full catalog read, ~30 s for 100,000 SKUs; deploy/README.md), not an
+# hour: a node that dies takes its messages with it for 15 minutes at most. A task running
+# longer is delivered once more meanwhile, and that copy finds its work item leased or done.
+HUB_BROKER_VISIBILITY_SECONDS = int(os.environ.get("HUB_BROKER_VISIBILITY_SECONDS", "900"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": HUB_BROKER_VISIBILITY_SECONDS}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 # One queue per kind of work, so a slow upstream only holds up its own kind (deploy/README.md):
@@ -259,9 +292,10 @@ HUB_QUEUES = ("ingest", "erp", "shipstation", "store", "catalog", "hub")
 CELERY_TASK_DEFAULT_QUEUE = "hub"
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
 CELERY_TASK_ROUTES = {
-    # Webhook and poll ingest, routing of store orders, the sweeper.
+    # Webhook and poll ingest, routing of store orders, the sweeper, webhook health checks.
     "inbox.*": {"queue": "ingest"},
     "core.*": {"queue": "ingest"},
+    "tenants.check_store_webhooks": {"queue": "ingest"},
     # Everything that waits on M3.
     "orders.process_order": {"queue": "erp"},
     "orders.process_orders": {"queue": "erp"},
@@ -285,12 +319,29 @@ HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "core.sweep", "schedule": HUB_SWEEP_SECONDS},
 }
-HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "8"))
+# Retry schedules in time (core/retry.py, docs/adr-0012-retry-schedules.md): a failing item
+# waits from HUB_RETRY_FIRST_SECONDS, doubling up to HUB_RETRY_CAP_SECONDS (jittered, never
+# sooner than Retry-After), and is *failed* only when an attempt fails HUB_RETRY_GIVE_UP_HOURS
+# after the first failure of its run. HUB_MAX_ATTEMPTS is an optional cap on attempts per run
+# (0: none, the schedule decides).
+HUB_RETRY_FIRST_SECONDS = float(os.environ.get("HUB_RETRY_FIRST_SECONDS", "2"))
+HUB_RETRY_CAP_SECONDS = float(os.environ.get("HUB_RETRY_CAP_SECONDS", "600"))
+HUB_RETRY_GIVE_UP_HOURS = float(os.environ.get("HUB_RETRY_GIVE_UP_HOURS", "24"))
+HUB_MAX_ATTEMPTS = int(os.environ.get("HUB_MAX_ATTEMPTS", "0"))
+# Circuit breaker per (tenant schema, upstream) (core/breaker.py): this many failed attempts in a
+# row of one kind on one upstream within the window pause that upstream's failing items for the
+# cool-down; then one attempt probes it (0 failures: no breaker).
+HUB_BREAKER_FAILURES = int(os.environ.get("HUB_BREAKER_FAILURES", "5"))
+HUB_BREAKER_WINDOW_SECONDS = float(os.environ.get("HUB_BREAKER_WINDOW_SECONDS", "120"))
+HUB_BREAKER_COOL_DOWN_SECONDS = float(os.environ.get("HUB_BREAKER_COOL_DOWN_SECONDS", "60"))
 # A worker's lease on an item, renewed every third of it while the work runs (core/work.py).
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
+# Each push store's webhooks are listed this often (and after any period of 5xx answers to
+# them); ones API2Cart disabled are turned back on (tenants/webhook_health.py).
+HUB_WEBHOOK_CHECK_MINUTES = float(os.environ.get("HUB_WEBHOOK_CHECK_MINUTES", "5"))
 # Tenant schemas cloned ahead, so creating a tenant stays flat however many exist.
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call).

@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from core.admin_sites import platform_admin
 from inbox.shipstation_webhooks import shipstation_webhook
 from inbox.webhooks import api2cart_webhook
-from integration_hub.health import healthz
+from integration_hub.health import healthz, readyz
 from operations.metrics import count_webhooks
 from operations.views import metrics
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", platform_admin.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     # Optional trailing slash: a POST must never hit APPEND_SLASH's redirect (or its DEBUG error).
     re_path(

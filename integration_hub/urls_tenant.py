@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.admin_sites import tenant_admin
-from integration_hub.health import healthz
+from integration_hub.health import healthz, readyz
 from invoicing.api import OrderInvoiceView
 from orders.intake.api import OrderDetailView, OrderListCreateView
 from tenant_settings.api import WhoAmIView
@@ -17,6 +17,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", tenant_admin.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("api/v1/me/", WhoAmIView.as_view(), name="api-me"),
     path("api/v1/orders/", OrderListCreateView.as_view(), name="api-orders"),
     path("api/v1/orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),

@@ -6,7 +6,10 @@ postcodes, ...), so no other module cuts or renames an address field.
 
 from __future__ import annotations
 
+import gettext
+import unicodedata
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -30,15 +33,70 @@ class ShipTo:
     phone: str = ""
 
 
+COUNTRY_ALIASES = {
+    "uk": "GB", "u k": "GB", "great britain": "GB", "britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB", "eire": "IE",
+    "u s a": "US", "u s": "US", "america": "US",
+    "united states": "US", "united states of america": "US",
+    "holland": "NL", "russia": "RU", "turkey": "TR", "czechia": "CZ",
+    "czech republic": "CZ", "south korea": "KR", "korea": "KR", "north korea": "KP",
+    "vatican": "VA", "macedonia": "MK", "swaziland": "SZ", "ivory coast": "CI", "uae": "AE",
+    "cape verde": "CV", "laos": "LA", "syria": "SY", "palestine": "PS",
+}  # fmt: skip
+"""Names people write that are neither ISO's nor a translation of them."""
+COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs")
+"""The main EU languages whose country names are read too (Deutschland, Allemagne, Alemania)."""
+
+
+def _country_key(text: str) -> str:
+    """'Côte d'Ivoire', 'COTE D IVOIRE' and 'the U.S.' compare alike (accents and case aside)."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(
+        char if char.isalnum() else " " for char in plain if not unicodedata.combining(char)
+    )
+    words = plain.split()
+    if words[:1] == ["the"] and len(words) > 1:
+        words = words[1:]
+    return " ".join(words)
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Every name a country goes by here → its code: ISO's names and codes, the main EU
+    languages' names (pycountry's translations), and the aliases above."""
+    names: dict[str, str] = {}
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for language in COUNTRY_NAME_LANGUAGES
+    ]
+    for country in pycountry.countries:
+        english = [
+            getattr(country, attribute, "")
+            for attribute in ("name", "official_name", "common_name")
+        ]
+        for name in (*english, country.alpha_3):
+            if name:
+                names.setdefault(_country_key(name), country.alpha_2)
+    for country in pycountry.countries:  # after every English name, which wins a clash
+        for translation in translations:
+            names.setdefault(_country_key(translation.gettext(country.name)), country.alpha_2)
+    names.update(COUNTRY_ALIASES)
+    return names
+
+
+@lru_cache(maxsize=4096)
 def country_code(value: str) -> str | None:
-    """ISO 3166-1 alpha-2 code for a code, alpha-3 code or English name; None when unknown."""
+    """ISO 3166-1 alpha-2 code for a code, an alpha-3 code, or a country's name as people write
+    it (English or a main EU language, "UK", "USA", "Deutschland"); None when unknown."""
     text = (value or "").strip()
     if not text:
         return None
     try:
         return pycountry.countries.lookup(text).alpha_2
     except LookupError:
-        return None
+        pass
+    key = _country_key(text)
+    return _country_names().get(key) if key else None
 
 
 def ship_to_of_store_order(order: api2cart.Order) -> ShipTo:

@@ -11,6 +11,23 @@ from core.models import WorkItem
 # valid, and Django must not cascade across schemas (it would look for tenant tables in public).
 
 
+class SalesChannel(models.Model):
+    """A shop the tenant sells through, as the tenant names it ("Shopify UK", "Etsy").
+
+    Order files name the shop they came from, and an order from a file is known by its channel
+    and its number: every Shopify shop starts at #1001, so a number alone says nothing.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Order(WorkItem):
     """The tenant's part of a store order, moving through the pipeline's states.
 
@@ -47,6 +64,20 @@ class Order(WorkItem):
     source = models.CharField(max_length=10, choices=Source.choices)
     store_order_id = models.CharField(max_length=100, help_text="The store's own order id.")
     order_number = models.CharField(max_length=100, db_index=True)
+    sales_channel = models.ForeignKey(
+        SalesChannel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="The shop an order file said the order came from; none for store, API and "
+        "typed-in orders.",
+    )
+    needs_shipping = models.BooleanField(
+        default=True,
+        help_text="False for orders with nothing to ship (digital goods, pick-up): they may have "
+        "no ship-to and are never sent to ShipStation.",
+    )
     ordered_at = models.DateTimeField(null=True, blank=True)
     customer_email = models.EmailField(blank=True)
     currency = models.CharField(max_length=3, blank=True)
@@ -93,6 +124,14 @@ class Order(WorkItem):
         "ERP batch order (temporary ORNO)", max_length=10, blank=True
     )
     erp_order_number = models.CharField("ERP order (ORNO)", max_length=10, blank=True)
+    erp_batch_check_since = models.DateTimeField(
+        "M3 batch orders to check since",
+        null=True,
+        blank=True,
+        help_text="Set when an AddBatchHead for this order got no answer: M3 may hold an open "
+        "batch order under its CUOR that the hub cannot list or delete; cleared when a person "
+        "has checked M3.",
+    )
     shipstation_order_key = models.CharField("ShipStation orderKey", max_length=100, blank=True)
     shipstation_order_id = models.CharField("ShipStation order id", max_length=20, blank=True)
     other_amount = models.DecimalField(
@@ -124,14 +163,26 @@ class Order(WorkItem):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["erp_batch_check_since"],
+                condition=Q(erp_batch_check_since__isnull=False),
+                name="order_erp_batch_check",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["store", "store_order_id"], name="unique_order_per_store"
             ),
             models.UniqueConstraint(
                 fields=["source", "store_order_id"],
-                condition=Q(store__isnull=True),
+                condition=Q(store__isnull=True) & ~Q(source="csv"),
                 name="unique_storeless_order",
+            ),
+            models.UniqueConstraint(
+                fields=["sales_channel", "order_number"],
+                condition=Q(sales_channel__isnull=False),
+                name="unique_order_per_sales_channel",
             ),
         ]
         permissions = [
@@ -297,7 +348,8 @@ class CustomerLink(models.Model):
 
 
 class CsvImport(WorkItem):
-    """An uploaded order file: mapped by a person, then imported whole or not at all.
+    """An uploaded order file: mapped by a person, then imported order by order (each bad order
+    refused with its problems, the rest imported), or whole or not at all when the person asks.
 
     A workbook (.xlsx) is first read into rows by a worker (`reading`); a CSV file is read as it
     is uploaded. Small files are imported while the person waits, large ones by a worker.
@@ -321,8 +373,31 @@ class CsvImport(WorkItem):
         default=dict, blank=True, help_text="Field path → position of its column in the file."
     )
     mapped_as = models.CharField(max_length=200, blank=True)
+    sales_channel = models.ForeignKey(
+        SalesChannel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The shop the file came from (a mapped column may name others per order).",
+    )
+    all_or_nothing = models.BooleanField(
+        default=False, help_text="Import nothing when any order has a problem."
+    )
+    date_order = models.CharField(
+        max_length=12,
+        blank=True,
+        choices=[("day_first", "Day first"), ("month_first", "Month first")],
+        help_text="How dates such as 03/04/2025 are read; blank: detected from the column.",
+    )
     orders_created = models.PositiveIntegerField(default=0)
     lines_created = models.PositiveIntegerField(default=0)
+    orders_refused = models.PositiveIntegerField(
+        default=0, help_text="Orders not imported because of a problem (in the bad-rows file)."
+    )
+    orders_known = models.PositiveIntegerField(
+        default=0, help_text="Orders skipped because the hub already has them (same channel)."
+    )
     problems = models.JSONField(default=list, blank=True)
     problem_rows = models.JSONField(
         default=dict, blank=True, help_text="Row number → its problems, for the bad-rows file."

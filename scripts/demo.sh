@@ -30,6 +30,8 @@ wait_for() {  # url, name
 }
 
 $PY scripts/ensure_database.py
+# The web process serves the admin's CSS and scripts and the API docs from var/static/.
+$PY manage.py collectstatic --noinput --verbosity 0
 $PY -m sandbox serve --port "$sandbox_port" >var/log/sandbox.log 2>&1 &
 pids+=($!)
 wait_for "$SANDBOX_URL/_control/status" sandbox

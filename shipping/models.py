@@ -130,6 +130,14 @@ class PollWatermark(models.Model):
         return f"{self.name}: {self.value:%Y-%m-%d %H:%M}"
 
 
+class OrdersToShip(models.Manager):
+    """Only orders that need shipping are ever pushed: an order its file marked as needing
+    none (digital goods, pick-up) stays *in ERP* and goes on in M3 alone."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(needs_shipping=True)
+
+
 class ShipStationPush(Order):
     """An order *in ERP* as the ShipStation push's work item: the order row itself, seen as a
     second kind of work (docs/adr-0005), the way the ERP step works the order row.
@@ -138,6 +146,8 @@ class ShipStationPush(Order):
     own work fields and keeps its attempts in the order's history, while `orders.state` still
     writes every state change. Nothing is stored here.
     """
+
+    objects = OrdersToShip()
 
     class Meta:
         proxy = True

@@ -7,8 +7,10 @@ core claims a batch of up to 100 due orders with one lease each, this module sen
 
 - taken by ShipStation → *sent to ShipStation* (the batch moves together, one UPDATE);
 - ShipStation down, slow or rate limiting → each order backs off on the core's schedule (growing
-  delays, never sooner than `Retry-After`) and, after the kind's attempt limit
-  (`HUB_MAX_ATTEMPTS`), is parked in *needs attention*; Retry sends it again;
+  delays, never sooner than `Retry-After`, paused with every order of the tenant while
+  ShipStation's circuit breaker is open) and, once its retry schedule's time is spent
+  (`HUB_RETRY_GIVE_UP_HOURS`, docs/adr-0012), is parked in *needs attention*; Retry sends it
+  again;
 - refused (credentials, or one bad order) → *needs attention* with ShipStation's words.
 
 Every attempt is a `WorkAttempt` row of the order, shown on the order's page with the ERP

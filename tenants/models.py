@@ -162,6 +162,17 @@ class Store(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
     status_message = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    webhooks_checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last webhook health check (webhook.list)."
+    )
+    webhooks_degraded_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while a check finds order webhooks disabled or missing at API2Cart: "
+        "orders arrive only by polling until a later check finds them all active.",
+    )
+    webhook_problem = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -184,6 +195,13 @@ class Store(models.Model):
     @classmethod
     def for_webhook_token(cls, token: str) -> Store | None:
         return cls.objects.filter(webhook_token_hash=hash_webhook_token(token)).first()
+
+    @property
+    def polling_only(self) -> bool:
+        """A push store whose order webhooks are off: degraded, orders come only by polling."""
+        return (
+            self.webhook_mode == self.WebhookMode.PUSH and self.webhooks_degraded_since is not None
+        )
 
 
 class StoreMembership(models.Model):

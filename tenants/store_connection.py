@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from connectors.api2cart import Api2CartClient, CartInfo, SupportedPlatform
+from connectors.api2cart import Api2CartClient, CartInfo, SupportedPlatform, Webhook
 from connectors.errors import PermanentError, RetryableError, UpstreamError
 from connectors.ratelimit import api2cart_limiter
 from core.redis_client import shared_redis
@@ -111,6 +111,8 @@ class RegistrationReport:
     removed_stale: int = 0
     unsupported: list[str] = field(default_factory=list)
     switched_to_poll: bool = False
+    remote_ids: list[int] = field(default_factory=list)
+    """API2Cart ids of the hub's webhooks for this store once it is done."""
 
     def summary(self) -> str:
         parts = []
@@ -129,13 +131,14 @@ class RegistrationReport:
         return f"{self.store}: " + ("; ".join(parts) or "nothing to do") + "."
 
 
-def register_webhooks(store: Store) -> RegistrationReport:
+def register_webhooks(store: Store, listed: list[Webhook] | None = None) -> RegistrationReport:
     """Subscribe the hub to the store's order events; safe to run again at any time.
 
     Webhooks already pointing at this store's callback are kept (and re-enabled when API2Cart
     disabled them after failed deliveries); webhooks pointing at an old callback of this hub
     (a rotated token) are deleted. Every hub webhook is recorded as a `StoreWebhook`, which is how
-    `account.failed_webhooks` entries are traced back to the store.
+    `account.failed_webhooks` entries are traced back to the store. `listed` is the store's
+    `webhook.list` when the caller has just read it (the webhook health check), saving a call.
     """
     report = RegistrationReport(store=store)
     client = api2cart_for_store(store)
@@ -151,7 +154,7 @@ def register_webhooks(store: Store) -> RegistrationReport:
         return report
 
     existing: dict[tuple[str, str], int] = {}
-    for hook in client.webhooks():
+    for hook in client.webhooks() if listed is None else listed:
         event = (hook.entity, hook.action)
         if hook.callback == url and event in wanted and event not in existing:
             existing[event] = hook.id
@@ -173,6 +176,7 @@ def register_webhooks(store: Store) -> RegistrationReport:
             remote_id = client.create_webhook(entity, action, url, label=WEBHOOK_LABEL)
             report.created.append(name)
         record_webhook(store, remote_id, entity, action, url)
+        report.remote_ids.append(remote_id)
     return report
 
 

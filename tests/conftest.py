@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from core.redis_client import fast_redis
 from tenants.models import Tenant
 from tenants.platform import ensure_public_tenant
 from tenants.provisioning import ensure_template_schema, provision_tenant
@@ -107,6 +108,22 @@ def django_db_setup(
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         teardown_databases(db_cfg, verbosity=verbosity)
+
+
+def clear_breakers() -> None:
+    """Breaker state lives in Redis, which the database rollback between tests does not reset."""
+    client = fast_redis()
+    keys = [*client.scan_iter("hub:breaker:*"), *client.scan_iter("hub:breaker-streak:*")]
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def closed_breakers() -> Iterator[None]:
+    """Every test starts and ends with every upstream's circuit breaker closed."""
+    clear_breakers()
+    yield
+    clear_breakers()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,23 @@
 """Creating the ERP customer order exactly once (OIS100MI batch order), for many orders together.
 
-Guards, for each order: the real order number already stored → done; a stored temporary number
-that M3 has confirmed → adopt it; when an earlier attempt asked for a batch order (its timeline
-says so), an existing order with our CUOR → adopt it. The others are built together: the
-request is noted on each timeline before `AddBatchHead`, and the temporary numbers are stored
-right after it, so a crash at any point is resumed. However many orders, a build costs three
-M3 bulk calls: every `AddBatchHead`; every order's address and lines; every `Confirm`.
+Recovery first, for the whole batch at once (a first attempt makes no call): the real order
+number already stored → done; stored temporary numbers → one bulk `GetOrderNo` adopts those M3
+confirmed, one bulk `DelBatchHead` deletes the others; then, for those and for every order an
+earlier attempt asked a batch order for (its timeline says so), one bulk `LstHead` per customer
+(contract §4b: "use it to check for an existing CUOR") adopts an order M3 has under our CUOR. So a
+batch a worker died in costs at most three M3 calls to recover, whatever its size.
+
+The others are built together: the request is noted on each timeline before `AddBatchHead`,
+and the temporary numbers are stored right after it, so a crash at any point is resumed.
+However many orders, a build costs three M3 bulk calls: every `AddBatchHead`; every order's
+address and lines; every `Confirm`.
+
+An `AddBatchHead` whose answer never came back (the worker died, the connection broke) may have
+left an open batch order whose number the hub never learned. The contract has no transaction
+that lists batch orders, so nothing can find or delete it: the order is flagged
+(`erp_batch_check_since`, an `erp_batch_unknown` timeline step) and listed on the tenant's front
+page with its CUOR and what to do in M3. Batch orders whose number was stored are deleted by the
+hub (on a retry, or by the sweeper after the grace).
 
 An order is confirmed only when M3 processed every one of its `AddBatchLine`s without an error.
 Lines a bulk run did not get to (`notProcessed`, contract §3.4) are sent again to the same batch
@@ -56,6 +68,17 @@ from tenant_settings.models import ConnectionSettings
 BATCH_HEAD_REQUESTED = "erp_batch_head_requested"
 """Timeline step written (and committed) before every `AddBatchHead`: the durable sign that M3
 may hold a batch order, or even an order, for this hub order."""
+BATCH_HEAD_OPENED = "erp_batch_head"
+BATCH_HEAD_NOT_OPENED = "erp_batch_head_not_opened"
+"""M3 answered an `AddBatchHead` without opening a batch order (it refused it, or its run
+stopped before it)."""
+BATCH_DISCARDED = "erp_batch_discarded"
+BATCH_UNKNOWN = "erp_batch_unknown"
+"""An `AddBatchHead` got no answer: M3 may hold an open batch order under the order's CUOR that
+the hub can neither list nor delete; a person checks M3 (`erp_batch_check_since`)."""
+BATCH_CHECKED = "erp_batch_checked"
+HEAD_ANSWERS = (BATCH_HEAD_OPENED, BATCH_HEAD_NOT_OPENED, BATCH_DISCARDED, BATCH_UNKNOWN)
+"""Timeline steps that settle the `AddBatchHead` requested before them."""
 
 
 class ErpRejected(PermanentError):
@@ -104,42 +127,193 @@ ErpResult = ErpOrderRef | Exception
 def create_erp_orders(
     orders: list[Order], erp: M3Client, settings: ConnectionSettings
 ) -> dict[int, ErpResult]:
-    """Each order's ERP order: adopted when the guards find one, else built with the others."""
-    results: dict[int, ErpResult] = {}
-    requested = _batch_heads_requested_before(orders)
-    to_build = []
-    for order in orders:
-        try:
-            known = _known_erp_order(order, erp, order.pk in requested)
-        except Exception as exc:  # this order's own outcome; the work-item core sorts it out
-            results[order.pk] = exc
-            continue
-        if known:
-            results[order.pk] = known
-        else:
-            to_build.append(order)
-    results.update(_build(to_build, erp, settings))
+    """Each order's ERP order: adopted when what earlier attempts left in M3 is one, else built
+    with the others."""
+    results: dict[int, ErpResult] = {
+        order.pk: ErpOrderRef(order.erp_order_number, "already recorded")
+        for order in orders
+        if order.erp_order_number
+    }
+    pending = [order for order in orders if order.pk not in results]
+    results.update(_recover(pending, erp))
+    results.update(_build([order for order in pending if order.pk not in results], erp, settings))
     return results
 
 
-def _known_erp_order(order: Order, erp: M3Client, requested: bool) -> ErpOrderRef | None:
-    if order.erp_order_number:
-        return ErpOrderRef(order.erp_order_number, "already recorded")
-    rebuilding = bool(order.erp_temporary_order_number)
-    if rebuilding:
-        confirmed = _confirmed_number(erp, order.erp_temporary_order_number)
-        if confirmed:
-            return ErpOrderRef(confirmed, "confirmed before a restart")
-        _discard_batch(erp, order, "Unconfirmed ERP batch order {number} from an earlier "
-                       "attempt was deleted; rebuilding it.")  # fmt: skip
-    if rebuilding or requested:
+def _recover(orders: list[Order], erp: M3Client) -> dict[int, ErpResult]:
+    """What earlier attempts of these orders left in M3, read for all of them together: one
+    bulk call each for `GetOrderNo`, `DelBatchHead` and `LstHead`, each only when needed."""
+    held = [order for order in orders if order.erp_temporary_order_number]
+    never_held = [order for order in orders if not order.erp_temporary_order_number]
+    results = _adopt_confirmed(erp, held)
+    unconfirmed = [order for order in held if order.pk not in results]
+    results.update(_discard_batches(erp, unconfirmed))
+    answered = _head_requests(never_held)
+    _flag_unanswered_heads([order for order in never_held if answered.get(order.pk) is False])
+    searched = [order for order in unconfirmed if order.pk not in results] + [
+        order for order in never_held if order.pk in answered
+    ]
+    results.update(_found_by_cuor(erp, searched))
+    return results
+
+
+def _adopt_confirmed(erp: M3Client, held: list[Order]) -> dict[int, ErpResult]:
+    """The orders whose stored batch order M3 has confirmed (one bulk `GetOrderNo`), or why one
+    could not be read; the others are left out (unconfirmed, or gone)."""
+    results: dict[int, ErpResult] = {}
+    if not held:
+        return results
+    sent = [BulkTransaction("GetOrderNo", {"ORNO": o.erp_temporary_order_number}) for o in held]
+    answers = _each_answered(erp, [order.pk for order in held], sent, results)
+    if answers is None:
+        return results
+    for order, answer in zip(held, answers, strict=True):
+        confirmed = _confirmed_in(answer)
+        if isinstance(confirmed, Exception):
+            results[order.pk] = confirmed
+        elif confirmed:
+            results[order.pk] = ErpOrderRef(confirmed, "confirmed before a restart")
+    return results
+
+
+def _confirmed_in(answer: BulkResult) -> str | Exception | None:
+    """A `GetOrderNo` answer: the real number, None when the batch order is unconfirmed or gone
+    (deleted in M3, or by a worker that died before forgetting its number), or the error: any
+    other refusal is a doubt, and rebuilding on a doubt could make a second order."""
+    if answer.ok:
+        return str((answer.records or [{}])[0].get("ORNR") or "") or None
+    if answer.refused and is_no_such_record(answer.error, "ORNO"):  # type: ignore[arg-type]
+        return None
+    return _failure_of(answer, "GetOrderNo")
+
+
+def _discard_batches(erp: M3Client, orders: list[Order]) -> dict[int, Exception]:
+    """Delete the unconfirmed batch orders of earlier attempts in one bulk `DelBatchHead`, and
+    forget their numbers. A refusal is taken as "not there to delete", as it always was; a
+    deletion M3 did not get to keeps its number for the next attempt."""
+    failed: dict[int, Exception] = {}
+    if not orders:
+        return failed
+    sent = [BulkTransaction("DelBatchHead", {"ORNO": o.erp_temporary_order_number}) for o in orders]
+    answers = _each_answered(erp, [order.pk for order in orders], sent, failed)
+    if answers is None:
+        return failed
+    for order, answer in zip(orders, answers, strict=True):
+        if not answer.processed:
+            failed[order.pk] = _failure_of(answer, "DelBatchHead")
+    _forget_batches(
+        [order for order in orders if order.pk not in failed],
+        "Unconfirmed ERP batch order {number} from an earlier attempt was deleted; rebuilding it.",
+    )
+    return failed
+
+
+def _head_requests(orders: list[Order]) -> dict[int, bool]:
+    """The orders an earlier attempt took to `AddBatchHead` without recording a number, each
+    with whether its last request was answered. Only for these can M3 hold an order the hub does
+    not know of, so only they are searched for; an unanswered one may also have left a batch
+    order nobody can see. One query for all."""
+    pks = [order.pk for order in orders]
+    if not pks:
+        return {}
+    last: dict[int, str] = {}
+    for order_id, step in (
+        OrderEvent.objects.filter(order_id__in=pks, step__in=(BATCH_HEAD_REQUESTED, *HEAD_ANSWERS))
+        .order_by("id")
+        .values_list("order_id", "step")
+    ):
+        if step == BATCH_HEAD_REQUESTED or order_id in last:
+            last[order_id] = step
+    return {order_id: step != BATCH_HEAD_REQUESTED for order_id, step in last.items()}
+
+
+def stray_batch_step(order: Order) -> str:
+    """What a person does in M3 for an order whose `AddBatchHead` got no answer."""
+    kept = order.erp_temporary_order_number
+    keep = f" except {kept} (the hub's own, which it deletes itself when due)" if kept else ""
+    return (
+        "In M3, batch order entry (OIS100): delete every unconfirmed batch order with customer "
+        f"order no. {customer_order_ref(order)}{keep}."
+    )
+
+
+def _flag_unanswered_heads(orders: list[Order]) -> None:
+    """Flag the orders whose last `AddBatchHead` got no answer, for the front page's list: M3
+    may hold a batch order for each that no M3 transaction can list, so only a person can
+    delete it. Written before the search, so a failed search cannot lose the flag."""
+    if not orders:
+        return
+    now = timezone.now()
+    Order.objects.filter(
+        pk__in=[order.pk for order in orders], erp_batch_check_since__isnull=True
+    ).update(erp_batch_check_since=now)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            step=BATCH_UNKNOWN,
+            outcome=OrderEvent.Outcome.WARNING,
+            message="The request for an ERP batch order got no answer: M3 may hold an open "
+            f"batch order with customer order no. {customer_order_ref(order)} that the hub "
+            f"cannot see. {stray_batch_step(order)} Then run "
+            '"M3 batch orders checked" on the order.',
+            upstream_ref=customer_order_ref(order),
+        )
+        for order in orders
+    )
+    for order in orders:
+        order.erp_batch_check_since = order.erp_batch_check_since or now
+
+
+def mark_stray_batches_checked(orders: QuerySet[Order], actor: str) -> int:
+    """A person has deleted in M3 what the flagged orders' lost `AddBatchHead`s left: the
+    orders leave the front page's list, and each timeline says who checked. Returns how many."""
+    flagged = list(orders.filter(erp_batch_check_since__isnull=False).values_list("pk", flat=True))
+    if not flagged:
+        return 0
+    Order.objects.filter(pk__in=flagged).update(erp_batch_check_since=None)
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order_id=pk,
+            step=BATCH_CHECKED,
+            message="M3 checked: no open batch order with customer order no. "
+            f"{keys.erp_order_reference(pk)} is left.",
+            upstream_ref=keys.erp_order_reference(pk),
+            actor=actor,
+        )
+        for pk in flagged
+    )
+    return len(flagged)
+
+
+def _found_by_cuor(erp: M3Client, orders: list[Order]) -> dict[int, ErpResult]:
+    """The orders M3 already has under our CUOR, from each customer's order list: `LstHead` is
+    a table read (M3's search index lags behind new orders), one per customer, every customer of
+    the batch in one bulk call. The contract shows no OR in a `SearchHead` query, so one search
+    for the whole batch is not relied on."""
+    if not orders:
+        return {}
+    try:
+        listed = erp.list_for_each(
+            "OIS100MI", "LstHead", "CUNO", [order.erp_customer_number for order in orders]
+        )
+    except Exception as exc:  # an outage or a broken answer: these orders retry
+        return {order.pk: exc for order in orders}
+    known: dict[tuple[str, str], str] = {}
+    for customer, records in listed.items():
+        for head in map(M3OrderHead.from_record, [] if isinstance(records, Exception) else records):
+            # A list starts at its key and may run on into the next customers' orders.
+            if head.customer_number in ("", customer):
+                known.setdefault((customer, head.customer_order_ref), head.order_number)
+    results: dict[int, ErpResult] = {}
+    for order in orders:
         ref = customer_order_ref(order)
-        existing = find_by_customer_order_ref(
-            erp, order.erp_customer_number, ref
-        ) or _find_in_customer_orders(erp, order.erp_customer_number, ref)
-        if existing:
-            return ErpOrderRef(existing, f"found by CUOR {ref}")
-    return None
+        records = listed.get(order.erp_customer_number)
+        if isinstance(records, Exception):
+            results[order.pk] = records
+        elif (order.erp_customer_number, ref) in known:
+            number = known[(order.erp_customer_number, ref)]
+            results[order.pk] = ErpOrderRef(number, f"found by CUOR {ref}")
+    return results
 
 
 @dataclass
@@ -209,7 +383,8 @@ def erp_unit_price(order: Order, line: OrderLine, prices: str) -> Decimal:
 def _open_batch_orders(
     erp: M3Client, builds: list[_Build], settings: ConnectionSettings
 ) -> dict[int, Exception]:
-    """Every `AddBatchHead` in one bulk call, noted on the timelines (committed) before it."""
+    """Every `AddBatchHead` in one bulk call, noted on the timelines (committed) before it; each
+    answer is noted after it, so a request without one is known to have got none."""
     if not builds:
         return {}
     OrderEvent.objects.bulk_create(
@@ -222,34 +397,56 @@ def _open_batch_orders(
     )
     heads = [BulkTransaction("AddBatchHead", _head(b.order, settings).to_fields()) for b in builds]
     failed: dict[int, Exception] = {}
-    answers = _each_answered(erp, builds, heads, failed)
+    answers = _each_answered(erp, [build.order.pk for build in builds], heads, failed)
     if answers is None:
         return failed
+    not_opened = []
     for build, answer in zip(builds, answers, strict=True):
         build.temporary = str((answer.records or [{}])[0].get("ORNO") or "") if answer.ok else ""
         if not answer.ok or not build.temporary:
             failed[build.order.pk] = _failure_of(answer, "AddBatchHead")
-    opened = [build for build in builds if build.temporary]
-    if opened:
-        Order.objects.filter(pk__in=[b.order.pk for b in opened]).update(
-            erp_temporary_order_number=Case(
-                *(When(pk=b.order.pk, then=Value(b.temporary)) for b in opened),
-                output_field=Order._meta.get_field("erp_temporary_order_number"),
-            )
-        )
-        OrderEvent.objects.bulk_create(
-            OrderEvent(
-                order=b.order,
-                step="erp_batch_head",
-                message=f"ERP batch order {b.temporary} opened "
-                f"(CUOR {customer_order_ref(b.order)}).",
-                upstream_ref=b.temporary,
-            )
-            for b in opened
-        )
-        for build in opened:
-            build.order.erp_temporary_order_number = build.temporary
+        if not answer.ok:  # refused, or not run: M3 says it opened nothing
+            not_opened.append(build)
+    _note_opened([build for build in builds if build.temporary])
+    _note_not_opened(not_opened, failed)
     return failed
+
+
+def _note_not_opened(builds: list[_Build], failed: dict[int, Exception]) -> None:
+    """M3's answer that it opened nothing: the request then needs no person (not flagged)."""
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=build.order,
+            step=BATCH_HEAD_NOT_OPENED,
+            outcome=OrderEvent.Outcome.WARNING,
+            message=f"M3 opened no batch order (CUOR {customer_order_ref(build.order)}): "
+            f"{failed[build.order.pk]}",
+        )
+        for build in builds
+    )
+
+
+def _note_opened(opened: list[_Build]) -> None:
+    """The temporary numbers, stored in one UPDATE (before any line is sent), and noted."""
+    if not opened:
+        return
+    Order.objects.filter(pk__in=[b.order.pk for b in opened]).update(
+        erp_temporary_order_number=Case(
+            *(When(pk=b.order.pk, then=Value(b.temporary)) for b in opened),
+            output_field=Order._meta.get_field("erp_temporary_order_number"),
+        )
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=b.order,
+            step=BATCH_HEAD_OPENED,
+            message=f"ERP batch order {b.temporary} opened (CUOR {customer_order_ref(b.order)}).",
+            upstream_ref=b.temporary,
+        )
+        for b in opened
+    )
+    for build in opened:
+        build.order.erp_temporary_order_number = build.temporary
 
 
 def _head(order: Order, settings: ConnectionSettings) -> NewM3OrderHead:
@@ -297,7 +494,7 @@ def _add_lines(erp: M3Client, builds: list[_Build]) -> dict[int, Exception]:
             start = len(sent)
             sent += _still_to_send(build)
             spans.append((build, start, len(sent)))
-        answers = _each_answered(erp, active, sent, failed)
+        answers = _each_answered(erp, [build.order.pk for build in active], sent, failed)
         if answers is None:
             break
         got_further = any(answer.processed for answer in answers)
@@ -375,7 +572,7 @@ def _confirm(erp: M3Client, builds: list[_Build]) -> dict[int, ErpResult]:
     pending = builds
     while pending:
         sent = [BulkTransaction("Confirm", {"ORNO": b.temporary}) for b in pending]
-        answers = _each_answered(erp, pending, sent, results)
+        answers = _each_answered(erp, [build.order.pk for build in pending], sent, results)
         if answers is None:
             break
         got_further = any(answer.processed for answer in answers)
@@ -401,14 +598,14 @@ def _confirmation(erp: M3Client, build: _Build, answer: BulkResult) -> ErpResult
 
 
 def _each_answered(
-    erp: M3Client, builds: list[_Build], sent: list[BulkTransaction], results: dict[int, Any]
+    erp: M3Client, pks: list[int], sent: list[BulkTransaction], results: dict[int, Any]
 ) -> list[BulkResult] | None:
     """The bulk call's answers; None when the call itself failed, which is then the error of
-    every order in `builds` (the others keep what was decided for them)."""
+    every order in `pks` (the others keep what was decided for them)."""
     try:
         return _bulk(erp, sent)
     except Exception as exc:  # an outage or a broken answer: these orders retry
-        results.update({build.order.pk: exc for build in builds})
+        results.update(dict.fromkeys(pks, exc))
         return None
 
 
@@ -424,44 +621,6 @@ def _erp_words(error: M3TransactionError | None) -> str:
         part for part in (f"field {error.field}" if error.field else "", error.code or "") if part
     )
     return f"{error.message} ({details})" if details else error.message
-
-
-def _batch_heads_requested_before(orders: list[Order]) -> set[int]:
-    """The orders an earlier attempt may have taken to `AddBatchHead` without recording its
-    number: only for those can M3 hold an order the hub does not know of, so only they are
-    searched for (a first attempt makes no search call). One query for all."""
-    unknown = [o.pk for o in orders if not o.erp_order_number and not o.erp_temporary_order_number]
-    if not unknown:
-        return set()
-    return set(
-        OrderEvent.objects.filter(order_id__in=unknown, step=BATCH_HEAD_REQUESTED).values_list(
-            "order_id", flat=True
-        )
-    )
-
-
-def find_by_customer_order_ref(erp: M3Client, customer: str, ref: str) -> str | None:
-    """OIS100MI/SearchHead on CUOR; exact matches only (search results are fuzzy)."""
-    quoted = ref.replace("\\", "\\\\").replace('"', '\\"')
-    records = erp.execute(
-        "OIS100MI", "SearchHead", {"SQRY": f'CUOR:"{quoted}" AND CUNO:{customer}'}, max_records=20
-    )
-    for head in map(M3OrderHead.from_record, records):
-        if head.customer_order_ref == ref and head.customer_number == customer:
-            return head.order_number
-    return None
-
-
-def _find_in_customer_orders(erp: M3Client, customer: str, ref: str) -> str | None:
-    """The guard that does not depend on M3's search index (which lags behind new orders).
-
-    Reading all of a customer's orders is costly, so it runs only when an earlier attempt asked
-    for a batch order: the one case where an order could exist that the hub did not record.
-    """
-    for head in erp.orders_for_customer(customer):
-        if head.customer_order_ref == ref:
-            return head.order_number
-    return None
 
 
 def _confirmed_number(erp: M3Client, temporary: str) -> str | None:
@@ -481,20 +640,32 @@ def _confirmed_number(erp: M3Client, temporary: str) -> str | None:
 
 def _discard_batch(erp: M3Client, order: Order, why: str) -> None:
     """Delete an unconfirmed batch order and forget its number (only if still the order's)."""
-    number = order.erp_temporary_order_number
     with contextlib.suppress(M3TransactionError):
-        erp.execute("OIS100MI", "DelBatchHead", {"ORNO": number})
-    OrderEvent.objects.create(
-        order=order,
-        step="erp_batch_discarded",
-        outcome=OrderEvent.Outcome.WARNING,
-        message=why.format(number=number),
-        upstream_ref=number,
+        erp.execute("OIS100MI", "DelBatchHead", {"ORNO": order.erp_temporary_order_number})
+    _forget_batches([order], why)
+
+
+def _forget_batches(orders: list[Order], why: str) -> None:
+    """Deleted batch orders: noted on each timeline, each number forgotten in one UPDATE (only
+    where it is still the order's: somebody may have rebuilt it meanwhile)."""
+    if not orders:
+        return
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            step=BATCH_DISCARDED,
+            outcome=OrderEvent.Outcome.WARNING,
+            message=why.format(number=order.erp_temporary_order_number),
+            upstream_ref=order.erp_temporary_order_number,
+        )
+        for order in orders
     )
-    Order.objects.filter(pk=order.pk, erp_temporary_order_number=number).update(
-        erp_temporary_order_number=""
-    )
-    order.erp_temporary_order_number = ""
+    still_theirs = Q()
+    for order in orders:
+        still_theirs |= Q(pk=order.pk, erp_temporary_order_number=order.erp_temporary_order_number)
+    Order.objects.filter(still_theirs).update(erp_temporary_order_number="")
+    for order in orders:
+        order.erp_temporary_order_number = ""
 
 
 def abandoned_batches(grace: timedelta) -> QuerySet[Order]:

@@ -4,10 +4,16 @@ Upload CSV (order list) keeps the file and opens its preview: the file's first r
 each field of an order, the column the hub suggests (saved mapping, known export or a guess). A
 workbook (.xlsx) is read by a worker first; its preview page waits for it, then shows the rows
 the worker kept. An upload past the size limit is never stored whole (`BoundedUpload`).
-The person corrects it, may save it under a name, chooses what becomes of orders already done
-(kept as history only, or skipped; the preview counts them), and imports. Small files are
-imported while the person waits; large ones by a worker, followed on the import's page, which
-polls a small JSON status. A refused file lists every problem and offers its bad rows as a file.
+The person corrects it, may save it under a name, names the sales channel the file came from
+(one of the tenant's, or a new one), chooses what becomes of orders already done (kept as
+history only, or skipped), how dates such as 03/04/2025 are read, and whether one bad order
+stops the whole file, and imports. The preview counts the orders (new, already in the hub,
+already done, refused for small files), says how dates were read, how orders without an e-mail
+or without shipping are handled, and lists SKUs the catalog does not know; Import stays
+disabled, with the reason, while a required field has no column. Small files are imported
+while the person waits; large ones by a worker, followed on the import's page, which polls a
+small JSON status. The result counts the orders imported, refused and skipped as known; the
+problems are listed and the refused orders' rows offered as a file.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -32,41 +38,60 @@ from core.admin_sites import tenant_admin
 from core.spreadsheets import csv_bytes
 from orders.files.importing import (
     CONFIRMABLE,
+    DEFAULT_CHANNEL,
     FATES,
     AlreadyStarted,
-    Arrivals,
+    ImportOptions,
+    Inspection,
     bad_rows_file,
     clean_file_name,
     confirm_mapping,
-    count_arrivals,
+    customer_policy_text,
     done_orders_choice,
     done_orders_outcome,
+    inspect_upload,
     preview,
     receive_file,
+    result_text,
+    sales_channel_named,
+    sku_policy_text,
     status,
 )
 from orders.files.mapping import (
     FIELDS,
+    FIELDS_BY_PATH,
     KNOWN_EXPORTS,
+    SHIPPING_FLAG,
     Field,
     Mapping,
     headers_key,
+    is_required,
     mark_used,
     save_mapping,
 )
 from orders.files.reading import Limits, UnreadableFile, column_letter, too_large_file
+from orders.files.values import DATE_ORDERS, DAY_FIRST, MONTH_FIRST
 from orders.intake.accept import HISTORY, SKIP
-from orders.models import CsvImport, CsvMapping
+from orders.models import CsvImport, CsvMapping, SalesChannel
 from tenants.activity import record_activity
 from tenants.models import ActivityEvent
 
 TEMPLATE_EXAMPLE = [
-    ["1001", "2025-03-01", "ann@example.com", "USD", "Ann Lee", "", "1 Main St", "", "Austin",
-     "TX", "78701", "US", "", "WIDGET-1", "Widget", "2", "9.99", "29.97", "5.00", "4.99", "",
-     "open", "paid", "unfulfilled", ""],
-    ["1001", "", "ann@example.com", "", "", "", "", "", "", "", "", "", "", "GADGET-7", "Gadget",
-     "1", "0", "", "", "", "", "", "", "", ""],
+    {"order_number": "1001", "ordered_at": "2025-03-01", "email": "ann@example.com",
+     "currency": "USD", "ship_to.name": "Ann Lee", "ship_to.street1": "1 Main St",
+     "ship_to.city": "Austin", "ship_to.state": "TX", "ship_to.postal_code": "78701",
+     "ship_to.country": "US", "lines.sku": "WIDGET-1", "lines.name": "Widget",
+     "lines.quantity": "2", "lines.unit_price": "9.99", "total": "29.97", "shipping": "5.00",
+     "tax": "4.99", "store_status": "open", "financial_status": "paid",
+     "fulfillment_status": "unfulfilled", "lines.requires_shipping": "TRUE"},
+    {"order_number": "1001", "email": "ann@example.com", "lines.sku": "GADGET-7",
+     "lines.name": "Gadget", "lines.quantity": "1", "lines.unit_price": "0",
+     "lines.requires_shipping": "TRUE"},
 ]  # fmt: skip
+"""The template's example order (two lines), by field; its columns are `FIELDS`'."""
+NEW_CHANNEL = "new"
+CHANNEL_OF_EXPORT = {"Shopify orders export": "Shopify", "ShipStation order export": "ShipStation"}
+"""The name offered for a new channel, by the export recognised."""
 
 
 def sync_rows() -> int:
@@ -112,14 +137,21 @@ def _field_key(field: Field) -> str:
 
 
 class MappingForm(forms.Form):
-    """One choice per field of an order: the file's column that holds it, or none."""
+    """One choice per field of an order: the file's column that holds it, or none; and the
+    import's options (sales channel, orders already done, dates, all or nothing)."""
 
-    save_as = forms.CharField(
-        label="Save this mapping as",
+    sales_channel = forms.ChoiceField(
+        label="Sales channel",
+        required=False,
+        help_text="The shop the file was exported from. An order is known by its channel and "
+        "number: two shops' #1001 are two orders, and an order imported before is skipped. A "
+        "Sales Channel column, when chosen, names the channel of each order it fills in.",
+    )
+    new_channel = forms.CharField(
+        label="New channel's name",
         max_length=100,
         required=False,
-        help_text="Optional. A saved mapping is offered again for files with the same "
-        "columns; saving under an existing name replaces it.",
+        help_text="With New channel: its name, e.g. Shopify UK or Etsy.",
     )
     done_orders = forms.ChoiceField(
         label="Orders already done",
@@ -129,6 +161,28 @@ class MappingForm(forms.Form):
         help_text="Orders the file says are fulfilled, cancelled or refunded are never sent to "
         "the ERP or ShipStation: keep them in the hub as history, or leave them out.",
     )
+    date_order = forms.ChoiceField(
+        label="Dates such as 03/04/2025",
+        choices=[
+            ("", "Detect from the column"),
+            (DAY_FIRST, f"Read {DATE_ORDERS[DAY_FIRST]}"),
+            (MONTH_FIRST, f"Read {DATE_ORDERS[MONTH_FIRST]}"),
+        ],
+        required=False,
+    )
+    all_or_nothing = forms.BooleanField(
+        label="All or nothing",
+        required=False,
+        help_text="Import nothing when any order has a problem. Without it the good orders are "
+        "imported and each bad one is refused, with its rows in the bad-rows file.",
+    )
+    save_as = forms.CharField(
+        label="Save this mapping as",
+        max_length=100,
+        required=False,
+        help_text="Optional. A saved mapping is offered again for files with the same "
+        "columns; saving under an existing name replaces it.",
+    )
 
     def __init__(
         self,
@@ -136,11 +190,24 @@ class MappingForm(forms.Form):
         *args,
         initial_mapping: Mapping,
         done_orders: str = HISTORY,
+        channel: str = "",
+        new_channel: str = "",
+        date_order: str = "",
+        all_or_nothing: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.default_done_orders = done_orders
+        self.default_channel = channel
         self.fields["done_orders"].initial = done_orders
+        self.fields["sales_channel"].choices = [
+            *((str(pk), name) for pk, name in SalesChannel.objects.values_list("pk", "name")),
+            (NEW_CHANNEL, "New channel…"),
+        ]
+        self.fields["sales_channel"].initial = channel
+        self.fields["new_channel"].initial = new_channel
+        self.fields["date_order"].initial = date_order
+        self.fields["all_or_nothing"].initial = all_or_nothing
         choices = [("", "— not in the file —")] + [
             (str(index), f"{column_letter(index)}: {text or '(no name)'}")
             for index, text in enumerate(header)
@@ -158,11 +225,14 @@ class MappingForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        chosen = {field.path for field in FIELDS if data.get(_field_key(field)) is not None}
         for field in FIELDS:
-            if field.required and data.get(_field_key(field)) is None:
+            if field.path not in chosen and is_required(field, dict.fromkeys(chosen, 0)):
                 self.add_error(
                     _field_key(field), f"Choose the column that holds the {field.label}."
                 )
+        if self.channel_choice() == NEW_CHANNEL and not data.get("new_channel", "").strip():
+            self.add_error("new_channel", "Name the new sales channel.")
         return data
 
     def mapping(self) -> Mapping:
@@ -176,8 +246,49 @@ class MappingForm(forms.Form):
         """The choice posted, else what the page offered (the tenant's default)."""
         return self.cleaned_data.get("done_orders") or self.default_done_orders
 
+    def channel_choice(self) -> str:
+        """The channel posted (a pk, or NEW_CHANNEL), else what the page offered."""
+        return self.cleaned_data.get("sales_channel") or self.default_channel
+
+    def chosen_channel(self) -> SalesChannel:
+        """The sales channel chosen, created when it is a new one (or one of its name when the
+        tenant has it already)."""
+        choice = self.channel_choice()
+        if choice == NEW_CHANNEL:
+            return sales_channel_named(self.cleaned_data["new_channel"])
+        return SalesChannel.objects.get(pk=int(choice))
+
     def rows(self) -> list[tuple[Field, forms.BoundField]]:
         return [(field, self[_field_key(field)]) for field in FIELDS]
+
+    def requirements(self) -> dict:
+        """Which selects must have a column, for the page to disable Import until they do."""
+        return {
+            "required": [[self[_field_key(f)].id_for_label, f.label] for f in FIELDS if f.required],
+            "for_shipping": [
+                [self[_field_key(f)].id_for_label, f.label] for f in FIELDS if f.for_shipping
+            ],
+            "shipping_flag": self[_field_key(FIELDS_BY_PATH[SHIPPING_FLAG])].id_for_label,
+        }
+
+
+def channel_offered(upload: CsvImport) -> tuple[str, str]:
+    """The sales channel the page offers (a pk, or NEW_CHANNEL) and the name offered for a new
+    one: the upload's, else the last one a file was imported from, else the default channel
+    when the tenant has it; for a tenant without channels, a new one named after the export."""
+    channel = upload.sales_channel or next(
+        (
+            later.sales_channel
+            for later in CsvImport.objects.filter(sales_channel__isnull=False)
+            .select_related("sales_channel")
+            .order_by("-created_at")[:1]
+        ),
+        None,
+    )
+    channel = channel or SalesChannel.objects.filter(name=DEFAULT_CHANNEL).first()
+    channel = channel or SalesChannel.objects.first()
+    name = CHANNEL_OF_EXPORT.get(upload.mapped_as, DEFAULT_CHANNEL)
+    return (str(channel.pk), name) if channel else (NEW_CHANNEL, name)
 
 
 class CsvUploadMixin:
@@ -261,10 +372,11 @@ class CsvUploadMixin:
         )
 
     def csv_mapping_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """The preview: the file's first rows and the column chosen for each field."""
+        """The preview: the file's first rows, the column chosen for each field, the import's
+        options and what the hub found in the file."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        upload = get_object_or_404(CsvImport, pk=pk)
+        upload = get_object_or_404(CsvImport.objects.select_related("sales_channel"), pk=pk)
         if upload.state == CsvImport.State.READING:
             return self._reading_page(request, upload)
         if upload.state not in CONFIRMABLE:
@@ -274,18 +386,13 @@ class CsvUploadMixin:
         except UnreadableFile as error:
             messages.error(request, error.message)
             return redirect(self._import_page(upload))
-        choice = done_orders_choice(upload)
-        form = MappingForm(
-            header, request.POST or None, initial_mapping=upload.mapping, done_orders=choice
-        )
+        form = self._mapping_form(header, upload, request.POST or None)
         if request.method == "POST" and form.is_valid():
             response = self._import_with(request, upload, header, form)
             if response is not None:
                 return response
-            choice = done_orders_choice(upload)
-            form = MappingForm(header, initial_mapping=upload.mapping, done_orders=choice)
+            form = self._mapping_form(header, upload)
         errors = upload.problems if upload.state != CsvImport.State.MAPPING else []
-        arrivals = count_arrivals(upload)
         context = self._context(
             request,
             f"Import {upload.file_name}",
@@ -295,14 +402,51 @@ class CsvUploadMixin:
             first_rows=first_rows,
             samples=[cells for _, cells in first_rows],
             errors=errors,
-            arrivals=arrivals,
-            arrivals_text=arrivals.preview(choice) if arrivals else "",
+            nothing_imported=upload.orders_created == 0,
             fates=FATES,
+            requirements=form.requirements(),
+            missing=[f.label for f in _missing(upload.mapping)],
             bad_rows_url=self._url("csv_bad_rows", upload.pk) if upload.problem_rows else "",
             right_now=upload.rows <= sync_rows(),
             import_page=self._import_page(upload),
+            **self._inspection(upload, form),
         )
         return TemplateResponse(request, "admin/orders/csv/mapping.html", context)
+
+    def _mapping_form(
+        self, header: list[str], upload: CsvImport, data: QueryDict | None = None
+    ) -> MappingForm:
+        channel, new_channel = channel_offered(upload)
+        return MappingForm(
+            header,
+            data,
+            initial_mapping=upload.mapping,
+            done_orders=done_orders_choice(upload),
+            channel=channel,
+            new_channel=new_channel,
+            date_order=upload.date_order,
+            all_or_nothing=upload.all_or_nothing,
+        )
+
+    def _inspection(self, upload: CsvImport, form: MappingForm) -> dict:
+        """What the preview says about the file, with the options the page offers."""
+        channel = form.fields["sales_channel"].initial
+        name = dict(form.fields["sales_channel"].choices).get(channel, DEFAULT_CHANNEL)
+        if channel == NEW_CHANNEL:
+            name = form.fields["new_channel"].initial or DEFAULT_CHANNEL
+        policy = form.default_done_orders
+        options = ImportOptions(done_orders=policy, channel=name, date_order=upload.date_order)
+        found: Inspection | None = inspect_upload(upload, options, check=upload.rows <= sync_rows())
+        if found is None:
+            return {"inspection": None, "arrivals": None, "arrivals_text": ""}
+        return {
+            "inspection": found,
+            "arrivals": found.arrivals,
+            "arrivals_text": found.arrivals.preview(policy),
+            "channel_name": name,
+            "customer_policy": customer_policy_text() if found.without_email else "",
+            "sku_policy": sku_policy_text() if found.unknown_skus else "",
+        }
 
     def _reading_page(self, request: HttpRequest, upload: CsvImport) -> HttpResponse:
         """A worker reads the workbook; this page follows it and then shows the preview."""
@@ -342,6 +486,9 @@ class CsvUploadMixin:
                 mapped_as=mapped_as,
                 right_now=right_now,
                 done_orders=form.done_orders_choice(),
+                channel=form.chosen_channel(),
+                all_or_nothing=form.cleaned_data.get("all_or_nothing", False),
+                date_order=form.cleaned_data.get("date_order", ""),
             )
         except AlreadyStarted:
             messages.warning(request, f"{upload.file_name} is already being imported.")
@@ -350,19 +497,18 @@ class CsvUploadMixin:
             messages.info(
                 request,
                 f"The file {upload.file_name} is being imported in the background; this page "
-                "shows its progress and then its result (all orders, or none with every problem "
-                "listed).",
+                "shows its progress and then its result (orders imported, refused with their "
+                "problems, skipped as already known).",
             )
             return redirect(self._import_page(upload))
-        if upload.state == CsvImport.State.DONE:
-            outcome = Arrivals.from_json(upload.done_orders).outcome(done_orders_choice(upload))
-            messages.success(
-                request,
-                f"Imported {upload.orders_created} orders ({upload.lines_created} lines) from "
-                f"{upload.file_name}. {outcome}".strip(),
-            )
-            return redirect(reverse(f"{self.admin_site.name}:orders_order_changelist"))
-        return None
+        if upload.state != CsvImport.State.DONE:
+            return None
+        said = _done_message(upload)
+        if upload.orders_refused:
+            messages.warning(request, said)
+            return redirect(self._import_page(upload))
+        messages.success(request, said)
+        return redirect(reverse(f"{self.admin_site.name}:orders_order_changelist"))
 
     def csv_status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """How far the import is, for its page to poll."""
@@ -382,7 +528,8 @@ class CsvUploadMixin:
         """The hub's own layout, with an order of two lines as an example."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        body = csv_bytes([[field.label for field in FIELDS], *TEMPLATE_EXAMPLE])
+        example = [[line.get(field.path, "") for field in FIELDS] for line in TEMPLATE_EXAMPLE]
+        body = csv_bytes([[field.label for field in FIELDS], *example])
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="hub-orders-template.csv"'
         return response
@@ -400,6 +547,29 @@ class CsvUploadMixin:
         return reverse(f"{self.admin_site.name}:orders_csvimport_change", args=[upload.pk])
 
 
+def _missing(mapping: Mapping) -> list[Field]:
+    """Required fields without a column in this mapping."""
+    return [field for field in FIELDS if is_required(field, mapping) and field.path not in mapping]
+
+
+def _done_message(upload: CsvImport) -> str:
+    """What an import that ran in the request did, for the message after it."""
+    outcome = done_orders_outcome(upload)
+    said = [
+        f"Imported {upload.orders_created} orders ({upload.lines_created} lines) from "
+        f"{upload.file_name}.",
+        "" if outcome.startswith("None") else outcome,
+    ]
+    if upload.orders_known:
+        said.append(f"{upload.orders_known} skipped: the hub has them already.")
+    if upload.orders_refused:
+        said.append(
+            f"{upload.orders_refused} refused: their problems are listed below, and their rows "
+            "can be downloaded to fix and upload again."
+        )
+    return " ".join(text for text in said if text)
+
+
 def _safe(stem: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100]
 
@@ -409,11 +579,15 @@ class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     """Uploaded order files: mapping, progress (polled by the page), counts, every problem."""
 
     change_form_template = "admin/orders/csv/import_change_form.html"
-    list_display = ["file_name", "uploaded_by", "created_at", "progress", "rows", "orders_created"]
-    list_filter = ["state"]
+    list_display = [
+        "file_name", "uploaded_by", "created_at", "progress", "rows", "sales_channel",
+        "orders_created", "orders_refused", "orders_known",
+    ]  # fmt: skip
+    list_filter = ["state", "sales_channel"]
     readonly_fields = [
         "file_name", "uploaded_by", "created_at", "progress", "rows", "mapped_as",
-        "orders_created", "lines_created", "orders_already_done", "problem_list", "finished_at",
+        "sales_channel", "all_or_nothing", "result", "orders_created", "lines_created",
+        "orders_refused", "orders_known", "orders_already_done", "problem_list", "finished_at",
         *WORK_FIELDS,
     ]  # fmt: skip
     fields = readonly_fields
@@ -422,6 +596,11 @@ class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
     def progress(self, obj: CsvImport) -> str:
         """The state, or how far a running import is."""
         return status(obj)["text"]
+
+    @admin.display(description="Result")
+    def result(self, obj: CsvImport) -> str:
+        """Imported, refused, skipped as already in the hub."""
+        return result_text(obj)
 
     @admin.display(description="Orders already done")
     def orders_already_done(self, obj: CsvImport) -> str:
@@ -433,6 +612,16 @@ class CsvImportAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
         if not obj.problems:
             return "—"
         return format_html_join("\n", "<div>{}</div>", ((p,) for p in obj.problems))
+
+
+@admin.register(SalesChannel, site=tenant_admin)
+class SalesChannelAdmin(admin.ModelAdmin):
+    """The shops order files come from: renamed here; one with orders cannot be deleted."""
+
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    fields = ["name", "created_at"]
+    readonly_fields = ["created_at"]
 
 
 @admin.register(CsvMapping, site=tenant_admin)

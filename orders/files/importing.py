@@ -1,20 +1,21 @@
-"""Importing orders from a person's file (CSV, TSV or .xlsx): all of it, or none of it.
+"""Importing orders from a person's file (CSV, TSV or .xlsx), order by order.
 
-One row per order line; rows sharing an order number form one order, whose order-level fields
-come from its first row and may be left blank on the others (as Shopify exports them); a
-different value on a later row is a problem named by row. Every row is checked in memory with
-the order API's rules before anything is written, so a person fixing a file sees every problem
-at once, and a file with any problem imports nothing. A good file is written with a few bulk
-INSERTs in one transaction (`orders.intake.accept.accept_new_orders`), and its orders then go
-through the normal pipeline.
+Every order of the file is checked in memory with the order API's rules (`orders.files.checking`)
+before anything is written, so a person fixing a file sees every problem at once. By default
+the good orders are imported and each bad one is refused whole, with its problems (row, column,
+what to do) and its rows in the bad-rows file; "all or nothing" imports nothing when any order
+has a problem. The orders to import are written with a few bulk INSERTs in one transaction
+(`orders.intake.accept.accept_new_orders`), and then go through the normal pipeline.
+
+Every file comes from a sales channel (the shop it was exported from): the one the person names
+for the upload, or per order a mapped column. An order is known by its channel and number, so
+two shops' #1001 are two orders, and an order the hub already has is skipped and counted, never
+refused: importing the same file again changes nothing.
 
 An upload is a `CsvImport` work item: a workbook is first read into rows by a worker (its zip
 alone is checked in the web request), a CSV file as it is uploaded, both within the limits of
 `orders.files.reading`; it then waits for its column mapping (`orders.files.mapping`), and is
 imported while the person waits (small files) or by a worker, reporting its progress.
-
-A cell the import would store must not hold a control character (a NUL cannot even be stored):
-such a cell is a problem of its row like any other, named by row and column.
 
 An order the file says is already done (fulfilled, cancelled, refunded: its status columns, read
 by `orders.changes.versions.store_lifecycle`; any "Cancelled at" value means cancelled) is never
@@ -25,32 +26,34 @@ or skipped. A skipped order is not written, so it is not checked beyond its rows
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework.exceptions import ValidationError
 
+from catalog.models import ItemBinding
 from core import work
 from core.spreadsheets import csv_bytes
-from orders.addresses import ShipTo
-from orders.changes.versions import CANCELLED, FULFILLED, OPEN, REFUNDED, store_lifecycle
-from orders.files.mapping import (
-    FIELDS,
-    FIELDS_BY_PATH,
-    ORDER_MONEY,
-    STATUS_FIELDS,
-    Field,
-    Mapping,
-    suggest,
+from orders.changes.versions import CANCELLED, FULFILLED, OPEN, REFUNDED
+from orders.files.checking import (
+    ColumnReading,
+    DraftOrder,
+    FileLayout,
+    OrderRules,
+    Problem,
+    Progress,
+    cell_at,
+    check_orders,
+    group_rows,
+    incoming_order,
+    mapping_problems,
 )
+from orders.files.mapping import FIELDS_BY_PATH, Mapping, missing_required, suggest
 from orders.files.reading import (
     CONTROL_OR_BREAK,
     Limits,
@@ -58,67 +61,32 @@ from orders.files.reading import (
     UnreadableFile,
     check_size,
     check_workbook,
-    control_character,
-    describe_character,
     is_excel,
     read_rows,
     workbook_as_csv,
 )
+from orders.files.values import DateReading, strip_text_marker
 from orders.intake.accept import (
     DONE_ORDER_POLICIES,
     HISTORY,
     SKIP,
-    IncomingLine,
-    IncomingOrder,
     accept_new_orders,
     done_orders_policy,
 )
-from orders.intake.serializers import OrderInputSerializer, error_paths
-from orders.models import CsvImport, Order
-from orders.money import StoreLine, StoreTotals, read_store_money, split_money
+from orders.models import CsvImport, Order, SalesChannel
+from tenant_settings.models import ConnectionSettings
 from tenants.activity import record_activity
+
+__all__ = ["Problem", "incoming_order"]
 
 logger = logging.getLogger("hub.csv_import")
 
-DATE_FORMATS = (
-    "%m/%d/%Y",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-)
-MONEY_LIMIT = Decimal("1e12")
-CENT = Decimal("0.01")
-PROGRESS_EVERY = 500
 PREVIEW_ROWS = 5
-
-Progress = Callable[[str, int, int], None]
-"""Told (phase, done, total) while an import runs."""
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One reason the file was refused, pointing at the row and column to fix (row 0: the
-    whole file)."""
-
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        if self.row and self.column:
-            return f"row {self.row}, column {self.column}: {self.message}"
-        if self.row:
-            return f"row {self.row}: {self.message}"
-        return self.message
-
-    @property
-    def in_row(self) -> str:
-        """The problem as said in the row's own Problem cell."""
-        return f"{self.column}: {self.message}" if self.column else self.message
+DEFAULT_CHANNEL = "Order files"
+"""The sales channel of files whose upload names none (and of files imported before channels)."""
+RACE_RETRIES = 3
+"""Times an import is written again when other imports created some of its orders meanwhile."""
+UNKNOWN_SKUS_SHOWN = 50
 
 
 FATES = {HISTORY: "kept as history only (never sent)", SKIP: "skipped (not imported)"}
@@ -178,11 +146,31 @@ class Arrivals:
         return f"{self.done_text()}: {FATES[policy]}."
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the person chose for an import."""
+
+    done_orders: str = HISTORY
+    all_or_nothing: bool = False
+    channel: str = DEFAULT_CHANNEL
+    """The sales channel of the orders whose rows name none."""
+    date_order: str = ""
+    """How dates such as 03/04/2025 are read; "" detects it from the column."""
+
+
+def counted(count: int, what: str) -> str:
+    return f"{count} {what}" if count == 1 else f"{count} {what}s"
+
+
 @dataclass
 class ImportResult:
     problems: list[Problem] = field(default_factory=list)
     orders: int = 0
     lines: int = 0
+    refused: int = 0
+    """Orders (and rows belonging to no order) refused because of a problem."""
+    known: int = 0
+    """Orders skipped because the hub has them already."""
     arrivals: Arrivals = Arrivals()
     done_orders: str = HISTORY
 
@@ -191,377 +179,145 @@ class ImportResult:
         return not self.problems
 
     @property
+    def rejected(self) -> bool:
+        """Nothing was imported because of problems (all or nothing, or every order bad)."""
+        return bool(self.problems) and not self.orders
+
+    @property
     def errors(self) -> list[str]:
         return [str(problem) for problem in sorted(self.problems)]
 
     @property
     def summary(self) -> str:
-        said = f"Imported {self.orders} orders ({self.lines} lines)."
-        outcome = self.arrivals.outcome(self.done_orders)
-        return f"{said} {outcome}" if outcome else said
+        said = [f"Imported {self.orders} orders ({self.lines} lines)."]
+        said.append(self.arrivals.outcome(self.done_orders))
+        if self.known:
+            said.append(f"{self.known} skipped: the hub has them already.")
+        if self.refused:
+            said.append(f"{self.refused} refused: see the problems and the bad rows.")
+        return " ".join(text for text in said if text)
+
+
+class Channels:
+    """The tenant's sales channels by name (case aside); a name the file brings is created
+    when one of its orders is written."""
+
+    def __init__(self) -> None:
+        self.by_name = {channel.name.casefold(): channel for channel in SalesChannel.objects.all()}
+
+    def find(self, name: str) -> SalesChannel | None:
+        return self.by_name.get(name.strip().casefold())
+
+    def get_or_create(self, name: str) -> SalesChannel:
+        found = self.find(name)
+        if found is None:
+            found = SalesChannel.objects.create(name=name.strip()[:100])
+            self.by_name[found.name.casefold()] = found
+        return found
+
+
+def sales_channel_named(name: str) -> SalesChannel:
+    """The tenant's sales channel of this name (case aside), created when there is none."""
+    return Channels().get_or_create(name)
 
 
 @dataclass
-class Cell:
-    value: str
-    row: int
+class Plan:
+    """A file read into orders and checked: what would be imported, skipped and refused."""
 
-
-@dataclass
-class DraftOrder:
-    """The rows of one order number, merged into the order API's shape."""
-
-    number: str
-    first_row: int
-    fields: dict[Field, Cell] = field(default_factory=dict)
-    lines: list[tuple[int, dict[Field, str]]] = field(default_factory=list)
-    incoming: IncomingOrder | None = None
-    skipped: bool = False
-    """Arrived already done, and the import skips such orders: not checked, not written."""
-
-    def value(self, path: str) -> str:
-        cell = self.fields.get(FIELDS_BY_PATH[path])
-        return cell.value if cell else ""
+    drafts: list[DraftOrder] = field(default_factory=list)
+    file_problems: list[Problem] = field(default_factory=list)
+    """Problems of the file as a whole (unreadable, the mapping): nothing can be imported."""
+    loose: list[Problem] = field(default_factory=list)
+    """Problems of rows that belong to no order (no order number)."""
+    reading: ColumnReading | None = None
+    channels: Channels | None = None
+    options: ImportOptions = ImportOptions()
 
     @property
-    def lifecycle(self) -> str:
-        """Where the file says the order is: open, or already fulfilled, cancelled, refunded."""
-        if self.value("cancelled_at"):
-            return CANCELLED
-        return store_lifecycle(
-            self.value("store_status"),
-            self.value("financial_status"),
-            self.value("fulfillment_status"),
+    def problems(self) -> list[Problem]:
+        refused = [problem for draft in self.drafts if draft.refused for problem in draft.problems]
+        return [*self.file_problems, *self.loose, *refused]
+
+    @property
+    def refused(self) -> int:
+        return sum(draft.refused for draft in self.drafts) + len({p.row for p in self.loose})
+
+    @property
+    def known(self) -> int:
+        return sum(draft.known is not None for draft in self.drafts)
+
+    @property
+    def to_write(self) -> list[DraftOrder]:
+        return [draft for draft in self.drafts if draft.to_write]
+
+    def arrivals(self) -> Arrivals:
+        """The orders written or skipped as already done (not those known or refused)."""
+        return Arrivals.of(
+            draft.lifecycle for draft in self.drafts if draft.known is None and not draft.refused
         )
-
-    def payload(self) -> dict[str, Any]:
-        order: dict[str, Any] = {"order_number": self.number, "ship_to": {}, "lines": []}
-        for column, cell in self.fields.items():
-            if column.path.startswith("ship_to."):
-                order["ship_to"][column.name] = cell.value
-            elif column.path not in ORDER_MONEY:
-                order[column.path] = cell.value
-        for _, values in self.lines:
-            order["lines"].append({column.name: value for column, value in values.items()})
-        return order
-
-
-class FileLayout:
-    """Where each mapped field sits in this file, and what the file calls it."""
-
-    def __init__(self, header: list[str], mapping: Mapping) -> None:
-        self.header = header
-        self.width = len(header)
-        placed = [(FIELDS_BY_PATH[path], index) for path, index in mapping.items()]
-        self.number_index = mapping["order_number"]
-        self.order_fields = [
-            (column, index)
-            for column, index in placed
-            if not column.is_line_field and column.path != "order_number"
-        ]
-        self.line_fields = [(column, index) for column, index in placed if column.is_line_field]
-        self.names = {column: header[index] for column, index in placed}
-        self.placed = placed
-
-    def name(self, column: Field | None) -> str:
-        return self.names.get(column, "") if column else ""
-
-
-def mapping_problems(header: list[str], mapping: Mapping) -> list[Problem]:
-    """A mapping that cannot be used with this file: unknown fields, missing required ones."""
-    problems = [
-        Problem(0, "", f"'{path}' is not a field of an order.")
-        for path in mapping
-        if path not in FIELDS_BY_PATH
-    ]
-    problems += [
-        Problem(0, "", f"The {FIELDS_BY_PATH[path].label} points past the file's last column.")
-        for path, index in mapping.items()
-        if path in FIELDS_BY_PATH and not 0 <= index < len(header)
-    ]
-    missing = [f.label for f in FIELDS if f.required and f.path not in mapping]
-    if missing:
-        problems.append(Problem(0, "", f"No column chosen for: {', '.join(missing)}."))
-    return problems
 
 
 def plan_import(
     data: bytes,
     mapping: Mapping,
+    options: ImportOptions | None = None,
     *,
-    done_orders: str = HISTORY,
+    check: bool = True,
     progress: Progress | None = None,
-) -> tuple[list[DraftOrder], list[Problem]]:
-    """The file's orders, each checked and ready to write (those already done as `done_orders`
-    says: kept as history, or skipped), or every problem found in it."""
+) -> Plan:
+    """The file's orders: those already known (same sales channel and number), those already
+    done that the import skips, and, when `check`, every other one checked (ready to write, or
+    refused with its problems). Without `check` a mapping that lacks required fields is used
+    as far as it goes (the preview's counts)."""
+    options = options or ImportOptions()
     try:
         header, rows = read_rows(data)
         problems = mapping_problems(header, mapping)
-        if problems:
-            return [], problems
+        if problems and check:
+            return Plan(file_problems=problems, options=options)
         layout = FileLayout(header, mapping)
-        drafts, problems = group_rows(rows, layout, progress=progress)
+        drafts, loose = group_rows(rows, layout, progress=progress)
     except UnreadableFile as error:
-        return [], [Problem(error.row, "", error.message)]
-    if done_orders == SKIP:
+        return Plan(file_problems=[Problem(error.row, "", error.message)], options=options)
+    if options.done_orders == SKIP:
         for draft in drafts:
             draft.skipped = draft.lifecycle != OPEN
-    problems += validate_orders(drafts, layout, progress=progress)
-    problems += already_existing([draft for draft in drafts if not draft.skipped], layout)
-    return drafts, problems
+    channels = Channels()
+    mark_known(drafts, channels, options.channel)
+    reading = ColumnReading.of(drafts, layout, options.date_order)
+    if check:
+        check_orders(drafts, OrderRules(reading, layout, options.channel), progress=progress)
+    return Plan(drafts, [], loose, reading, channels, options)
+
+
+def mark_known(drafts: list[DraftOrder], channels: Channels, default_channel: str) -> int:
+    """Note the hub's order of each order's sales channel and number; one query per channel.
+    Returns how many were newly found."""
+    wanted: dict[int, dict[str, DraftOrder]] = defaultdict(dict)
+    for draft in drafts:
+        channel = channels.find(draft.channel or default_channel)
+        if channel is not None and draft.known is None:
+            wanted[channel.pk][draft.number] = draft
+    found = 0
+    for channel_id, by_number in wanted.items():
+        for number, pk in Order.objects.filter(
+            sales_channel_id=channel_id, order_number__in=list(by_number)
+        ).values_list("order_number", "pk"):
+            by_number[number].known = pk
+            found += 1
+    return found
 
 
 def count_arrivals(upload: CsvImport) -> Arrivals | None:
     """The preview's groups: the file's orders to send and those already done, by its mapping's
     order number and status columns; None when the mapping has no usable order number."""
-    try:
-        header, rows = read_rows(bytes(upload.content))
-        mapping = {
-            path: index
-            for path, index in upload.mapping.items()
-            if path in ("order_number", *STATUS_FIELDS)
-            and isinstance(index, int)
-            and 0 <= index < len(header)
-        }
-        if "order_number" not in mapping:
-            return None
-        drafts, _ = group_rows(rows, FileLayout(header, mapping))
-    except UnreadableFile:
-        return None
-    return Arrivals.of(draft.lifecycle for draft in drafts)
-
-
-def group_rows(
-    rows: Iterator[Row], layout: FileLayout, *, progress: Progress | None = None
-) -> tuple[list[DraftOrder], list[Problem]]:
-    """Rows merged by order number (row numbers as the file shows them, the header is row 1)."""
-    drafts: dict[str, DraftOrder] = {}
-    problems: list[Problem] = []
-    width = layout.width
-    for seen, (row_number, row) in enumerate(rows, start=1):
-        if progress and seen % PROGRESS_EVERY == 0:
-            progress("checking rows", seen, 0)
-        if len(row) > width and any(row[width:]):
-            message = f"has {len(row)} values but the header names only {width} columns."
-            problems.append(Problem(row_number, "", message))
-            continue
-        unstorable = control_problems(row_number, row, layout)
-        if unstorable:
-            problems += unstorable
-            continue
-        number = _cell(row, layout.number_index)
-        if not number:
-            name = layout.header[layout.number_index]
-            problems.append(Problem(row_number, name, "This field is required."))
-            continue
-        draft = drafts.get(number)
-        if draft is None:
-            draft = drafts[number] = DraftOrder(number=number, first_row=row_number)
-        for column, index in layout.order_fields:
-            value = _cell(row, index)
-            known = draft.fields.get(column)
-            if known is None or not known.value:
-                draft.fields[column] = Cell(value, row_number)
-            elif value and value != known.value:
-                message = (
-                    f"'{value}' differs from '{known.value}' on row {known.row} for order "
-                    f"{number}; the rows of one order must agree."
-                )
-                problems.append(Problem(row_number, layout.names[column], message))
-        draft.lines.append(
-            (row_number, {column: _cell(row, index) for column, index in layout.line_fields})
-        )
-    return list(drafts.values()), problems
-
-
-def _cell(row: list[str], index: int) -> str:
-    return row[index] if index < len(row) else ""
-
-
-def control_problems(row_number: int, row: list[str], layout: FileLayout) -> list[Problem]:
-    """The row's cells that would be stored holding a control character: a NUL (which
-    PostgreSQL cannot store) or any other; tabs and line breaks only in fields that may span
-    lines. The row is checked no further, so its text never reaches another message."""
-    problems = []
-    for column, index in layout.placed:
-        text = _cell(row, index)
-        if not CONTROL_OR_BREAK.search(text):  # the common case, one scan
-            continue
-        char = control_character(text, breaks_allowed=column.multiline)
-        if char:
-            what = describe_character(char)
-            message = f"contains {what}, which this field cannot hold; remove it."
-            problems.append(Problem(row_number, layout.names[column], message))
-    return problems
-
-
-def validate_orders(
-    drafts: list[DraftOrder], layout: FileLayout, *, progress: Progress | None = None
-) -> list[Problem]:
-    """The order API's rules, applied to each order, with every error traced to its cell.
-
-    One serializer instance checks every order (`run_validation`), so its fields are built
-    once per file rather than once per order.
-    """
-    rules = OrderInputSerializer()
-    problems: list[Problem] = []
-    ordered_at = FIELDS_BY_PATH["ordered_at"]
-    for checked, draft in enumerate(drafts, start=1):
-        if progress and checked % PROGRESS_EVERY == 0:
-            progress("checking orders", checked, len(drafts))
-        if draft.skipped:
-            continue
-        payload = draft.payload()
-        date_cell = draft.fields.get(ordered_at)
-        payload["ordered_at"] = None
-        if date_cell and date_cell.value:
-            when = parse_order_date(date_cell.value)
-            if when is None:
-                message = f"'{date_cell.value}' is not a date; use YYYY-MM-DD or M/D/YYYY."
-                problems.append(Problem(date_cell.row, layout.names[ordered_at], message))
-            else:
-                payload["ordered_at"] = when.isoformat()
-        money, money_problems = order_money(draft, layout)
-        problems += money_problems
-        try:
-            data = rules.run_validation(payload)
-        except ValidationError as invalid:
-            for path, messages in error_paths(invalid.detail).items():
-                row, column = locate(draft, path)
-                problems += [Problem(row, layout.name(column), message) for message in messages]
-            continue
-        if not money_problems:
-            draft.incoming = incoming_order(data, payload, money).with_arrival(
-                draft.lifecycle, HISTORY
-            )
-    return problems
-
-
-def order_money(draft: DraftOrder, layout: FileLayout) -> tuple[dict[str, Decimal], list[Problem]]:
-    """The order's total, shipping, tax and discount where the file gives them."""
-    money: dict[str, Decimal] = {}
-    problems = []
-    for path in ORDER_MONEY:
-        cell = draft.fields.get(FIELDS_BY_PATH[path])
-        if cell is None or not cell.value:
-            continue
-        amount = parse_amount(cell.value)
-        if amount is None:
-            message = (
-                f"'{cell.value}' is not an amount; use digits and a decimal point, e.g. 12.50."
-            )
-            problems.append(Problem(cell.row, layout.names[FIELDS_BY_PATH[path]], message))
-        else:
-            money[path] = amount
-    return money, problems
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """A non-negative amount of money with at most two decimals."""
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount < 0 or amount >= MONEY_LIMIT:
-        return None
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        return None
-    return amount.quantize(CENT)
-
-
-def incoming_order(
-    data: dict[str, Any], payload: dict[str, Any], money: dict[str, Decimal]
-) -> IncomingOrder:
-    """A checked order in the form intake takes from every source; its money read by the one
-    money module (docs/adr-0006), so a file's tax-inclusive prices and discount reach
-    ShipStation and the ERP as a store's would."""
-    read = read_store_money(
-        StoreTotals(
-            total=money.get("total"),
-            shipping=money.get("shipping"),
-            tax=money.get("tax"),
-            discount=money.get("discount"),
-        ),
-        [StoreLine(quantity=line["quantity"], price=line["unit_price"]) for line in data["lines"]],
-        data["currency"],
-    )
-    [part] = split_money(read, [range(len(data["lines"]))])
-    lines = tuple(
-        IncomingLine(**line, tax_amount=line_money.tax, tax_rate=line_money.tax_rate)
-        for line, line_money in zip(data["lines"], read.lines, strict=True)
-    )
-    return IncomingOrder(
-        source=Order.Source.CSV,
-        store_order_id=data["order_number"],
-        order_number=data["order_number"],
-        ordered_at=data["ordered_at"],
-        email=data["email"],
-        currency=data["currency"],
-        ship_to=ShipTo(**data["ship_to"]),
-        lines=lines,
-        subtotal=part.subtotal,
-        total=part.total,
-        shipping=part.shipping,
-        tax=part.tax,
-        discount=part.discount,
-        other=part.rest,
-        prices_include_tax=read.prices_include_tax,
-        money_note=read.note,
-        payload={**payload, **{path: str(amount) for path, amount in money.items()}},
-    )
-
-
-def locate(draft: DraftOrder, path: str) -> tuple[int, Field | None]:
-    """The row and column behind an error path such as 'lines[2].quantity' or 'ship_to.city'."""
-    line = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", path)
-    if line:
-        row, _ = draft.lines[int(line.group(1))]
-        return row, FIELDS_BY_PATH.get(f"lines.{line.group(2)}")
-    column = FIELDS_BY_PATH.get(path)
-    cell = draft.fields.get(column) if column else None
-    return (cell.row if cell else draft.first_row), column
-
-
-def already_existing(drafts: list[DraftOrder], layout: FileLayout) -> list[Problem]:
-    """Orders already entered through the API or an earlier upload are not imported twice."""
-    existing = dict(
-        Order.objects.filter(
-            store__isnull=True, order_number__in=[draft.number for draft in drafts]
-        ).values_list("order_number", "pk")
-    )
-    name = layout.header[layout.number_index]
-    return [
-        Problem(
-            draft.first_row,
-            name,
-            f"order {draft.number} already exists in the hub (id {existing[draft.number]}).",
-        )
-        for draft in drafts
-        if draft.number in existing
-    ]
-
-
-def parse_order_date(text: str) -> datetime | None:
-    """ISO dates (Shopify's '2025-03-01 14:30:00 -0500' too), US 'M/D/YYYY [h:mm AM]' as
-    ShipStation writes them, or 'D.M.YYYY'."""
-    try:
-        iso = parse_datetime(text) or parse_date(text)
-    except ValueError:
-        iso = None
-    if isinstance(iso, datetime):
-        return iso
-    if isinstance(iso, date):
-        return datetime.combine(iso, time())
-    for pattern in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    return None
+    found = inspect_upload(upload, check=False)
+    return found.arrivals if found else None
 
 
 class ImportRaced(Exception):
-    """An order number was taken between checking the file and writing it."""
+    """Other imports kept creating this file's orders while it was written."""
 
 
 def import_orders(
@@ -569,48 +325,197 @@ def import_orders(
     mapping: Mapping,
     *,
     actor: str,
-    done_orders: str = HISTORY,
+    options: ImportOptions | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Check the whole file, then create every order in one transaction; nothing on any error.
+    """Check the whole file, then create every good order in one transaction: each bad order
+    is refused with its problems, or, all or nothing, nothing is created when any is bad.
 
-    Orders already done are created as history only (never scheduled), or left out when
-    `done_orders` is SKIP; the result counts them."""
-    drafts, problems = plan_import(data, mapping, done_orders=done_orders, progress=progress)
-    if problems:
-        return ImportResult(problems=problems, done_orders=done_orders)
+    Orders the hub has already are skipped; orders already done are created as history only
+    (never scheduled), or left out when `done_orders` is SKIP; the result counts them all."""
+    options = options or ImportOptions()
+    plan = plan_import(data, mapping, options, progress=progress)
+    result = ImportResult(
+        problems=plan.problems,
+        refused=plan.refused,
+        known=plan.known,
+        done_orders=options.done_orders,
+    )
+    if plan.file_problems or (options.all_or_nothing and result.problems):
+        return result
+    written = write_with_retries(plan, actor=actor, progress=progress)
+    result.orders = len(written)
+    result.lines = sum(len(draft.incoming.lines) for draft in written if draft.incoming)
+    result.known = plan.known
+    result.arrivals = plan.arrivals()
+    return result
+
+
+def write_with_retries(
+    plan: Plan, *, actor: str, progress: Progress | None = None
+) -> list[DraftOrder]:
+    """Write the plan's orders; those another import created meanwhile are found (unique per
+    sales channel and number), counted as known and left out, and the rest written again."""
+    for _ in range(RACE_RETRIES):
+        drafts = plan.to_write
+        channels = plan.channels or Channels()
+        try:
+            with transaction.atomic():
+                write_orders(drafts, channels, plan.options.channel, actor, progress)
+            return drafts
+        except IntegrityError:
+            plan.channels = Channels()  # a channel may have been created meanwhile too
+            if not mark_known(drafts, plan.channels, plan.options.channel):
+                raise
+    raise ImportRaced("other imports kept creating this file's orders; upload it again.")
+
+
+def write_orders(
+    drafts: list[DraftOrder],
+    channels: Channels,
+    default_channel: str,
+    actor: str,
+    progress: Progress | None,
+) -> list[Order]:
+    """The orders, their lines and events in a few bulk INSERTs (intake's), then their sales
+    channel and whether they need shipping in one UPDATE per kind: the unique order per channel
+    and number is checked then, in the same transaction."""
     incomings = [draft.incoming for draft in drafts if draft.incoming is not None]
     if progress:
         progress("writing orders", 0, len(incomings))
+    orders = accept_new_orders(
+        incomings,
+        actor=actor,
+        progress=(lambda done: progress("writing orders", done, len(incomings)))
+        if progress
+        else None,
+    )
+    by_channel: dict[int, list[int]] = defaultdict(list)
+    no_shipping = []
+    for order, draft in zip(orders, drafts, strict=True):
+        by_channel[channels.get_or_create(draft.channel or default_channel).pk].append(order.pk)
+        if not draft.needs_shipping:
+            no_shipping.append(order.pk)
+    for channel_id, ids in by_channel.items():
+        Order.objects.filter(pk__in=ids).update(sales_channel_id=channel_id)
+    if no_shipping:
+        Order.objects.filter(pk__in=no_shipping).update(needs_shipping=False)
+    return orders
+
+
+# What the preview says before anything is imported
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The preview's account of a file: how many orders are new, known, already done and (for
+    files checked on the page) refused, and what the hub decided or will do about its values."""
+
+    orders: int
+    new: int
+    known: int
+    refused: int | None
+    """None when the file is too large to check on the page (the import checks it)."""
+    arrivals: Arrivals
+    dates: DateReading | None
+    without_email: int
+    without_shipping: int
+    new_channels: tuple[str, ...]
+    unknown_skus: tuple[tuple[str, tuple[str, ...]], ...]
+    """SKUs no catalog binding knows, with the orders that have them."""
+    problems: tuple[Problem, ...] = ()
+
+    def counts_text(self) -> str:
+        said = [counted(self.orders, "order"), f"{self.new} new"]
+        if self.known:
+            said.append(f"{self.known} already in the hub (skipped)")
+        if self.refused:
+            said.append(f"{self.refused} refused")
+        return ", ".join(said) + "."
+
+
+def inspect_upload(
+    upload: CsvImport, options: ImportOptions | None = None, *, check: bool = False
+) -> Inspection | None:
+    """What the preview shows, with the upload's mapping as far as it goes (every order checked
+    when `check` and the mapping is complete); None without a usable order number column."""
     try:
-        with transaction.atomic():
-            accept_new_orders(
-                incomings,
-                actor=actor,
-                progress=(lambda done: progress("writing orders", done, len(incomings)))
-                if progress
-                else None,
-            )
-    except IntegrityError:
-        taken = Order.objects.filter(
-            store__isnull=True, order_number__in=[draft.number for draft in drafts]
-        ).values_list("order_number", flat=True)
-        first = {draft.number: draft.first_row for draft in drafts}
-        message = (
-            "order {} was created by someone else during this import; nothing was imported, "
-            "upload the file again to see what is left."
+        header, _ = read_rows(bytes(upload.content))
+    except UnreadableFile:
+        return None
+    mapping = {
+        path: index
+        for path, index in upload.mapping.items()
+        if path in FIELDS_BY_PATH and isinstance(index, int) and 0 <= index < len(header)
+    }
+    if "order_number" not in mapping:
+        return None
+    check = check and not missing_required(mapping)
+    plan = plan_import(bytes(upload.content), mapping, options, check=check)
+    if plan.file_problems:
+        return None
+    fresh = [draft for draft in plan.drafts if draft.known is None]
+    new = [draft for draft in fresh if not draft.refused]
+    channels = plan.channels or Channels()
+    return Inspection(
+        orders=len(plan.drafts),
+        new=len(new),
+        known=plan.known,
+        refused=plan.refused if check else None,
+        arrivals=plan.arrivals(),
+        dates=plan.reading.dates if plan.reading else None,
+        without_email=sum(1 for draft in new if not draft.value("email")),
+        without_shipping=sum(1 for draft in new if not draft.needs_shipping),
+        new_channels=tuple(
+            sorted({d.channel for d in fresh if d.channel and channels.find(d.channel) is None})
+        ),
+        unknown_skus=unknown_skus(new),
+        problems=tuple(sorted(plan.problems)) if check else (),
+    )
+
+
+def unknown_skus(drafts: list[DraftOrder]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The SKUs of these orders that no catalog binding knows, each with its orders (first
+    `UNKNOWN_SKUS_SHOWN`)."""
+    sku = FIELDS_BY_PATH["lines.sku"]
+    orders_of: dict[str, list[str]] = defaultdict(list)
+    for draft in drafts:
+        for _, values in draft.lines:
+            code = strip_text_marker(values.get(sku, "")).strip()
+            if code and draft.number not in orders_of[code]:
+                orders_of[code].append(draft.number)
+    if not orders_of:
+        return ()
+    bound = set(ItemBinding.objects.filter(sku__in=list(orders_of)).values_list("sku", flat=True))
+    unknown = sorted(code for code in orders_of if code not in bound)
+    return tuple((code, tuple(orders_of[code])) for code in unknown[:UNKNOWN_SKUS_SHOWN])
+
+
+def customer_policy_text() -> str:
+    """How orders without an e-mail get their ERP customer, in the tenant's words."""
+    found = ConnectionSettings.objects.first()
+    if found is None:
+        return "by the tenant's customer policy (Connection settings)"
+    if found.missing_customer_policy == ConnectionSettings.MissingCustomerPolicy.DEFAULT:
+        customer = found.erp_default_customer or "(not set yet)"
+        return f"the default ERP customer {customer}, as the customer policy says"
+    return (
+        "a new ERP customer from the template, one per buyer name and postcode, as the "
+        "customer policy says"
+    )
+
+
+def sku_policy_text() -> str:
+    """What happens to SKUs no catalog binding knows, by the tenant's setting."""
+    found = ConnectionSettings.objects.first()
+    if found is None or found.sku_is_erp_item:
+        return (
+            "they are sent to the ERP as item numbers; an item the ERP does not know stops its "
+            "order there (needs attention)."
         )
-        return ImportResult(
-            problems=[Problem(first[number], "", message.format(number)) for number in taken]
-            or [Problem(0, "", "Another import created some of these orders meanwhile.")],
-            done_orders=done_orders,
-        )
-    lines = sum(len(incoming.lines) for incoming in incomings)
-    return ImportResult(
-        orders=len(incomings),
-        lines=lines,
-        arrivals=Arrivals.of(draft.lifecycle for draft in drafts),
-        done_orders=done_orders,
+    return (
+        "the tenant's settings take no SKU as an ERP item number, so their orders stop at the "
+        "ERP step until the SKUs are bound in Catalog › Item bindings."
     )
 
 
@@ -755,9 +660,14 @@ def confirm_mapping(
     mapped_as: str,
     right_now: bool,
     done_orders: str | None = None,
+    channel: SalesChannel | None = None,
+    all_or_nothing: bool = False,
+    date_order: str = "",
 ) -> CsvImport:
-    """Import the file with this mapping, orders already done kept as history or skipped
-    (`done_orders`; the tenant's default when not given): now, in this process, or by a worker.
+    """Import the file with this mapping: its orders from `channel` (the default channel when
+    not given) unless a column names theirs, orders already done kept as history or skipped
+    (`done_orders`; the tenant's default when not given), order by order or `all_or_nothing`:
+    now, in this process, or by a worker.
 
     Either way it runs as the work item's attempt, so one runner only, with its attempt
     history; a web process that dies midway leaves it leased, and the sweeper hands it to a
@@ -768,6 +678,9 @@ def confirm_mapping(
     fields = {
         "mapping": mapping,
         "mapped_as": mapped_as[:200],
+        "sales_channel": channel,
+        "all_or_nothing": all_or_nothing,
+        "date_order": date_order,
         "done_orders": {
             "policy": done_orders if done_orders in DONE_ORDER_POLICIES else done_orders_policy()
         },
@@ -775,6 +688,8 @@ def confirm_mapping(
         "problem_rows": {},
         "orders_created": 0,
         "lines_created": 0,
+        "orders_refused": 0,
+        "orders_known": 0,
         "finished_at": None,
         "attempts": 0,
         "last_error": "",
@@ -788,6 +703,17 @@ def confirm_mapping(
         work.schedule(upload)
     upload.refresh_from_db()
     return upload
+
+
+def import_options(upload: CsvImport) -> ImportOptions:
+    """The person's choices for this upload (the tenant's defaults where none was made)."""
+    channel = upload.sales_channel
+    return ImportOptions(
+        done_orders=done_orders_choice(upload),
+        all_or_nothing=upload.all_or_nothing,
+        channel=channel.name if channel else DEFAULT_CHANNEL,
+        date_order=upload.date_order,
+    )
 
 
 def register_work_kind() -> None:
@@ -807,8 +733,8 @@ def register_work_kind() -> None:
 
 
 def run_csv_import(import_id: int) -> str:
-    """Read an uploaded workbook (`read_workbook`), or import a confirmed file: everything in one
-    transaction, or nothing with every problem."""
+    """Read an uploaded workbook (`read_workbook`), or import a confirmed file: its good orders
+    in one transaction, each bad one refused with its problems (or, all or nothing, nothing)."""
     return work.process(CsvImport, import_id, _step)
 
 
@@ -823,36 +749,40 @@ def _import(upload: CsvImport) -> None:
     """The orders and the import's result commit together: a worker killed midway leaves
     neither, and the file is simply imported again."""
     reporter = ProgressReporter(upload)
-    policy = done_orders_choice(upload)
+    options = import_options(upload)
     with transaction.atomic():
         result = import_orders(
             bytes(upload.content),
             upload.mapping,
             actor=upload.uploaded_by,
-            done_orders=policy,
+            options=options,
             progress=reporter,
         )
-        outcome = result.arrivals.as_json() if result.ok else {}
+        outcome = {} if result.rejected else result.arrivals.as_json()
         work.guarded_move(
             upload,
-            CsvImport.State.DONE if result.ok else CsvImport.State.REJECTED,
+            CsvImport.State.REJECTED if result.rejected else CsvImport.State.DONE,
             "",
             {
                 "problems": result.errors,
                 "problem_rows": problem_rows(result.problems),
                 "orders_created": result.orders,
                 "lines_created": result.lines,
-                "done_orders": {"policy": policy, **outcome},
+                "orders_refused": result.refused,
+                "orders_known": result.known,
+                "done_orders": {"policy": options.done_orders, **outcome},
                 "finished_at": timezone.now(),
             },
         )
         record_activity(
-            "order.csv_imported" if result.ok else "order.csv_rejected",
+            "order.csv_rejected" if result.rejected else "order.csv_imported",
             actor=upload.uploaded_by,
             obj=upload,
-            outcome="success" if result.ok else "failure",
+            outcome="failure" if result.rejected else "success",
             message=f"{upload.file_name}: {result.orders} orders ({result.lines} lines), "
-            f"{len(result.problems)} problem(s). {result.arrivals.outcome(policy)}".strip(),
+            f"{result.refused} refused, {result.known} already known, "
+            f"{len(result.problems)} problem(s). "
+            f"{result.arrivals.outcome(options.done_orders)}".strip(),
         )
     reporter.clear()
 
@@ -918,8 +848,20 @@ def status(upload: CsvImport) -> dict[str, Any]:
         "text": text,
         "orders_created": upload.orders_created,
         "lines_created": upload.lines_created,
+        "orders_refused": upload.orders_refused,
+        "orders_known": upload.orders_known,
         "problems": len(upload.problems),
     }
+
+
+def result_text(upload: CsvImport) -> str:
+    """What the import did: imported, refused, skipped as known (once it has run)."""
+    if upload.state not in (CsvImport.State.DONE, CsvImport.State.REJECTED):
+        return "—"
+    said = [f"{upload.orders_created} imported ({upload.lines_created} lines)"]
+    said.append(f"{upload.orders_refused} refused")
+    said.append(f"{upload.orders_known} skipped as already in the hub")
+    return ", ".join(said) + "."
 
 
 def done_orders_outcome(upload: CsvImport) -> str:
@@ -955,13 +897,13 @@ def bad_rows_file(upload: CsvImport) -> bytes:
     number_index = upload.mapping.get("order_number")
     listed = list(rows)
     bad_orders = {
-        _cell(cells, number_index)
+        strip_text_marker(cell_at(cells, number_index))
         for number, cells in listed
         if number in said and number_index is not None
     } - {""}
     out = [[*header, "Problem"]]
     for number, cells in listed:
-        order = _cell(cells, number_index) if number_index is not None else ""
+        order = strip_text_marker(cell_at(cells, number_index))
         if number not in said and order not in bad_orders:
             continue
         padded = cells + [""] * (len(header) - len(cells))

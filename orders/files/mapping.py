@@ -1,7 +1,9 @@
 """Which column of a person's file holds which field of an order.
 
 People bring files from wherever their orders are, so the hub never insists on its own column
-names. For a new file it suggests a mapping, best first: a mapping the tenant saved for files
+names. The ship-to fields are required unless a Requires Shipping column says which orders need
+none; a Sales Channel column may name each order's shop. For a new file it suggests a mapping,
+best first: a mapping the tenant saved for files
 with exactly these headers; a built-in mapping of a known export (Shopify's orders export,
 ShipStation's order export, the hub's own template) recognised by its headers; a saved mapping
 whose columns are all in the file (a bad-rows file sent back, with its extra columns); and
@@ -37,6 +39,9 @@ class Field:
     label: str
     aliases: tuple[str, ...] = ()
     required: bool = False
+    for_shipping: bool = False
+    """Required unless the file says which orders need shipping (a Requires Shipping column):
+    an order that needs none may leave it blank."""
     help: str = ""
     multiline: bool = False
     """Free text that may hold tabs and line breaks (other control characters never)."""
@@ -51,41 +56,54 @@ class Field:
 
 
 FIELDS = (
-    Field("order_number", "Order Number", ("Order #", "Order No", "Order ID"), required=True,
-          help="Rows with the same number form one order."),
-    Field("ordered_at", "Order Date", ("Date", "Order Created Date", "Created At"),
-          help="YYYY-MM-DD (optionally with a time), M/D/YYYY or D.M.YYYY."),
-    Field("email", "Email", ("Buyer Email", "Customer Email", "E-mail"), required=True),
+    Field("order_number", "Order Number", ("Order #", "Order No", "Order ID", "PO Number"),
+          required=True, help="Rows with the same number form one order."),
+    Field("ordered_at", "Order Date",
+          ("Date", "Order Created Date", "Created At", "Sale Date", "Purchase Date"),
+          help="As spreadsheets and platforms write dates (2025-03-31, 31.03.2025, 03/31/2025, "
+          "Mar 31, 2025), optionally with a time; day or month first is decided from the whole "
+          "column."),
+    Field("email", "Email", ("Buyer Email", "Customer Email", "E-mail"),
+          help="Optional: an order without one gets its ERP customer by the tenant's customer "
+          "policy."),
     Field("currency", "Currency", ("Currency Code",), help="ISO 4217 code, e.g. USD."),
     Field("ship_to.name", "Recipient Name",
-          ("Ship To - Name", "Ship To Name", "Recipient", "Shipping Name"), required=True),
+          ("Ship To - Name", "Ship To Name", "Recipient", "Shipping Name", "Ship Name"),
+          for_shipping=True),
     Field("ship_to.company", "Company",
           ("Ship To - Company", "Recipient Company", "Shipping Company"), multiline=True),
     Field("ship_to.street1", "Address 1",
           ("Ship To - Address 1", "Address Line 1", "Address", "Street 1", "Shipping Address1",
-           "Shipping Address 1"), required=True, multiline=True),
+           "Shipping Address 1", "Street", "Ship Address1", "Ship Address 1"),
+          for_shipping=True, multiline=True),
     Field("ship_to.street2", "Address 2",
           ("Ship To - Address 2", "Address Line 2", "Street 2", "Shipping Address2",
-           "Shipping Address 2"), multiline=True),
-    Field("ship_to.city", "City", ("Ship To - City", "Shipping City"), required=True),
+           "Shipping Address 2", "Ship Address2", "Ship Address 2"), multiline=True),
+    Field("ship_to.city", "City", ("Ship To - City", "Shipping City", "Town", "Ship City"),
+          for_shipping=True),
     Field("ship_to.state", "State",
-          ("Ship To - State", "Province", "State/Province", "Region", "Shipping Province")),
+          ("Ship To - State", "Province", "State/Province", "Region", "Shipping Province",
+           "Ship State")),
     Field("ship_to.postal_code", "Postal Code",
-          ("Ship To - Postal Code", "Zip", "Zip Code", "Postcode", "Shipping Zip"),
-          required=True),
+          ("Ship To - Postal Code", "Zip", "Zip Code", "Postcode", "Shipping Zip",
+           "Ship Zipcode", "Ship To Zip", "Ship Postal Code"),
+          for_shipping=True),
     Field("ship_to.country", "Country",
-          ("Ship To - Country", "Country Code", "Shipping Country"), required=True,
-          help="Two-letter ISO code (US, DE)."),
+          ("Ship To - Country", "Country Code", "Shipping Country", "Ship Country"),
+          for_shipping=True,
+          help="A name or code: United States, UK, Deutschland, US, DE."),
     Field("ship_to.phone", "Phone", ("Ship To - Phone", "Recipient Phone", "Shipping Phone")),
-    Field("lines.sku", "SKU", ("Item SKU", "Lineitem SKU"), required=True),
+    Field("lines.sku", "SKU", ("Item SKU", "Lineitem SKU"), required=True,
+          help="Every line needs one: an order with a line without a SKU is refused."),
     Field("lines.name", "Item Name", ("Item Description", "Product Name", "Lineitem Name"),
           multiline=True),
     Field("lines.quantity", "Quantity",
-          ("Qty", "Item Quantity", "Item Qty", "Lineitem Quantity"), required=True,
+          ("Qty", "Item Quantity", "Item Qty", "Lineitem Quantity", "Quantity Purchased"),
+          required=True,
           help="A whole number above 0."),
     Field("lines.unit_price", "Unit Price",
-          ("Item Unit Price", "Price", "Lineitem Price"), required=True,
-          help="0 or more, with a decimal point."),
+          ("Item Unit Price", "Price", "Lineitem Price", "Price Each"), required=True,
+          help="0 or more, as written: 12.50, 12,50, $1,234.50, 1.234,50 €."),
     Field("total", "Amount Paid", ("Order Total", "Total", "Total Paid"),
           help="The order's total as the buyer paid it."),
     Field("shipping", "Shipping Paid", ("Shipping", "Shipping Amount", "Shipping Cost")),
@@ -100,6 +118,13 @@ FIELDS = (
           help="fulfilled, partial or unfulfilled."),
     Field("cancelled_at", "Cancelled At", ("Canceled At", "Cancelled Date", "Cancelled"),
           help="Any value marks the order cancelled."),
+    Field("lines.requires_shipping", "Requires Shipping",
+          ("Lineitem requires shipping", "Shipping Required", "Needs Shipping"),
+          help="TRUE/FALSE, yes/no or 1/0. An order whose lines all say no (digital goods, "
+          "pick-up) may have no ship-to and is never sent to ShipStation."),
+    Field("sales_channel", "Sales Channel",
+          ("Shop Name", "Store Name", "Marketplace"),
+          help="The shop each order came from; blank: the sales channel chosen below."),
 )  # fmt: skip
 STATUS_FIELDS = ("store_status", "financial_status", "fulfillment_status", "cancelled_at")
 """Where the store says the order is: one that arrives already done is never sent."""
@@ -139,6 +164,7 @@ SHOPIFY = KnownExport(
         "lines.name": "Lineitem name",
         "lines.quantity": "Lineitem quantity",
         "lines.unit_price": "Lineitem price",
+        "lines.requires_shipping": "Lineitem requires shipping",
         "total": "Total",
         "shipping": "Shipping",
         "tax": "Taxes",
@@ -178,8 +204,9 @@ SHIPSTATION = KnownExport(
 HUB_TEMPLATE = KnownExport(
     name="the hub's template",
     columns={field.path: field.label for field in FIELDS},
-    recognised_by=tuple(field.label for field in FIELDS if field.required),
-)
+    recognised_by=("Order Number", "Email", "Recipient Name", "Address 1", "City", "Postal Code",
+                   "Country", "SKU", "Quantity", "Unit Price"),
+)  # fmt: skip
 KNOWN_EXPORTS = (SHOPIFY, SHIPSTATION, HUB_TEMPLATE)
 
 
@@ -262,8 +289,16 @@ def suggest(header: list[str]) -> Suggestion:
     return Suggestion(guess(header), "guessed from the column names")
 
 
+SHIPPING_FLAG = "lines.requires_shipping"
+
+
+def is_required(field: Field, mapping: Mapping) -> bool:
+    """Whether the file must have a column for the field, with this mapping."""
+    return field.required or (field.for_shipping and SHIPPING_FLAG not in mapping)
+
+
 def missing_required(mapping: Mapping) -> list[Field]:
-    return [field for field in FIELDS if field.required and field.path not in mapping]
+    return [field for field in FIELDS if is_required(field, mapping) and field.path not in mapping]
 
 
 def save_mapping(name: str, header: list[str], mapping: Mapping, *, actor: str) -> CsvMapping:

@@ -31,6 +31,7 @@ class ControlMixin:
             "set-order-fields": self._control_set_order_fields,
             "disconnect-store": self._control_disconnect,
             "reconnect-store": self._control_reconnect,
+            "webhooks": self._control_webhooks,
             "store-settings": self._control_store_settings,
             "configure": self._control_configure,
             "process-jobs": lambda _: {"processed": self.process_jobs(force=True)},

@@ -104,6 +104,34 @@ class WebhooksMixin:
     def _delivery_succeeded(self, webhook_id: int) -> None:
         self.db.execute("UPDATE a2c_webhooks SET failures = 0 WHERE id = ?", (webhook_id,))
 
+    def _control_webhooks(self, payload: dict) -> dict:
+        """A store's webhooks as API2Cart sees them (active, failures in a row) and how often the
+        `webhook.*` methods were called: what a test of the hub's webhook health looks at."""
+        store = self._control_store(payload)
+        rows = self.db.query(
+            "SELECT id, entity, action, callback, active, failures FROM a2c_webhooks "
+            "WHERE store_key = ? ORDER BY id",
+            (store["store_key"],),
+        )
+        received = self.db.query(
+            "SELECT method, count FROM a2c_received WHERE method LIKE 'webhook.%'"
+        )
+        return {
+            "store": store["name"],
+            "disabled_after_failures": WEBHOOK_MAX_FAILURES,
+            "webhooks": [
+                {
+                    "id": row["id"],
+                    "event": f"{row['entity']}.{row['action']}",
+                    "callback": row["callback"],
+                    "active": bool(row["active"]),
+                    "failures": row["failures"],
+                }
+                for row in rows
+            ],
+            "calls": {row["method"]: row["count"] for row in received},
+        }
+
 
 WEBHOOK_DEFAULT_PARAMS = "id,entity,action,callback"
 

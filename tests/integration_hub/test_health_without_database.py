@@ -1,5 +1,6 @@
-"""While PostgreSQL is down: `/healthz` says 503 on every host (the tenant lookup is skipped),
-and webhooks and pages answer 503 with `Retry-After`, never 500 (a sender retries later)."""
+"""While PostgreSQL is down: `/healthz` and `/readyz` say 503 on every host (the tenant lookup is
+skipped), and webhooks and pages answer 503 with `Retry-After`, never 500 (a sender retries
+later); the server starts anyway (its session-state proof cannot run, so it only warns)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ def test_healthz_answers_503_not_500_while_the_database_is_unreachable(tmp_path)
     )  # fmt: skip
     try:
 
-        def health(host: str) -> requests.Response | None:
+        def health(host: str, path: str = "/healthz") -> requests.Response | None:
             try:
-                url = f"http://127.0.0.1:{port}/healthz"
+                url = f"http://127.0.0.1:{port}{path}"
                 return requests.get(url, headers={"Host": host}, timeout=5)
             except requests.RequestException:
                 return None
@@ -39,6 +40,9 @@ def test_healthz_answers_503_not_500_while_the_database_is_unreachable(tmp_path)
         assert first.json()["postgresql"].startswith("error")
         for host in ("acme.localhost", "unknown.localhost"):
             assert health(host).status_code == 503
+            ready = health(host, "/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["postgresql"].startswith("error")
 
         base = f"http://127.0.0.1:{port}"
         for path in ("/webhooks/api2cart/some-token/", "/webhooks/shipstation/some-token/"):

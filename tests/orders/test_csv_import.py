@@ -1,4 +1,5 @@
-"""Order files in the tenant portal: whole files or nothing, with every problem listed."""
+"""Order files in the tenant portal: each good order imported, each bad one refused with every
+problem listed (or, all or nothing, nothing imported), orders already known skipped."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from core import work
 from orders.files.importing import ProgressReporter, import_orders
 from orders.files.mapping import guess
 from orders.files.reading import Limits
+from orders.files.values import DATE_HELP
 from orders.models import CsvImport, Order
 from orders.tasks import import_csv_file, schedule_orders
 from tenants.models import ActivityEvent
@@ -108,30 +110,47 @@ def acme_orders() -> list[Order]:
     return orders_of("acme")
 
 
-def test_a_bad_file_lists_every_problem_imports_nothing_and_offers_its_bad_rows(acme_admin):
+BAD_FILE_PROBLEMS = [
+    "row 5, column Qty: Must be greater than 0.",
+    "row 6, column City: 'Boston' differs from 'Reno' on row 5 for order 1003; "
+    "the rows of one order must agree.",
+    "row 6, column Unit Price: A valid number is required.",
+    "row 7, column Buyer Email: Enter a valid email address.",
+    "row 7, column Country: 'XX' is not a country the hub knows; write its name (United "
+    "States, Deutschland) or its ISO code (US, DE).",
+    f"row 7, column Order Date: 'yesterday' is not a date; {DATE_HELP}.",
+    "row 7, column Unit Price: Ensure this value is greater than or equal to 0.",
+    "row 8, column Order #: This field is required: every row needs the number of the order "
+    "it belongs to.",
+    "row 9, column Item SKU: Line 1 has no SKU: enter the SKU of the item it sells, or remove "
+    "the row if it is not an item (a tip, a gift card).",
+]
+
+
+def test_a_file_imports_its_good_orders_and_refuses_each_bad_one_with_its_problems(acme_admin):
     response = import_file(acme_admin, orders_csv(*GOOD_ROWS, *BAD_ROWS))
 
-    assert response.status_code == 200
-    assert response.context["errors"] == [
-        "row 5, column Qty: Must be greater than 0.",
-        "row 6, column City: 'Boston' differs from 'Reno' on row 5 for order 1003; "
-        "the rows of one order must agree.",
-        "row 6, column Unit Price: A valid number is required.",
-        "row 7, column Buyer Email: Enter a valid email address.",
-        "row 7, column Country: 'XX' is not an ISO 3166-1 alpha-2 country code (e.g. US, DE).",
-        "row 7, column Order Date: 'yesterday' is not a date; use YYYY-MM-DD or M/D/YYYY.",
-        "row 7, column Unit Price: Ensure this value is greater than or equal to 0.",
-        "row 8, column Order #: This field is required.",
-        "row 9, column Item SKU: This field may not be blank.",
-    ]
-    page = response.content.decode()
-    assert "nothing was created" in page
-    assert acme_orders() == []
+    with schema_context("acme"):
+        kept = CsvImport.objects.get()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/admin/orders/csvimport/{kept.pk}/change/"
+    assert [order.order_number for order in acme_orders()] == ["1001", "1002"]
+    assert (kept.state, kept.orders_created, kept.orders_refused, kept.orders_known) == (
+        CsvImport.State.DONE, 2, 4, 0,
+    )  # fmt: skip
+    assert kept.problems == BAD_FILE_PROBLEMS
+    page = acme_admin.get(response.headers["Location"]).content.decode()
+    assert (
+        "Imported 2 orders (3 lines) from orders.csv. 4 refused: their problems are listed "
+        "below, and their rows can be downloaded to fix and upload again." in page
+    )
+    assert "2 imported (3 lines), 4 refused, 0 skipped as already in the hub." in page
+    assert "Must be greater than 0." in page
     assert ActivityEvent.objects.filter(
-        tenant__slug="acme", action="order.csv_rejected", outcome="failure"
+        tenant__slug="acme", action="order.csv_imported", message__contains="4 refused"
     ).exists()
 
-    bad_rows = acme_admin.get(response.context["bad_rows_url"])
+    bad_rows = acme_admin.get(f"{UPLOAD}{kept.pk}/bad-rows.csv")
 
     assert bad_rows.status_code == 200
     assert bad_rows["Content-Disposition"] == 'attachment; filename="orders-bad-rows.csv"'
@@ -146,14 +165,51 @@ def test_a_bad_file_lists_every_problem_imports_nothing_and_offers_its_bad_rows(
         ),
         (
             "1004",
-            "Row 7: Buyer Email: Enter a valid email address.; Country: 'XX' is not an ISO "
-            "3166-1 alpha-2 country code (e.g. US, DE).; Order Date: 'yesterday' is not a "
-            "date; use YYYY-MM-DD or M/D/YYYY.; Unit Price: Ensure this value is greater "
-            "than or equal to 0.",
+            "Row 7: Buyer Email: Enter a valid email address.; Country: 'XX' is not a country "
+            "the hub knows; write its name (United States, Deutschland) or its ISO code (US, "
+            f"DE).; Order Date: 'yesterday' is not a date; {DATE_HELP}.; Unit Price: Ensure "
+            "this value is greater than or equal to 0.",
         ),
-        ("", "Row 8: Order #: This field is required."),
-        ("1005", "Row 9: Item SKU: This field may not be blank."),
+        (
+            "",
+            "Row 8: Order #: This field is required: every row needs the number of the order "
+            "it belongs to.",
+        ),
+        (
+            "1005",
+            "Row 9: Item SKU: Line 1 has no SKU: enter the SKU of the item it sells, or remove "
+            "the row if it is not an item (a tip, a gift card).",
+        ),
     ]
+
+
+def test_all_or_nothing_imports_nothing_when_one_order_is_bad(acme_admin):
+    preview = upload(acme_admin, orders_csv(*GOOD_ROWS, *BAD_ROWS))
+
+    response = confirm(acme_admin, preview, all_or_nothing="on")
+
+    assert response.status_code == 200
+    assert response.context["errors"] == BAD_FILE_PROBLEMS
+    assert "nothing was created" in response.content.decode()
+    assert acme_orders() == []
+    with schema_context("acme"):
+        kept = CsvImport.objects.get()
+    assert (kept.state, kept.all_or_nothing, kept.orders_refused) == ("rejected", True, 4)
+    assert ActivityEvent.objects.filter(
+        tenant__slug="acme", action="order.csv_rejected", outcome="failure"
+    ).exists()
+    assert response.context["bad_rows_url"] == f"{UPLOAD}{kept.pk}/bad-rows.csv"
+
+
+def test_a_file_whose_every_order_is_bad_is_rejected(acme_admin):
+    response = import_file(acme_admin, orders_csv(*BAD_ROWS))
+
+    assert response.status_code == 200
+    assert len(response.context["errors"]) == len(BAD_FILE_PROBLEMS)
+    assert "nothing was created" in response.content.decode()
+    assert acme_orders() == []
+    with schema_context("acme"):
+        assert CsvImport.objects.get().state == CsvImport.State.REJECTED
 
 
 def test_the_bad_rows_file_holds_every_row_of_an_order_with_a_problem(acme_admin):
@@ -162,16 +218,19 @@ def test_the_bad_rows_file_holds_every_row_of_an_order_with_a_problem(acme_admin
         "1001,2025-03-01,ann@ex.com,Ann Lee,,1 Main St,,Austin,TX,78701,US,,GADGET-7,,0,1",
         GOOD_ROWS[2],
     ]
-    response = import_file(acme_admin, orders_csv(*rows))
+    import_file(acme_admin, orders_csv(*rows))
+    with schema_context("acme"):
+        kept = CsvImport.objects.get()
 
     table = list(
         csv.reader(
             io.StringIO(
-                acme_admin.get(response.context["bad_rows_url"]).content.decode("utf-8-sig")
+                acme_admin.get(f"{UPLOAD}{kept.pk}/bad-rows.csv").content.decode("utf-8-sig")
             )
         )
     )
 
+    assert [order.order_number for order in acme_orders()] == ["1002"]  # the good one
     assert [(row[0], row[12], row[-1]) for row in table[1:]] == [
         ("1001", "WIDGET-1", "Row 2: (another row of this order has a problem)"),
         ("1001", "GADGET-7", "Row 3: Qty: Must be greater than 0."),
@@ -215,23 +274,43 @@ def test_column_names_are_matched_case_and_punctuation_insensitively():
     }  # fmt: skip
 
 
-def test_orders_that_already_exist_are_refused(acme_admin):
+def test_orders_the_hub_has_already_are_skipped_and_counted_never_refused(acme_admin):
     import_file(acme_admin, orders_csv(GOOD_ROWS[2]))
     (existing,) = acme_orders()
 
     response = import_file(acme_admin, orders_csv(*GOOD_ROWS))
 
-    assert response.context["errors"] == [
-        f"row 4, column Order #: order 1002 already exists in the hub (id {existing.pk})."
-    ]
-    assert len(acme_orders()) == 1
+    assert response.status_code == 302
+    listing = acme_admin.get(response.headers["Location"]).content.decode()
+    assert "Imported 1 orders (2 lines) from orders.csv. 1 skipped: the hub has them already." in (
+        listing
+    )
+    assert [order.order_number for order in acme_orders()] == ["1001", "1002"]
+    assert existing.pk in [order.pk for order in acme_orders()]
+
+
+def test_the_same_file_imported_again_changes_nothing(acme_admin):
+    import_file(acme_admin, orders_csv(*GOOD_ROWS))
+    before = [(order.pk, order.order_number) for order in acme_orders()]
+
+    preview = upload(acme_admin, orders_csv(*GOOD_ROWS, name="again.csv"))
+    assert preview.context["inspection"].counts_text() == (
+        "2 orders, 0 new, 2 already in the hub (skipped)."
+    )
+    response = confirm(acme_admin, preview)
+
+    assert response.status_code == 302
+    assert [(order.pk, order.order_number) for order in acme_orders()] == before
+    with schema_context("acme"):
+        again = CsvImport.objects.get(file_name="again.csv")
+    assert (again.state, again.orders_created, again.orders_known) == ("done", 0, 2)
 
 
 def test_a_rejected_file_can_be_imported_again_with_another_mapping(acme_admin):
     header = HEADER.replace("Buyer Email", "Contact").replace("Phone", "Mail")
     rows = [row.replace("US,,", "US,x@y.com,").replace("se,,", "se,z@y.com,") for row in GOOD_ROWS]
     preview = upload(acme_admin, orders_csv(*rows, header=header))
-    refused = confirm(acme_admin, preview, columns={"email": 3})  # the names
+    refused = confirm(acme_admin, preview, columns={"email": 3})  # the names: every order bad
     assert "Enter a valid email address." in refused.context["errors"][0]
 
     response = confirm(acme_admin, refused, columns={"email": 11})
@@ -319,9 +398,25 @@ def test_a_large_file_is_imported_by_a_worker_with_its_progress(acme_admin, sett
     assert "Imported" in acme_admin.get(response.headers["Location"]).content.decode()
 
 
-def test_a_large_bad_file_is_rejected_whole_by_the_worker(acme_admin, settings):
+def test_a_large_file_with_a_bad_order_is_imported_by_the_worker_without_it(acme_admin, settings):
     settings.HUB_CSV_SYNC_ROWS = 2
     import_file(acme_admin, orders_csv(*GOOD_ROWS, BAD_ROWS[2], name="big-bad.csv"))
+    with schema_context("acme"):
+        queued = CsvImport.objects.get(file_name="big-bad.csv")
+        assert import_csv_file.apply(args=(queued.pk,), throw=True).get() == "done"
+        queued.refresh_from_db()
+    assert (queued.orders_created, queued.orders_refused) == (2, 1)
+    assert [order.order_number for order in acme_orders()] == ["1001", "1002"]
+    assert any("row 5" in problem for problem in queued.problems)
+    page = acme_admin.get(f"/admin/orders/csvimport/{queued.pk}/change/").content.decode()
+    assert "2 imported (3 lines), 1 refused" in page and "row 5" in page
+    assert f"{UPLOAD}{queued.pk}/bad-rows.csv" in page
+
+
+def test_a_large_bad_file_is_rejected_whole_by_the_worker_when_all_or_nothing(acme_admin, settings):
+    settings.HUB_CSV_SYNC_ROWS = 2
+    preview = upload(acme_admin, orders_csv(*GOOD_ROWS, BAD_ROWS[2], name="big-bad.csv"))
+    confirm(acme_admin, preview, all_or_nothing="on")
     with schema_context("acme"):
         queued = CsvImport.objects.get(file_name="big-bad.csv")
         assert import_csv_file.apply(args=(queued.pk,), throw=True).get() == "rejected"

@@ -69,7 +69,8 @@ def test_a_bad_row_in_a_workbook_is_named_by_its_sheet_row(acme_admin):
         [5002, "2025-03-01", "bo@ex.com", "Bo", "2 Main", "Boston", "02134", "US", "W", -1, 1],
     )
 
-    response = confirm(acme_admin, upload_workbook(acme_admin, SimpleUploadedFile("o.xlsx", data)))
+    preview = upload_workbook(acme_admin, SimpleUploadedFile("o.xlsx", data))
+    response = confirm(acme_admin, preview, all_or_nothing="on")
 
     assert response.context["errors"] == ["row 3, column Quantity: Must be greater than 0."]
     assert orders_of("acme") == []

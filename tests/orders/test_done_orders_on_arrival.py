@@ -175,11 +175,11 @@ def test_the_tenants_default_is_offered_and_a_skipped_order_is_not_checked(acme_
     assert "1 to send, 1 already done (1 cancelled) → skipped (not imported)." in (
         preview.content.decode()
     )
-    kept_as_history = confirm(acme_admin, preview, done_orders="history")
+    kept_as_history = confirm(acme_admin, preview, done_orders="history", all_or_nothing="on")
     assert kept_as_history.status_code == 200  # as history it would be written: it is checked
     assert any("Shipping Address1" in error for error in kept_as_history.context["errors"])
 
-    again = confirm(acme_admin, kept_as_history, done_orders="skip")
+    again = confirm(acme_admin, kept_as_history, done_orders="skip", all_or_nothing="on")
 
     assert again.status_code == 302
     assert [order.order_number for order in orders_of("acme")] == ["#2001"]

@@ -164,15 +164,20 @@ def test_an_erp_refusal_keeps_the_erps_words_on_the_timeline(acme_erp: World, fa
 
 
 def test_string_flags_and_no_rows_errors_still_create_the_order(acme_erp: World):
+    direct = acme_erp.direct_m3("acme")
+    person = demo_data.erp_known_customers("acme")[1]
+    [customer] = direct.search_customers(f"MAIL:{person.email}")  # a customer without orders
     acme_erp.sandbox.control("m3", "faults", string_flags=1, no_rows_error=1)
-    order = three_line_order()
-    # An earlier attempt asked for a batch order and died: this one searches by CUOR first.
+    with pytest.raises(M3TransactionError, match="Record does not exist"):
+        direct.execute("OIS100MI", "LstHead", {"CUNO": customer.number}, as_list=False)
+    order = three_line_order(erp_customer_number=customer.number)
+    # An earlier attempt asked for a batch order and died: this one reads the customer's orders.
     OrderEvent.objects.create(order=order, step=BATCH_HEAD_REQUESTED, message="Opening.")
 
     advance(order)
 
     order.refresh_from_db()
     assert order.state == S.IN_ERP, order.state_message
-    search = next(c for c in acme_erp.tap.calls("m3") if "SearchHead" in c.path)
-    assert search.status == 400  # XRE0103 "Record does not exist": no order with our CUOR yet
+    [listed] = [t for t in acme_erp.tap.m3() if t.name == "OIS100MI/LstHead"]
+    assert listed.inputs["CUNO"] == customer.number  # answered XRE0103: none with our CUOR
     assert erp_items(acme_erp, order) == [sku_of("acme", n) for n in range(3)]

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ["core", "inbox", "tenants", "tenant_settings", "orders", "catalog", "shipping",
         "invoicing", "operations", "portal", "demo"]  # fmt: skip
 ORDERS_OWN_ACTIONS = ["retry_orders", "replay_orders", "cancel_orders"]
+PORTAL_ACTIONS = ["mark_erp_batches_checked"]
 
 
 def test_importing_the_lower_apps_admin_leaves_orders_admin_as_orders_wrote_it():
@@ -39,7 +40,7 @@ def test_the_portal_registers_the_assembled_order_admin_on_the_tenant_site():
     registered = tenant_admin.get_model_admin(Order)
     assert type(registered) is PortalOrderAdmin and issubclass(PortalOrderAdmin, OrderAdmin)
     assert registered.inlines == [OrderChangeInline, ShipmentInline, InvoiceInline]
-    assert registered.actions == [*ORDERS_OWN_ACTIONS, generate_invoices]
+    assert registered.actions == [*ORDERS_OWN_ACTIONS, generate_invoices, *PORTAL_ACTIONS]
     assert Order._meta.app_label == "orders"
     for name, args in [
         ("changelist", []), ("change", [1]), ("add", []), ("needs_attention", []),
@@ -60,7 +61,7 @@ def test_the_order_page_shows_what_shipping_and_invoicing_offer(acme_admin, acme
     inlines = [formset.opts.model._meta.label for formset in page.context["inline_admin_formsets"]]
     assert inlines == ["orders.OrderChange", "shipping.Shipment", "invoicing.Invoice"]
     actions = [name for name, _ in page.context["action_choices"]]
-    assert actions == [*ORDERS_OWN_ACTIONS, "generate_invoices"]
+    assert actions == [*ORDERS_OWN_ACTIONS, "generate_invoices", *PORTAL_ACTIONS]
 
 
 MUTATORS = {"append", "extend", "insert"}

@@ -42,15 +42,21 @@ def upload_workbook(portal: Portal, file: SimpleUploadedFile, schema: str = "acm
     return portal.get(reading.wsgi_request.path)
 
 
+OPTIONS = ("done_orders", "sales_channel", "new_channel", "date_order")
+
+
 def mapping_of(preview) -> dict[str, Any]:
-    """The suggested mapping on a preview page, and the choice for orders already done, as its
-    form would post them."""
+    """The suggested mapping on a preview page and the import's options (sales channel, orders
+    already done, dates, all or nothing) as its form would post them."""
     form = preview.context["form"]
-    return {
+    posted = {
         name: "" if form[name].value() is None else str(form[name].value())
         for name in form.fields
-        if name.startswith("field__") or name == "done_orders"
+        if name.startswith("field__") or name in OPTIONS
     }
+    if form["all_or_nothing"].value():
+        posted["all_or_nothing"] = "on"
+    return posted
 
 
 def field_name(path: str) -> str:
