@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +21,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connectors.api2cart.records import OrderStatus
+from connectors.errors import UpstreamError
 from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin, retry_parked_action
 from core.admin_sites import tenant_admin
 from invoicing.documents import invoice_html, invoice_pdf, pdf_filename, seller_details
@@ -26,6 +30,7 @@ from invoicing.models import Invoice, StoreStatusMapping, StoreStatusUpdate
 from invoicing.services import generate_invoice
 from orders.models import Order
 from tenants.models import Store
+from tenants.store_clients import api2cart_for_store
 from tenants.store_order_parts import other_parts_summary
 
 GENERATE_PERMISSION = "invoicing.generate_invoice"
@@ -103,10 +108,106 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return response
 
 
+class StatusChoiceField(forms.ChoiceField):
+    """The store's order statuses; an id or a name (any letter case) selects one, kept as its id."""
+
+    def __init__(self, *, statuses: list[OrderStatus], **kwargs) -> None:
+        self.by_key = {s.id.strip().lower(): s.id for s in statuses}
+        for status in statuses:
+            self.by_key.setdefault(status.name.strip().lower(), status.id)
+        choices = [("", "---------")] + [
+            (s.id, f"{s.name} ({s.id})" if s.name and s.name != s.id else s.id) for s in statuses
+        ]
+        offered = ", ".join(s.name or s.id for s in statuses) or "none"
+        kwargs.setdefault("error_messages", {})["invalid_choice"] = (
+            f"The store has no order status '%(value)s' (it offers: {offered})."
+        )
+        super().__init__(choices=choices, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        return self.by_key.get(value.strip().lower(), value) if value else value
+
+
+class StoreStatusMappingForm(forms.ModelForm):
+    """`invoiced_status` is one of the store's `order.status.list` statuses: offered as choices
+    once the store is known, checked against the store when saved."""
+
+    class Meta:
+        model = StoreStatusMapping
+        fields = ["store", "invoiced_status"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.store_error = ""
+        self.store = self._chosen_store()
+        self.statuses = self._statuses(self.store) if self.store is not None else None
+        if self.statuses is not None:
+            old = self.fields["invoiced_status"]
+            self.fields["invoiced_status"] = StatusChoiceField(
+                statuses=self.statuses,
+                label=old.label,
+                help_text=f"One of the order statuses of store {self.store.display_name}.",
+            )
+        elif self.store is None:
+            self.fields["invoiced_status"].help_text = (
+                "Choose the store and save: its order statuses (order.status.list) are then "
+                "offered; an id or a name is accepted."
+            )
+
+    def _chosen_store(self) -> Store | None:
+        store_field = self.fields.get("store")
+        if self.is_bound:
+            pk = self.data.get(self.add_prefix("store"))
+        else:
+            pk = self.initial.get("store") or self.instance.store_id
+        if not pk or store_field is None:
+            return None
+        try:
+            return store_field.queryset.filter(pk=pk).first()
+        except (TypeError, ValueError, DjangoValidationError):
+            return None
+
+    def _statuses(self, store: Store) -> list[OrderStatus] | None:
+        try:
+            return api2cart_for_store(store).order_statuses()
+        except (UpstreamError, OSError) as exc:
+            self.store_error = (
+                f"Store {store.display_name} could not be reached to read its order statuses "
+                f"({exc}); try again later."
+            )
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        store = cleaned.get("store")
+        if store is None or "invoiced_status" in self.errors:
+            return cleaned
+        if store != self.store:  # not expected: the store was read from the same data
+            self.store, self.store_error = store, ""
+            self.statuses = self._statuses(store)
+        if self.statuses is None:
+            raise forms.ValidationError(self.store_error)
+        wanted = (cleaned.get("invoiced_status") or "").strip().lower()
+        matches = [s.id for s in self.statuses if wanted in (s.id.lower(), s.name.lower())]
+        if not matches:
+            offered = ", ".join(s.name or s.id for s in self.statuses) or "none"
+            self.add_error(
+                "invoiced_status",
+                f"Store {store.display_name} has no order status "
+                f"'{cleaned.get('invoiced_status')}' (it offers: {offered}).",
+            )
+        else:
+            cleaned["invoiced_status"] = matches[0]
+        return cleaned
+
+
 @admin.register(StoreStatusMapping, site=tenant_admin)
 class StoreStatusMappingAdmin(admin.ModelAdmin):
-    """Filled with a default from the store's `order.status.list` on first use; editable."""
+    """Filled with a default from the store's `order.status.list` on first use; editable, only
+    to one of the store's statuses (`StoreStatusMappingForm`)."""
 
+    form = StoreStatusMappingForm
     list_display = ["store", "invoiced_status", "updated_at"]
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):

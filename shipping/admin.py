@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import connection
 from django.db.models import Count, Min, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -20,6 +22,7 @@ from core.admin_sites import tenant_admin
 from shipping import subscriptions
 from shipping.models import CarrierMapping, Shipment, ShipmentLine, ShipStationSubscription
 from tenants.activity import record_activity
+from tenants.models import Store
 
 SHIPMENT_FIELDS = [
     "order",
@@ -148,13 +151,42 @@ def parked_shipments(limit: int) -> list[dict[str, Any]]:
     ]
 
 
+class CarrierMappingForm(forms.ModelForm):
+    """Never a mapping without a target: the store's carrier id is required, not blank."""
+
+    class Meta:
+        model = CarrierMapping
+        fields = ["store", "origin", "code", "store_carrier_id"]
+
+    def clean_store_carrier_id(self) -> str:
+        value = (self.cleaned_data.get("store_carrier_id") or "").strip()
+        if not value:
+            raise forms.ValidationError("Enter the store's carrier id this carrier maps to.")
+        return value
+
+
 @admin.register(CarrierMapping, site=tenant_admin)
 class CarrierMappingAdmin(admin.ModelAdmin):
+    """Only for the stores this tenant belongs to, and never with an empty target."""
+
+    form = CarrierMappingForm
     list_display = ["store", "origin", "code", "store_carrier_id", "source", "updated_at"]
     list_filter = ["origin", "source"]
     list_editable = ["store_carrier_id"]
     search_fields = ["code", "store_carrier_id"]
     fields = ["store", "origin", "code", "store_carrier_id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CarrierMapping]:
+        return super().get_queryset(request).filter(store__memberships__tenant=connection.tenant)
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs):
+        kwargs.setdefault("form", CarrierMappingForm)
+        return super().get_changelist_form(request, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "store":
+            kwargs["queryset"] = Store.objects.filter(memberships__tenant=connection.tenant)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: CarrierMapping, form, change: bool) -> None:
         obj.source = CarrierMapping.Source.MANUAL

@@ -140,11 +140,17 @@ def store_carrier(client: api2cart.Api2CartClient, store: Store, origin: str, co
             hint="Map an empty carrier under Shipping › Carrier mappings, then retry.",
         )
     mapping = CarrierMapping.objects.filter(store=store, origin=origin, code=code).first()
-    if mapping is not None:
+    if mapping is not None and mapping.store_carrier_id.strip():
         return mapping.store_carrier_id
+    if mapping is not None:
+        raise work.NeedsAttention(
+            f"Carrier '{code}' ({label}) is mapped to no carrier of store {store}.",
+            hint=f"Fill in the store's carrier id of the mapping for '{code}' under "
+            "Shipping › Carrier mappings, then retry the shipment.",
+        )
     carriers = store_carriers(client, store)
     guess = default_carrier(code, carriers)
-    if guess is None:
+    if not guess:  # never a mapping without a target: park the shipment instead
         listed = ", ".join(f"{cid} ({name})" for cid, name in carriers) or "none"
         raise work.NeedsAttention(
             f"Carrier '{code}' ({label}) has no carrier on store {store}.",

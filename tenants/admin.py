@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_address
+from urllib.parse import urlsplit, urlunsplit
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -58,6 +61,22 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["tenant"]
 
 
+def portal_url(slug: str) -> str:
+    """A tenant's portal: the slug as a subdomain of `HUB_PUBLIC_URL` (its scheme, host and
+    port); when that names an IP address, of `HUB_BASE_DOMAIN` on the same scheme and port."""
+    public = urlsplit(settings.HUB_PUBLIC_URL)
+    host = public.hostname or settings.HUB_BASE_DOMAIN
+    try:
+        ip_address(host)
+    except ValueError:
+        pass
+    else:
+        host = settings.HUB_BASE_DOMAIN
+    netloc = f"{slug}.{host}" + (f":{public.port}" if public.port else "")
+    path = public.path.rstrip("/")
+    return urlunsplit((public.scheme or "http", netloc, f"{path}/admin/", "", ""))
+
+
 @admin.register(Tenant, site=platform_admin)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "portal", "is_active", "created_at"]
@@ -73,7 +92,13 @@ class TenantAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Tenant | None = None, **kwargs):
         if obj is None:
             kwargs["form"] = TenantProvisioningForm
-        return super().get_form(request, obj, **kwargs)
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "slug" in form.base_fields:
+            form.base_fields["slug"].help_text = (
+                "Lowercase letters, digits and hyphens; it names the tenant's portal, e.g. "
+                f"initech → {portal_url('initech')}"
+            )
+        return form
 
     def get_fields(self, request: HttpRequest, obj: Tenant | None = None):
         return ["name", "slug", "admin_email"] if obj is None else self.fields
@@ -92,8 +117,7 @@ class TenantAdmin(admin.ModelAdmin):
         domain = obj.get_primary_domain()
         if domain is None:
             return "—"
-        url = f"http://{domain.domain}:{getattr(settings, 'HUB_PUBLIC_PORT', '8000')}/admin/"
-        return format_html('<a href="{}">{}</a>', url, domain.domain)
+        return format_html('<a href="{}">{}</a>', portal_url(obj.slug), domain.domain)
 
     def save_model(self, request: HttpRequest, obj: Tenant, form, change: bool) -> None:
         if change:
@@ -113,7 +137,12 @@ class TenantAdmin(admin.ModelAdmin):
         result = getattr(request, "_provisioned_tenant", None)
         if result is None:
             return super().response_add(request, obj, post_url_continue)
-        context = {**self.admin_site.each_context(request), "result": result, "opts": self.opts}
+        context = {
+            **self.admin_site.each_context(request),
+            "result": result,
+            "opts": self.opts,
+            "portal_url": portal_url(result.tenant.slug),
+        }
         return TemplateResponse(request, "admin/tenants/tenant/provisioned.html", context)
 
 

@@ -5,7 +5,8 @@ names. The ship-to fields are required unless a Requires Shipping column says wh
 none; a Sales Channel column may name each order's shop. For a new file it suggests a mapping,
 best first: a mapping the tenant saved for files
 with exactly these headers; a built-in mapping of a known export (Shopify's orders export,
-ShipStation's order export, the hub's own template) recognised by its headers; a saved mapping
+ShipStation's order export, the platforms' exports in `layouts.py`, the hub's own template)
+recognised by its headers; a saved mapping
 whose columns are all in the file (a bad-rows file sent back, with its extra columns); and
 otherwise a guess from the column names. The person checks it on the preview page.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from django.db.models import F
 from django.utils import timezone
 
+from orders.files.layouts import PLATFORM_EXPORTS, KnownExport
 from orders.models import CsvMapping
 
 Mapping = dict[str, int]
@@ -135,15 +137,6 @@ FIELDS_BY_HEADER = {
 }
 
 
-@dataclass(frozen=True)
-class KnownExport:
-    """A built-in mapping: the export's header for each field, and the headers that mark it."""
-
-    name: str
-    columns: dict[str, str]
-    recognised_by: tuple[str, ...]
-
-
 SHOPIFY = KnownExport(
     name="Shopify orders export",
     columns={
@@ -207,7 +200,7 @@ HUB_TEMPLATE = KnownExport(
     recognised_by=("Order Number", "Email", "Recipient Name", "Address 1", "City", "Postal Code",
                    "Country", "SKU", "Quantity", "Unit Price"),
 )  # fmt: skip
-KNOWN_EXPORTS = (SHOPIFY, SHIPSTATION, HUB_TEMPLATE)
+KNOWN_EXPORTS = (SHOPIFY, SHIPSTATION, *PLATFORM_EXPORTS, HUB_TEMPLATE)
 
 
 @dataclass(frozen=True)

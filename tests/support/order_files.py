@@ -142,3 +142,128 @@ def lineitem(name: str, sku: str, quantity: str, price: str) -> dict[str, str]:
         "Lineitem quantity": quantity,
         "Lineitem price": price,
     }
+
+
+# Platforms' order exports, their documented headers (as far as the tests need them).
+
+WOOCOMMERCE_HEADER = [
+    "order_id", "order_number", "order_number_formatted", "order_date", "status",
+    "shipping_total", "shipping_tax_total", "fee_total", "fee_tax_total", "tax_total",
+    "cart_discount", "order_discount", "discount_total", "order_total", "refunded_total",
+    "order_currency", "payment_method", "shipping_method", "customer_id", "billing_first_name",
+    "billing_last_name", "billing_full_name", "billing_company", "billing_email", "billing_phone",
+    "billing_address_1", "billing_address_2", "billing_postcode", "billing_city",
+    "billing_state", "billing_state_code", "billing_country", "shipping_first_name",
+    "shipping_last_name", "shipping_full_name", "shipping_address_1", "shipping_address_2",
+    "shipping_postcode", "shipping_city", "shipping_state", "shipping_state_code",
+    "shipping_country", "shipping_company", "customer_note", "item_id", "item_product_id",
+    "item_name", "item_sku", "item_quantity", "item_subtotal", "item_subtotal_tax",
+    "item_total", "item_total_tax", "item_refunded", "item_refunded_qty", "item_meta",
+    "item_price", "shipping_items", "fee_items", "tax_items", "coupon_items", "order_notes",
+    "download_permissions_granted",
+]  # fmt: skip
+BIGCOMMERCE_HEADER = [
+    "Order ID", "Customer ID", "Customer Name", "Customer Email", "Customer Phone", "Order Date",
+    "Order Status", "Subtotal (inc tax)", "Subtotal (ex tax)", "Tax Total",
+    "Shipping Cost (inc tax)", "Shipping Cost (ex tax)", "Ship Method", "Handling Cost (inc tax)",
+    "Handling Cost (ex tax)", "Store Credit Redeemed", "Gift Certificate Amount Redeemed",
+    "Coupon Details", "Order Total (inc tax)", "Order Total (ex tax)", "Payment Method",
+    "Total Quantity", "Total Shipped", "Date Shipped", "Order Currency Code", "Exchange Rate",
+    "Order Notes", "Customer Message", "Billing First Name", "Billing Last Name",
+    "Billing Company", "Billing Street 1", "Billing Street 2", "Billing Suburb", "Billing State",
+    "Billing Zip", "Billing Country", "Billing Phone", "Billing Email", "Shipping First Name",
+    "Shipping Last Name", "Shipping Company", "Shipping Street 1", "Shipping Street 2",
+    "Shipping Suburb", "Shipping State", "Shipping Zip", "Shipping Country", "Shipping Phone",
+    "Shipping Email", "Product ID", "Product Qty", "Product SKU", "Product Name",
+    "Product Weight", "Product Variation Details", "Product Unit Price", "Product Total Price",
+]  # fmt: skip
+MAGENTO_HEADER = [
+    "ID", "Purchase Point", "Purchase Date", "Bill-to Name", "Ship-to Name",
+    "Grand Total (Base)", "Grand Total (Purchased)", "Status", "Billing Address",
+    "Shipping Address", "Shipping Information", "Customer Email", "Customer Group", "Subtotal",
+    "Shipping and Handling", "Customer Name", "Payment Method", "Total Refunded",
+]  # fmt: skip
+PRESTASHOP_HEADER = [
+    "ID", "Reference", "New client", "Delivery", "Customer", "Total", "Payment", "Status", "Date",
+]  # fmt: skip
+ETSY_ORDERS_HEADER = [
+    "Sale Date", "Order ID", "Buyer User ID", "Full Name", "First Name", "Last Name",
+    "Number of Items", "Payment Method", "Date Shipped", "Street 1", "Street 2", "Ship City",
+    "Ship State", "Ship Zipcode", "Ship Country", "Currency", "Order Value", "Coupon Code",
+    "Coupon Details", "Discount Amount", "Shipping Discount", "Shipping", "Sales Tax",
+    "Order Total", "Status", "Card Processing Fees", "Order Net", "Adjusted Order Total",
+    "Adjusted Card Processing Fees", "Adjusted Net Order Amount", "Buyer", "Order Type",
+    "Payment Type", "InPerson Discount", "InPerson Location", "SKU",
+]  # fmt: skip
+ETSY_ORDER_ITEMS_HEADER = [
+    "Sale Date", "Item Name", "Buyer", "Quantity", "Price", "Coupon Code", "Coupon Details",
+    "Discount Amount", "Shipping Discount", "Order Shipping", "Order Sales Tax", "Item Total",
+    "Currency", "Transaction ID", "Listing ID", "Date Paid", "Date Shipped", "Ship Name",
+    "Ship Address1", "Ship Address2", "Ship City", "Ship State", "Ship Zipcode", "Ship Country",
+    "Order ID", "Variations", "Order Type", "Listings Type", "Payment Type",
+    "InPerson Discount", "InPerson Location", "VAT Paid by Buyer", "SKU",
+]  # fmt: skip
+AMAZON_HEADER = [
+    "order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name",
+    "buyer-phone-number", "sku", "product-name", "quantity-purchased", "currency", "item-price",
+    "item-tax", "shipping-price", "shipping-tax", "ship-service-level", "recipient-name",
+    "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+    "ship-postal-code", "ship-country", "ship-phone-number", "delivery-start-date",
+    "delivery-end-date", "delivery-time-zone", "delivery-Instructions", "sales-channel",
+    "is-business-order", "purchase-order-number", "price-designation",
+]  # fmt: skip
+EBAY_HEADER = [
+    "Sales Record Number", "Order Number", "Buyer Username", "Buyer Name", "Buyer Email",
+    "Buyer Note", "Buyer Address 1", "Buyer Address 2", "Buyer City", "Buyer State",
+    "Buyer Zip", "Buyer Country", "Ship To Name", "Ship To Phone", "Ship To Address 1",
+    "Ship To Address 2", "Ship To City", "Ship To State", "Ship To Zip", "Ship To Country",
+    "Item Number", "Item Title", "Custom Label", "Sold Via Promoted Listings", "Quantity",
+    "Sold For", "Shipping And Handling", "Seller Collected Tax", "eBay Collected Tax",
+    "Total Price", "Payment Method", "Sale Date", "Paid On Date", "Ship By Date",
+    "Shipped On Date", "Shipping Service", "Tracking Number", "Transaction ID",
+    "Variation Details",
+]  # fmt: skip
+SQUARESPACE_HEADER = [
+    "Order ID", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
+    "Currency", "Subtotal", "Shipping", "Taxes", "Amount Refunded", "Total", "Discount Code",
+    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
+    "Lineitem price", "Lineitem sku", "Lineitem variant", "Lineitem requires shipping",
+    "Lineitem weight", "Lineitem type", "Billing Name", "Billing Address1", "Billing Address2",
+    "Billing City", "Billing Zip", "Billing Province", "Billing Country", "Billing Phone",
+    "Shipping Name", "Shipping Address1", "Shipping Address2", "Shipping City", "Shipping Zip",
+    "Shipping Province", "Shipping Country", "Shipping Phone", "Cancelled at", "Private Notes",
+    "Channel", "Channel Type", "Channel Name", "Payment Method", "Payment Reference",
+]  # fmt: skip
+WIX_HEADER = [
+    "Order #", "Date", "Time", "Billing Customer", "Billing Company", "Billing Country",
+    "Billing State", "Billing City", "Billing Street Name&Number", "Billing Zip Code",
+    "Billing Phone", "Delivery Customer", "Delivery Company", "Delivery Country",
+    "Delivery State", "Delivery City", "Delivery Street Name&Number", "Delivery Zip Code",
+    "Delivery Phone", "Buyer's Email", "Delivery Method", "Item's Name", "Item's Variant", "SKU",
+    "Qty", "Item's Price", "Item's Weight", "Item's Custom Text", "Coupon", "Notes to Seller",
+    "Shipping Rate", "Total Tax", "Total", "Currency", "Payment Method", "Payment Status",
+    "Fulfillment Status", "Tracking Number", "Fulfillment Service", "Shipping Label",
+]  # fmt: skip
+SQUARE_HEADER = [
+    "Order", "Order Name", "Order Date", "Currency", "Order Subtotal", "Order Shipping Price",
+    "Order Tax Total", "Order Total", "Order Refunded Amount", "Fulfillment Date",
+    "Fulfillment Type", "Fulfillment Status", "Channels", "Fulfillment Location",
+    "Fulfillment Notes", "Recipient Name", "Recipient Email", "Recipient Phone",
+    "Recipient Address", "Recipient Address 2", "Recipient Postal Code", "Recipient City",
+    "Recipient Region", "Recipient Country", "Item Quantity", "Item Name", "Item SKU",
+    "Item Variation", "Item Modifiers", "Item Price", "Item Options Total Price",
+    "Item Total Price",
+]  # fmt: skip
+
+
+def row_of(header: list[str], **cells: str) -> list[str]:
+    """A row under `header`: each named column's cell (by exact header), the others blank."""
+    unknown = set(cells) - set(header)
+    assert not unknown, unknown
+    return [cells.get(name, "") for name in header]
+
+
+def tsv_file(rows: list[list[str]], name: str) -> SimpleUploadedFile:
+    """A tab-separated file, as Amazon's order reports are."""
+    text = "".join("\t".join(row) + "\r\n" for row in rows)
+    return SimpleUploadedFile(name, text.encode())
