@@ -44,12 +44,13 @@ on_the_clock = pytest.mark.e2e
 
 
 def seconds(call: Callable[[], object], repeats: int = 1) -> float:
-    """The best of `repeats` runs of `call`, in seconds (the best filters a noisy machine)."""
+    """The best of `repeats` runs of `call`, in CPU seconds of this process: other processes on
+    the shared machine do not count, and the best filters what noise is left."""
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         call()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 
@@ -235,10 +236,10 @@ def test_the_ionapi_field_refuses_every_shape_fast(acme_admin):
         "shipstation_base_url": "https://ssapi.shipstation.com",
     }
     for name, body in adversarial_bodies(60_000).items():
-        start = time.perf_counter()
+        start = time.process_time()
         upload = SimpleUploadedFile("hostile.ionapi", body.encode())
         response = acme_admin.post(url, {**form, "ionapi_file": upload})
-        assert time.perf_counter() - start < LIMIT_SECONDS, name
+        assert time.process_time() - start < LIMIT_SECONDS, name
         assert response.status_code == 200, name
         assert b"The .ionapi file is not valid JSON" in response.content, name
     with schema_context("acme"):
