@@ -1,11 +1,14 @@
 # Two commands: `make demo` runs the hub with its sandbox; `make test` runs the test suite
 # (`make test-fast`: the tests that start no other process, in under a minute).
-# Point at other servers with DATABASE_URL, REDIS_URL and SANDBOX_URL (see README).
+# Point at other servers with DATABASE_URL, REDIS_URL and SANDBOX_URL (see README). Where none is
+# set and nothing answers, scripts/services.py starts PostgreSQL and Redis (the machine's, or
+# private ones under var/embedded/; HUB_EMBEDDED=1 asks for those) and stops what it started.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+SERVICES := $(PY) scripts/services.py
 
-.PHONY: venv db demo test test-fast lint format bench
+.PHONY: venv db demo clean-demo test test-fast lint format bench
 
 venv: $(VENV)/.installed
 
@@ -16,15 +19,20 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 db: venv
-	$(PY) scripts/ensure_database.py
-	$(PY) manage.py setup_hub
+	$(SERVICES) run -- bash -c '$(PY) scripts/ensure_database.py && $(PY) manage.py setup_hub'
 
-demo: db
-	bash scripts/demo.sh
+demo: venv
+	$(SERVICES) run -- bash scripts/demo.sh
 
+# Stops the private PostgreSQL and Redis and removes var/ (their data, the sandbox's, logs).
+clean-demo:
+	if [ -x $(PY) ]; then $(SERVICES) stop; fi
+	rm -rf var
+
+# --tools: Chromium for the browser tests and PgBouncer, installed with apt as root when missing.
 test: venv
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(SERVICES) run --tests --tools -- $(PY) -m pytest
 
 # Units and single-process integration tests: nothing marked e2e, browser or scale (markers in
 # pyproject.toml, given in tests/conftest.py). Each xdist worker has its own test database and
@@ -32,7 +40,8 @@ test: venv
 TEST_WORKERS ?= 2
 test-fast: venv
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -m "not e2e and not browser and not scale" -n $(TEST_WORKERS) --dist worksteal
+	$(SERVICES) run --tests -- \
+	  $(PY) -m pytest -m "not e2e and not browser and not scale" -n $(TEST_WORKERS) --dist worksteal
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the sandbox, the web server (gunicorn), a Celery worker and beat; Ctrl-C stops them all.
+# Migrates, then starts the sandbox, the web server (gunicorn), a Celery worker and beat; Ctrl-C
+# stops them all. `make demo` runs it on the PostgreSQL and Redis scripts/services.py chose.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -13,12 +14,13 @@ web_port="${HUB_WEB_PORT:-8000}"
 
 pids=()
 stop_all() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
+  set +e  # a closed terminal (hang-up) fails the echo: stop everything all the same
   echo; echo "Stopping the hub..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop_all INT TERM EXIT
+trap stop_all INT TERM HUP EXIT
 
 wait_for() {  # url, name
   for _ in $(seq 1 60); do
@@ -30,6 +32,7 @@ wait_for() {  # url, name
 }
 
 $PY scripts/ensure_database.py
+$PY manage.py setup_hub
 # The web process serves the admin's CSS and scripts and the API docs from var/static/.
 $PY manage.py collectstatic --noinput --verbosity 0
 $PY -m sandbox serve --port "$sandbox_port" >var/log/sandbox.log 2>&1 &

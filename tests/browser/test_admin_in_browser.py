@@ -8,6 +8,7 @@ rows this test arranges are committed and removed again afterwards.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -37,7 +38,8 @@ from sandbox.testing import start_sandbox
 from tenants.models import Api2CartAccount, Store
 from tests.support.harness import ROOT, HubProcesses, hub_env
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, or the one `make test` found or installed (scripts/services.py).
+CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -154,7 +156,7 @@ def arranged(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[A
 @pytest.fixture(scope="module")
 def page(arranged: Arranged) -> Iterator[Page]:
     assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+        f"{CHROMIUM} is missing: apt-get install chromium (`make test` does)"
     )
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
