@@ -22,7 +22,10 @@ on requests in flight, and the short way in for inbound webhooks.
   webhooks as soon as such a period is over (tenants/webhook_health.py).
 - Under `/api/` an unknown URL is a JSON 404, also with DEBUG on, and a PUT/PATCH/DELETE/POST on a
   URL without its trailing slash is one naming the right URL, instead of APPEND_SLASH's redirect
-  (which turns the POST into a GET) or, with DEBUG on, its RuntimeError.
+  (which turns the POST into a GET) or, with DEBUG on, its RuntimeError; so is a tenant API
+  URL on an unknown host, and an exception no API view answered is a JSON 500.
+- Every JSON refusal here is the API's one error body, `{"detail": ..., "errors": {}}`
+  (`core/api_errors.py`).
 """
 
 from __future__ import annotations
@@ -37,14 +40,15 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.db import InterfaceError, OperationalError, connection, connections
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.urls import Resolver404, ResolverMatch, is_valid_path, resolve
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model, remove_www
 
+from core.api_errors import error_response
 from core.charsets import UTF8, shown, text_encoding
 from core.redis_client import fast_redis
 
@@ -88,6 +92,10 @@ class HubTenantMiddleware(TenantMainMiddleware):
             return super().process_request(request)
         except DATABASE_DOWN:
             return database_unavailable(request)
+        except Http404:
+            if request.path_info.startswith(JsonNotFoundUnderApi.PREFIX):
+                return error_response("No tenant at this address.", 404)  # DEBUG on or off
+            raise
 
     @staticmethod
     def hostname_from_request(request: HttpRequest) -> str:
@@ -118,7 +126,7 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     note_failed_webhook_answer(request)
     reason = "The hub's database is unreachable; send it again later."
     if request.path.startswith(JSON_PATH_PREFIXES):
-        response = JsonResponse({"detail": reason}, status=503)
+        response = error_response(reason, 503)
     else:
         response = HttpResponse(reason, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(DATABASE_DOWN_RETRY_SECONDS)
@@ -128,7 +136,7 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 def bad_request(request: HttpRequest, reason: str) -> HttpResponse:
     """JSON for programs (API, webhooks), the hub's 400 page naming the problem for people."""
     if request.path.startswith(JSON_PATH_PREFIXES):
-        return JsonResponse({"detail": reason}, status=400)
+        return error_response(reason, 400)
     return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))
 
 
@@ -139,7 +147,7 @@ def bad_request_view(request: HttpRequest, exception: Exception | None = None) -
     could not be read (the reason for the 400) raised again and the answer was a 500.
     """
     if request.path.startswith(JSON_PATH_PREFIXES):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        return error_response("Bad request.", 400)
     return HttpResponseBadRequest(loader.render_to_string("400.html"))
 
 
@@ -210,7 +218,9 @@ class RefuseBadCharsetMiddleware:
 
 class JsonNotFoundUnderApi:
     """Under `/api/`, a URL that resolves to no view is a JSON 404 (DEBUG on or off), naming the
-    URL with its trailing slash when that one exists; GET and HEAD are still redirected there."""
+    URL with its trailing slash when that one exists; GET and HEAD are still redirected there.
+    An exception no API view turned into an answer is the error body too (DEBUG's HTML page
+    would break every client), logged with its traceback."""
 
     PREFIX = "/api/"
 
@@ -229,7 +239,19 @@ class JsonNotFoundUnderApi:
             if request.method in ("GET", "HEAD"):
                 return self.get_response(request)  # CommonMiddleware's redirect, harmless here
             detail = f"Not found. Did you mean {shown(request.path, 200)}/ (with a trailing slash)?"
-        return JsonResponse({"detail": detail}, status=404)
+        return error_response(detail, 404)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path_info.startswith(self.PREFIX):
+            return None
+        if isinstance(exception, Http404):
+            return error_response("Not found.", 404)
+        if isinstance(exception, PermissionDenied):
+            return error_response("You do not have permission to perform this action.", 403)
+        if isinstance(exception, DATABASE_DOWN):
+            return database_unavailable(request)
+        logger.error("Internal error: %s %s", request.method, request.path, exc_info=exception)
+        return error_response("The hub failed to answer this request; it has been logged.", 500)
 
 
 class ConcurrencyLimitMiddleware:
@@ -244,7 +266,7 @@ class ConcurrencyLimitMiddleware:
         if not self.slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
             logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
             note_failed_webhook_answer(request)
-            response = JsonResponse({"detail": "The hub is busy; try again shortly."}, status=503)
+            response = error_response("The hub is busy; try again shortly.", 503)
             response["Retry-After"] = "5"
             return response
         try:

@@ -12,6 +12,9 @@ from operations.views import metrics
 
 # Never reads the body (Django's own 400 view re-checks CSRF and read a broken form again).
 handler400 = "core.middleware.bad_request_view"
+# Under /api/ every answer is JSON in the one error body, with DEBUG off too (core/api_errors.py).
+handler404 = "core.api_errors.not_found"
+handler500 = "core.api_errors.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_errors import ErrorSerializer, error_body
 from invoicing.models import Invoice
 from invoicing.services import generate_invoice
-from orders.intake.serializers import ProblemSerializer
 from orders.models import Order
 
 
@@ -36,15 +42,74 @@ class InvoiceSerializer(serializers.ModelSerializer):
                   "remaining_amount", "currency", "paid_at"]  # fmt: skip
 
 
-GeneratedSerializer = inline_serializer(
-    "GeneratedInvoice",
-    {
+def generated_fields() -> dict[str, serializers.Field]:
+    return {
         "order_id": serializers.IntegerField(),
-        "order_state": serializers.CharField(),
+        "order_state": serializers.ChoiceField(choices=Order.State.choices),
         "detail": serializers.CharField(help_text="What the ERP did or why it cannot yet."),
         "invoices": InvoiceSerializer(many=True),
+    }
+
+
+GeneratedSerializer = inline_serializer("GeneratedInvoice", generated_fields())
+NotYetSerializer = inline_serializer(
+    "InvoiceNotYet",
+    {
+        **generated_fields(),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            help_text="Empty: the order is fine, the ERP cannot invoice it yet.",
+        ),
     },
 )
+EXAMPLES = [
+    OpenApiExample(
+        "Invoiced",
+        response_only=True,
+        status_codes=["200"],
+        value={
+            "order_id": 17,
+            "order_state": "invoiced",
+            "detail": "ERP invoice 1000123.",
+            "invoices": [
+                {
+                    "erp_invoice_number": "1000123",
+                    "year": 2025,
+                    "invoice_date": "2025-03-04",
+                    "due_date": "2025-04-03",
+                    "amount": "44.48",
+                    "remaining_amount": "0.00",
+                    "currency": "USD",
+                    "paid_at": "2025-03-05T09:12:00Z",
+                }
+            ],
+        },
+    ),
+    OpenApiExample(
+        "Not in the ERP yet",
+        response_only=True,
+        status_codes=["409"],
+        value={
+            "order_id": 17,
+            "order_state": "routed",
+            "detail": "The order is not in the ERP yet.",
+            "invoices": [],
+            "errors": {},
+        },
+    ),
+    OpenApiExample(
+        "Not a Finance token",
+        response_only=True,
+        status_codes=["403"],
+        value={"detail": "You do not have permission to perform this action.", "errors": {}},
+    ),
+    OpenApiExample(
+        "No such order",
+        response_only=True,
+        status_codes=["404"],
+        value={"detail": "No such order.", "errors": {}},
+    ),
+]
 
 
 class OrderInvoiceView(APIView):
@@ -58,18 +123,21 @@ class OrderInvoiceView(APIView):
         "Needs a token of a user with the Finance role.",
         tags=["orders"],
         request=None,
+        examples=EXAMPLES,
         responses={
             200: OpenApiResponse(GeneratedSerializer, "The ERP invoiced or is invoicing."),
-            401: OpenApiResponse(ProblemSerializer, "Missing or invalid token."),
-            403: OpenApiResponse(ProblemSerializer, "The token's user may not invoice."),
-            404: OpenApiResponse(ProblemSerializer, "No such order."),
-            409: OpenApiResponse(GeneratedSerializer, "The ERP cannot invoice yet (its words)."),
+            403: OpenApiResponse(ErrorSerializer, "The token's user may not invoice."),
+            404: OpenApiResponse(ErrorSerializer, "No such order."),
+            409: OpenApiResponse(
+                NotYetSerializer,
+                "The ERP cannot invoice yet (its words); the error body with the order's state.",
+            ),
         },
     )
     def post(self, request: Request, pk: int, *args: Any, **kwargs: Any) -> Response:
         order = Order.objects.filter(pk=pk).first()
         if order is None:
-            return Response({"detail": "No such order."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("No such order.")
         outcome = generate_invoice(order, f"{request.user.get_username()} (API)")
         order.refresh_from_db(fields=["state"])
         invoices = order.invoices.order_by("year", "erp_invoice_number")
@@ -79,5 +147,6 @@ class OrderInvoiceView(APIView):
             "detail": outcome.message,
             "invoices": InvoiceSerializer(invoices, many=True).data,
         }
-        code = status.HTTP_200_OK if outcome.ok else status.HTTP_409_CONFLICT
-        return Response(body, status=code)
+        if outcome.ok:
+            return Response(body)
+        return Response(error_body(**body), status=status.HTTP_409_CONFLICT)

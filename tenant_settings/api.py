@@ -14,6 +14,8 @@ class WhoAmIView(APIView):
     """Lets an API client check its token: which tenant and user it acts as."""
 
     @extend_schema(
+        summary="Check the token",
+        tags=["token"],
         responses=inline_serializer(
             "WhoAmI",
             {
@@ -21,7 +23,7 @@ class WhoAmIView(APIView):
                 "user": serializers.CharField(),
                 "token": serializers.CharField(allow_null=True),
             },
-        )
+        ),
     )
     def get(self, request: Request) -> Response:
         token = request.auth

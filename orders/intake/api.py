@@ -21,23 +21,22 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api_errors import ErrorSerializer, error_body, error_paths, invalid_fields
 from core.parsers import SafeJSONParser
 from orders.changes.versions import OPEN
 from orders.intake.accept import IncomingOrder, accept_order, done_orders_policy
 from orders.intake.serializers import (
     OrderDetailSerializer,
     OrderInputSerializer,
+    OrderQuerySerializer,
     OrderSerializer,
     ProblemSerializer,
     SkippedOrderSerializer,
-    ValidationProblemSerializer,
-    error_paths,
 )
 from orders.models import Order
 from tenants.activity import record_activity
@@ -75,15 +74,13 @@ def manual_order_numbered(order_number: str) -> Order | None:
 
 
 def problem(detail: str, code: int, order: Order | None = None) -> Response:
-    body: dict[str, Any] = {"detail": detail}
-    if order is not None:
-        body.update(order_id=order.pk, order_number=order.order_number)
-    return Response(body, status=code)
+    extra = {} if order is None else {"order_id": order.pk, "order_number": order.order_number}
+    return Response(error_body(detail, **extra), status=code)
 
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": r"^[^\u0000]*$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -156,9 +153,49 @@ CONFLICT_EXAMPLE = OpenApiExample(
     status_codes=["409"],
     value={
         "detail": "Order B2B-10042 already exists (id 17).",
+        "errors": {},
         "order_id": 17,
         "order_number": "B2B-10042",
     },
+)
+KEY_REUSED_EXAMPLE = OpenApiExample(
+    "Idempotency key used for another body",
+    response_only=True,
+    status_codes=["422"],
+    value={
+        "detail": "Idempotency-Key 'key-1' was already used for order B2B-10042 (id 17) with a "
+        "different request body; use a new key for a new order.",
+        "errors": {},
+        "order_id": 17,
+        "order_number": "B2B-10042",
+    },
+)
+NO_ADD_EXAMPLE = OpenApiExample(
+    "Viewer token",
+    response_only=True,
+    status_codes=["403"],
+    value={"detail": "You do not have permission to perform this action.", "errors": {}},
+)
+BAD_FILTER_EXAMPLE = OpenApiExample(
+    "Unknown state",
+    response_only=True,
+    status_codes=["400"],
+    value={
+        "detail": "The request has 1 invalid field.",
+        "errors": {"state": [f"Use one of: {', '.join(Order.State.values)}."]},
+    },
+)
+PAST_THE_LAST_PAGE_EXAMPLE = OpenApiExample(
+    "Page past the last one",
+    response_only=True,
+    status_codes=["404"],
+    value={"detail": "Invalid page.", "errors": {}},
+)
+NO_SUCH_ORDER_EXAMPLE = OpenApiExample(
+    "No such order",
+    response_only=True,
+    status_codes=["404"],
+    value={"detail": "No Order matches the given query.", "errors": {}},
 )
 
 
@@ -166,10 +203,14 @@ CONFLICT_EXAMPLE = OpenApiExample(
     get=extend_schema(
         summary="List orders",
         tags=["orders"],
-        parameters=[
-            OpenApiParameter("state", enum=Order.State.values, description="Only this state."),
-            OpenApiParameter("order_number", description="Only this order number."),
-        ],
+        parameters=[OrderQuerySerializer],
+        responses={
+            200: OrderSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer, "A query parameter is invalid."),
+            404: OpenApiResponse(ErrorSerializer, "The page is past the last one."),
+            403: OpenApiResponse(ErrorSerializer, "The token's user may not read orders."),
+        },
+        examples=[BAD_FILTER_EXAMPLE, PAST_THE_LAST_PAGE_EXAMPLE, NO_ADD_EXAMPLE],
     ),
 )
 class OrderListCreateView(generics.ListCreateAPIView):
@@ -183,16 +224,19 @@ class OrderListCreateView(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Order]:
         return Order.objects.prefetch_related("lines")
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Query parameters are checked after the permission check, so a bad one never hides
+        a 403, and before any order is read."""
+        self.query = OrderQuerySerializer(data=request.query_params.dict())
+        self.query.is_valid(raise_exception=True)
+        return super().list(request, *args, **kwargs)
+
     def filter_queryset(self, orders: QuerySet[Order]) -> QuerySet[Order]:
-        """Filters applied after the permission check, so a bad filter never hides a 403."""
-        state = self.request.query_params.get("state")
-        if state:
-            if state not in Order.State.values:
-                raise ValidationError({"state": [f"Use one of: {', '.join(Order.State.values)}."]})
-            orders = orders.filter(state=state)
-        order_number = self.request.query_params.get("order_number")
-        if order_number:
-            orders = orders.filter(order_number=order_number)
+        wanted = self.query.validated_data
+        if "state" in wanted:
+            orders = orders.filter(state=wanted["state"])
+        if "order_number" in wanted:
+            orders = orders.filter(order_number=wanted["order_number"])
         return orders
 
     @extend_schema(
@@ -213,13 +257,19 @@ class OrderListCreateView(generics.ListCreateAPIView):
                 "fulfilled, cancelled or refunded where the tenant skips such orders: nothing "
                 "was created (`skipped: true`).",
             ),
-            400: OpenApiResponse(ValidationProblemSerializer, "Invalid order or JSON."),
-            401: OpenApiResponse(ProblemSerializer, "Missing or invalid token."),
-            403: OpenApiResponse(ProblemSerializer, "The token's user may not add orders."),
+            400: OpenApiResponse(ErrorSerializer, "Invalid order or JSON."),
+            403: OpenApiResponse(ErrorSerializer, "The token's user may not add orders."),
             409: OpenApiResponse(ProblemSerializer, "An order with this number exists."),
             422: OpenApiResponse(ProblemSerializer, "Idempotency key used for another body."),
         },
-        examples=[ORDER_EXAMPLE, VALIDATION_EXAMPLE, SKIPPED_EXAMPLE, CONFLICT_EXAMPLE],
+        examples=[
+            ORDER_EXAMPLE,
+            VALIDATION_EXAMPLE,
+            SKIPPED_EXAMPLE,
+            CONFLICT_EXAMPLE,
+            KEY_REUSED_EXAMPLE,
+            NO_ADD_EXAMPLE,
+        ],
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
@@ -233,9 +283,8 @@ class OrderListCreateView(generics.ListCreateAPIView):
         serializer = OrderInputSerializer(data=request.data)
         if not serializer.is_valid():
             errors = error_paths(serializer.errors)
-            noun = "field" if len(errors) == 1 else "fields"
             return Response(
-                {"detail": f"The order has {len(errors)} invalid {noun}.", "errors": errors},
+                error_body(invalid_fields(errors, "order"), errors),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         if taken := manual_order_numbered(serializer.validated_data["order_number"]):
@@ -320,7 +369,18 @@ class OrderListCreateView(generics.ListCreateAPIView):
         return f"{username} (token {prefix})" if prefix else username
 
 
-@extend_schema_view(get=extend_schema(summary="Show an order with its timeline", tags=["orders"]))
+@extend_schema_view(
+    get=extend_schema(
+        summary="Show an order with its timeline",
+        tags=["orders"],
+        responses={
+            200: OrderDetailSerializer,
+            403: OpenApiResponse(ErrorSerializer, "The token's user may not read orders."),
+            404: OpenApiResponse(ErrorSerializer, "No such order in this tenant."),
+        },
+        examples=[NO_SUCH_ORDER_EXAMPLE, NO_ADD_EXAMPLE],
+    )
+)
 class OrderDetailView(generics.RetrieveAPIView):
     """One order: its state, ERP order number, ShipStation order id and timeline."""
 

@@ -9,15 +9,17 @@ ShipStation (`orders.intake.accept`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import pycountry
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
+from core.api_errors import ErrorSerializer
+from core.api_errors import error_paths as error_paths  # CSV and manual entry read it here
+from core.api_fields import SPACE, StrictCharField, decimal_schema, whole_number_schema
 from orders.addresses import ShipTo, country_code
 from orders.changes.versions import DONE_LIFECYCLES, store_lifecycle
 from orders.intake.accept import IncomingLine, IncomingOrder
@@ -25,11 +27,12 @@ from orders.models import Order, OrderEvent, OrderLine
 
 MAX_LINES = 500
 MAX_STATUS_LENGTH = 50
-CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+CURRENCY_CODE = re.compile(r"\A[A-Za-z]{3}\Z")
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 
 
-def status_field(help_text: str) -> serializers.CharField:
-    return serializers.CharField(
+def status_field(help_text: str) -> StrictCharField:
+    return StrictCharField(
         max_length=MAX_STATUS_LENGTH,
         required=False,
         allow_blank=True,
@@ -38,16 +41,57 @@ def status_field(help_text: str) -> serializers.CharField:
     )
 
 
+def optional_text(max_length: int) -> StrictCharField:
+    return StrictCharField(max_length=max_length, required=False, allow_blank=True, default="")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": COUNTRY_CODES,
+        "description": "ISO 3166-1 alpha-2 code, e.g. US or DE (lower case is taken too).",
+    }
+)
+class CountryField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        # "" is the blank branch drf-spectacular adds; only spaces are taken as blank too.
+        "pattern": rf"^([{SPACE}]*[A-Za-z]{{3}}[{SPACE}]*|[{SPACE}]+)$",
+        "description": "ISO 4217 code, e.g. USD (lower case is taken too); empty: the tenant's.",
+    }
+)
+class CurrencyField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    whole_number_schema(digits=9, places=3, description="Units ordered, a whole number above 0.")
+)
+class QuantityField(serializers.DecimalField):
+    pass
+
+
+@extend_schema_field(
+    decimal_schema(whole_digits=10, places=4, description="Price of one unit, at least 0.")
+)
+class UnitPriceField(serializers.DecimalField):
+    pass
+
+
 class ShipToSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    company = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    street1 = serializers.CharField(max_length=200)
-    street2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code, e.g. US or DE.")
-    phone = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200)
+    company = optional_text(200)
+    street1 = StrictCharField(max_length=200)
+    street2 = optional_text(200)
+    city = StrictCharField(max_length=100)
+    state = optional_text(100)
+    postal_code = StrictCharField(max_length=20)
+    country = CountryField(help_text="ISO 3166-1 alpha-2 code, e.g. US or DE.")
+    phone = optional_text(50)
 
     def validate_country(self, value: str) -> str:
         code = country_code(value) if len(value.strip()) == 2 else None
@@ -59,10 +103,10 @@ class ShipToSerializer(serializers.Serializer):
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=128)
-    name = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3)
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0"))
+    sku = StrictCharField(max_length=128)
+    name = optional_text(300)
+    quantity = QuantityField(max_digits=12, decimal_places=3)
+    unit_price = UnitPriceField(max_digits=14, decimal_places=4, min_value=Decimal("0"))
 
     def validate_quantity(self, value: Decimal) -> Decimal:
         if value <= 0:
@@ -75,7 +119,7 @@ class OrderLineInputSerializer(serializers.Serializer):
 class OrderInputSerializer(serializers.Serializer):
     """An order placed by a person or a program, without a store behind it."""
 
-    order_number = serializers.CharField(
+    order_number = StrictCharField(
         max_length=100, help_text="Your order number; unique among API and CSV orders."
     )
     ordered_at = serializers.DateTimeField(
@@ -85,11 +129,13 @@ class OrderInputSerializer(serializers.Serializer):
         help_text="ISO 8601, e.g. 2025-03-01T14:30:00Z.",
     )
     email = serializers.EmailField(max_length=254)
-    currency = serializers.CharField(
+    currency = CurrencyField(
         required=False, allow_blank=True, default="", help_text="ISO 4217 code, e.g. USD."
     )
     ship_to = ShipToSerializer()
-    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = serializers.ListField(
+        child=OrderLineInputSerializer(), allow_empty=False, min_length=1, max_length=MAX_LINES
+    )
     store_status = status_field(
         "Optional: the order's status where it comes from. An order that arrives already "
         "cancelled, refunded or completed is never sent to the ERP or ShipStation: the tenant "
@@ -99,10 +145,10 @@ class OrderInputSerializer(serializers.Serializer):
     fulfillment_status = status_field("Optional: e.g. unfulfilled, partial, fulfilled.")
 
     def validate_currency(self, value: str) -> str:
-        code = value.strip().upper()
+        code = value.strip()
         if code and not CURRENCY_CODE.match(code):
             raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. USD.")
-        return code
+        return code.upper()
 
     def to_incoming(
         self, *, source: str, payload: dict[str, Any], idempotency_key: str | None = None
@@ -128,31 +174,6 @@ class OrderInputSerializer(serializers.Serializer):
         return store_lifecycle(
             data["store_status"], data["financial_status"], data["fulfillment_status"]
         )
-
-
-def error_paths(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as flat paths a person can read: {"lines[2].quantity": [...]}.
-
-    List items' errors come keyed by index (DRF's dict format) or as a list with {} for valid items.
-    """
-    if isinstance(detail, Mapping):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            if key == api_settings.NON_FIELD_ERRORS_KEY:
-                path = prefix or key
-            elif isinstance(key, int):
-                path = f"{prefix}[{key}]"
-            else:
-                path = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(error_paths(value, path))
-        return flat
-    if isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):
-        flat = {}
-        for index, item in enumerate(detail):
-            flat.update(error_paths(item, f"{prefix}[{index}]"))
-        return flat
-    messages = detail if isinstance(detail, list) else [detail]
-    return {prefix: [str(message) for message in messages]} if messages else {}
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -222,10 +243,9 @@ class OrderDetailSerializer(OrderSerializer):
         read_only_fields = fields
 
 
-class ProblemSerializer(serializers.Serializer):
+class ProblemSerializer(ErrorSerializer):
     """Why a request was refused, naming the order it collided with when there is one."""
 
-    detail = serializers.CharField()
     order_id = serializers.IntegerField(required=False)
     order_number = serializers.CharField(required=False)
 
@@ -241,9 +261,23 @@ class SkippedOrderSerializer(serializers.Serializer):
     )
 
 
-class ValidationProblemSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text='Messages by field path, e.g. "lines[2].quantity" (lines count from 0).',
+class OrderQuerySerializer(serializers.Serializer):
+    """The list's query parameters, checked before the orders are read (400 naming each)."""
+
+    state = serializers.ChoiceField(
+        choices=Order.State.choices,
+        required=False,
+        help_text="Only orders in this state.",
+        error_messages={"invalid_choice": f"Use one of: {', '.join(Order.State.values)}."},
+    )
+    order_number = StrictCharField(
+        max_length=100, required=False, help_text="Only the order with this number."
+    )
+    page = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Page number, from 1. A page past the last one is a 404.",
+    )
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, help_text="Orders per page (50 unless given)."
     )

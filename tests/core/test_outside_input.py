@@ -38,7 +38,8 @@ def test_an_order_with_a_field_nested_500_deep_is_a_json_400(acme_api, caplog):
         response = acme_api.post(ORDERS, None, raw=json.dumps(body))
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "JSON parse error - the document is nested too deeply (more than 64 levels)."
+        "detail": "JSON parse error - the document is nested too deeply (more than 64 levels).",
+        "errors": {},
     }
     assert "nested deeper than 64 levels" in caplog.text
     with schema_context("acme"):
@@ -55,7 +56,10 @@ def test_a_20_mib_order_body_is_a_json_413(acme_api):
     response = acme_api.post(ORDERS, None, raw=raw)
     assert response.status_code == 413
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "The request body is larger than 1048576 bytes."}
+    assert response.json() == {
+        "detail": "The request body is larger than 1048576 bytes.",
+        "errors": {},
+    }
 
 
 def test_a_nul_in_an_api_query_parameter_is_a_json_400(acme_api):
@@ -66,7 +70,8 @@ def test_a_nul_in_an_api_query_parameter_is_a_json_400(acme_api):
     )
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "A NUL character (\\u0000) is not allowed in the query parameter 'order_number'."
+        "detail": "A NUL character (\\u0000) is not allowed in the query parameter 'order_number'.",
+        "errors": {},
     }
 
 
@@ -74,7 +79,8 @@ def test_a_nul_in_the_idempotency_key_is_a_json_400(acme_api):
     response = acme_api.post(ORDERS, order_body(order_number="NUL-KEY"), key="a\x00b")
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "A NUL character (\\u0000) is not allowed in the Idempotency-Key header."
+        "detail": "A NUL character (\\u0000) is not allowed in the Idempotency-Key header.",
+        "errors": {},
     }
     with schema_context("acme"):
         assert not Order.objects.filter(order_number="NUL-KEY").exists()
@@ -134,7 +140,8 @@ def test_200_bad_tokens_write_one_audit_row_and_are_throttled(acme, settings):
     )
     assert throttled.json() == {
         "detail": "Too many failed API token attempts from this address (more than 20 in "
-        "300 s). Expected available in 300 seconds."
+        "300 s). Expected available in 300 seconds.",
+        "errors": {},
     }
     assert throttled["Retry-After"] == "300"
     with schema_context("acme"):

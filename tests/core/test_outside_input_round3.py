@@ -111,7 +111,8 @@ def test_an_order_body_in_an_unsupported_charset_is_a_json_415(acme_api, debug, 
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
         "detail": f"Unsupported charset '{charset}' in the Content-Type header; "
-        "send the JSON as UTF-8."
+        "send the JSON as UTF-8.",
+        "errors": {},
     }
 
 
@@ -302,7 +303,8 @@ def test_an_unsafe_method_on_an_api_url_without_its_slash_is_a_json_404(
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {
-        "detail": f"Not found. Did you mean {path}/ (with a trailing slash)?"
+        "detail": f"Not found. Did you mean {path}/ (with a trailing slash)?",
+        "errors": {},
     }
 
 
@@ -310,7 +312,7 @@ def test_an_unsafe_method_on_an_api_url_without_its_slash_is_a_json_404(
 def test_an_unknown_api_url_is_a_json_404(acme_api, debug, path):
     response = acme_api.client.get(path, HTTP_HOST="acme.localhost", **acme_api.headers)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "errors": {}}
 
 
 def test_a_get_on_an_api_url_without_its_slash_is_still_redirected(acme_api, debug):
