@@ -62,6 +62,13 @@ class InboxItem(WorkItem):
     processed_at = models.DateTimeField(null=True, blank=True)
     # Due items are found through (state, received_at): no index of its own on the inbox.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    personal_data_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the body was cut to the order's ids and a digest of what arrived "
+        "(`inbox.minimise`); from then on a replay fetches the order from the store again.",
+    )
 
     class Meta:
         """Every webhook is one insert, so the inbox keeps only the indexes its readers need.
@@ -70,6 +77,9 @@ class InboxItem(WorkItem):
         the sweeper, the metrics and health figures, the needs-attention counts. received_at:
         the admin list, newest first. (store, entity_id): an order's store deliveries and the
         store's protected delete. tenant: only ShipStation rows carry one, so only they pay.
+        Store-order bodies still whole after their work (ignored, or done before bodies were
+        cut): the retention job's question; a done item's body is cut as it moves, so it never
+        enters.
         """
 
         ordering = ["-received_at"]
@@ -80,6 +90,15 @@ class InboxItem(WorkItem):
             models.Index(fields=["store", "entity_id"], name="inbox_store_entity"),
             models.Index(
                 fields=["tenant"], name="inbox_tenant", condition=models.Q(tenant__isnull=False)
+            ),
+            models.Index(
+                fields=["received_at"],
+                name="inbox_personal_data_kept",
+                condition=models.Q(
+                    entity="order",
+                    state__in=["done", "ignored"],
+                    personal_data_removed_at__isnull=True,
+                ),
             ),
         ]
         permissions = [("retry_inboxitem", "Can retry an inbox item")]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
 
 from django.utils import timezone
 
 from core import work
 from core.models import WorkAttempt
+from core.redaction import redact
+from inbox.minimise import minimised_fields
 from inbox.models import InboxItem
 from tenants.activity import record_activity
 
@@ -82,14 +85,19 @@ def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:
     for entity, owned in by_entity.items():
         handled.update(_handlers[entity](owned))
     now = timezone.now()
+    by_pk = {item.pk: item for item in items}
     return {
-        pk: result
-        if isinstance(result, Exception)
-        else work.Done(
-            InboxItem.State.DONE if result else InboxItem.State.IGNORED, {"processed_at": now}
-        )
+        pk: result if isinstance(result, Exception) else _done(by_pk[pk], result, now)
         for pk, result in handled.items()
     }
+
+
+def _done(item: InboxItem, created: bool, now: datetime) -> work.Done:
+    """Done or ignored; a done store order's body keeps only its ids from now on (every
+    tenant part is accepted and holds its own copy: `inbox.minimise`)."""
+    if not created:
+        return work.Done(InboxItem.State.IGNORED, {"processed_at": now})
+    return work.Done(InboxItem.State.DONE, {"processed_at": now, **minimised_fields(item, now)})
 
 
 def _audit_parking(item: InboxItem, change: work.Change) -> None:
@@ -100,5 +108,7 @@ def _audit_parking(item: InboxItem, change: work.Change) -> None:
         actor="worker",
         obj=item,
         outcome="failure",
-        message=f"{change.message} — {change.hint}" if change.hint else change.message,
+        # The activity log is append-only: an upstream's words quoting a shopper are redacted
+        # before they are written, since retention cannot scrub them later.
+        message=redact(f"{change.message} — {change.hint}" if change.hint else change.message),
     )

@@ -40,7 +40,11 @@ class Difference:
 
 def note_store_version(order: Order, payload: dict[str, Any], *, seen: str) -> list[OrderChange]:
     """Record how `payload` (the store's new version of this order part) differs from the
-    version kept; returns the changes recorded (none for a repeat)."""
+    version kept; returns the changes recorded (none for a repeat, none for an order whose
+    personal data was removed: it keeps no store version, and a late version would bring the
+    shopper back)."""
+    if order.personal_data_removed_at is not None:
+        return []  # done long ago and stripped of its payload: no version to compare with
     new = version_of_payload(payload)
     if new is None or not _differs(version_of_payload(order.payload), new):
         return []
