@@ -308,6 +308,16 @@ def allocate(amount: Decimal, weights: Sequence[Decimal], unit: Decimal = CENT) 
 # --- What goes out -----------------------------------------------------------------------------
 
 
+PRICE_UNIT = Decimal("0.0001")
+"""Unit prices are kept, and sent to the ERP and ShipStation, with 4 decimals."""
+
+
+def unit_price_of(line_total: Decimal, quantity: Decimal) -> Decimal:
+    """A line's unit price from its total (price × quantity, as Amazon's item-price), to the
+    4 decimals prices are kept with (10.00 for 3 is 3.3333 each)."""
+    return rounded(line_total / quantity, PRICE_UNIT)
+
+
 def net_unit_price(
     unit_price: Decimal, quantity: Decimal, tax: Decimal | None, prices_include_tax: bool | None
 ) -> Decimal:

@@ -32,6 +32,8 @@ already decided for the others stands.
 from __future__ import annotations
 
 import contextlib
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -96,28 +98,65 @@ def customer_order_ref(order: Order) -> str:
     return keys.erp_order_reference(order.pk)
 
 
+def bound_items(skus: Iterable[str]) -> dict[str, set[str]]:
+    """Each SKU's ERP items by the tenant's catalog bindings in any of its stores: what an order
+    from no store (a file, the API, typed in) is sold as. One query."""
+    found: dict[str, set[str]] = defaultdict(set)
+    wanted = set(skus)
+    if wanted:
+        rows = ItemBinding.objects.filter(sku__in=wanted).values_list("sku", "erp_item_number")
+        for sku, item in rows.distinct():
+            found[sku].add(item)
+    return found
+
+
 def erp_item_numbers(orders: list[Order], settings: ConnectionSettings) -> dict[int, Any]:
     """SKU → ERP item per order (the catalog binding, else the SKU itself if allowed), or the
-    error naming the SKUs that have none. One query for all the orders."""
-    wanted = {(order.store_id, line.sku) for order in orders for line in order.lines.all()}
-    bound: dict[tuple, str] = {}
+    error naming the SKUs that have none. A store's order takes its store's bindings; an order
+    from no store takes the binding of any store, and is refused when two stores bind a SKU to
+    different ERP items (the hub never guesses between them). Two queries for all the orders."""
+    wanted = {
+        (order.store_id, line.sku)
+        for order in orders
+        if order.store_id is not None
+        for line in order.lines.all()
+    }
+    by_store: dict[tuple, set[str]] = {}
     if wanted:
         rows = ItemBinding.objects.filter(
             store_id__in={store for store, _ in wanted}, sku__in={sku for _, sku in wanted}
         ).values_list("store_id", "sku", "erp_item_number")
-        bound = {(store, sku): item for store, sku, item in rows}
+        by_store = {(store, sku): {item} for store, sku, item in rows}
+    anywhere = bound_items(
+        line.sku for order in orders if order.store_id is None for line in order.lines.all()
+    )
     found: dict[int, Any] = {}
     for order in orders:
         skus = {line.sku for line in order.lines.all()}
-        missing = sorted(sku for sku in skus if (order.store_id, sku) not in bound)
-        if missing and not settings.sku_is_erp_item:
-            found[order.pk] = PermanentError(
-                f"No ERP item for SKU(s) {', '.join(missing)}",
-                hint="Bind the SKU(s) to ERP items in Catalog › Item bindings, then retry.",
-            )
+        if order.store_id is None:
+            items = {sku: anywhere.get(sku, set()) for sku in skus}
         else:
-            found[order.pk] = {sku: bound.get((order.store_id, sku), sku) for sku in skus}
+            items = {sku: by_store.get((order.store_id, sku), set()) for sku in skus}
+        found[order.pk] = _items_or_error(items, settings)
     return found
+
+
+def _items_or_error(items: dict[str, set[str]], settings: ConnectionSettings) -> Any:
+    ambiguous = sorted(sku for sku, bound in items.items() if len(bound) > 1)
+    if ambiguous:
+        named = "; ".join(f"{sku} ({', '.join(sorted(items[sku]))})" for sku in ambiguous)
+        return PermanentError(
+            f"SKU(s) bound to different ERP items in the tenant's stores: {named}",
+            hint="The order came from no store, so no store's binding decides: bind each SKU to "
+            "the same ERP item in every store (Catalog › Item bindings), then retry.",
+        )
+    missing = sorted(sku for sku, bound in items.items() if not bound)
+    if missing and not settings.sku_is_erp_item:
+        return PermanentError(
+            f"No ERP item for SKU(s) {', '.join(missing)}",
+            hint="Bind the SKU(s) to ERP items in Catalog › Item bindings, then retry.",
+        )
+    return {sku: next(iter(bound)) if bound else sku for sku, bound in items.items()}
 
 
 ErpResult = ErpOrderRef | Exception

@@ -3,13 +3,16 @@
 Upload CSV (order list) keeps the file and opens its preview: the file's first rows and, for
 each field of an order, the column the hub suggests (saved mapping, known export or a guess). A
 workbook (.xlsx) is read by a worker first; its preview page waits for it, then shows the rows
-the worker kept. An upload past the size limit is never stored whole (`BoundedUpload`).
+the worker kept. Etsy's two files may be uploaded together and are joined into one. An upload
+past the size limit is never stored whole (`BoundedUpload`).
 The person corrects it, may save it under a name, names the sales channel the file came from
 (one of the tenant's, or a new one), chooses what becomes of orders already done (kept as
 history only, or skipped), how dates such as 03/04/2025 are read, and whether one bad order
 stops the whole file, and imports. The preview counts the orders (new, already in the hub,
 already done, refused for small files), says how dates were read, how orders without an e-mail
-or without shipping are handled, and lists SKUs the catalog does not know; Import stays
+or without shipping are handled, which lines got their SKU by name, and lists SKUs the catalog
+does not know, filling in what the ERP says of them when a worker has asked it (the page polls
+the status and replaces that part alone, keeping what the person chose); Import stays
 disabled, with the reason, while a required field has no column. Small files are imported
 while the person waits; large ones by a worker, followed on the import's page, which polls a
 small JSON status. The result counts the orders imported, refused and skipped as known; the
@@ -36,6 +39,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from core.admin import WORK_FIELDS, ReadOnlyAdmin, WorkItemAdminMixin
 from core.admin_sites import tenant_admin
 from core.spreadsheets import csv_bytes
+from orders.files.erp_check import erp_answers, is_checking
 from orders.files.importing import (
     CONFIRMABLE,
     DEFAULT_CHANNEL,
@@ -68,6 +72,7 @@ from orders.files.mapping import (
     is_required,
     mark_used,
     save_mapping,
+    without_lines,
 )
 from orders.files.reading import Limits, UnreadableFile, column_letter, too_large_file
 from orders.files.values import DATE_ORDERS, DAY_FIRST, MONTH_FIRST
@@ -90,6 +95,7 @@ TEMPLATE_EXAMPLE = [
 ]  # fmt: skip
 """The template's example order (two lines), by field; its columns are `FIELDS`'."""
 NEW_CHANNEL = "new"
+UNKNOWN_ORDERS_SHOWN = 100
 CHANNEL_OF_EXPORT = {"Shopify orders export": "Shopify", "ShipStation order export": "ShipStation"}
 """The name offered for a new channel, by the export recognised."""
 
@@ -129,6 +135,13 @@ class CsvUploadForm(forms.Form):
         label="Order file",
         help_text="CSV (comma, semicolon or tab separated, UTF-8) or an Excel workbook (.xlsx), "
         "with a header row.",
+    )
+    second_file = forms.FileField(
+        label="Second file (Etsy)",
+        required=False,
+        help_text="Etsy exports an order in two CSV files: upload EtsySoldOrders and "
+        "EtsySoldOrderItems together (either in either field). They are joined on Order ID: "
+        "the items file gives the lines, the orders file the buyer, ship-to and totals.",
     )
 
 
@@ -262,9 +275,18 @@ class MappingForm(forms.Form):
         return [(field, self[_field_key(field)]) for field in FIELDS]
 
     def requirements(self) -> dict:
-        """Which selects must have a column, for the page to disable Import until they do."""
+        """Which selects must have a column, for the page to disable Import until they do (a
+        third id: the select whose column makes the field unnecessary)."""
         return {
-            "required": [[self[_field_key(f)].id_for_label, f.label] for f in FIELDS if f.required],
+            "required": [
+                [
+                    self[_field_key(f)].id_for_label,
+                    f.label,
+                    self[_field_key(FIELDS_BY_PATH[f.unless])].id_for_label if f.unless else "",
+                ]
+                for f in FIELDS
+                if f.required
+            ],
             "for_shipping": [
                 [self[_field_key(f)].id_for_label, f.label] for f in FIELDS if f.for_shipping
             ],
@@ -342,8 +364,15 @@ class CsvUploadMixin:
         elif request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             data = upload.read(limits.file_bytes + 1)
+            other = form.cleaned_data.get("second_file")
             try:
-                kept = receive_file(data, file_name=upload.name, actor=request.user.get_username())
+                kept = receive_file(
+                    data,
+                    file_name=upload.name,
+                    actor=request.user.get_username(),
+                    second=other.read(limits.file_bytes + 1) if other else None,
+                    second_name=other.name if other else "",
+                )
             except UnreadableFile as error:
                 errors = [f"row {error.row}: {error.message}" if error.row else error.message]
                 self._refused(request, upload.name)
@@ -406,6 +435,7 @@ class CsvUploadMixin:
             fates=FATES,
             requirements=form.requirements(),
             missing=[f.label for f in _missing(upload.mapping)],
+            without_lines=without_lines(header, upload.mapping),
             bad_rows_url=self._url("csv_bad_rows", upload.pk) if upload.problem_rows else "",
             right_now=upload.rows <= sync_rows(),
             import_page=self._import_page(upload),
@@ -439,7 +469,13 @@ class CsvUploadMixin:
         found: Inspection | None = inspect_upload(upload, options, check=upload.rows <= sync_rows())
         if found is None:
             return {"inspection": None, "arrivals": None, "arrivals_text": ""}
+        erp = erp_answers(upload, [sku for sku, _ in found.unknown_skus])
+        unknown = erp.unknown_by_order(found.unknown_skus)
         return {
+            "erp": erp,
+            "erp_unknown": unknown[:UNKNOWN_ORDERS_SHOWN],
+            "erp_unknown_orders": len(unknown),
+            "status_url": self._url("csv_status", upload.pk),
             "inspection": found,
             "arrivals": found.arrivals,
             "arrivals_text": found.arrivals.preview(policy),
@@ -513,7 +549,8 @@ class CsvUploadMixin:
     def csv_status_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """How far the import is, for its page to poll."""
         self._check_may_see_imports(request)
-        return JsonResponse(status(get_object_or_404(CsvImport, pk=pk)))
+        upload = get_object_or_404(CsvImport, pk=pk)
+        return JsonResponse({**status(upload), "erp_checking": is_checking(upload)})
 
     def csv_bad_rows_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The rows of the orders that had a problem, with the problem, to fix and upload."""

@@ -13,9 +13,11 @@ A cell the import would store must not hold a control character (a NUL cannot ev
 such a cell is a problem of its row like any other, named by row and column.
 
 What the file may leave out: an e-mail (the tenant's customer policy finds the ERP customer;
-`buyer_key` tells the buyers apart), and the ship-to of an order whose lines all say they need
-no shipping (a Requires Shipping column). A line without a SKU refuses its order, naming the
-line.
+`buyer_key` tells the buyers apart), the ship-to of an order whose lines all say they need
+no shipping (a Requires Shipping column), and a line's SKU when the line's name (and variant)
+is the name of exactly one SKU of the tenant's catalog (`CatalogNames`); otherwise a line
+without a SKU refuses its order, naming the line. A line's unit price may be worked out from
+its total (price × quantity, as Amazon writes it).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from orders.files.mapping import (
     Field,
     Mapping,
     is_required,
+    without_lines,
 )
 from orders.files.reading import CONTROL_OR_BREAK, Row, control_character, describe_character
 from orders.files.values import (
@@ -55,13 +58,14 @@ from orders.files.values import (
 from orders.intake.accept import HISTORY, IncomingLine, IncomingOrder
 from orders.intake.serializers import OrderInputSerializer, ShipToSerializer, error_paths
 from orders.models import Order
-from orders.money import StoreLine, StoreTotals, read_store_money, split_money
+from orders.money import StoreLine, StoreTotals, read_store_money, split_money, unit_price_of
 
 MONEY_LIMIT = Decimal("1e12")
 CENT = Decimal("0.01")
 PROGRESS_EVERY = 500
 TEXT_MARKED = ("order_number", "ship_to.postal_code", "ship_to.phone", "lines.sku")
 """Fields Excel users keep as text with a leading apostrophe or ="…" (leading zeros)."""
+LINE_PRICES = ("lines.unit_price", "lines.line_total")
 SHIP_TO_BLANK = ("This field is required.", "This field may not be blank.")
 SHIP_TO_FIELDS = ("name", "company", "street1", "street2", "city", "state", "postal_code",
                   "country", "phone")  # fmt: skip
@@ -120,6 +124,10 @@ class DraftOrder:
     unreadable: bool = False
     """A row of it cannot be read (a control character, too many values): it is refused
     without being checked further, so that row's text never reaches another message."""
+    named_skus: list[tuple[int, str, str]] = field(default_factory=list)
+    """Lines without a SKU that got one by their name: (row, name, SKU)."""
+    name_fits: dict[int, list[str]] = field(default_factory=dict)
+    """Lines without a SKU whose name fits several SKUs of the catalog, by line index."""
 
     def value(self, path: str) -> str:
         cell = self.fields.get(FIELDS_BY_PATH[path])
@@ -191,7 +199,8 @@ class FileLayout:
 
 
 def mapping_problems(header: list[str], mapping: Mapping) -> list[Problem]:
-    """A mapping that cannot be used with this file: unknown fields, missing required ones."""
+    """A mapping that cannot be used with this file: unknown fields, missing required ones (and,
+    for an export that holds no order lines, why and what to export instead)."""
     problems = [
         Problem(0, "", f"'{path}' is not a field of an order.")
         for path in mapping
@@ -205,6 +214,9 @@ def mapping_problems(header: list[str], mapping: Mapping) -> list[Problem]:
     missing = [f.label for f in FIELDS if is_required(f, mapping) and f.path not in mapping]
     if missing:
         problems.append(Problem(0, "", f"No column chosen for: {', '.join(missing)}."))
+        reason = without_lines(header, mapping)
+        if reason:
+            problems.append(Problem(0, "", reason))
     return problems
 
 
@@ -309,9 +321,11 @@ class ColumnReading:
             for path in ORDER_MONEY
             if path in layout.mapping and decimal_comma_column(d.value(path) for d in drafts)
         }
-        price = FIELDS_BY_PATH["lines.unit_price"]
-        if decimal_comma_column(values.get(price, "") for d in drafts for _, values in d.lines):
-            commas.add(price.path)
+        for path in LINE_PRICES:
+            price = FIELDS_BY_PATH[path]
+            lines = (values.get(price, "") for d in drafts for _, values in d.lines)
+            if path in layout.mapping and decimal_comma_column(lines):
+                commas.add(path)
         return cls(dates, frozenset(commas))
 
     def amount(self, path: str, text: str) -> Decimal | None:
@@ -361,6 +375,35 @@ class NoShippingOrderSerializer(FileOrderSerializer):
     ship_to = NoShippingShipTo(required=False, default=dict)
 
 
+def name_key(text: str) -> str:
+    """A name as the catalog is searched for it: case and spaces aside."""
+    return "".join(text.split()).lower()
+
+
+def name_keys(name: str, variant: str = "") -> tuple[str, ...]:
+    """The names a line may have in the catalog: its own, or with its variant as platforms join
+    them ("Mug - Large", "Mug (Large)")."""
+    if not variant.strip():
+        return (name_key(name),)
+    forms = (f"{name} - {variant}", f"{name} ({variant})", f"{name} {variant}")
+    return tuple(dict.fromkeys(name_key(form) for form in forms))
+
+
+def unnamed_lines(drafts: list[DraftOrder]) -> set[str]:
+    """The name keys of every line without a SKU (that has a name): what the catalog is asked."""
+    sku, name, variant = (FIELDS_BY_PATH[p] for p in ("lines.sku", "lines.name", "lines.variant"))
+    keys: set[str] = set()
+    for draft in drafts:
+        for _, values in draft.lines:
+            if not strip_text_marker(values.get(sku, "")).strip() and values.get(name, "").strip():
+                keys.update(name_keys(values[name], values.get(variant, "")))
+    return keys
+
+
+CatalogNames = dict[str, set[str]]
+"""Name key → the catalog SKUs sold under that name."""
+
+
 @dataclass
 class OrderRules:
     """One serializer per kind of order checks every order of a file (`run_validation`), so
@@ -369,6 +412,7 @@ class OrderRules:
     reading: ColumnReading
     layout: FileLayout
     default_channel: str
+    names: CatalogNames = field(default_factory=dict)
     shipping: FileOrderSerializer = field(default_factory=FileOrderSerializer)
     no_shipping: NoShippingOrderSerializer = field(default_factory=NoShippingOrderSerializer)
 
@@ -379,6 +423,7 @@ class OrderRules:
         payload["ordered_at"] = self._ordered_at(draft)
         money = self._money(draft)
         self._read_lines(payload)
+        self._skus_by_name(draft, payload)
         if payload["ship_to"].get("country"):
             payload["ship_to"]["country"] = (
                 country_code(payload["ship_to"]["country"]) or payload["ship_to"]["country"]
@@ -448,19 +493,50 @@ class OrderRules:
 
     def _read_lines(self, payload: dict[str, Any]) -> None:
         """Prices and quantities as written ($9.99, 1,000) in the API's plain form; a value
-        that is no number is left as it is, for the API's rules to name."""
+        that is no number is left as it is, for the API's rules to name. Without a unit price,
+        it is the line's total divided by its quantity."""
         for line in payload["lines"]:
             for name, path in (("unit_price", "lines.unit_price"), ("quantity", "")):
                 text = line.get(name)
                 if text:
                     number = self.reading.amount(path, text)
                     line[name] = text if number is None else str(number)
+            total = line.get("line_total", "")
+            if total and "unit_price" not in line:
+                line["unit_price"] = self._unit_price(total, line.get("quantity", ""))
+
+    def _unit_price(self, total: str, quantity: str) -> str:
+        """The unit price of a line total, or the total as written when it cannot be divided
+        (the API's rules then name it)."""
+        amount = money_amount(self.reading.amount("lines.line_total", total))
+        count = read_number(quantity) if quantity else None
+        if amount is None or count is None or not count.is_finite() or count <= 0:
+            return total
+        return str(unit_price_of(amount, count))
+
+    def _skus_by_name(self, draft: DraftOrder, payload: dict[str, Any]) -> None:
+        """A line without a SKU takes the one catalog SKU its name (and variant) is sold
+        under; a name that fits several is noted for the line's problem."""
+        for index, line in enumerate(payload["lines"]):
+            name = (line.get("name") or "").strip()
+            if (line.get("sku") or "").strip() or not name:
+                continue
+            keys = name_keys(name, line.get("variant") or "")
+            fits = sorted({sku for key in keys for sku in self.names.get(key, ())})
+            if len(fits) == 1:
+                line["sku"] = fits[0]
+                draft.named_skus.append((draft.lines[index][0], name, fits[0]))
+            elif fits:
+                draft.name_fits[index] = fits
 
     def _trace(self, draft: DraftOrder, invalid: ValidationError) -> None:
-        """The API's errors on the order, each traced to its row and column."""
+        """The API's errors on the order, each traced to its row and column (a unit price
+        worked out from the line total to the total's column)."""
         for path, messages in error_paths(invalid.detail).items():
             row, column = locate(draft, path)
             name = self.layout.name(column)
+            if not name and path.endswith(".unit_price"):
+                name = self.layout.name_of("lines.line_total")
             for message in messages:
                 draft.problems.append(Problem(row, name, self._explained(draft, path, message)))
 
@@ -473,6 +549,12 @@ class OrderRules:
             _, values = draft.lines[index]
             named = values.get(FIELDS_BY_PATH["lines.name"], "")
             what = f" ({named})" if named else ""
+            fits = draft.name_fits.get(index)
+            if fits:
+                return (
+                    f"Line {index + 1}{what} has no SKU, and its name fits several SKUs of the "
+                    f"catalog ({', '.join(fits)}): enter the SKU of the item it sells."
+                )
             return (
                 f"Line {index + 1}{what} has no SKU: enter the SKU of the item it sells, or "
                 "remove the row if it is not an item (a tip, a gift card)."

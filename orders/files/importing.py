@@ -28,19 +28,23 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F, Func, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog.models import ItemBinding
 from core import work
 from core.spreadsheets import csv_bytes
 from orders.changes.versions import CANCELLED, FULFILLED, OPEN, REFUNDED
+from orders.erp.batch_orders import bound_items
 from orders.files.checking import (
+    CatalogNames,
     ColumnReading,
     DraftOrder,
     FileLayout,
@@ -52,7 +56,9 @@ from orders.files.checking import (
     group_rows,
     incoming_order,
     mapping_problems,
+    unnamed_lines,
 )
+from orders.files.joining import NOT_A_PAIR, join_files
 from orders.files.mapping import FIELDS_BY_PATH, Mapping, missing_required, suggest
 from orders.files.reading import (
     CONTROL_OR_BREAK,
@@ -73,7 +79,7 @@ from orders.intake.accept import (
     accept_new_orders,
     done_orders_policy,
 )
-from orders.models import CsvImport, Order, SalesChannel
+from orders.models import CsvImport, Order, OrderLine, SalesChannel
 from tenant_settings.models import ConnectionSettings
 from tenants.activity import record_activity
 
@@ -86,7 +92,6 @@ DEFAULT_CHANNEL = "Order files"
 """The sales channel of files whose upload names none (and of files imported before channels)."""
 RACE_RETRIES = 3
 """Times an import is written again when other imports created some of its orders meanwhile."""
-UNKNOWN_SKUS_SHOWN = 50
 
 
 FATES = {HISTORY: "kept as history only (never sent)", SKIP: "skipped (not imported)"}
@@ -287,8 +292,28 @@ def plan_import(
     mark_known(drafts, channels, options.channel)
     reading = ColumnReading.of(drafts, layout, options.date_order)
     if check:
-        check_orders(drafts, OrderRules(reading, layout, options.channel), progress=progress)
+        rules = OrderRules(reading, layout, options.channel, catalog_names(unnamed_lines(drafts)))
+        check_orders(drafts, rules, progress=progress)
     return Plan(drafts, [], loose, reading, channels, options)
+
+
+def catalog_names(keys: set[str]) -> CatalogNames:
+    """Name key → the SKUs of the tenant's catalog sold under that name: the names the lines of
+    its orders carried for SKUs bound in Catalog › Item bindings (a binding keeps no name of
+    its own). One query, made only for files with lines without a SKU."""
+    if not keys:
+        return {}
+    spaceless = Func(F("name"), Value(r"\s+"), Value(""), Value("g"), function="regexp_replace")
+    rows = (
+        OrderLine.objects.annotate(name_key=Lower(spaceless))
+        .filter(name_key__in=keys, sku__in=ItemBinding.objects.values("sku"))
+        .values_list("name_key", "sku")
+        .distinct()
+    )
+    found: CatalogNames = defaultdict(set)
+    for key, sku in rows:
+        found[key].add(sku)
+    return found
 
 
 def mark_known(drafts: list[DraftOrder], channels: Channels, default_channel: str) -> int:
@@ -377,30 +402,27 @@ def write_orders(
     actor: str,
     progress: Progress | None,
 ) -> list[Order]:
-    """The orders, their lines and events in a few bulk INSERTs (intake's), then their sales
-    channel and whether they need shipping in one UPDATE per kind: the unique order per channel
-    and number is checked then, in the same transaction."""
-    incomings = [draft.incoming for draft in drafts if draft.incoming is not None]
+    """The orders, their lines and events in a few bulk INSERTs (intake's), each with its sales
+    channel and whether it needs shipping: the unique order per channel and number is checked
+    by those INSERTs, in the same transaction."""
+    incomings = [
+        replace(
+            draft.incoming,
+            sales_channel_id=channels.get_or_create(draft.channel or default_channel).pk,
+            needs_shipping=draft.needs_shipping,
+        )
+        for draft in drafts
+        if draft.incoming is not None
+    ]
     if progress:
         progress("writing orders", 0, len(incomings))
-    orders = accept_new_orders(
+    return accept_new_orders(
         incomings,
         actor=actor,
         progress=(lambda done: progress("writing orders", done, len(incomings)))
         if progress
         else None,
     )
-    by_channel: dict[int, list[int]] = defaultdict(list)
-    no_shipping = []
-    for order, draft in zip(orders, drafts, strict=True):
-        by_channel[channels.get_or_create(draft.channel or default_channel).pk].append(order.pk)
-        if not draft.needs_shipping:
-            no_shipping.append(order.pk)
-    for channel_id, ids in by_channel.items():
-        Order.objects.filter(pk__in=ids).update(sales_channel_id=channel_id)
-    if no_shipping:
-        Order.objects.filter(pk__in=no_shipping).update(needs_shipping=False)
-    return orders
 
 
 # What the preview says before anything is imported
@@ -424,6 +446,11 @@ class Inspection:
     unknown_skus: tuple[tuple[str, tuple[str, ...]], ...]
     """SKUs no catalog binding knows, with the orders that have them."""
     problems: tuple[Problem, ...] = ()
+    skus_by_name: tuple[tuple[str, str, str], ...] = ()
+    """Lines without a SKU that got one by their name: (order, name, SKU)."""
+    ambiguous_skus: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """SKUs bound to different ERP items in the tenant's stores, with those items: the ERP step
+    refuses their orders (an order from a file has no store to decide)."""
 
     def counts_text(self) -> str:
         said = [counted(self.orders, "order"), f"{self.new} new"]
@@ -457,6 +484,8 @@ def inspect_upload(
     fresh = [draft for draft in plan.drafts if draft.known is None]
     new = [draft for draft in fresh if not draft.refused]
     channels = plan.channels or Channels()
+    skus = skus_of(new)
+    bound = bound_items(skus)
     return Inspection(
         orders=len(plan.drafts),
         new=len(new),
@@ -469,14 +498,19 @@ def inspect_upload(
         new_channels=tuple(
             sorted({d.channel for d in fresh if d.channel and channels.find(d.channel) is None})
         ),
-        unknown_skus=unknown_skus(new),
+        unknown_skus=tuple((sku, orders) for sku, orders in skus.items() if sku not in bound),
         problems=tuple(sorted(plan.problems)) if check else (),
+        skus_by_name=tuple(
+            (draft.number, name, sku) for draft in new for _, name, sku in draft.named_skus
+        ),
+        ambiguous_skus=tuple(
+            (sku, tuple(sorted(bound[sku]))) for sku in skus if len(bound.get(sku, ())) > 1
+        ),
     )
 
 
-def unknown_skus(drafts: list[DraftOrder]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The SKUs of these orders that no catalog binding knows, each with its orders (first
-    `UNKNOWN_SKUS_SHOWN`)."""
+def skus_of(drafts: list[DraftOrder]) -> dict[str, tuple[str, ...]]:
+    """Each SKU of these orders (sorted), with the orders that have it."""
     sku = FIELDS_BY_PATH["lines.sku"]
     orders_of: dict[str, list[str]] = defaultdict(list)
     for draft in drafts:
@@ -484,11 +518,7 @@ def unknown_skus(drafts: list[DraftOrder]) -> tuple[tuple[str, tuple[str, ...]],
             code = strip_text_marker(values.get(sku, "")).strip()
             if code and draft.number not in orders_of[code]:
                 orders_of[code].append(draft.number)
-    if not orders_of:
-        return ()
-    bound = set(ItemBinding.objects.filter(sku__in=list(orders_of)).values_list("sku", flat=True))
-    unknown = sorted(code for code in orders_of if code not in bound)
-    return tuple((code, tuple(orders_of[code])) for code in unknown[:UNKNOWN_SKUS_SHOWN])
+    return {code: tuple(orders_of[code]) for code in sorted(orders_of)}
 
 
 def customer_policy_text() -> str:
@@ -526,16 +556,26 @@ ABANDONED_AFTER = timedelta(days=7)
 """An upload whose mapping nobody confirmed is deleted after this (at the next upload)."""
 
 
-def receive_file(data: bytes, *, file_name: str, actor: str) -> CsvImport:
+def receive_file(
+    data: bytes, *, file_name: str, actor: str, second: bytes | None = None, second_name: str = ""
+) -> CsvImport:
     """Keep an uploaded file until a person confirms its mapping; raises `UnreadableFile`.
 
     A CSV file is read here, within the limits. A workbook only has its zip checked here (its
     directory: cheap); it is kept as it came and a worker reads it (`read_workbook`), so no web
-    request ever parses a sheet. Its page follows the worker, then shows the preview.
+    request ever parses a sheet. Its page follows the worker, then shows the preview. A second
+    file (Etsy's orders beside its order items) is joined with the first into one CSV file
+    (`orders.files.joining`), both read here within the limits.
     """
     limits = Limits.current()
     check_size(data, limits)
     file_name = clean_file_name(file_name)
+    if second is not None:
+        check_size(second, limits)
+        if is_excel(data) or is_excel(second):
+            raise UnreadableFile(f"{NOT_A_PAIR} Two files are joined as CSV only.")
+        data = join_files(data, second, limits)
+        file_name = clean_file_name(f"{file_name} + {second_name}")
     if is_excel(data):
         check_workbook(data, limits)
         upload = _keep(data, file_name=file_name, actor=actor, state=CsvImport.State.READING)

@@ -3,7 +3,9 @@
 Each maps the platform's documented export columns to the hub's fields, and names a set of
 headers found together in that export only (`recognised_by`): two layouts never both match one
 file. A platform column that holds one value per line where the hub wants one per order (such as
-Amazon's per-item shipping and tax) is left unmapped, and so is a field the export lacks.
+Amazon's per-item shipping and tax) is left unmapped, and so is a field the export lacks. An
+export that holds no order lines at all says so (`without_lines`): its orders cannot be imported,
+and the preview names the export to use instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ class KnownExport:
     name: str
     columns: dict[str, str]
     recognised_by: tuple[str, ...]
+    without_lines: str = ""
+    """Why the export cannot be imported (it has no order lines) and what to export instead."""
+    joins: tuple[str, ...] = ()
+    """The exports this one is made of, when the hub joins two files into it (their headers
+    are all in it, so it is recognised before them)."""
 
 
 WOOCOMMERCE = KnownExport(
@@ -71,6 +78,7 @@ BIGCOMMERCE = KnownExport(
         "lines.sku": "Product SKU",
         "lines.name": "Product Name",
         "lines.quantity": "Product Qty",
+        "lines.variant": "Product Variation Details",
         "lines.unit_price": "Product Unit Price",
         "total": "Order Total (inc tax)",
         "shipping": "Shipping Cost (inc tax)",
@@ -80,7 +88,7 @@ BIGCOMMERCE = KnownExport(
 )
 MAGENTO = KnownExport(
     # Magento 2's sales order grid export: one row per order, no lines, the shipping address in
-    # one column; the person maps the rest or uses another export.
+    # one column.
     name="Magento 2 order grid export",
     columns={
         "order_number": "ID",
@@ -92,6 +100,11 @@ MAGENTO = KnownExport(
         "shipping": "Shipping and Handling",
     },
     recognised_by=("ID", "Purchase Point", "Purchase Date", "Bill-to Name", "Ship-to Name"),
+    without_lines="Magento's order grid export (Sales › Orders › Export) has one row per order "
+    "and no order lines (no SKUs, quantities or prices), so its orders cannot be imported. "
+    "Export the orders with one row per item instead (an order export extension, or "
+    "ShipStation's order export once the store is connected there), or copy them into the "
+    "hub's template.",
 )
 PRESTASHOP = KnownExport(
     # PrestaShop's back-office Orders export: one row per order, no lines, no address.
@@ -105,6 +118,11 @@ PRESTASHOP = KnownExport(
         "total": "Total",
     },
     recognised_by=("ID", "Reference", "New client", "Delivery", "Customer", "Payment"),
+    without_lines="PrestaShop's Orders export (Orders › Export) has one row per order and no "
+    "order lines (no SKUs, quantities or prices), so its orders cannot be imported. Export the "
+    "order details instead, one row per product (Advanced Parameters › Database › SQL Manager "
+    "on the order_detail table with the order's reference and address), or copy them into "
+    "the hub's template.",
 )
 ETSY_ORDERS = KnownExport(
     # EtsySoldOrders: one row per order; its lines are in EtsySoldOrderItems.
@@ -126,6 +144,9 @@ ETSY_ORDERS = KnownExport(
         "discount": "Discount Amount",
     },
     recognised_by=("Sale Date", "Order ID", "Full Name", "Number of Items", "Order Value"),
+    without_lines="Etsy's EtsySoldOrders file has one row per order and no order lines. Upload "
+    "it together with EtsySoldOrderItems from the same dates (both files in one upload): the "
+    "items file gives the lines, this one the buyer, the ship-to and the totals.",
 )
 ETSY_ORDER_ITEMS = KnownExport(
     # EtsySoldOrderItems: one row per item, with the order's ship-to on each.
@@ -143,6 +164,7 @@ ETSY_ORDER_ITEMS = KnownExport(
         "ship_to.country": "Ship Country",
         "lines.sku": "SKU",
         "lines.name": "Item Name",
+        "lines.variant": "Variations",
         "lines.quantity": "Quantity",
         "lines.unit_price": "Price",
         "shipping": "Order Shipping",
@@ -150,9 +172,39 @@ ETSY_ORDER_ITEMS = KnownExport(
     },
     recognised_by=("Sale Date", "Order ID", "Transaction ID", "Listing ID", "Item Name"),
 )
+ETSY_JOINED = KnownExport(
+    # EtsySoldOrderItems joined by the hub with EtsySoldOrders on Order ID
+    # (`orders.files.joining`): the items file's columns, then the orders file's own; a column
+    # both have holds the orders file's value (SKU aside, which is the line's).
+    name="Etsy sold orders and items, joined",
+    columns={
+        "order_number": "Order ID",
+        "ordered_at": "Sale Date",
+        "currency": "Currency",
+        "ship_to.name": "Full Name",
+        "ship_to.street1": "Street 1",
+        "ship_to.street2": "Street 2",
+        "ship_to.city": "Ship City",
+        "ship_to.state": "Ship State",
+        "ship_to.postal_code": "Ship Zipcode",
+        "ship_to.country": "Ship Country",
+        "lines.sku": "SKU",
+        "lines.name": "Item Name",
+        "lines.variant": "Variations",
+        "lines.quantity": "Quantity",
+        "lines.unit_price": "Price",
+        "total": "Order Total",
+        "shipping": "Shipping",
+        "tax": "Sales Tax",
+        "discount": "Discount Amount",
+    },
+    recognised_by=("Transaction ID", "Listing ID", "Number of Items", "Order Value", "Full Name"),
+    joins=(ETSY_ORDER_ITEMS.name, ETSY_ORDERS.name),
+)
 AMAZON = KnownExport(
     # Amazon's order report (tab-separated), one row per item. Its item-price is the line's
-    # price times quantity and shipping and tax are per item, so none of them is mapped.
+    # price times quantity: the unit price is worked out from it. Shipping and tax are per
+    # item, so neither is mapped.
     name="Amazon order report",
     columns={
         "order_number": "order-id",
@@ -170,13 +222,15 @@ AMAZON = KnownExport(
         "lines.sku": "sku",
         "lines.name": "product-name",
         "lines.quantity": "quantity-purchased",
+        "lines.line_total": "item-price",
     },
     recognised_by=("order-id", "order-item-id", "purchase-date", "quantity-purchased",
                    "recipient-name"),
 )  # fmt: skip
 EBAY = KnownExport(
-    # eBay Seller Hub's orders report. Its money columns are per row, so only the unit price is
-    # mapped.
+    # eBay Seller Hub's orders report, one row per item. The order's shipping, tax and total are
+    # repeated on each row of a multi-item order and taken once; eBay's own collected tax is
+    # left to the money module's rest.
     name="eBay orders report",
     columns={
         "order_number": "Order Number",
@@ -192,8 +246,12 @@ EBAY = KnownExport(
         "ship_to.phone": "Ship To Phone",
         "lines.sku": "Custom Label",
         "lines.name": "Item Title",
+        "lines.variant": "Variation Details",
         "lines.quantity": "Quantity",
         "lines.unit_price": "Sold For",
+        "total": "Total Price",
+        "shipping": "Shipping And Handling",
+        "tax": "Seller Collected Tax",
     },
     recognised_by=("Sales Record Number", "Order Number", "Custom Label", "Sold For",
                    "Ship To Name"),
@@ -215,6 +273,7 @@ SQUARESPACE = KnownExport(
         "ship_to.phone": "Shipping Phone",
         "lines.sku": "Lineitem sku",
         "lines.name": "Lineitem name",
+        "lines.variant": "Lineitem variant",
         "lines.quantity": "Lineitem quantity",
         "lines.unit_price": "Lineitem price",
         "lines.requires_shipping": "Lineitem requires shipping",
@@ -246,6 +305,7 @@ WIX = KnownExport(
         "ship_to.phone": "Delivery Phone",
         "lines.sku": "SKU",
         "lines.name": "Item's Name",
+        "lines.variant": "Item's Variant",
         "lines.quantity": "Qty",
         "lines.unit_price": "Item's Price",
         "total": "Total",
@@ -274,6 +334,7 @@ SQUARE = KnownExport(
         "ship_to.phone": "Recipient Phone",
         "lines.sku": "Item SKU",
         "lines.name": "Item Name",
+        "lines.variant": "Item Variation",
         "lines.quantity": "Item Quantity",
         "lines.unit_price": "Item Price",
         "total": "Order Total",
@@ -284,6 +345,7 @@ SQUARE = KnownExport(
     recognised_by=("Order", "Order Name", "Recipient Address", "Item SKU", "Item Quantity"),
 )
 PLATFORM_EXPORTS = (
-    WOOCOMMERCE, BIGCOMMERCE, MAGENTO, PRESTASHOP, ETSY_ORDERS, ETSY_ORDER_ITEMS, AMAZON, EBAY,
-    SQUARESPACE, WIX, SQUARE,
+    WOOCOMMERCE, BIGCOMMERCE, MAGENTO, PRESTASHOP, ETSY_JOINED, ETSY_ORDERS, ETSY_ORDER_ITEMS,
+    AMAZON, EBAY, SQUARESPACE, WIX, SQUARE,
 )  # fmt: skip
+"""Recognised in this order: a joined export before the exports it is made of."""

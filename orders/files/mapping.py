@@ -47,6 +47,9 @@ class Field:
     help: str = ""
     multiline: bool = False
     """Free text that may hold tabs and line breaks (other control characters never)."""
+    unless: str = ""
+    """A required field is not needed when this other field has a column (it is worked out
+    from it: a line's unit price from its total)."""
 
     @property
     def is_line_field(self) -> bool:
@@ -98,14 +101,22 @@ FIELDS = (
     Field("lines.sku", "SKU", ("Item SKU", "Lineitem SKU"), required=True,
           help="Every line needs one: an order with a line without a SKU is refused."),
     Field("lines.name", "Item Name", ("Item Description", "Product Name", "Lineitem Name"),
-          multiline=True),
+          multiline=True,
+          help="A line without a SKU gets the SKU of the catalog item of this name (and "
+          "variant), when exactly one has it."),
+    Field("lines.variant", "Variant", ("Lineitem Variant", "Item Variant", "Variation"),
+          multiline=True, help="The item's variant (size, colour), matched with its name."),
     Field("lines.quantity", "Quantity",
           ("Qty", "Item Quantity", "Item Qty", "Lineitem Quantity", "Quantity Purchased"),
           required=True,
           help="A whole number above 0."),
     Field("lines.unit_price", "Unit Price",
           ("Item Unit Price", "Price", "Lineitem Price", "Price Each"), required=True,
+          unless="lines.line_total",
           help="0 or more, as written: 12.50, 12,50, $1,234.50, 1.234,50 €."),
+    Field("lines.line_total", "Line Total", ("Line Price", "Lineitem Total"),
+          help="The line's price times its quantity (as Amazon's item-price): the unit price "
+          "is worked out from it when no Unit Price column is chosen."),
     Field("total", "Amount Paid", ("Order Total", "Total", "Total Paid"),
           help="The order's total as the buyer paid it."),
     Field("shipping", "Shipping Paid", ("Shipping", "Shipping Amount", "Shipping Cost")),
@@ -287,7 +298,18 @@ SHIPPING_FLAG = "lines.requires_shipping"
 
 def is_required(field: Field, mapping: Mapping) -> bool:
     """Whether the file must have a column for the field, with this mapping."""
-    return field.required or (field.for_shipping and SHIPPING_FLAG not in mapping)
+    if field.required:
+        return not (field.unless and field.unless in mapping)
+    return field.for_shipping and SHIPPING_FLAG not in mapping
+
+
+def without_lines(header: list[str], mapping: Mapping) -> str:
+    """Why the file cannot be imported when it is a known export that holds no order lines (and
+    no SKU column was chosen anyway), naming the export to use instead; else ""."""
+    export = recognise(header)
+    if export is None or not export.without_lines or "lines.sku" in mapping:
+        return ""
+    return export.without_lines
 
 
 def missing_required(mapping: Mapping) -> list[Field]:

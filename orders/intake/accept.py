@@ -79,6 +79,10 @@ class IncomingOrder:
     """How the order was already done when it arrived (cancelled, refunded, fulfilled), or ""."""
     arrival: str = SEND
     """For an order that arrived done: HISTORY (kept, never sent) or SKIP (not kept if new)."""
+    sales_channel_id: int | None = None
+    """The shop an order file named; the order is then known by its channel and number."""
+    needs_shipping: bool = True
+    """False for an order with nothing to ship: it is never sent to ShipStation."""
 
     def with_arrival(self, lifecycle: str, policy: str) -> IncomingOrder:
         """This order as it arrives in `lifecycle`: unchanged while open, else by `policy`."""
@@ -174,6 +178,8 @@ def _order_row(incoming: IncomingOrder, **fields: Any) -> Order:
         ship_to=asdict(incoming.ship_to),
         payload=incoming.payload,
         idempotency_key=incoming.idempotency_key,
+        sales_channel_id=incoming.sales_channel_id,
+        needs_shipping=incoming.needs_shipping,
         **fields,
     )
 

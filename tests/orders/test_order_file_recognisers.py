@@ -10,11 +10,13 @@ import pytest
 from django_tenants.utils import schema_context
 
 from orders.files import layouts
+from orders.files.joining import NOT_A_PAIR
 from orders.files.mapping import HUB_TEMPLATE, KNOWN_EXPORTS, normalize_header, recognise, suggest
 from tests.support.order_files import (
     AMAZON_HEADER,
     BIGCOMMERCE_HEADER,
     EBAY_HEADER,
+    ETSY_JOINED_HEADER,
     ETSY_ORDER_ITEMS_HEADER,
     ETSY_ORDERS_HEADER,
     MAGENTO_HEADER,
@@ -22,6 +24,7 @@ from tests.support.order_files import (
     SHOPIFY_HEADER,
     SQUARE_HEADER,
     SQUARESPACE_HEADER,
+    UPLOAD,
     WIX_HEADER,
     WOOCOMMERCE_HEADER,
     confirm,
@@ -48,6 +51,7 @@ DOCUMENTED_HEADERS = {
     layouts.PRESTASHOP.name: PRESTASHOP_HEADER,
     layouts.ETSY_ORDERS.name: ETSY_ORDERS_HEADER,
     layouts.ETSY_ORDER_ITEMS.name: ETSY_ORDER_ITEMS_HEADER,
+    layouts.ETSY_JOINED.name: ETSY_JOINED_HEADER,
     layouts.AMAZON.name: AMAZON_HEADER,
     layouts.EBAY.name: EBAY_HEADER,
     layouts.SQUARESPACE.name: SQUARESPACE_HEADER,
@@ -77,6 +81,9 @@ def test_every_known_export_has_its_documented_headers_and_maps_only_them():
     ids=lambda export: export.name,
 )
 def test_no_two_layouts_are_both_recognised_in_one_file(one, other):
+    if one.name in other.joins:  # a joined file holds both of its files' headers
+        assert KNOWN_EXPORTS.index(other) < KNOWN_EXPORTS.index(one)
+        return
     marks = {normalize_header(text) for text in one.recognised_by}
     assert not marks <= headers_of(other), f"{one.name}'s marks are all in {other.name}"
 
@@ -261,7 +268,7 @@ def test_a_platform_export_is_recognised_and_its_key_fields_mapped(
     assert set(suggestion.mapping) == set(export.columns)
 
 
-def test_an_amazon_order_report_imports_from_its_tab_separated_file(acme_admin):
+def test_an_amazon_order_report_imports_with_unit_prices_from_its_item_prices(acme_admin):
     order = {
         "order-id": "112-7654321-7654321", "purchase-date": "2025-03-06T10:00:00+00:00",
         "buyer-email": "xyz@marketplace.amazon.com", "currency": "USD",
@@ -269,20 +276,22 @@ def test_an_amazon_order_report_imports_from_its_tab_separated_file(acme_admin):
         "ship-state": "FL", "ship-postal-code": "33601", "ship-country": "US",
         "ship-phone-number": "+1 813 555 0100",
     }  # fmt: skip
+    # item-price is the line's price times its quantity
     rows = [
         row_of(AMAZON_HEADER, **order, **{"order-item-id": "1", "sku": "CASE-1",
                "product-name": "Case", "quantity-purchased": "1", "item-price": "12.00"}),
         row_of(AMAZON_HEADER, **order, **{"order-item-id": "2", "sku": "CABLE-2",
-               "product-name": "Cable", "quantity-purchased": "1", "item-price": "5.00"}),
+               "product-name": "Cable", "quantity-purchased": "3", "item-price": "15.00"}),
+        row_of(AMAZON_HEADER, **order, **{"order-item-id": "3", "sku": "PLUG-3",
+               "product-name": "Plug", "quantity-purchased": "3", "item-price": "10.00"}),
     ]  # fmt: skip
 
     preview = upload(acme_admin, tsv_file([AMAZON_HEADER, *rows], "orders.txt"))
 
     assert preview.context["upload"].mapped_as == "Amazon order report"
-    # item-price is the line's price times its quantity, so the person picks the unit price
-    # (here, with every line a single item, item-price)
-    unit_price = AMAZON_HEADER.index("item-price")
-    response = confirm(acme_admin, preview, columns={"lines.unit_price": unit_price})
+    assert "lines.unit_price" not in preview.context["upload"].mapping
+    assert preview.context["missing"] == []
+    response = confirm(acme_admin, preview)
     assert response.status_code == 302, response.context and response.context["errors"]
     (imported,) = orders_of("acme")
     assert imported.order_number == "112-7654321-7654321"
@@ -291,8 +300,80 @@ def test_an_amazon_order_report_imports_from_its_tab_separated_file(acme_admin):
     assert imported.ship_to["phone"] == "+1 813 555 0100"
     assert [(line.sku, line.quantity, line.unit_price) for line in imported.lines.all()] == [
         ("CASE-1", Decimal("1"), Decimal("12.00")),
-        ("CABLE-2", Decimal("1"), Decimal("5.00")),
+        ("CABLE-2", Decimal("3"), Decimal("5.00")),
+        ("PLUG-3", Decimal("3"), Decimal("3.3333")),  # rounded half up to 4 decimals
     ]
+
+
+def test_an_unreadable_item_price_is_named_by_its_column(acme_admin):
+    order = {"order-id": "112-1", "currency": "USD", "recipient-name": "Gil Ho",
+             "ship-address-1": "5 Bay St", "ship-city": "Tampa", "ship-postal-code": "33601",
+             "ship-country": "US"}  # fmt: skip
+    rows = [row_of(AMAZON_HEADER, **order, **{"sku": "CASE-1", "quantity-purchased": "2",
+                                               "item-price": "twelve"})]  # fmt: skip
+
+    preview = upload(acme_admin, tsv_file([AMAZON_HEADER, *rows], "orders.txt"))
+
+    assert [str(p) for p in preview.context["inspection"].problems] == [
+        "row 2, column item-price: A valid number is required."
+    ]
+
+
+def test_an_ebay_report_takes_the_order_totals_repeated_on_each_row_once(acme_admin):
+    order = {"Sales Record Number": "501", "Order Number": "12-34567-89012",
+             "Buyer Email": "hal@example.com", "Ship To Name": "Hal In",
+             "Ship To Address 1": "6 Lake Dr", "Ship To City": "Boise", "Ship To State": "ID",
+             "Ship To Zip": "83702", "Ship To Country": "United States", "Sale Date": "Mar-07-25",
+             "Shipping And Handling": "$6.00", "Seller Collected Tax": "$1.80",
+             "Total Price": "$37.80"}  # fmt: skip
+    rows = [
+        row_of(EBAY_HEADER, **order, **{"Item Title": "Lamp", "Custom Label": "LAMP-1",
+               "Quantity": "1", "Sold For": "$20.00"}),
+        row_of(EBAY_HEADER, **order, **{"Item Title": "Bulb", "Custom Label": "BULB-4",
+               "Quantity": "4", "Sold For": "$2.50"}),
+    ]  # fmt: skip
+
+    preview = upload(acme_admin, table_file([EBAY_HEADER, *rows], "eBay-OrdersReport.csv"))
+
+    assert preview.context["upload"].mapped_as == "eBay orders report"
+    response = confirm(acme_admin, preview)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    (imported,) = orders_of("acme")
+    assert (imported.total, imported.shipping_amount, imported.tax_amount) == (
+        Decimal("37.80"), Decimal("6.00"), Decimal("1.80"),
+    )  # fmt: skip
+    assert imported.subtotal == Decimal("30.00")
+    assert [(line.sku, line.quantity) for line in imported.lines.all()] == [
+        ("LAMP-1", Decimal("1")), ("BULB-4", Decimal("4")),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "order", "export"),
+    [
+        (MAGENTO_HEADER, {"ID": "000000012", "Purchase Point": "Main Website",
+                          "Purchase Date": "Mar 3, 2025 9:15:00 AM", "Bill-to Name": "Cy Do",
+                          "Ship-to Name": "Cy Do", "Grand Total (Purchased)": "$42.00"},
+         layouts.MAGENTO),
+        (PRESTASHOP_HEADER, {"ID": "7", "Reference": "XKBKNABJK", "New client": "Yes",
+                             "Delivery": "France", "Customer": "D. Po", "Total": "€61.80"},
+         layouts.PRESTASHOP),
+    ],
+    ids=["magento", "prestashop"],
+)  # fmt: skip
+def test_an_order_grid_export_without_lines_is_refused_naming_the_export_to_use(
+    acme_admin, header, order, export
+):
+    preview = upload(acme_admin, table_file([header, row_of(header, **order)], "export.csv"))
+
+    assert preview.context["upload"].mapped_as == export.name
+    page = preview.content.decode()
+    assert 'id="csv-without-lines"' in page
+    assert "no order lines" in export.without_lines
+    assert {"SKU", "Quantity", "Unit Price"} <= set(preview.context["missing"])
+    refused = confirm(acme_admin, preview)
+    assert refused.status_code == 200
+    assert orders_of("acme") == []
 
 
 def test_a_woocommerce_export_imports_with_the_built_in_mapping(acme_admin):
@@ -313,3 +394,125 @@ def test_a_woocommerce_export_imports_with_the_built_in_mapping(acme_admin):
         ("GADGET-7", Decimal("1"), Decimal("10.00")),
     ]
     assert (imported.total, imported.shipping_amount) == (Decimal("34.00"), Decimal("5.00"))
+
+
+# Etsy's two files, uploaded together
+
+ETSY_ORDER = {
+    "Sale Date": "03/05/25",
+    "Order ID": "3012345678",
+    "Currency": "GBP",
+    "Ship City": "Leeds",
+    "Ship Zipcode": "LS1 4AP",
+    "Ship Country": "United Kingdom",
+}
+
+
+def etsy_orders_file():
+    order = row_of(
+        ETSY_ORDERS_HEADER,
+        **ETSY_ORDER,
+        **{
+            "Full Name": "Eve Fox",
+            "Street 1": "4 Pine Rd",
+            "Number of Items": "3",
+            "Order Value": "30.00",
+            "Shipping": "4.00",
+            "Sales Tax": "0.00",
+            "Order Total": "34.00",
+            "SKU": "MUG-1,MUG-2",
+        },
+    )
+    other = row_of(
+        ETSY_ORDERS_HEADER,
+        **{**ETSY_ORDER, "Order ID": "3099999999"},
+        **{"Full Name": "No Items", "Street 1": "1 Way", "Order Total": "5.00"},
+    )
+    return table_file([ETSY_ORDERS_HEADER, order, other], "EtsySoldOrders2025-3.csv")
+
+
+def etsy_items_file(*extra: list[str]):
+    items = [
+        row_of(
+            ETSY_ORDER_ITEMS_HEADER,
+            **ETSY_ORDER,
+            **{
+                "Item Name": "Mug",
+                "Quantity": "2",
+                "Price": "10.00",
+                "Transaction ID": "1",
+                "Listing ID": "11",
+                "SKU": "MUG-1",
+                "Ship Name": "Eve (gift)",
+                "Ship Address1": "4 Pine Rd",
+                "Order Shipping": "4.00",
+            },
+        ),
+        row_of(
+            ETSY_ORDER_ITEMS_HEADER,
+            **ETSY_ORDER,
+            **{
+                "Item Name": "Big mug",
+                "Quantity": "1",
+                "Price": "10.00",
+                "Transaction ID": "2",
+                "Listing ID": "12",
+                "SKU": "MUG-2",
+                "Ship Name": "Eve (gift)",
+                "Ship Address1": "4 Pine Rd",
+                "Order Shipping": "4.00",
+            },
+        ),
+        *extra,
+    ]
+    return table_file([ETSY_ORDER_ITEMS_HEADER, *items], "EtsySoldOrderItems2025-3.csv")
+
+
+@pytest.mark.parametrize("items_first", [True, False], ids=["items-first", "orders-first"])
+def test_etsy_orders_and_items_files_are_joined_on_order_id(acme_admin, items_first):
+    files = [etsy_items_file(), etsy_orders_file()]
+    first, second = files if items_first else files[::-1]
+
+    response = acme_admin.post(UPLOAD, {"file": first, "second_file": second})
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    preview = acme_admin.get(response.headers["Location"])
+    kept = preview.context["upload"]
+    assert kept.mapped_as == layouts.ETSY_JOINED.name
+    assert kept.rows == 2  # the items file's rows: the order without items has no lines
+    assert "EtsySoldOrderItems2025-3.csv" in kept.file_name
+    assert "EtsySoldOrders2025-3.csv" in kept.file_name
+    imported = confirm(acme_admin, preview)
+    assert imported.status_code == 302, imported.context and imported.context["errors"]
+    (order,) = orders_of("acme")
+    assert order.order_number == "3012345678"
+    assert order.ship_to["name"] == "Eve Fox"  # the orders file's buyer, not the items' Ship Name
+    assert (order.ship_to["street1"], order.ship_to["country"]) == ("4 Pine Rd", "GB")
+    assert (order.total, order.shipping_amount, order.currency) == (
+        Decimal("34.00"), Decimal("4.00"), "GBP",
+    )  # fmt: skip
+    assert [
+        (line.sku, line.name, line.quantity, line.unit_price) for line in order.lines.all()
+    ] == [
+        ("MUG-1", "Mug", Decimal("2"), Decimal("10.00")),
+        ("MUG-2", "Big mug", Decimal("1"), Decimal("10.00")),
+    ]
+
+
+def test_an_etsy_orders_file_alone_says_to_upload_the_items_file_with_it(acme_admin):
+    preview = upload(acme_admin, etsy_orders_file())
+
+    assert preview.context["upload"].mapped_as == layouts.ETSY_ORDERS.name
+    page = preview.content.decode()
+    assert 'id="csv-without-lines"' in page
+    assert "Upload it together with EtsySoldOrderItems" in page
+
+
+def test_two_files_that_are_not_etsy_s_pair_are_refused(acme_admin):
+    woocommerce = table_file([WOOCOMMERCE_HEADER], "orders.csv")
+
+    response = acme_admin.post(UPLOAD, {"file": etsy_items_file(), "second_file": woocommerce})
+
+    assert response.status_code == 200
+    assert response.context["errors"] == [NOT_A_PAIR]
+    assert orders_of("acme") == []

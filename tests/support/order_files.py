@@ -203,6 +203,11 @@ ETSY_ORDER_ITEMS_HEADER = [
     "Order ID", "Variations", "Order Type", "Listings Type", "Payment Type",
     "InPerson Discount", "InPerson Location", "VAT Paid by Buyer", "SKU",
 ]  # fmt: skip
+ETSY_JOINED_HEADER = ETSY_ORDER_ITEMS_HEADER + [
+    name for name in ETSY_ORDERS_HEADER if name not in ETSY_ORDER_ITEMS_HEADER
+]
+"""The two Etsy files as the hub joins them: the items file's columns, then the orders file's
+own."""
 AMAZON_HEADER = [
     "order-id", "order-item-id", "purchase-date", "payments-date", "buyer-email", "buyer-name",
     "buyer-phone-number", "sku", "product-name", "quantity-purchased", "currency", "item-price",
