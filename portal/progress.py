@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from catalog.models import SyncRun
 from orders.files import importing
-from orders.models import CsvImport
+from orders.intake import backfill
+from orders.models import Backfill, CsvImport
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Progress:
 
 
 def running_work() -> list[Progress]:
-    """Open catalog sync runs and CSV imports, oldest first."""
+    """Open catalog sync runs, CSV imports and backfills, oldest first."""
     work = []
     runs = SyncRun.objects.filter(state__in=[SyncRun.State.PENDING, SyncRun.State.PUSHING])
     for run in runs.select_related("store").order_by("created_at"):
@@ -68,6 +69,19 @@ def running_work() -> list[Progress]:
                 done=status["done"],
                 total=status["total"],
                 started_at=upload.created_at,
+            )
+        )
+    importing_now = Backfill.objects.filter(state=Backfill.State.IMPORTING)
+    for run in importing_now.select_related("store").order_by("created_at"):
+        figures = backfill.progress(run)
+        work.append(
+            Progress(
+                what=f"{run} · {run.store.display_name}",
+                url=reverse("tenant_admin:orders_backfill_change", args=[run.pk]),
+                phase=run.get_state_display(),
+                done=figures.done,
+                total=figures.total,
+                started_at=run.started_at,
             )
         )
     return work

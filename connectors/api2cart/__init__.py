@@ -30,6 +30,7 @@ from connectors.api2cart.base import (
 )
 from connectors.api2cart.client import Api2CartClient
 from connectors.api2cart.records import (
+    SUMMARY_FIELDS,
     Address,
     BatchItemResult,
     BatchJob,
@@ -45,6 +46,7 @@ from connectors.api2cart.records import (
     OrderProduct,
     OrderRefund,
     OrderStatus,
+    OrderSummary,
     OrderTotals,
     Product,
     ProductUpdate,
@@ -80,6 +82,7 @@ __all__ = [
     "NOT_READY_CODES",
     "PLAIN_INPUT_FORMAT",
     "RATE_LIMIT_CODES",
+    "SUMMARY_FIELDS",
     "TRANSIENT_CODES",
     "Address",
     "Api2CartClient",
@@ -98,6 +101,7 @@ __all__ = [
     "OrderProduct",
     "OrderRefund",
     "OrderStatus",
+    "OrderSummary",
     "OrderTotals",
     "Product",
     "ProductUpdate",

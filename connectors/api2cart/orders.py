@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from connectors.api2cart.base import FORCE_ALL, Api2CartBase
 from connectors.api2cart.records import ChildItem, Order, OrderStatus
@@ -58,6 +59,30 @@ class OrdersMixin(Api2CartBase):
         }
         yield from self._cursor_pages("order.list", params, "order")
 
+    def order_page(
+        self,
+        cursor: str = "",
+        *,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        fields: str = FORCE_ALL,
+    ) -> tuple[list[Any], str]:
+        """One `order.list` page of orders created in a range, oldest first, and the cursor of
+        the next page ("" after the last): a caller that keeps the cursor can resume there
+        after a crash (a backfill). A cursor carries the filters, so none are sent with it.
+        `fields`: every field, or fewer (`SUMMARY_FIELDS` for `OrderSummary`)."""
+        fixed = {"count": self.page_size, "params": fields}
+        if cursor:
+            params: dict[str, Any] = {**fixed, "page_cursor": cursor}
+        else:
+            dates = self._dates(None, None, created_from, created_to)
+            params = {**{k: v for k, v in dates.items() if v}, **fixed}
+            params.update(sort_by="create_at", sort_direction="asc")
+        result, pagination = self._call_paged("GET", "order.list", params=params)
+        rows = list(result.get("order") or [])
+        following = (pagination or {}).get("next") if rows else None
+        return rows, unquote(following) if following else ""
+
     def order_info(self, order_id: str | None = None, *, id: str | None = None) -> Order:
         """One order by store-facing `order_id` or internal `id`; NotFoundError when unknown.
 
@@ -108,10 +133,11 @@ class OrdersMixin(Api2CartBase):
         *,
         modified_from: datetime | None = None,
         created_from: datetime | None = None,
+        created_to: datetime | None = None,
         order_status: str | None = None,
     ) -> int:
         params = {
-            **self._dates(modified_from, None, created_from, None),
+            **self._dates(modified_from, None, created_from, created_to),
             "order_status": order_status,
         }
         return int(self._call("GET", "order.count", params=params).get("orders_count") or 0)

@@ -371,6 +371,54 @@ class Order:
         )
 
 
+SUMMARY_FIELDS = (
+    "id,order_id,status,financial_status,fulfillment_status,totals,total,create_at,order_products"
+)
+"""`order.list` `params` for `OrderSummary`: a fraction of a whole order to send and read."""
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """What a comparison needs of a store order (a reconciliation): its ids, status words,
+    total, creation date and line SKUs, read from a list asked for `SUMMARY_FIELDS` only."""
+
+    id: str
+    order_id: str
+    status: str
+    financial_status: str
+    fulfillment_status: str
+    total: Decimal | None
+    created_at: datetime | None
+    skus: tuple[str, ...]
+
+    @property
+    def reference(self) -> str:
+        return self.id or self.order_id
+
+    @classmethod
+    def from_api(cls, data: Any) -> OrderSummary:
+        raw = one(data) if isinstance(data, list) else data
+        if not isinstance(raw, Mapping):
+            raise UnreadableOrder("the order is not a JSON object", data)
+        try:
+            status = obj(raw.get("status"))
+            return cls(
+                id=text(one(raw.get("id"))).strip(),
+                order_id=text(one(raw.get("order_id"))).strip(),
+                status=text(status.get("name")) or text(status.get("id")),
+                financial_status=text(one(raw.get("financial_status"))),
+                fulfillment_status=text(one(raw.get("fulfillment_status"))),
+                total=OrderTotals.from_api(raw.get("totals"), raw.get("total")).total,
+                created_at=parse_a2c_datetime(raw.get("create_at")),
+                skus=tuple(
+                    text(obj(line).get("model")).strip()
+                    for line in entries(raw.get("order_products"))
+                ),
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise UnreadableOrder(f"unreadable order: {exc}", raw) from exc
+
+
 @dataclass(frozen=True)
 class OrderRefund:
     """One refund the store made (§3.5 `refunds[]`); `total` is the amount given back."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from connectors.errors import NotFoundError, UpstreamError
-from connectors.m3.base import M3Base, parsed_each
+from connectors.errors import NotFoundError, RetryableError, UpstreamError
+from connectors.m3.base import BULK_READS, M3Base, is_no_such_record, parsed_each
 from connectors.m3.records import (
     BulkResult,
     BulkTransaction,
@@ -59,6 +59,40 @@ class OrdersMixin(M3Base):
         """`OIS100MI/LstHead`: used to find an existing order by `CUOR` (idempotency)."""
         records = self.execute("OIS100MI", "LstHead", {"CUNO": customer_number}, max_records=0)
         return [M3OrderHead.from_record(r) for r in records]
+
+    def order_heads(self, order_numbers: Iterable[str]) -> dict[str, M3OrderHead | None]:
+        """`OIS100MI/GetHead` of many orders, `BULK_READS` to a bulk call: each order's head,
+        or None where M3 has no such order. Any other refusal, or a transaction M3 did not
+        process, raises: a reconciliation must not take an unread order for a missing one."""
+        heads: dict[str, M3OrderHead | None] = {}
+        wanted = list(dict.fromkeys(order_numbers))
+        for start in range(0, len(wanted), BULK_READS):
+            chunk = wanted[start : start + BULK_READS]
+            sent = [BulkTransaction("GetHead", {"ORNO": number}) for number in chunk]
+            for number, result in zip(chunk, self.execute_bulk("OIS100MI", sent), strict=True):
+                if result.ok and result.records:
+                    heads[number] = M3OrderHead.from_record(result.records[0])
+                elif result.refused and is_no_such_record(result.error, "ORNO"):
+                    heads[number] = None
+                elif result.refused:
+                    raise result.error
+                else:
+                    raise RetryableError(
+                        f"OIS100MI/GetHead for {number} was not processed by M3",
+                        upstream=self.upstream,
+                    )
+        return heads
+
+    def orders_of_customers(self, customer_numbers: Iterable[str]) -> dict[str, list[M3OrderHead]]:
+        """`OIS100MI/LstHead` of many customers, `BULK_READS` to a bulk call (every order of
+        each: the one way the contract offers to see two orders under one `CUOR`)."""
+        found = self.list_for_each("OIS100MI", "LstHead", "CUNO", customer_numbers)
+        listed: dict[str, list[M3OrderHead]] = {}
+        for customer, records in found.items():
+            if isinstance(records, UpstreamError):
+                raise records
+            listed[customer] = [M3OrderHead.from_record(r) for r in records]
+        return listed
 
     def get_order_head(self, order_number: str) -> M3OrderHead:
         record = self.execute_one("OIS100MI", "GetHead", {"ORNO": order_number})

@@ -43,6 +43,8 @@ class OrdersMixin(ShipStationBase):
         modify_date_end: datetime | None = None,
         create_date_start: datetime | None = None,
         create_date_end: datetime | None = None,
+        order_date_start: datetime | None = None,
+        order_date_end: datetime | None = None,
         sort_by: str | None = None,
         sort_dir: str | None = None,
     ) -> Iterator[Order]:
@@ -55,6 +57,8 @@ class OrdersMixin(ShipStationBase):
             "modifyDateEnd": date_param(modify_date_end),
             "createDateStart": date_param(create_date_start),
             "createDateEnd": date_param(create_date_end),
+            "orderDateStart": date_param(order_date_start),
+            "orderDateEnd": date_param(order_date_end),
             "sortBy": sort_by,
             "sortDir": sort_dir,
         }

@@ -22,7 +22,8 @@ from django_tenants.utils import schema_context
 from demo.seed import configure_tenant, connect_store
 from inbox.models import InboxItem
 from invoicing.models import Invoice, StoreStatusUpdate
-from orders.models import CustomerLink, Order
+from orders.models import Backfill, CustomerLink, Order
+from reconciliation.models import ReconciliationRun
 from sandbox import demo_data
 from sandbox.testing import SandboxHandle, start_sandbox
 from shipping.models import CarrierMapping
@@ -60,6 +61,8 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator
             for slug in ("acme", "globex"):
                 with schema_context(slug):
                     StoreStatusUpdate.objects.all().delete()
+                    ReconciliationRun.objects.all().delete()
+                    Backfill.objects.all().delete()
                     Invoice.objects.all().delete()
                     Order.objects.all().delete()
                     CustomerLink.objects.all().delete()
