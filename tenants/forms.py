@@ -96,39 +96,108 @@ class StoreForm(WriteOnlySecretsForm):
         return cleaned
 
 
+CREDENTIALS: dict[str, tuple[str, str]] = {
+    "shopify_access_token": (
+        "Admin API access token",
+        "Shopify admin › Settings › Apps and sales channels › Develop apps › your app › "
+        "API credentials; it starts with shpat_.",
+    ),
+    "shopify_api_key": ("API key", "From the store's private app (older Shopify stores)."),
+    "shopify_api_password": ("API password", "From the same private app as the API key."),
+    "shopify_shared_secret": ("API shared secret", "From the same private app as the API key."),
+    "wc_consumer_key": (
+        "REST API consumer key",
+        "WooCommerce › Settings › Advanced › REST API › Add key (read/write); it starts with ck_.",
+    ),
+    "wc_consumer_secret": ("REST API consumer secret", "Shown with the consumer key; cs_…"),
+    "store_key": (
+        "bridge store key",
+        "The key of the API2Cart bridge uploaded to the store (bridge2cart/config.php).",
+    ),
+    "magento_access_token": (
+        "integration access token",
+        "Magento admin › System › Extensions › Integrations › your integration.",
+    ),
+    "magento_consumer_key": ("integration consumer key", "From the same integration."),
+    "magento_consumer_secret": ("integration consumer secret", "From the same integration."),
+    "magento_token_secret": ("integration access token secret", "From the same integration."),
+    "bigcommerceapi_access_token": (
+        "API access token",
+        "BigCommerce › Settings › Store-level API accounts › Create API account.",
+    ),
+    "bigcommerceapi_client_id": ("API client ID", "From the same store-level API account."),
+    "bigcommerceapi_context": (
+        "store hash",
+        "The part after /stores/ in the account's API path, e.g. stores/abc123.",
+    ),
+    "prestashop_webservice_key": (
+        "webservice key",
+        "PrestaShop › Advanced parameters › Webservice › Add new webservice key.",
+    ),
+    "custom_label": ("Label in API2Cart", "Optional: how the store is named in API2Cart."),
+}
+"""Readable labels and where to find each `account.cart.add` credential (contract §2)."""
+UNPREFIXED = ("custom_label",)
+
+
+def credential_label(platform: SupportedPlatform, name: str) -> tuple[str, str]:
+    """ "Shopify Admin API access token" for `shopify_access_token`; unknown names are spelt
+    out from the parameter name."""
+    label, help_text = CREDENTIALS.get(name, ("", ""))
+    if not label:
+        words = name.split("_")
+        if words[0].lower() in platform.cart_id.lower():
+            words = words[1:]
+        label = " ".join(words) or name
+    if name in UNPREFIXED:
+        return label, help_text
+    return f"{platform.cart_name} {label}", help_text
+
+
 class ConnectStoreForm(forms.Form):
     """Connect a store through the platform's API2Cart account with the store's credentials.
 
-    One optional field per credential API2Cart lists for any platform; `clean` checks that a
-    complete alternative set of the chosen platform's required parameters was given.
+    Only the chosen platform's credentials are fields (from `account.supported_platforms`), so
+    only they are validated and sent; a platform with one set of required credentials requires
+    each of them, one with alternatives is checked in `clean`.
     """
 
     name = forms.SlugField(max_length=60, help_text="Short unique name, e.g. northwind.")
     display_name = forms.CharField(max_length=200)
-    cart_id = forms.ChoiceField(label="Platform")
-    store_url = forms.URLField(label="Store URL")
+    cart_id = forms.ChoiceField(label="Platform", widget=forms.HiddenInput)
+    store_url = forms.URLField(label="Store URL", help_text="The shop's address, with https://.")
 
-    def __init__(self, *args: Any, platforms: list[SupportedPlatform], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        platforms: list[SupportedPlatform],
+        platform: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.platforms = {p.cart_id: p for p in platforms}
         self.fields["cart_id"].choices = [(p.cart_id, p.cart_name) for p in platforms]
+        wanted = (self.data.get("cart_id") if self.is_bound else None) or platform
+        self.platform = self.platforms.get(wanted or "") or (platforms[0] if platforms else None)
         self.credential_names: list[str] = []
-        for platform in platforms:
-            for name in [
-                *(n for option in platform.required for n in option),
-                *platform.additional,
-            ]:
-                if name == "store_url" or name in self.credential_names:
-                    continue
-                self.credential_names.append(name)
-                secret = any(word in name for word in SECRET_WORDS)
-                self.fields[name] = forms.CharField(
-                    required=False,
-                    label=name,
-                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                    if secret
-                    else forms.TextInput(),
-                )
+        if self.platform is None:
+            return
+        self.initial["cart_id"] = self.platform.cart_id
+        required = self.platform.required
+        for name in [*(n for option in required for n in option), *self.platform.additional]:
+            if name == "store_url" or name in self.credential_names:
+                continue
+            self.credential_names.append(name)
+            label, help_text = credential_label(self.platform, name)
+            secret = any(word in name for word in SECRET_WORDS)
+            self.fields[name] = forms.CharField(
+                required=len(required) == 1 and name in required[0],
+                label=label,
+                help_text=help_text,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+                if secret
+                else forms.TextInput(),
+            )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
@@ -138,24 +207,24 @@ class ConnectStoreForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        platform = self.platforms.get(cleaned.get("cart_id", ""))
-        if platform is None:
+        platform = self.platform
+        if platform is None or cleaned.get("cart_id") != platform.cart_id:
             return cleaned
         given = {name for name in self.credential_names if cleaned.get(name)} | {"store_url"}
         options = [set(option) for option in platform.required] or [set()]
-        if not any(option <= given for option in options):
+        if len(options) > 1 and not any(option <= given for option in options):
             alternatives = " or ".join(
-                ", ".join(sorted(option - {"store_url"})) or "nothing" for option in options
+                ", ".join(credential_label(platform, n)[0] for n in sorted(o - {"store_url"}))
+                or "nothing"
+                for o in options
             )
             raise forms.ValidationError(f"{platform.cart_name} needs: {alternatives}.")
         return cleaned
 
     def credentials(self) -> dict[str, str]:
-        """The credentials filled in that the chosen platform knows about."""
-        platform = self.platforms[self.cleaned_data["cart_id"]]
-        known = {n for option in platform.required for n in option} | set(platform.additional)
+        """The chosen platform's credentials that were filled in."""
         return {
             name: self.cleaned_data[name]
             for name in self.credential_names
-            if name in known and self.cleaned_data.get(name)
+            if self.cleaned_data.get(name)
         }

@@ -91,7 +91,65 @@ def test_editing_a_store_without_a_new_key_does_not_call_api2cart(account, store
 def test_connect_page_lists_the_supported_platforms(sandbox_account, platform_staff):
     page = platform_staff.get(f"{STORES}connect/").content.decode()
     assert "Connect a new store" in page
-    assert "Shopify" in page and "shopify_access_token" in page
+    assert "Shopify" in page and "WooCommerce (API)" in page
+    assert "Shopify Admin API access token" in page and 'name="shopify_access_token"' in page
+
+
+def test_only_the_chosen_platforms_credentials_are_shown(sandbox_account, platform_staff):
+    page = platform_staff.get(f"{STORES}connect/?platform=Shopify").content.decode()
+    assert 'name="wc_consumer_key"' not in page and 'name="store_key"' not in page
+    page = platform_staff.get(f"{STORES}connect/?platform=WoocommerceApi").content.decode()
+    assert "WooCommerce (API) REST API consumer key" in page and "starts with ck_" in page
+    assert 'name="wc_consumer_key"' in page and 'name="shopify_access_token"' not in page
+    assert "WooCommerce (API) REST API consumer secret" in page
+
+
+def test_every_credential_of_the_chosen_platform_is_required(sandbox_account, platform_staff):
+    data = {
+        "account": sandbox_account.pk, "name": "woo", "display_name": "Woo",
+        "cart_id": "WoocommerceApi", "store_url": "https://woo.example", "wc_consumer_key": "ck_1",
+    }  # fmt: skip
+    response = platform_staff.post(f"{STORES}connect/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("This field is required.") == 1
+    assert 'name="wc_consumer_secret"' in page and 'name="shopify_access_token"' not in page
+    assert not Store.objects.filter(name="woo").exists()
+    assert 'value="WoocommerceApi" selected' in page
+
+
+def test_another_platforms_credentials_are_neither_checked_nor_sent(
+    sandbox, sandbox_account, platform_staff
+):
+    made = sandbox.control("api2cart", "add-store", name="made-shop", products=2)
+    response = platform_staff.post(
+        f"{STORES}connect/",
+        {
+            "account": sandbox_account.pk,
+            "name": "made-shop",
+            "display_name": "Made Shop",
+            "cart_id": "Shopify",
+            "store_url": made["url"],
+            "shopify_access_token": made["credentials"]["shopify_access_token"],
+            "wc_consumer_key": "ck_not-this-platform",
+        },
+    )
+    assert response.status_code == 302
+    assert Store.objects.get(name="made-shop").store_key == made["store_key"]
+
+
+def test_credentials_the_platform_refuses_are_shown_on_the_form(
+    sandbox, sandbox_account, platform_staff
+):
+    made = sandbox.control("api2cart", "add-store", name="made-shop", products=2)
+    data = {
+        "account": sandbox_account.pk, "name": "made-shop", "display_name": "Made Shop",
+        "cart_id": "Shopify", "store_url": made["url"], "shopify_access_token": "shpat_wrong",
+    }  # fmt: skip
+    response = platform_staff.post(f"{STORES}connect/", data)
+    assert response.status_code == 200
+    assert "the platform refused the credentials" in response.content.decode()
+    assert not Store.objects.filter(name="made-shop").exists()
 
 
 def test_connecting_a_store_creates_it_with_the_new_key(sandbox, sandbox_account, platform_staff):
@@ -126,7 +184,8 @@ def test_connecting_needs_the_platforms_credentials(sandbox_account, platform_st
         },
     )
     assert response.status_code == 200
-    assert "Shopify needs: shopify_access_token" in response.content.decode()
+    page = response.content.decode()
+    assert "Shopify Admin API access token" in page and "This field is required." in page
     assert not Store.objects.filter(name="fresh-shop").exists()
 
 
