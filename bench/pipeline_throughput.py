@@ -5,8 +5,11 @@ Celery worker node with `--workers` processes consuming every queue, and beat; p
 orders on the single-tenant demo store and times from the first webhook to the last order in
 ShipStation. Reports the upstream calls per order, the hub's own CPU time per order (web +
 workers + beat), PostgreSQL's, and the sandbox's share of the machine. Prints one JSON line.
+`--latency m3=300,api2cart=500,shipstation=300` makes the sandbox answer that slowly (ms per
+call); `--new-customers` places every order for a shopper neither the store nor the ERP knew.
+The JSON adds the lag from placed (the store's order time) to sent to ShipStation, p50 and p99.
 Usage: .venv/bin/python bench/pipeline_throughput.py [--orders 2000] [--workers 2]
-       [--port 8931] [--sandbox-port 8932]
+       [--port 8931] [--sandbox-port 8932] [--latency m3=300,...] [--new-customers]
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ def main() -> None:
     parser.add_argument("--database", default="bench_pipeline")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
     parser.add_argument("--timeout", type=float, default=1200)
+    parser.add_argument("--latency", default="", help="e.g. m3=300,api2cart=500,shipstation=300")
+    parser.add_argument("--new-customers", action="store_true")
+    parser.add_argument(
+        "--io-threads", type=int, default=0,
+        help="run the upstream queues in a threads pool of this size (0: one prefork node)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     hub_url = f"http://127.0.0.1:{args.port}"
@@ -75,11 +84,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     sandbox = start_sandbox(work / "sandbox", port=args.sandbox_port, hub_url=hub_url)
     seed_demo(sandbox.url, register=False)
+    for upstream, milliseconds in latencies(args.latency).items():
+        sandbox.control(upstream, "faults", latency_ms=milliseconds)
     env = {**os.environ, "HUB_SWEEP_SECONDS": "5", "HUB_SWEEP_GRACE_SECONDS": "20"}
     processes = {}
     try:
         processes["web"] = start_gunicorn(args.port, env, work / "web.log")
-        processes["worker"] = start_worker(env, work / "worker.log", concurrency=args.workers)
+        if args.io_threads:
+            # The deploy layout: CPU-bound ingest in processes, upstream waits in threads.
+            processes["worker"] = start_worker(
+                env, work / "worker.log", concurrency=args.workers, queues="ingest,hub"
+            )
+            processes["io-worker"] = start_worker(
+                env, work / "io-worker.log", concurrency=args.io_threads, name="bench-io",
+                queues=IO_QUEUES, pool="threads",
+            )  # fmt: skip
+        else:
+            processes["worker"] = start_worker(env, work / "worker.log", concurrency=args.workers)
         processes["beat"] = start_beat(env, work / "beat.log", work / "beat-schedule")
         register_webhooks(Store.objects.get(name="acme-outlet"))
         connection.close()
@@ -96,7 +117,10 @@ def main() -> None:
         remaining = args.orders
         while remaining:
             batch = min(remaining, 100)
-            sandbox.control("api2cart", "place-orders", store="acme-outlet", count=batch)
+            sandbox.control(
+                "api2cart", "place-orders", store="acme-outlet", count=batch,
+                new_customers=args.new_customers,
+            )  # fmt: skip
             remaining -= batch
         deadline = started + args.timeout
         while sent() < args.orders:
@@ -106,6 +130,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         cpu_after = cpu_snapshot(processes, sandbox.process.pid)
         status = sandbox.status()
+        with schema_context("acme"):
+            lags = placed_to_shipstation_seconds()
     finally:
         for process in processes.values():
             stop(process)
@@ -113,7 +139,7 @@ def main() -> None:
         redis.Redis.from_url(args.redis_url).flushdb()
     calls = {k: v - calls_before[k] for k, v in upstream_calls(status).items()}
     cpu = {k: round(cpu_after[k] - cpu_before[k], 2) for k in cpu_after}
-    hub_cpu = cpu["web"] + cpu["worker"] + cpu["beat"]
+    hub_cpu = cpu["web"] + cpu["worker"] + cpu["beat"] + cpu.get("io-worker", 0)
     cores = os.cpu_count() or 1
     print(
         json.dumps(
@@ -121,8 +147,13 @@ def main() -> None:
                 "bench": "pipeline_throughput",
                 "orders": args.orders,
                 "worker_processes": args.workers,
+                "io_threads": args.io_threads,
                 "seconds": round(elapsed, 2),
                 "orders_per_second": round(args.orders / elapsed, 2),
+                "latency_ms": latencies(args.latency),
+                "new_customers": args.new_customers,
+                "lag_p50_seconds": percentile(lags, 50),
+                "lag_p99_seconds": percentile(lags, 99),
                 "erp_orders": status["m3"]["erp_orders"],
                 "shipstation_orders": status["shipstation"]["shipstation_orders"],
                 "calls_per_order": {k: round(v / args.orders, 3) for k, v in calls.items()},
@@ -134,6 +165,32 @@ def main() -> None:
             }
         )
     )
+
+
+IO_QUEUES = "erp,shipstation,store,catalog"
+"""The queues whose tasks mostly wait on an upstream (integration_hub/settings.py's routes)."""
+
+
+def latencies(text: str) -> dict[str, int]:
+    """`m3=300,api2cart=500` → {"m3": 300, "api2cart": 500}."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    return {name.strip(): int(ms) for name, ms in pairs}
+
+
+def placed_to_shipstation_seconds() -> list[float]:
+    """Each order's time from its store order time to its move to *sent to ShipStation*."""
+    from orders.models import OrderEvent
+
+    sent = OrderEvent.objects.filter(step="sent_to_shipstation").values_list(
+        "created_at", "order__ordered_at"
+    )
+    return sorted((at - placed).total_seconds() for at, placed in sent if placed)
+
+
+def percentile(values: list[float], pct: int) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(len(values) * pct / 100))], 2)
 
 
 def upstream_calls(status: dict) -> dict[str, int]:

@@ -46,12 +46,19 @@ def start_gunicorn(
 
 
 def start_worker(
-    env: dict[str, str], log_path: Path, *, concurrency: int, name: str = "bench"
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    concurrency: int,
+    name: str = "bench",
+    queues: str = "",
+    pool: str = "prefork",
 ) -> subprocess.Popen:
+    """A worker node: every queue in prefork processes, or the named queues in `pool`."""
     return spawn(
         ["-m", "celery", "-A", "integration_hub", "worker", f"--hostname={name}@%h",
-         f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-         "--loglevel=WARNING"],
+         f"--concurrency={concurrency}", f"--pool={pool}", "--without-gossip",
+         "--without-mingle", "--loglevel=WARNING", *([f"--queues={queues}"] if queues else [])],
         env,
         log_path,
     )  # fmt: skip

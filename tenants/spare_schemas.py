@@ -76,9 +76,8 @@ def take_spare(schema_name: str) -> bool:
     return False
 
 
-def drop_spares() -> int:
-    """After migrations every spare is out of date; the sweep job clones new ones."""
-    spares = spare_schemas()
+def drop_spares(spares: list[str]) -> int:
+    """Drop these spares (those a migration left behind); the sweep job clones new ones."""
     for spare in spares:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP SCHEMA IF EXISTS "{spare}" CASCADE')

@@ -161,3 +161,20 @@ def platform_staff(db) -> Portal:
 def in_schema():
     """Run ORM code inside a tenant's schema: `with in_schema("acme"): ...`."""
     return schema_context
+
+
+@pytest.fixture
+def no_upstream_call_in_a_transaction(monkeypatch) -> None:
+    """Fail the test when a connector calls an upstream while a transaction is open (ARCHITECTURE
+    §4.7: no transaction, row lock or advisory lock is held across an upstream call)."""
+    from connectors._http import HttpClient
+
+    send = HttpClient.send
+    outside = len(connection.atomic_blocks)  # the test's own transaction, under `db`
+
+    def checked_send(self, method: str, url: str, **kwargs):
+        opened = len(connection.atomic_blocks) - outside
+        assert opened == 0, f"{method} {url} inside {opened} open transaction(s)"
+        return send(self, method, url, **kwargs)
+
+    monkeypatch.setattr(HttpClient, "send", checked_send)

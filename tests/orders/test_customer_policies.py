@@ -7,15 +7,17 @@ sandbox shows which CRS610MI transactions M3 received.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from connectors.errors import PermanentError
+from connectors.errors import PermanentError, RetryableError
 from connectors.m3 import NewM3Customer
-from orders.erp.customers import CustomerDecision, link_customer, search_key
-from orders.models import CustomerLink, Order
+from orders.erp.customers import CustomerDecision, link_customer, link_customers, search_key
+from orders.models import CustomerLink, NewCustomerGuard, Order
 from sandbox import demo_data
 from tenant_settings.connection_clients import erp_client
 from tenant_settings.models import ConnectionSettings
@@ -258,3 +260,79 @@ def test_without_a_template_or_default_customer_the_order_needs_a_person(
     assert (refused.value.message, refused.value.hint) == (message, hint)
     assert acme_erp.tap.m3_names() == SEARCHES
     assert not CustomerLink.objects.filter(email=order.customer_email).exists()
+
+
+# --- A batch of new shoppers: bulk calls, one customer each, no lock held on M3 ---------------
+
+
+def m3_requests(world: World) -> list:
+    """HTTP requests that carried M3 transactions (a bulk POST is one; tokens are none)."""
+    return [call for call in world.tap.calls("m3") if call.transactions]
+
+
+def link_batch(orders: list[Order]) -> dict:
+    settings = ConnectionSettings.load()
+    return link_customers(orders, erp_client(settings), settings)
+
+
+def test_a_batch_of_new_shoppers_costs_a_few_bulk_calls_and_one_customer_each(
+    acme_erp: World, no_upstream_call_in_a_transaction
+):
+    orders = [make_order() for _ in range(50)]
+    twice = make_order(customer_email=orders[0].customer_email.upper())  # the same shopper again
+    created_before = customers_created(acme_erp)
+
+    decisions = link_batch([*orders, twice])
+
+    assert len(m3_requests(acme_erp)) == 4  # lookups, e-mail searches, adds, addresses
+    assert len(m3_requests(acme_erp)) / 51 <= 0.2
+    assert acme_erp.tap.m3_names().count("CRS610MI/Add") == 50
+    assert customers_created(acme_erp) == created_before + 50
+    assert decisions[twice.pk] == decisions[orders[0].pk]
+    assert {d.how for d in decisions.values()} == {"created in the ERP from the template"}
+    assert len({d.customer_number for d in decisions.values()}) == 50
+    created = CustomerLink.objects.filter(origin="created")
+    assert created.count() == 51  # one per address as the store wrote it, two to one customer
+    assert created.values("erp_customer_number").distinct().count() == 50
+    assert not NewCustomerGuard.objects.exists()
+
+
+def test_a_shopper_another_worker_is_linking_waits_and_an_expired_guard_is_taken_over(
+    acme_erp: World,
+):
+    busy, crashed = make_order(), make_order()
+    NewCustomerGuard.objects.create(
+        search_key=search_key(busy), held_by="worker-b:1",
+        held_until=timezone.now() + timedelta(minutes=5),
+    )  # fmt: skip
+    NewCustomerGuard.objects.create(
+        search_key=search_key(crashed), held_by="worker-c:1",
+        held_until=timezone.now() - timedelta(seconds=1),
+    )  # fmt: skip
+
+    decisions = link_batch([busy, crashed])
+
+    assert isinstance(decisions[busy.pk], RetryableError)
+    assert "Another worker" in str(decisions[busy.pk])
+    assert decisions[crashed.pk].how == "created in the ERP from the template"
+    assert acme_erp.tap.m3_names().count("CRS610MI/Add") == 1
+    assert list(NewCustomerGuard.objects.values_list("held_by", flat=True)) == ["worker-b:1"]
+
+
+def test_a_crash_between_the_bulk_add_and_the_links_creates_nobody_twice(acme_erp: World):
+    orders = [make_order() for _ in range(3)]
+
+    class WorkerDied(Exception):
+        pass
+
+    with pytest.raises(WorkerDied), transaction.atomic():
+        first = link_batch(orders)
+        raise WorkerDied  # M3 has the customers; the links and guards are rolled back
+    acme_erp.tap.clear()
+
+    again = link_batch(orders)
+
+    assert acme_erp.tap.m3_names() == ["CRS610MI/LstBySearchKey"] * 3
+    assert again == {
+        pk: CustomerDecision(d.customer_number, "found in the ERP") for pk, d in first.items()
+    }

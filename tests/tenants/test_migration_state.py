@@ -1,0 +1,30 @@
+"""A deploy migrates only the schemas behind, found with one statement for all of them."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from tenants.migration_state import schemas_behind, tenant_leaf_migrations
+
+
+def test_current_schemas_are_not_behind_and_one_statement_says_so(
+    acme, globex, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(2):
+        assert schemas_behind(["acme", "globex", "tenant_template"]) == []
+
+
+def test_a_schema_missing_a_latest_migration_or_the_table_is_behind(acme, globex):
+    app, name = sorted(tenant_leaf_migrations())[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM acme.django_migrations WHERE app = %s AND name = %s", [app, name]
+        )
+        cursor.execute("CREATE SCHEMA never_migrated")
+    assert schemas_behind(["acme", "globex", "never_migrated"]) == ["acme", "never_migrated"]
+
+
+def test_the_latest_migrations_are_the_tenant_apps_leaves():
+    apps_with_leaves = {app for app, _ in tenant_leaf_migrations()}
+    assert {"orders", "shipping", "invoicing", "tenant_settings", "auth"} <= apps_with_leaves
+    assert "tenants" not in apps_with_leaves  # a shared app: its tables live in public only
