@@ -8,11 +8,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core import work
-from core.models import WorkItem
+from core.admin_sites import tenant_admin
+from core.models import WorkAttempt, WorkItem
 from core.work import attempts_of
 
 _audit: Callable[..., Any] | None = None
@@ -66,7 +68,7 @@ def retry_parked_action(
 
 
 WORK_FIELDS = (
-    "attempts",
+    "attempts_in_run",
     "failing_since",
     "failing_upstream",
     "retrying_until",
@@ -96,6 +98,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class WorkItemAdminMixin:
     """Add `WORK_FIELDS` to a ModelAdmin's read-only fields to show the attempt history."""
 
+    @admin.display(description="Attempts since the last success or retry")
+    def attempts_in_run(self, obj: WorkItem) -> int:
+        """The count a retry resets, so it may be 0 above older attempts listed below."""
+        return obj.attempts
+
     @admin.display(description="Attempts (newest first)")
     def attempt_history(self, obj: WorkItem) -> SafeString | str:
         rows = attempts_of(obj)
@@ -121,3 +128,40 @@ class WorkItemAdminMixin:
             "<th>Upstream</th><th>Error</th></tr></thead><tbody>{}</tbody></table>",
             body,
         )
+
+
+class AttemptOutcome(admin.SimpleListFilter):
+    """Failures first: the page failure counts link to (retried, parked or failed attempts)."""
+
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("failures", "Failures"), *WorkAttempt.Outcome.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "failures":
+            return queryset.exclude(outcome=WorkAttempt.Outcome.SUCCEEDED)
+        if self.value():
+            return queryset.filter(outcome=self.value())
+        return queryset
+
+
+@admin.register(WorkAttempt, site=tenant_admin)
+class WorkAttemptAdmin(ReadOnlyAdmin):
+    """Every attempt at this tenant's work, newest first, each linking to the item it was for."""
+
+    list_display = ["started_at", "item", "number", "outcome", "upstream", "duration_ms", "error"]
+    list_filter = [AttemptOutcome, "upstream", "kind", ("started_at", admin.DateFieldListFilter)]
+    search_fields = ["error"]
+    ordering = ["-started_at"]
+    list_per_page = 100
+
+    @admin.display(description="For")
+    def item(self, obj: WorkAttempt) -> str:
+        app_label, _, model = obj.kind.partition(".")
+        try:
+            url = reverse(f"tenant_admin:{app_label}_{model}_change", args=[obj.item_id])
+        except NoReverseMatch:
+            return f"{obj.kind} #{obj.item_id}"
+        return format_html('<a href="{}">{} #{}</a>', url, model, obj.item_id)

@@ -34,7 +34,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -152,17 +153,27 @@ class WorkKind:
 
 _kinds: dict[type[models.Model], WorkKind] = {}
 
+items_parked = Signal()
+"""Sent after an attempt parked items (needs attention or failed), in the items' schema:
+`sender` is the model, `kind` the WorkKind, `parked` a list of (item, the exception raised).
+Alerts listen; core knows nothing of them."""
+
+work_behind = Signal()
+"""Sent by the sweeper when it finds items of a kind due and not taken up (in their schema):
+`sender` is the model, `kind` the WorkKind, `oldest` the oldest such item's age timestamp and
+`count` how many were found. Costs one query, and only where work is waiting."""
+
 
 def register(kind: WorkKind) -> None:
     """Declare a kind of work; the sweeper resends its due and stuck items from now on (in
     messages of a batch each when the kind has a batch task)."""
     _kinds[kind.model] = kind
-    task, find = kind.task, lambda now, stale: [(pk,) for pk in due_ids(kind, now, stale)]
+    task, find = kind.task, lambda now, stale: [(pk,) for pk in swept_ids(kind, now, stale)]
     if kind.batch_task:
         task, find = (
             kind.batch_task,
             lambda now, stale: [
-                (chunk,) for chunk in _chunks(due_ids(kind, now, stale), kind.batch_size)
+                (chunk,) for chunk in _chunks(swept_ids(kind, now, stale), kind.batch_size)
             ],
         )
     sweeper.register(
@@ -183,6 +194,10 @@ def kind_of(model: type[models.Model]) -> WorkKind:
     return _kinds[model]
 
 
+def registered_kinds() -> list[WorkKind]:
+    return list(_kinds.values())
+
+
 def ready_q(now: datetime) -> Q:
     """Due and not leased by a live worker."""
     return (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)) & (
@@ -197,6 +212,15 @@ def due_ids(kind: WorkKind, now: datetime, stale: datetime) -> list[int]:
             ready_q(now), state__in=kind.work_states, **{f"{kind.age_field}__lt": stale}
         ).values_list("pk", flat=True)[: settings.HUB_SWEEP_CAP_PER_TENANT]
     )
+
+
+def swept_ids(kind: WorkKind, now: datetime, stale: datetime) -> list[int]:
+    """The sweeper's finds for `kind`; when there are any, `work_behind` says how old they are."""
+    ids = due_ids(kind, now, stale)
+    if ids and work_behind.has_listeners(kind.model):
+        oldest = kind.model.objects.filter(pk__in=ids).aggregate(oldest=Min(kind.age_field))
+        work_behind.send(kind.model, kind=kind, oldest=oldest["oldest"], count=len(ids))
+    return ids
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
@@ -388,10 +412,13 @@ def process_batch(
     _succeed_all(kind, [(item, results.get(item.pk) or Done()) for item in succeeded])
     paused = _settle_breakers(kind, results, probes, succeeded=bool(succeeded))
     attempts: list[WorkAttempt] = []
+    parked: list[tuple[WorkItem, Exception]] = []
     for item in items:
         result = results.get(item.pk)
         if isinstance(result, Exception):
             outcome, upstream, error = _conclude_failure(kind, item, result, paused)
+            if outcome in (WorkAttempt.Outcome.NEEDS_ATTENTION, WorkAttempt.Outcome.FAILED):
+                parked.append((item, result))
         else:
             outcome, upstream, error = WorkAttempt.Outcome.SUCCEEDED, "", ""
         outcomes[item.pk] = item.state if outcome == WorkAttempt.Outcome.SUCCEEDED else outcome
@@ -408,6 +435,8 @@ def process_batch(
             )
         )
     _save_attempts(attempts)
+    if parked:
+        items_parked.send(model, kind=kind, parked=parked)
     return outcomes
 
 

@@ -81,6 +81,10 @@ SHARED_APPS = [
     "axes",
     "core",
     "inbox",
+    "alerts",  # alert episodes in public; raised from every flow (alerts/services.py)
+    # Personal data: retention, erasure on request, exports (its audit rows live in public,
+    # beside the activity log; its work runs in each tenant's schema).
+    "privacy",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -95,6 +99,7 @@ TENANT_APPS = [
     "catalog",
     "shipping",
     "invoicing",
+    "reconciliation",
     "portal",  # top: front pages and the assembled order admin (no models)
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -257,8 +262,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
+    # JSON only, as the schema says (no browsable HTML pages; the docs are /api/docs/).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("HUB_API_RATE", "600/min")},
+    # Every refusal is {"detail": ..., "errors": {path: [...]}} (core/api_errors.py).
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Integration hub API",
@@ -269,6 +278,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request and response shapes apart: what a client sends is checked more strictly.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "orders.models.Order.State"},
+    # Every answer each operation can give, with the one error body, and the links between
+    # operations (integration_hub/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integration_hub.api_schema.document_every_answer",
+    ],
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
@@ -300,6 +318,7 @@ CELERY_TASK_ROUTES = {
     "orders.process_order": {"queue": "erp"},
     "orders.process_orders": {"queue": "erp"},
     "orders.discard_abandoned_batch": {"queue": "erp"},
+    "orders.check_file_skus": {"queue": "erp"},
     "shipping.poll_erp_deliveries": {"queue": "erp"},
     "invoicing.read_invoices": {"queue": "erp"},
     "tenant_settings.check_connection": {"queue": "erp"},
@@ -339,9 +358,51 @@ HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
 HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
+# Reconciliation (docs/backfill-and-reconciliation.md): the default window, and how old a store
+# order must be before its absence from the hub is a mismatch (its webhook may be on its way).
+HUB_RECONCILIATION_DAYS = int(os.environ.get("HUB_RECONCILIATION_DAYS", "7"))
+HUB_RECONCILIATION_GRACE_MINUTES = int(os.environ.get("HUB_RECONCILIATION_GRACE_MINUTES", "15"))
+# Personal data (docs/personal-data.md): a done order's shopper data is removed this many days
+# after it is done (a tenant may set its own period); store-order inbox bodies that created
+# nothing are cut to ids after HUB_INBOX_RETENTION_DAYS (items parked for a person never are).
+# Each run removes in batches of HUB_PRIVACY_BATCH_SIZE orders, one set of UPDATEs a batch.
+HUB_PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("HUB_PERSONAL_DATA_RETENTION_DAYS", "90"))
+HUB_INBOX_RETENTION_DAYS = int(os.environ.get("HUB_INBOX_RETENTION_DAYS", "30"))
+HUB_PRIVACY_BATCH_SIZE = int(os.environ.get("HUB_PRIVACY_BATCH_SIZE", "5000"))
+# Alerts (alerts/services.py): an open episode is told once, then again after the repeat
+# period; a tenant told more than HUB_ALERT_MAX_PER_HOUR times in an hour gets the rest in its
+# daily digest (sent at HUB_ALERT_DIGEST_HOUR UTC). Items due and not taken up for
+# HUB_ALERT_FLOW_LAG_MINUTES raise "flow falling behind" (0: never). Platform staff hear every
+# alert at HUB_PLATFORM_ALERT_EMAILS (comma-separated) and HUB_PLATFORM_ALERT_CHAT_WEBHOOK.
+HUB_ALERT_REPEAT_HOURS = float(os.environ.get("HUB_ALERT_REPEAT_HOURS", "24"))
+HUB_ALERT_MAX_PER_HOUR = int(os.environ.get("HUB_ALERT_MAX_PER_HOUR", "10"))
+HUB_ALERT_DIGEST_HOUR = int(os.environ.get("HUB_ALERT_DIGEST_HOUR", "7"))
+HUB_ALERT_FLOW_LAG_MINUTES = float(os.environ.get("HUB_ALERT_FLOW_LAG_MINUTES", "30"))
+HUB_ALERT_RETRY_SECONDS = float(os.environ.get("HUB_ALERT_RETRY_SECONDS", "300"))
+HUB_PLATFORM_ALERT_EMAILS = os.environ.get("HUB_PLATFORM_ALERT_EMAILS", "")
+HUB_PLATFORM_ALERT_CHAT_WEBHOOK = os.environ.get("HUB_PLATFORM_ALERT_CHAT_WEBHOOK", "")
+# Alert e-mail goes through Django's mail settings; development prints it to the worker's log.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "integration-hub@localhost")
 # Each push store's webhooks are listed this often (and after any period of 5xx answers to
 # them); ones API2Cart disabled are turned back on (tenants/webhook_health.py).
 HUB_WEBHOOK_CHECK_MINUTES = float(os.environ.get("HUB_WEBHOOK_CHECK_MINUTES", "5"))
+# `setup_hub` migrates only the schemas behind; when all are (a new migration) django-tenants'
+# executor named here runs them, `multiprocessing` with one process per core by default.
+HUB_MIGRATION_EXECUTOR = os.environ.get("HUB_MIGRATION_EXECUTOR", "multiprocessing")
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
+    os.environ.get("HUB_MIGRATION_PROCESSES", str(os.cpu_count() or 2))
+)
 # Tenant schemas cloned ahead, so creating a tenant stays flat however many exist.
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call).

@@ -249,13 +249,44 @@ class StoreStatusUpdateAdmin(WorkItemAdminMixin, ReadOnlyAdmin):
         return request.user.has_perm(GENERATE_PERMISSION)
 
 
+def payment_of(invoice: Invoice) -> str:
+    """An invoice's payment in words: the ERP's remaining amount (RAFC) explained."""
+    money = f"{invoice.currency} " if invoice.currency else ""
+    if invoice.remaining_amount <= 0:
+        when = f" on {invoice.paid_at:%Y-%m-%d}" if invoice.paid_at else ""
+        return f"Paid in full{when}."
+    due = f", due {invoice.due_date:%Y-%m-%d}" if invoice.due_date else ""
+    if invoice.remaining_amount < invoice.amount:
+        return (
+            f"Part paid: {money}{invoice.remaining_amount} of {invoice.amount} still to pay{due}."
+        )
+    return f"Invoiced, not paid yet: {money}{invoice.remaining_amount} to pay{due}."
+
+
+def payment_state(order: Order) -> str:
+    """Paid, part paid, unpaid or not invoiced, over the order's invoices (prefetch them)."""
+    invoices = list(order.invoices.all())
+    if not invoices:
+        return ""
+    remaining = sum(invoice.remaining_amount for invoice in invoices)
+    if remaining <= 0:
+        return "Paid"
+    if remaining < sum(invoice.amount for invoice in invoices):
+        return "Part paid"
+    return "Unpaid"
+
+
 class InvoiceInline(admin.TabularInline):
     model = Invoice
     extra = 0
     can_delete = False
     fields = ["erp_invoice_number", "year", "invoice_date", "due_date", "amount",
-              "remaining_amount", "store_refunds", "currency", "paid_at", "document"]  # fmt: skip
+              "remaining_amount", "payment", "store_refunds", "currency", "document"]  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="Payment")
+    def payment(self, obj: Invoice) -> str:
+        return payment_of(obj) if obj.pk else ""
 
     @admin.display(description="Document")
     def document(self, obj: Invoice) -> str:
@@ -296,6 +327,7 @@ def parked_status_updates(limit: int) -> list[dict[str, Any]]:
             url=reverse("tenant_admin:invoicing_storestatusupdate_change", args=[update.pk]),
             problem=update.last_error,
             retry_step="Fix what the message names, then run 'Retry telling the store'.",
+            retry_action="retry_updates",
         )
         for update in parked
     ]

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from connectors.errors import RetryableError, UpstreamError
+from connectors.errors import RetryableError, UpstreamError, ValidationError
 from connectors.m3 import M3Client
 from connectors.m3.records import M3Invoice
 from core import keys, sweeper, work
@@ -320,12 +320,19 @@ def send_store_status(update: StoreStatusUpdate) -> work.Done:
     status = mapped_status(store)
     comment = f"Invoiced: ERP invoice {update.invoice.erp_invoice_number}"
     client = api2cart_for_store(store)
-    client.update_order(
-        order.order_number,  # the store-facing order_id (the store's `id` is store_order_id)
-        order_status=status,
-        comment=comment,
-        idempotency_key=keys.outside_key(keys.STORE_STATUS, update.pk, update.attempts),
-    )
+    try:
+        client.update_order(
+            order.order_number,  # the store-facing order_id (the store's `id` is store_order_id)
+            order_status=status,
+            comment=comment,
+            idempotency_key=keys.outside_key(keys.STORE_STATUS, update.pk, update.attempts),
+        )
+    except ValidationError as exc:
+        raise work.NeedsAttention(
+            f"Store {store.name} refused order status {status!r} for Invoiced ({exc}).",
+            hint=f"Choose one of store {store.name}'s own statuses for Invoiced under "
+            "Invoicing › Store status mappings, then retry.",
+        ) from exc
     held = client.order_status(order.order_number)
     if status.strip().casefold() not in {held.id.strip().casefold(), held.name.strip().casefold()}:
         raise RetryableError(

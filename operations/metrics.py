@@ -28,12 +28,14 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest, multi
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts.models import Alert
 from core import work
 from core.models import WorkAttempt
 from core.sweeper import active_tenants
 from inbox.models import InboxItem
 from invoicing.models import StoreStatusUpdate
 from orders.models import CsvImport, Order
+from reconciliation.models import Finding, ReconciliationRun
 from shipping.models import Shipment
 from tenants.models import Store
 
@@ -98,6 +100,11 @@ class HubCollector(Collector):
         waiting = _gauge(
             "hub_work_items_waiting", "Items waiting for a worker.", ["tenant", "kind"]
         )
+        mismatches = _gauge(
+            "hub_reconciliation_mismatches",
+            "Mismatches the last finished reconciliation found, by kind (its stored counts).",
+            ["tenant", "kind"],
+        )
         for tenant in active_tenants().order_by("slug"):
             with schema_context(tenant.schema_name):
                 for state, n in Order.objects.values_list("state").annotate(n=Count("pk")):
@@ -105,9 +112,22 @@ class HubCollector(Collector):
                 self._calls(tenant.slug, now, calls, latency)
                 for model in TENANT_WORK:
                     self._waiting(tenant.slug, model, now, oldest, waiting)
+                self._mismatches(tenant.slug, mismatches)
         self._waiting("", InboxItem, now, oldest, waiting)
-        yield from (orders, calls, latency, oldest, waiting)
+        yield from (orders, calls, latency, oldest, waiting, mismatches)
         yield from self._platform()
+
+    def _mismatches(self, tenant: str, mismatches) -> None:
+        """Every kind, 0 included, once a run has finished: an alert can watch `> 0`."""
+        counts = (
+            ReconciliationRun.objects.filter(state=ReconciliationRun.State.DONE)
+            .values_list("counts", flat=True)
+            .first()
+        )
+        if counts is None:
+            return
+        for kind in Finding.Kind.values:
+            mismatches.add_metric([tenant, kind], counts.get(kind, 0))
 
     def _calls(self, tenant: str, now, calls, latency) -> None:
         rows = (
@@ -148,6 +168,14 @@ class HubCollector(Collector):
         stores = _gauge("hub_stores", "Stores by connection state.", ["status"])
         for status, n in Store.objects.values_list("status").annotate(n=Count("pk")):
             stores.add_metric([status], n)
+        alerts = _gauge(
+            "hub_alerts_open", "Alert episodes still open, by tenant and kind.", ["tenant", "kind"]
+        )
+        open_alerts = Alert.objects.filter(resolved_at__isnull=True)
+        for slug, kind, n in open_alerts.values_list("tenant__slug", "kind").annotate(
+            n=Count("pk")
+        ):
+            alerts.add_metric([slug or "", kind], n)
         queues = _gauge("hub_queue_depth", "Messages waiting in each Celery queue.", ["queue"])
         up = _gauge("hub_broker_up", "1 when the Celery broker answered this scrape.", [])
         try:
@@ -162,7 +190,7 @@ class HubCollector(Collector):
             up.add_metric([], 1)
         except redis.RedisError:
             up.add_metric([], 0)
-        yield from (inbox, stores, queues, up)
+        yield from (inbox, stores, alerts, queues, up)
 
 
 def exposition() -> bytes:

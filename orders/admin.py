@@ -22,6 +22,7 @@ from core.admin import WORK_FIELDS, WorkItemAdminMixin
 from orders.admin_actions import Outcome, cancel_order, replay_order, retry_order
 from orders.changes.admin import OrderChangeInline
 from orders.files.admin import CsvUploadMixin
+from orders.intake import admin as backfill_admin  # noqa: F401  (registers the backfill pages)
 from orders.intake.manual_entry import ManualOrderForms, sku_choices
 from orders.models import Order
 from orders.order_page import address_lines, order_lines
@@ -48,6 +49,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "store",
+        "sales_channel",
         "source",
         "state_badge",
         "erp_order_number",
@@ -57,6 +59,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     list_filter = [
         "state",
         ("store", admin.RelatedOnlyFieldListFilter),
+        ("sales_channel", admin.RelatedOnlyFieldListFilter),
         "source",
         ("created_at", admin.DateFieldListFilter),
     ]
@@ -64,7 +67,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines: list = [OrderChangeInline]
     change_form_template = "admin/orders/order/change_form.html"
-    list_select_related = ["store"]
+    list_select_related = ["store", "sales_channel"]
     actions = ["retry_orders", "replay_orders", "cancel_orders"]
     fieldsets = (
         (
@@ -72,6 +75,7 @@ class OrderAdmin(CsvUploadMixin, WorkItemAdminMixin, admin.ModelAdmin):
             {
                 "fields": (
                     "store",
+                    "sales_channel",
                     "source",
                     "store_order_id",
                     "ordered_at",

@@ -53,6 +53,7 @@ class Order(WorkItem):
         API = "api", "Order API"
         CSV = "csv", "CSV upload"
         MANUAL = "manual", "Entered by hand"
+        BACKFILL = "backfill", "Store backfill"
 
     store = models.ForeignKey(
         "tenants.Store",
@@ -160,6 +161,13 @@ class Order(WorkItem):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    personal_data_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the shopper's name, address, e-mail, phone and the raw store payload "
+        "were removed (retention or an erasure request); amounts, lines and references stay.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -168,7 +176,15 @@ class Order(WorkItem):
                 fields=["erp_batch_check_since"],
                 condition=Q(erp_batch_check_since__isnull=False),
                 name="order_erp_batch_check",
-            )
+            ),
+            # The retention job's question, "which done orders still hold personal data?",
+            # answered from the few rows that do (privacy.retention).
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(personal_data_removed_at__isnull=True)
+                & Q(state__in=["invoiced", "cancelled", "failed", "history"]),
+                name="order_personal_data_kept",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -347,6 +363,21 @@ class CustomerLink(models.Model):
         return f"{self.store_customer_id or self.email} → {self.erp_customer_number}"
 
 
+class NewCustomerGuard(models.Model):
+    """Held by the worker linking a new shopper (by the search key it writes on the customer)
+    while it looks the customer up in the ERP and creates it; no lock or transaction is held
+    meanwhile. Another worker finding the guard live leaves that shopper's orders for a moment;
+    one finding it expired (its holder crashed) takes it over and looks the customer up again
+    by the search key before creating it, so a customer is created once."""
+
+    search_key = models.CharField(max_length=10, unique=True)
+    held_by = models.CharField(max_length=100)
+    held_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.search_key} held by {self.held_by}"
+
+
 class CsvImport(WorkItem):
     """An uploaded order file: mapped by a person, then imported order by order (each bad order
     refused with its problems, the rest imported), or whole or not at all when the person asks.
@@ -436,3 +467,88 @@ class CsvMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ErpSkuCheck(WorkItem):
+    """SKUs of an order file that no catalog binding knows, asked of the ERP in bulk by a worker
+    while the person looks at the file's preview; the preview fills in from the answers."""
+
+    class State(models.TextChoices):
+        CHECKING = "checking", "Asking the ERP"
+        DONE = "done", "Answered"
+        NEEDS_ATTENTION = "needs_attention", "The ERP refused"
+        FAILED = "failed", "Failed"
+
+    upload = models.ForeignKey(CsvImport, on_delete=models.CASCADE, related_name="erp_checks")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CHECKING)
+    skus = models.JSONField(default=list, help_text="The SKUs asked.")
+    known = models.JSONField(
+        default=dict, blank=True, help_text="SKU → the ERP item's name, for SKUs the ERP knows."
+    )
+    unknown = models.JSONField(default=list, blank=True, help_text="SKUs the ERP does not know.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ERP SKU check"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{len(self.skus)} SKU(s) of {self.upload}: {self.get_state_display()}"
+
+
+class Backfill(WorkItem):
+    """A store's history brought into the hub: the orders created in a date range.
+
+    First counted (a dry run a person confirms), then imported page by page; the position (the
+    platform window and the page cursor) is saved with each page's orders, so a crashed worker's
+    backfill resumes where it was, and intake being idempotent by store and order id, a page
+    read twice creates nothing twice.
+    """
+
+    class State(models.TextChoices):
+        COUNTING = "counting", "Counting (dry run)"
+        COUNTED = "counted", "Counted: waiting for confirmation"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Done"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full pipeline (orders already done: history only)"
+        HISTORY = "history", "History only (nothing sent to the ERP or ShipStation)"
+
+    store = models.ForeignKey("tenants.Store", on_delete=models.DO_NOTHING, related_name="+")
+    created_from = models.DateTimeField()
+    created_to = models.DateTimeField()
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.FULL)
+    state = models.CharField(
+        max_length=16, choices=State.choices, default=State.COUNTING, db_index=True
+    )
+    requested_by = models.CharField(max_length=150, blank=True)
+    orders_total = models.PositiveIntegerField(default=0, help_text="Store orders in range.")
+    orders_known = models.PositiveIntegerField(default=0, help_text="Already in the hub.")
+    orders_done = models.PositiveIntegerField(
+        default=0, help_text="Already fulfilled, cancelled or refunded in the store."
+    )
+    reach_from = models.DateTimeField(
+        null=True, blank=True, help_text="The oldest creation date the platform lists."
+    )
+    unreachable = models.TextField(blank=True, help_text="Ranges the platform cannot list.")
+    window_index = models.PositiveIntegerField(default=0)
+    cursor = models.TextField(blank=True, help_text="The next page of the current window.")
+    orders_read = models.PositiveIntegerField(default=0)
+    orders_new = models.PositiveIntegerField(default=0)
+    orders_existing = models.PositiveIntegerField(default=0)
+    orders_refused = models.PositiveIntegerField(
+        default=0, help_text="Orders not imported (unreadable, lines without SKU, not ours)."
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Backfill {self.created_from:%Y-%m-%d} to {self.created_to:%Y-%m-%d}"

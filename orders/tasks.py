@@ -10,9 +10,11 @@ from core import work
 from core.tenant_tasks import tenant_task
 from orders.changes.actions import act_on_change
 from orders.erp.batch_orders import discard_abandoned_batch
+from orders.files.erp_check import run_erp_check
 from orders.files.importing import run_csv_import
+from orders.intake import backfill
 from orders.intake.accept import schedule_new_orders
-from orders.models import OrderChange
+from orders.models import Backfill, OrderChange
 from orders.pipeline import advance_orders
 from tenant_settings.connection_clients import erp_client
 
@@ -33,6 +35,18 @@ def process_orders(order_ids: list[int]) -> dict[str, int]:
 @tenant_task(name="orders.import_csv_file")
 def import_csv_file(import_id: int) -> str:
     return run_csv_import(import_id)
+
+
+@tenant_task(name="orders.backfill")
+def run_backfill(backfill_id: int) -> str:
+    """Count a store's history (the dry run), or import it from where it was."""
+    return work.process(Backfill, backfill_id, backfill.step)
+
+
+@tenant_task(name="orders.check_file_skus")
+def check_file_skus(check_id: int) -> str:
+    """An order file's SKUs unknown to the catalog, asked of the ERP for its preview."""
+    return run_erp_check(check_id)
 
 
 @tenant_task(name="orders.schedule_orders")

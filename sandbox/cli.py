@@ -99,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     place = subs.add_parser("place-orders", help="create shop orders and fire order.add")
     place.add_argument("--store", required=True)
     place.add_argument("--count", type=int, default=1)
+    place.add_argument(
+        "--quiet",
+        action="store_true",
+        help="fire no webhook: an order the hub never heard of (for backfill and reconciliation)",
+    )
+    place.add_argument("--days-ago", type=float, help="placed that many days ago")
+    place.add_argument("--status", help="the order's status (default Pending), e.g. Completed")
     price = subs.add_parser("set-price", help="change an M3 sales price")
     price.add_argument("sku")
     price.add_argument("amount")
@@ -116,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("fault_values", nargs="*", metavar="key=value")
     faults.add_argument("--clear", action="store_true")
     _add_order_change_commands(subs)
+    _add_disagreement_commands(subs)
+    _add_onboarding_commands(subs)
     status = subs.add_parser("status", help="counts of every fake")
     status.add_argument("--json", action="store_true")
     subs.add_parser("reset", help="drop all sandbox state and reseed the demo data")
@@ -145,6 +154,130 @@ def _add_order_change_commands(subs: argparse._SubParsersAction) -> None:
     edit.add_argument("--set", action="append", required=True, metavar="SKU=QTY", dest="lines")
 
 
+def _add_disagreement_commands(subs: argparse._SubParsersAction) -> None:
+    """The fakes made to disagree with the hub on purpose, for reconciliation to find."""
+    delete = subs.add_parser("delete-shipstation-order", help="remove a ShipStation order")
+    delete.add_argument("order", help="ShipStation order number, orderKey or orderId")
+    total = subs.add_parser("set-shipstation-total", help="change a ShipStation orderTotal")
+    total.add_argument("order", help="ShipStation order number, orderKey or orderId")
+    total.add_argument("total")
+    duplicate = subs.add_parser(
+        "duplicate-erp-order", help="a second M3 order under the same customer order ref (CUOR)"
+    )
+    duplicate.add_argument("order", help="M3 order number (ORNO) or CUOR")
+    duplicate.add_argument("--tenant", required=True, help="the tenant slug whose M3 it is")
+
+
+DISAGREEMENTS = {
+    "delete-shipstation-order": ("shipstation", "delete-order"),
+    "set-shipstation-total": ("shipstation", "set-order-total"),
+    "duplicate-erp-order": ("m3", "duplicate-order"),
+}
+
+
+def _disagreement_call(action: str, options: dict) -> tuple[str, str, dict]:
+    upstream, control_action = DISAGREEMENTS[action]
+    payload = {"order": options["order"]}
+    for name in ("total", "tenant"):
+        if options.get(name) is not None:
+            payload[name] = options[name]
+    return upstream, control_action, payload
+
+
+def _add_onboarding_commands(subs: argparse._SubParsersAction) -> None:
+    """What a new tenant brings along: a shop, an M3 and a ShipStation account."""
+    store = subs.add_parser(
+        "add-store", help="a new shop with products, customers and stock, in API2Cart"
+    )
+    store.add_argument("name", help="short name, e.g. initech-shop")
+    store.add_argument("--platform", default="Shopify", help="API2Cart cart_id (default Shopify)")
+    store.add_argument("--display-name")
+    store.add_argument("--products", type=int, default=20, help="how many (default 20)")
+    store.add_argument("--currency", default="USD", help="USD, EUR, GBP, CAD or SEK")
+    store.add_argument("--sku-prefix", help="default: the name's first three letters")
+    erp = subs.add_parser("add-erp-tenant", help="a new ION tenant (M3) and its .ionapi file")
+    erp.add_argument("name", help="the tenant's slug, e.g. initech")
+    erp.add_argument("--store", help="create an M3 item for every SKU this store sells")
+    erp.add_argument("--display-name")
+    erp.add_argument("--company", help="CONO, three digits (default 500)")
+    erp.add_argument("--division", help="DIVI (default: the name's first three letters)")
+    erp.add_argument("--warehouse", help="main WHLO, three digits (default 500)")
+    erp.add_argument(
+        "--ionapi-out", type=Path, help="where to write the .ionapi file (default ./NAME.ionapi)"
+    )
+    account = subs.add_parser("add-shipstation-account", help="a new ShipStation account")
+    account.add_argument("name", help="the tenant's slug, e.g. initech")
+    for sub in (store, erp, account):
+        sub.add_argument("--json", action="store_true", help="print the control API's answer")
+
+
+ONBOARDING = {
+    "add-store": ("api2cart", "add-store", ("name", "platform", "display_name", "products",
+                                            "currency", "sku_prefix")),
+    "add-erp-tenant": ("m3", "add-tenant", ("name", "store", "display_name", "company",
+                                            "division", "warehouse")),
+    "add-shipstation-account": ("shipstation", "add-account", ("name",)),
+}  # fmt: skip
+
+
+def run_onboarding(options: dict[str, Any]) -> None:
+    """Create it, then say what to type into the hub (or print the answer with --json)."""
+    upstream, control_action, fields = ONBOARDING[options["action"]]
+    payload = {name: options[name] for name in fields if options.get(name) is not None}
+    if "products" in payload:
+        payload["products"] = options["products"]
+    try:
+        answer = control_request(options["url"], f"{upstream}/{control_action}", payload)
+    except SandboxError as exc:
+        raise CommandError(str(exc)) from None
+    if options["action"] == "add-erp-tenant":
+        path = options.get("ionapi_out") or Path(f"{answer['tenant']}.ionapi")
+        path.write_text(json.dumps(answer["ionapi"], indent=2) + "\n")
+        answer["ionapi_path"] = str(path.resolve())
+    if options["json"]:
+        print(json.dumps(answer, indent=2))
+        return
+    print(_onboarding_text(options["action"], answer))
+
+
+def _onboarding_text(action: str, answer: dict[str, Any]) -> str:
+    if action == "add-store":
+        labels = answer["credential_labels"]
+        return "\n".join([
+            f"Store {answer['store']} ({answer['platform_name']}, {answer['currency']}): "
+            f"{answer['products']} products ({answer['skus']} SKUs), "
+            f"{answer['customers']} customers.",
+            "Platform admin › Stores › Connect a new store:",
+            f"  Platform: {answer['platform_name']}",
+            f"  Store URL: {answer['url']}",
+            *(f"  {answer['platform_name']} {labels[name]}: {value}"
+              for name, value in answer["credentials"].items()),
+            "or Platform admin › Stores › Add store, with",
+            f"  Store key: {answer['store_key']}",
+            "then add the tenant as a member and run Register webhooks.",
+        ])  # fmt: skip
+    if action == "add-erp-tenant":
+        return "\n".join([
+            f"ION tenant {answer['ion_tenant']}: {answer['items']} items in warehouses "
+            f"{', '.join(answer['warehouses'])}.",
+            "Tenant portal › Connection settings › ERP:",
+            f"  Upload .ionapi file: {answer['ionapi_path']}",
+            f"  ERP company (CONO): {answer['company']}",
+            f"  ERP division (DIVI): {answer['division']}",
+            f"  Default warehouse (WHLO): {answer['warehouse']}",
+            f"  Order type (ORTP): {answer['order_type']}",
+            f"  Customer template (CUNO): {answer['customer_template']}",
+            f"  Default customer (CUNO): {answer['default_customer']}",
+        ])  # fmt: skip
+    return "\n".join([
+        f"ShipStation account {answer['account']}.",
+        "Tenant portal › Connection settings › ShipStation:",
+        f"  ShipStation base URL: {answer['base_url']}",
+        f"  ShipStation API key: {answer['api_key']}",
+        f"  ShipStation API secret: {answer['api_secret']}",
+    ])  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
     options = vars(build_parser().parse_args(argv))
@@ -152,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         run_serve(options)
         return 0
     try:
-        run_control(options)
+        if options["action"] in ONBOARDING:
+            run_onboarding(options)
+        else:
+            run_control(options)
     except CommandError as exc:
         print(_styled(f"CommandError: {exc}", ERROR, sys.stderr), file=sys.stderr)
         return 1
@@ -229,8 +365,16 @@ def _sku_quantity(action: str, item: str) -> dict:
 def _control_call(action: str, options: dict) -> tuple[str, str, dict]:
     if action in ORDER_CHANGES:
         return _order_change_call(action, options)
+    if action in DISAGREEMENTS:
+        return _disagreement_call(action, options)
     if action == "place-orders":
-        return "api2cart", action, {"store": options["store"], "count": options["count"]}
+        payload = {"store": options["store"], "count": options["count"]}
+        if options["quiet"]:
+            payload["quiet"] = True
+        for name in ("days_ago", "status"):
+            if options[name] is not None:
+                payload[name] = options[name]
+        return "api2cart", action, payload
     if action == "set-price":
         return "m3", action, {"sku": options["sku"], "amount": options["amount"]}
     if action == "set-stock":

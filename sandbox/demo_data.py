@@ -122,7 +122,11 @@ def store(name: str) -> DemoStore:
 
 def ionapi_file(slug: str, sandbox_url: str) -> dict[str, str]:
     """A complete `.ionapi` file for a demo tenant, pointing at the sandbox's ION endpoints."""
-    t = tenant(slug)
+    return ionapi_for(tenant(slug), sandbox_url)
+
+
+def ionapi_for(t: DemoTenant, sandbox_url: str) -> dict[str, str]:
+    """The `.ionapi` file of any ION tenant of the sandbox (a demo one or one added later)."""
     base = sandbox_url.rstrip("/")
     return {
         "ti": t.erp_tenant,

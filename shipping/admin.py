@@ -146,6 +146,7 @@ def parked_shipments(limit: int) -> list[dict[str, Any]]:
             url=reverse("tenant_admin:shipping_shipment_change", args=[shipment.pk]),
             problem=shipment.last_error or shipment.note,
             retry_step="Fix what the message names, then run 'Retry posting to the store'.",
+            retry_action="retry_shipments",
         )
         for shipment in parked
     ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from core.admin_sites import tenant_admin
 from tenant_settings.forms import ConnectionSettingsForm
 from tenant_settings.models import ApiToken, ConnectionSettings
-from tenant_settings.services import test_connection
+from tenant_settings.services import CONNECTED, NOT_CHECKED, test_connection
 from tenants.activity import record_activity
 
 
@@ -178,6 +178,19 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Personal data", {"fields": ("personal_data_retention_days",)}),
+        ("Reconciliation", {"fields": ("reconciliation_hour",)}),
+        (
+            "Alerts",
+            {
+                "fields": (
+                    "alert_emails",
+                    "alert_chat_webhook_url",
+                    "alert_daily_digest",
+                    "alert_attention_threshold",
+                )
+            },
+        ),
         ("Connection test", {"fields": ("last_tested_at", "last_test_result")}),
     )
     change_form_template = "admin/tenant_settings/connectionsettings/change_form.html"
@@ -212,8 +225,9 @@ class ConnectionSettingsAdmin(admin.ModelAdmin):
             raise PermissionDenied
         settings_row = ConnectionSettings.load()
         report = test_connection(settings_row)
-        for line in report.lines:
-            messages.add_message(request, messages.SUCCESS if report.ok else messages.WARNING, line)
+        levels = {CONNECTED: messages.SUCCESS, NOT_CHECKED: messages.INFO}
+        for check in report.checks:
+            messages.add_message(request, levels.get(check.outcome, messages.WARNING), check.line)
         record_activity(
             "connection.tested",
             obj=settings_row,

@@ -6,11 +6,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
 
 from connectors.ionapi import IonApiFileError, parse_ionapi
 from core.forms import WriteOnlySecretsForm
 from core.upstream_urls import check_upstream_url
-from tenant_settings.models import ConnectionSettings
+from tenant_settings.models import ConnectionSettings, alert_addresses
 
 MAX_IONAPI_BYTES = 64 * 1024
 
@@ -23,7 +24,7 @@ class WriteOnlyTextarea(forms.Textarea):
 
 
 class ConnectionSettingsForm(WriteOnlySecretsForm):
-    secret_fields = ("shipstation_api_key", "shipstation_api_secret")
+    secret_fields = ("shipstation_api_key", "shipstation_api_secret", "alert_chat_webhook_url")
 
     ionapi_file = forms.FileField(
         label="Upload .ionapi file",
@@ -52,7 +53,30 @@ class ConnectionSettingsForm(WriteOnlySecretsForm):
             "shipstation_base_url",
             "shipstation_api_key",
             "shipstation_api_secret",
+            "personal_data_retention_days",
+            "reconciliation_hour",
+            "alert_emails",
+            "alert_chat_webhook_url",
+            "alert_daily_digest",
+            "alert_attention_threshold",
         ]
+
+    def clean_alert_emails(self) -> str:
+        """Each address checked, stored one per line."""
+        addresses = alert_addresses(self.cleaned_data.get("alert_emails", ""))
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError as exc:
+                raise ValidationError(f"{address!r} is not an e-mail address.") from exc
+        return "\n".join(addresses)
+
+    def clean_alert_chat_webhook_url(self) -> str:
+        url = (self.cleaned_data.get("alert_chat_webhook_url") or "").strip()
+        if url:
+            URLValidator(schemes=["https", "http"])(url)
+            check_upstream_url(url, label="Alert chat webhook URL")
+        return url
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

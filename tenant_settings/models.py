@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -74,6 +75,15 @@ class ConnectionSettings(models.Model):
         help_text="Store and API orders already fulfilled, cancelled or refunded when the hub "
         "first sees them are never sent to the ERP or ShipStation.",
     )
+    reconciliation_hour = models.PositiveSmallIntegerField(
+        "Nightly reconciliation at (hour, UTC)",
+        null=True,
+        blank=True,
+        default=2,
+        validators=[MaxValueValidator(23)],
+        help_text="Each night at this hour (0-23, UTC) the store, hub, ERP and ShipStation orders "
+        "of the last 7 days are compared. Empty: only when someone asks.",
+    )
     erp_line_prices = models.CharField(
         "Line prices sent to the ERP",
         max_length=10,
@@ -99,6 +109,39 @@ class ConnectionSettings(models.Model):
         blank=True,
         help_text="Printed on every invoice, e.g. GB123456789.",
     )
+    personal_data_retention_days = models.PositiveIntegerField(
+        "Keep shoppers' personal data for (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days after an order is done (invoiced, cancelled or failed) before its "
+        "shopper's name, address, e-mail, phone and raw store payload are removed; amounts, "
+        "lines and references stay. Empty: the platform's default "
+        "(HUB_PERSONAL_DATA_RETENTION_DAYS).",
+    )
+    alert_emails = models.TextField(
+        "Alert e-mail addresses",
+        blank=True,
+        help_text="Who hears when a store disconnects or takes orders by polling only, an "
+        "upstream refuses the credentials, needs attention grows or a flow falls behind. One "
+        "address per line or comma-separated; empty: nobody in this tenant is e-mailed.",
+    )
+    alert_chat_webhook_url = EncryptedTextField(
+        "Alert chat webhook URL",
+        blank=True,
+        help_text="A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, …); "
+        "stored encrypted and never shown again.",
+    )
+    alert_daily_digest = models.BooleanField(
+        "Alerts as one daily digest",
+        default=False,
+        help_text="Collect the day's alerts into one message instead of one message each.",
+    )
+    alert_attention_threshold = models.PositiveIntegerField(
+        "Alert when this many items need attention",
+        default=10,
+        help_text="0: never alert on the needs-attention count.",
+    )
     shipstation_base_url = models.URLField(default="https://ssapi.shipstation.com")
     shipstation_api_key = EncryptedTextField(blank=True)
     shipstation_api_secret = EncryptedTextField(blank=True)
@@ -120,6 +163,11 @@ class ConnectionSettings(models.Model):
         return settings_row
 
     @property
+    def retention_days(self) -> int:
+        """Days personal data is kept after an order is done, for this tenant."""
+        return self.personal_data_retention_days or settings.HUB_PERSONAL_DATA_RETENTION_DAYS
+
+    @property
     def ionapi(self) -> IonApiCredentials | None:
         return parse_ionapi(self.erp_ionapi) if self.erp_ionapi else None
 
@@ -136,6 +184,11 @@ class ConnectionSettings(models.Model):
         if not self.shipstation_api_key:
             return "Not configured"
         return f"API key {mask(self.shipstation_api_key)}"
+
+
+def alert_addresses(text: str) -> list[str]:
+    """The alert e-mail addresses as typed: one per line or comma-separated."""
+    return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
 
 
 def mask(secret: str) -> str:

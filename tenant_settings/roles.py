@@ -25,7 +25,9 @@ VIEW_BUSINESS_DATA = (
     "catalog.view_*",
     "shipping.view_*",
     "invoicing.view_*",
+    "reconciliation.view_*",
     "tenants.view_activityevent",
+    "core.view_workattempt",
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -40,7 +42,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "catalog.*",
         "shipping.*",
         "invoicing.*",
+        "reconciliation.*",
         "tenants.view_activityevent",
+        "core.view_workattempt",
+        "privacy.*",
     ),
     ORDER_MANAGER: (
         *VIEW_BUSINESS_DATA,
@@ -49,6 +54,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.retry_order",
         "orders.replay_order",
         "orders.cancel_order",
+        "orders.add_backfill",
+        "reconciliation.add_reconciliationrun",
+        "reconciliation.fix_finding",
     ),
     CATALOG_MANAGER: (
         *VIEW_BUSINESS_DATA,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -36,7 +36,7 @@ from tenants.models import (
     StoreWebhook,
     Tenant,
 )
-from tenants.provisioning import provision_tenant
+from tenants.provisioning import portal_url, provision_tenant
 from tenants.store_connection import (
     StoreConnectionError,
     connect_new_store,
@@ -59,22 +59,6 @@ class MembershipInline(admin.TabularInline):
     model = StoreMembership
     extra = 0
     autocomplete_fields = ["tenant"]
-
-
-def portal_url(slug: str) -> str:
-    """A tenant's portal: the slug as a subdomain of `HUB_PUBLIC_URL` (its scheme, host and
-    port); when that names an IP address, of `HUB_BASE_DOMAIN` on the same scheme and port."""
-    public = urlsplit(settings.HUB_PUBLIC_URL)
-    host = public.hostname or settings.HUB_BASE_DOMAIN
-    try:
-        ip_address(host)
-    except ValueError:
-        pass
-    else:
-        host = settings.HUB_BASE_DOMAIN
-    netloc = f"{slug}.{host}" + (f":{public.port}" if public.port else "")
-    path = public.path.rstrip("/")
-    return urlunsplit((public.scheme or "http", netloc, f"{path}/admin/", "", ""))
 
 
 @admin.register(Tenant, site=platform_admin)
@@ -152,6 +136,16 @@ class Api2CartAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "base_url", "created_at"]
 
 
+StorePageView = Callable[[HttpRequest, Store], HttpResponse]
+STORE_PAGES: dict[str, tuple[str, StorePageView]] = {}
+
+
+def add_store_page(name: str, label: str, view: StorePageView) -> None:
+    """A page an upper app offers about one store (orders: "Import orders", a backfill), at
+    `<store>/<name>/` and linked from the store's page; this app knows none of them."""
+    STORE_PAGES[name] = (label, view)
+
+
 @admin.register(Store, site=platform_admin)
 class StoreAdmin(admin.ModelAdmin):
     form = StoreForm
@@ -170,6 +164,7 @@ class StoreAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["register_webhooks", "rotate_webhook_token"]
     change_list_template = "admin/tenants/store/change_list.html"
+    change_form_template = "admin/tenants/store/change_form.html"
 
     def has_delete_permission(self, request: HttpRequest, obj: Store | None = None) -> bool:
         """Tenant orders keep pointing at their store; disconnect or remove members instead."""
@@ -223,7 +218,28 @@ class StoreAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.connect_view),
             name="tenants_store_connect",
         )
-        return [connect, *super().get_urls()]
+        pages = [
+            path(f"<int:pk>/{name}/", self.admin_site.admin_view(self._store_page(view)),
+                 name=f"tenants_store_{name}")
+            for name, (_, view) in STORE_PAGES.items()
+        ]  # fmt: skip
+        return [connect, *pages, *super().get_urls()]
+
+    def _store_page(self, view: StorePageView) -> Callable[..., HttpResponse]:
+        def page(request: HttpRequest, pk: int) -> HttpResponse:
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return view(request, get_object_or_404(Store, pk=pk))
+
+        return page
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        links = [
+            (label, reverse(f"platform_admin:tenants_store_{name}", args=[object_id]))
+            for name, (label, _) in STORE_PAGES.items()
+        ]
+        extra_context = {**(extra_context or {}), "store_pages": links}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def connect_view(self, request: HttpRequest) -> HttpResponse:
         """Connect a new store with its platform credentials (`account.cart.add`)."""
@@ -251,7 +267,7 @@ class StoreAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
             return TemplateResponse(request, "admin/tenants/store/connect.html", context)
         data = request.POST if request.method == "POST" else None
-        form = ConnectStoreForm(data, platforms=platforms)
+        form = ConnectStoreForm(data, platforms=platforms, platform=request.GET.get("platform"))
         context["form"] = form
         if data is not None and form.is_valid():
             store = self.connect_store(request, account, form)
@@ -316,11 +332,28 @@ class SkuOwnershipAdmin(admin.ModelAdmin):
     list_select_related = ["store", "tenant"]
 
 
+class ActivityKind(admin.SimpleListFilter):
+    """Sign-ins (every `login…` action) apart from changes, so logins do not drown the log."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("changes", "Changes and work"), ("sign_ins", "Sign-ins")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "sign_ins":
+            return queryset.filter(action__startswith="login")
+        if self.value() == "changes":
+            return queryset.exclude(action__startswith="login")
+        return queryset
+
+
 class ActivityAdminBase(ReadOnlyAdmin):
     """Read-only view of the append-only log."""
 
     list_display = ["created_at", "actor", "action", "outcome", "object_repr", "message"]
-    list_filter = ["outcome", "action", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [ActivityKind, "outcome", "action", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["actor", "action", "object_repr", "message"]
     date_hierarchy = "created_at"
     list_per_page = 100

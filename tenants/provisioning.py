@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from ipaddress import ip_address
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +23,22 @@ from tenants.spare_schemas import take_spare
 logger = logging.getLogger(__name__)
 
 
+def portal_url(slug: str) -> str:
+    """A tenant's portal: the slug as a subdomain of `HUB_PUBLIC_URL` (its scheme, host and
+    port); when that names an IP address, of `HUB_BASE_DOMAIN` on the same scheme and port."""
+    public = urlsplit(settings.HUB_PUBLIC_URL)
+    host = public.hostname or settings.HUB_BASE_DOMAIN
+    try:
+        ip_address(host)
+    except ValueError:
+        pass
+    else:
+        host = settings.HUB_BASE_DOMAIN
+    netloc = f"{slug}.{host}" + (f":{public.port}" if public.port else "")
+    path = public.path.rstrip("/")
+    return urlunsplit((public.scheme or "http", netloc, f"{path}/admin/", "", ""))
+
+
 @dataclass(frozen=True)
 class ProvisionedTenant:
     tenant: Tenant
@@ -30,8 +48,7 @@ class ProvisionedTenant:
 
     @property
     def admin_url(self) -> str:
-        port = getattr(settings, "HUB_PUBLIC_PORT", "8000")
-        return f"http://{self.domain}:{port}/admin/"
+        return portal_url(self.tenant.slug)
 
 
 def ensure_template_schema() -> Tenant:

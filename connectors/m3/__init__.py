@@ -2,10 +2,10 @@
 
 Layout (the same in every connector): `base` (ION tokens, MI transactions, bulk calls, streamed
 lists, M3's answers read defensively), one module per concern with its typed calls as a mixin
-(`customers`, `orders`, `order_changes`, `deliveries`, `invoices`, `prices`, `stock`), `client`
-combining them into `M3Client`, `records` (the typed M3 records in and out, and bulk
-transactions) and `values` (M3's input and output values). Import from this package; the names
-below are its public surface.
+(`customers`, `orders`, `order_changes`, `deliveries`, `invoices`, `items`, `prices`,
+`stock`), `client` combining them into `M3Client`, `records` (the typed M3 records in and out,
+and bulk transactions) and `values` (M3's input and output values). Import from this package;
+the names below are its public surface.
 """
 
 from connectors.m3.base import M3_REST_PATH, is_no_such_record
@@ -25,6 +25,7 @@ from connectors.m3.records import (
     M3Delivery,
     M3DeliveryLine,
     M3Invoice,
+    M3Item,
     M3LineRefusal,
     M3OrderChange,
     M3OrderHead,
@@ -58,6 +59,7 @@ __all__ = [
     "M3Delivery",
     "M3DeliveryLine",
     "M3Invoice",
+    "M3Item",
     "M3LineRefusal",
     "M3OrderChange",
     "M3OrderHead",

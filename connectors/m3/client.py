@@ -7,6 +7,7 @@ from connectors.m3.base import M3Base
 from connectors.m3.customers import CustomersMixin
 from connectors.m3.deliveries import DeliveriesMixin
 from connectors.m3.invoices import InvoicesMixin
+from connectors.m3.items import ItemsMixin
 from connectors.m3.order_changes import OrderChangesMixin
 from connectors.m3.orders import OrdersMixin
 from connectors.m3.prices import PricesMixin
@@ -19,6 +20,7 @@ class M3Client(
     OrdersMixin,
     DeliveriesMixin,
     InvoicesMixin,
+    ItemsMixin,
     PricesMixin,
     StockMixin,
     M3Base,

@@ -490,3 +490,22 @@ class M3Balance:
             available=parse_m3_decimal(r.get("AV02")),
             raw=r,
         )
+
+
+@dataclass(frozen=True)
+class M3Item:
+    """An item of the item master (`MMS200MI/GetItmBasic`)."""
+
+    item_number: str
+    name: str
+    status: str
+    raw: Record = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, r: Record) -> M3Item:
+        return cls(
+            item_number=r.get("ITNO", ""),
+            name=r.get("ITDS", ""),
+            status=r.get("STAT", ""),
+            raw=r,
+        )

@@ -109,6 +109,7 @@ def parked_order_changes(limit: int) -> list[dict[str, Any]]:
             url=reverse("tenant_admin:orders_orderchange_change", args=[change.pk]),
             problem=change.last_error or change.summary,
             retry_step="Do what the message names, then run 'Mark handled' on the change.",
+            retry_action="retry_changes",
         )
         for change in changes_needing_attention().order_by("-updated_at")[:limit]
     ]

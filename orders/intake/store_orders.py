@@ -24,6 +24,7 @@ from django_tenants.utils import schema_context
 from connectors import api2cart
 from connectors.errors import NotFoundError, PermanentError
 from core.work import GiveUp, NeedsAttention
+from inbox.minimise import is_minimised
 from inbox.models import InboxItem
 from orders.addresses import ship_to_of_store_order
 from orders.changes.detection import note_store_version
@@ -201,15 +202,26 @@ def _parts_of(
     ]
     if missing:
         raise LinesWithoutSku(store, store_order, missing)
-    routed = route(store, members, store_order)
-    money = store_money_of(store_order)
+    source = Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK
+    return [
+        (tenant, AcceptedPart(item, store_order, incoming, tenant.pk))
+        for tenant, incoming in store_order_parts(store, members, store_order, source)
+    ]
+
+
+def store_order_parts(
+    store: Store, members: list[Tenant], order: api2cart.Order, source: str
+) -> list[tuple[Tenant, IncomingOrder]]:
+    """Each member tenant's part of a store order (routed by SKU owner), with its own lines and
+    share of the money, ready to accept; raises `UnownedSkus` for a line nobody owns."""
+    routed = route(store, members, order)
+    money = store_money_of(order)
     shares = split_money(money, [part.indexes for part in routed])
-    accepted = []
-    for part, share in zip(routed, shares, strict=True):
-        whole = len(routed) == 1
-        incoming = _incoming(store, store_order, part, money, share, item, whole=whole)
-        accepted.append((part.tenant, AcceptedPart(item, store_order, incoming, part.tenant.pk)))
-    return accepted
+    whole = len(routed) == 1
+    return [
+        (part.tenant, _incoming(store, order, part, money, share, source, whole=whole))
+        for part, share in zip(routed, shares, strict=True)
+    ]
 
 
 def _polled_order(item: InboxItem) -> api2cart.Order | None:
@@ -227,7 +239,8 @@ def _polled_order(item: InboxItem) -> api2cart.Order | None:
 
 
 def _is_poll_hit(item: InboxItem) -> bool:
-    return item.source == InboxItem.Source.POLL and bool(item.body)
+    """A poll item whose body still holds the order (a minimised body holds only its ids)."""
+    return item.source == InboxItem.Source.POLL and bool(item.body) and not is_minimised(item)
 
 
 def _order_ids(item: InboxItem) -> tuple[str, str]:
@@ -307,12 +320,12 @@ def _incoming(
     part: RoutedPart,
     money: StoreMoney,
     share: PartMoney,
-    item: InboxItem,
+    source: str,
     *,
     whole: bool,
 ) -> IncomingOrder:
     return IncomingOrder(
-        source=Order.Source.POLL if item.source == InboxItem.Source.POLL else Order.Source.WEBHOOK,
+        source=source,
         store_id=store.pk,
         store_order_id=order.reference,
         order_number=order.order_id or order.id,

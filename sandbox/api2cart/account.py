@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sandbox.api2cart.shared import (
     CART_GROUPS,
@@ -31,13 +32,53 @@ if TYPE_CHECKING:
 
 
 SUPPORTED_PLATFORMS = (
-    ("Shopify", "Shopify", "shopify_access_token", "Admin API access token"),
-    ("Woocommerce", "WooCommerce", "store_key", "Bridge store key"),
-    ("WoocommerceApi", "WooCommerce (API)", "wc_consumer_key", "REST consumer key"),
-    ("Magento2Api", "Magento 2 (API)", "magento_access_token", "Integration access token"),
-    ("BigcommerceApi", "BigCommerce", "bigcommerceapi_access_token", "API access token"),
-    ("PrestashopApi", "PrestaShop (API)", "prestashop_webservice_key", "Webservice key"),
-)
+    ("Shopify", "Shopify", (("shopify_access_token", "Admin API access token"),)),
+    ("Woocommerce", "WooCommerce", (("store_key", "bridge store key"),)),
+    ("WoocommerceApi", "WooCommerce (API)",
+     (("wc_consumer_key", "REST API consumer key"),
+      ("wc_consumer_secret", "REST API consumer secret"))),
+    ("Magento2Api", "Magento 2 (API)", (("magento_access_token", "integration access token"),)),
+    ("BigcommerceApi", "BigCommerce",
+     (("bigcommerceapi_client_id", "API client ID"),
+      ("bigcommerceapi_access_token", "API access token"),
+      ("bigcommerceapi_context", "store hash"))),
+    ("PrestashopApi", "PrestaShop (API)", (("prestashop_webservice_key", "webservice key"),)),
+)  # fmt: skip
+"""cart_id, cart_name and the credentials `account.cart.add` needs with `store_url` (contract
+§2); a store made by `add-store` is given every one of them."""
+
+
+CURRENCIES = {"USD": ("US Dollar", "$", ""), "EUR": ("Euro", "", " €"),
+              "GBP": ("Pound Sterling", "£", ""), "CAD": ("Canadian Dollar", "CA$", ""),
+              "SEK": ("Swedish Krona", "", " kr")}  # fmt: skip
+"""The currencies a store made by the `add-store` control action may sell in."""
+
+
+def store_currency(fake: Api2CartFake, store_key: str) -> dict[str, Any]:
+    """The store's currency as API2Cart describes it (the demo stores sell in US dollars)."""
+    code = fake.db.scalar("SELECT currency FROM a2c_store_setup WHERE store_key = ?", (store_key,))
+    if not code or code == CURRENCY["id"]:
+        return CURRENCY
+    name, left, right = CURRENCIES[code]
+    return {**CURRENCY, "id": code, "name": name, "iso3": code, "symbol_left": left,
+            "symbol_right": right}  # fmt: skip
+
+
+def connect_existing(fake: Api2CartFake, url: str, cart_id: str, args: dict) -> str | None:
+    """`account.cart.add` for a store `add-store` made: its key when the platform credentials
+    are right, None for a store without any (API2Cart then says it exists already)."""
+    rows = fake.db.query(
+        "SELECT s.store_key, s.cart_id, p.credentials FROM a2c_stores s "
+        "JOIN a2c_store_setup p ON p.store_key = s.store_key WHERE s.url = ?",
+        (url,),
+    )
+    if not rows:
+        return None
+    wanted = json.loads(rows[0]["credentials"])
+    given = {name: str(args.get(name) or "") for name in wanted}
+    if rows[0]["cart_id"] != cart_id or given != wanted:
+        raise A2CError(100, "Store API access error: the platform refused the credentials.")
+    return rows[0]["store_key"]
 
 
 @method("account.cart.add", scope="account")
@@ -47,7 +88,10 @@ def account_cart_add(fake: Api2CartFake, call: Call) -> dict:
         raise invalid("cart_id", "Unsupported cart.")
     url = need(call.args, "store_url")
     if fake.db.query("SELECT 1 FROM a2c_stores WHERE url = ?", (url,)):
-        raise A2CError(8)
+        existing = connect_existing(fake, url, cart_id, call.args)
+        if existing is None:
+            raise A2CError(8)
+        return {"store_key": existing}
     store_key = text(call.args, "store_key") or secrets.token_hex(16)
     with fake.db.transaction() as conn:
         number_ = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM a2c_stores").fetchone()[0]
@@ -111,13 +155,13 @@ def account_supported_platforms(fake: Api2CartFake, call: Call) -> dict:
                 "required": [
                     [
                         {"name": "store_url", "description": "Store URL"},
-                        {"name": credential, "description": description},
+                        *({"name": name, "description": text} for name, text in credentials),
                     ]
                 ],
                 "additional": [{"name": "custom_label", "description": "Label"}],
             },
         }
-        for cart_id, cart_name, credential, description in SUPPORTED_PLATFORMS
+        for cart_id, cart_name, credentials in SUPPORTED_PLATFORMS
     ]
     return {"supported_platforms_count": len(platforms), "supported_platforms": platforms}
 
@@ -184,8 +228,8 @@ def cart_info(fake: Api2CartFake, call: Call) -> dict:
                 "name": store["display_name"],
                 "language": "en",
                 "store_languages": [{"id": "1", "iso_code": "en", "name": "English"}],
-                "currency": CURRENCY,
-                "store_currencies": [CURRENCY],
+                "currency": store_currency(fake, store["store_key"]),
+                "store_currencies": [store_currency(fake, store["store_key"])],
                 "timezone": "UTC",
                 "country": "US",
                 "root_category_id": "1",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sandbox.api2cart.onboarding import add_store, store_items
+from sandbox.api2cart.orders import fake_customer
 from sandbox.api2cart.profiles import PROFILES
 from sandbox.api2cart.shared import (
     FINANCIAL_STATUSES,
@@ -37,6 +39,8 @@ class ControlMixin:
             "process-jobs": lambda _: {"processed": self.process_jobs(force=True)},
             "seed-products": self._control_seed_products,
             "refuse-updates": self._control_refuse_updates,
+            "add-store": lambda payload: add_store(self, payload),
+            "store-items": lambda payload: store_items(self, payload),
         }
         if action not in actions:
             raise ControlError(
@@ -71,19 +75,38 @@ class ControlMixin:
         if financial not in FINANCIAL_STATUSES:
             raise ControlError(f"Unknown financial status {financial!r}")
         lines = payload.get("items")
+        quiet = bool(payload.get("quiet"))
+        placed_at = self._placed_at(payload)
         placed = []
         for _ in range(count):
-            customer = self._pick_customer(store, payload.get("customer_email"))
+            if payload.get("new_customers"):
+                customer = self._new_shopper(store)
+            else:
+                customer = self._pick_customer(store, payload.get("customer_email"))
             chosen = (
                 self._order_lines_from_skus(store, lines) if lines else self._random_lines(store)
             )
-            order = self.create_order(store, customer, chosen, status, financial)
+            order = self.create_order(
+                store, customer, chosen, status, financial, placed_at=placed_at
+            )
             unlisted = [n for n, item in enumerate(lines or [], start=1) if item.get("no_sku")]
             if unlisted:
                 order = self._strip_skus(store, order, unlisted)
-            webhooks = self.fire(store, "order", "add", order, order["id"])
+            webhooks = 0 if quiet else self.fire(store, "order", "add", order, order["id"])
             placed.append({"order_id": order["order_id"], "id": order["id"], "webhooks": webhooks})
         return {"store": store["name"], "orders": placed}
+
+    def _placed_at(self, payload: dict) -> datetime | None:
+        """`days_ago`: orders placed in the past (a store's history, for a backfill)."""
+        if payload.get("days_ago") in (None, ""):
+            return None
+        try:
+            days = float(payload["days_ago"])
+        except (TypeError, ValueError):
+            raise ControlError("'days_ago' must be a number") from None
+        if not 0 <= days <= 3650:
+            raise ControlError("'days_ago' must be between 0 and 3650")
+        return self.sandbox.now() - timedelta(days=days)
 
     def _strip_skus(self, store: dict, order: dict, line_numbers: list[int]) -> dict:
         """Lines sold without any SKU (no `model`, no variant), as marketplaces allow."""
@@ -93,6 +116,27 @@ class ControlMixin:
         with self.db.transaction() as conn:
             self.save_order(conn, store["store_key"], order)
         return order
+
+    def _new_shopper(self, store: dict) -> dict:
+        """`new_customers`: each order from a shopper the store (and the ERP) never saw, as in
+        a web shop where most buyers are new: a guest with a known shopper's address."""
+        base = self._pick_customer(store, None)
+        address = base["address_book"][0]
+        serial = self.db.query(
+            "SELECT COUNT(*) AS n FROM a2c_customers WHERE store_key = ?", (store["store_key"],)
+        )[0]["n"]
+        args = {
+            "bill_first_name": base["first_name"],
+            "bill_last_name": base["last_name"],
+            "customer_email": f"new-{serial}-{self._random.randrange(10**9)}@shoppers.example",
+            "bill_company": base.get("company") or "",
+            "bill_address_1": address["address1"],
+            "bill_city": address["city"],
+            "bill_postcode": address["postcode"],
+            "bill_country": address["country"]["code2"],
+            "bill_phone": base.get("phone") or "",
+        }
+        return fake_customer(self, store, args)
 
     def _pick_customer(self, store: dict, email: str | None) -> dict:
         if email:

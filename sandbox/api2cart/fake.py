@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS a2c_orders (
     fulfillment_status TEXT, customer_id TEXT, customer_email TEXT, created_at TEXT,
     modified_at TEXT, doc TEXT NOT NULL, PRIMARY KEY (store_key, id));
 CREATE INDEX IF NOT EXISTS a2c_orders_modified ON a2c_orders (store_key, modified_at);
+CREATE INDEX IF NOT EXISTS a2c_orders_created ON a2c_orders (store_key, created_at);
 CREATE TABLE IF NOT EXISTS a2c_shipments (
     store_key TEXT, id INTEGER, order_id TEXT, created_at TEXT, modified_at TEXT,
     doc TEXT NOT NULL, PRIMARY KEY (store_key, id));
@@ -94,6 +95,8 @@ CREATE TABLE IF NOT EXISTS a2c_jobs (
 CREATE TABLE IF NOT EXISTS a2c_idempotency (
     scope TEXT, key TEXT, method TEXT, response TEXT, created_at REAL,
     PRIMARY KEY (scope, key));
+CREATE TABLE IF NOT EXISTS a2c_store_setup (
+    store_key TEXT PRIMARY KEY, credentials TEXT NOT NULL, currency TEXT NOT NULL);
 """
 
 

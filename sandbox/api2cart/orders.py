@@ -6,13 +6,14 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sandbox import demo_data
+from sandbox.api2cart.account import store_currency
 from sandbox.api2cart.pricing import price_order
 from sandbox.api2cart.shared import (
-    CURRENCY,
     FINANCIAL_STATUSES,
     FULFILLMENT_STATUSES,
     ORDER_DEFAULT_PARAMS,
@@ -54,8 +55,9 @@ class OrdersMixin:
         status: str,
         financial_status: str,
         shipping_address: dict | None = None,
+        placed_at: datetime | None = None,
     ) -> dict:
-        now = stored(self.sandbox.now())
+        now = stored(placed_at or self.sandbox.now())
         store_key = store["store_key"]
         with self.db.transaction() as conn:
             number_ = self.store_number(store_key)
@@ -82,7 +84,7 @@ class OrdersMixin:
                 "create_at": a2c_date(now),
                 "modified_at": a2c_date(now),
                 "finished_time": None,
-                "currency": CURRENCY,
+                "currency": store_currency(self, store_key),
                 "billing_address": billing,
                 "shipping_address": dict(shipping_address or billing, type="shipping"),
                 "payment_method": {"name": "Credit Card"},

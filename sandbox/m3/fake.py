@@ -47,7 +47,8 @@ from sandbox.m3.answers import (
 from sandbox.m3.events import deliver_order, pay_invoice, set_price, set_stock, undelivered_orders
 from sandbox.m3.invoices import invoice_rows
 from sandbox.m3.items import bulk_items, bulk_prices, bulk_stocks
-from sandbox.m3.orders import confirmed_orders
+from sandbox.m3.onboarding import answer, create_tenant, new_tenant, saved_tenants
+from sandbox.m3.orders import confirmed_orders, duplicate_order, seed_orders
 from sandbox.m3.seed import SCHEMA, seed_tenant
 from sandbox.m3.transactions import (
     FIELDS,
@@ -102,6 +103,7 @@ class M3Fake:
                 conn.execute(statement)
 
     def seed(self) -> None:
+        self.tenants.update({t.erp_tenant: t for t in saved_tenants(self.db)})
         if self.db.scalar("SELECT COUNT(*) FROM m3_items"):
             return
         with self.db.transaction() as conn:
@@ -137,6 +139,10 @@ class M3Fake:
             "seed-items": lambda payload: self._control_bulk(payload, bulk_items),
             "set-prices": lambda payload: self._control_bulk(payload, bulk_prices),
             "set-stocks": lambda payload: self._control_bulk(payload, bulk_stocks),
+            "duplicate-order": lambda payload: self._control_bulk(payload, duplicate_order),
+            "seed-orders": lambda payload: self._control_bulk(payload, seed_orders),
+            "add-tenant": self._control_add_tenant,
+            "ionapi": self._control_ionapi,
         }
         if action not in actions:
             raise ControlError(f"Unknown m3 action {action!r}; known: {', '.join(actions)}")
@@ -445,6 +451,31 @@ class M3Fake:
             raise ControlError(f"Unknown tenant {payload.get('tenant')!r}; tenants: {known}")
         with self.db.transaction() as conn:
             return action(M3Context(conn, tenant, self.sandbox.now()), payload)
+
+    def _control_add_tenant(self, payload: dict) -> dict:
+        """A new ION tenant with items for a store's SKUs (`store`) or the `items` given."""
+        tenant = new_tenant(payload, self.tenants)
+        wanted = payload.get("items") or []
+        if payload.get("store"):
+            store = self.sandbox.fakes.get("api2cart")
+            if store is None:
+                raise ControlError("The api2cart fake is not running, so 'store' cannot be read")
+            wanted = store.control("store-items", {"store": payload["store"]})["items"]
+        if not isinstance(wanted, list) or not all(isinstance(i, dict) for i in wanted):
+            raise ControlError("'items' must be a list of {sku, name, price, weight, quantity}")
+        with self.db.transaction() as conn:
+            created = create_tenant(M3Context(conn, tenant, self.sandbox.now()), wanted)
+        self.tenants[tenant.erp_tenant] = tenant
+        return answer(tenant, self.sandbox.base_url, created)
+
+    def _control_ionapi(self, payload: dict) -> dict:
+        """The `.ionapi` file of a tenant (slug or ION tenant id), to download again."""
+        wanted = payload.get("tenant")
+        for tenant in self.tenants.values():
+            if wanted in (tenant.slug, tenant.erp_tenant):
+                return demo_data.ionapi_for(tenant, self.sandbox.base_url)
+        known = ", ".join(t.slug for t in self.tenants.values())
+        raise ControlError(f"Unknown tenant {wanted!r}; tenants: {known}")
 
     def _control_deliver(self, payload: dict) -> dict:
         """Deliver one confirmed order (by ORNO or CUOR) or every undelivered one."""

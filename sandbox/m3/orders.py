@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from sandbox.core import ControlError
 from sandbox.m3.transactions import (
     ADDRESS_FIELDS,
     BATCH_STATUS_TRANSFERRED,
@@ -408,3 +409,76 @@ def list_delivery_lines_by_order(ctx: M3Context, inputs: Record) -> list[Record]
         }
         for row in found
     ]
+
+
+# --- control actions: disagreements on purpose, and bulk seeding for benches ---------------------
+
+
+def duplicate_order(ctx: M3Context, payload: dict[str, Any]) -> dict[str, Any]:
+    """A second confirmed order under the same `CUOR` (as a double-click in M3's own UI, or an
+    old import, leaves), so the hub's reconciliation can be shown finding it."""
+    wanted = str(payload.get("order") or "")
+    if not wanted:
+        raise ControlError("duplicate-order needs 'order' (ORNO or CUOR)")
+    found = confirmed_orders(ctx, "AND (orno = ? OR cuor = ?)", (wanted, wanted))
+    if not found:
+        raise ControlError(f"{ctx.tenant.slug} has no confirmed order {wanted!r}")
+    original = found[0]
+    batch_orno = f"{ctx.next_number('batch'):010d}"
+    orno = str(ctx.next_number("order"))
+    ctx.execute(
+        "INSERT INTO m3_orders(ti, batch_orno, orno, cuno, cuor, head, lmts) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            ctx.ti,
+            batch_orno,
+            orno,
+            original["cuno"],
+            original["cuor"],
+            json.dumps(original["head"]),
+            ctx.lmts,
+        ),
+    )
+    for line in ctx.lines(original["batch_orno"]):
+        columns = {**line, "batch_orno": batch_orno}
+        names = ", ".join(columns)
+        ctx.execute(
+            f"INSERT INTO m3_order_lines ({names}) VALUES ({', '.join('?' for _ in columns)})",
+            tuple(columns.values()),
+        )
+    return {"original": original["orno"], "duplicate": orno, "cuor": original["cuor"]}
+
+
+def seed_orders(ctx: M3Context, payload: dict[str, Any]) -> dict[str, Any]:
+    """Confirmed orders without lines in bulk, `orders: [{"CUOR": ..., "CUNO": ...}]`: for a
+    bench that needs thousands of ERP orders without running the ERP step for each."""
+    wanted = payload.get("orders")
+    if not isinstance(wanted, list) or not all(isinstance(o, dict) for o in wanted):
+        raise ControlError("seed-orders needs 'orders': a list of {CUOR, CUNO}")
+    numbers = []
+    for order in wanted:
+        cuno, cuor = str(order.get("CUNO") or ""), str(order.get("CUOR") or "")
+        if not cuno or not cuor:
+            raise ControlError("each order needs CUOR and CUNO")
+        head = {
+            "CUOR": cuor,
+            "ORTP": ORDER_TYPE,
+            "CUCD": CURRENCY,
+            "TEPY": PAYMENT_TERMS,
+            "MODL": DELIVERY_METHOD,
+            "WHLO": ctx.tenant.warehouse,
+            "ORDT": ctx.today,
+            "RLDT": ctx.today,
+            "addresses": {},
+            "charges": [],
+            "texts": [],
+        }
+        orno = str(ctx.next_number("order"))
+        ctx.execute(
+            "INSERT INTO m3_orders(ti, batch_orno, orno, cuno, cuor, head, lmts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ctx.ti, f"{ctx.next_number('batch'):010d}", orno, cuno, cuor, json.dumps(head),
+             ctx.lmts),
+        )  # fmt: skip
+        numbers.append(orno)
+    return {"orders": numbers}

@@ -100,6 +100,7 @@ SCHEMA = (
         cuno TEXT NOT NULL, cucd TEXT NOT NULL, idat TEXT NOT NULL, dudt TEXT NOT NULL,
         ivav TEXT NOT NULL, rafc TEXT NOT NULL, reco TEXT NOT NULL, dtp5 TEXT,
         lmts INTEGER NOT NULL, PRIMARY KEY (ti, yea4, ivno))""",
+    "CREATE TABLE IF NOT EXISTS m3_tenants (ti TEXT PRIMARY KEY, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS m3_customers_mail ON m3_customers (ti, mail)",
     "CREATE INDEX IF NOT EXISTS m3_order_cuor ON m3_orders (ti, cuor)",
 )

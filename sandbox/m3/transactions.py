@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -254,7 +255,7 @@ class M3Context:
     def next_number(self, series: str) -> int:
         """A number series per TI, like M3's CRS165; each tenant gets its own range."""
         name = f"{self.ti}:{series}"
-        first = SERIES[series] * (demo_data.TENANTS.index(self.tenant) + 1) + 1
+        first = SERIES[series] * series_slot(self.tenant) + 1
         self.execute(
             "INSERT INTO m3_counters(name, value) VALUES (?, ?) "
             "ON CONFLICT(name) DO UPDATE SET value = value + 1",
@@ -348,6 +349,14 @@ SERIES = {
     "invoice": 10_000_000,
     "customer": 10_000,
 }
+
+
+def series_slot(tenant: DemoTenant) -> int:
+    """1 and 2 for the demo tenants; 3 to 9 for ERP tenants added later (numbers may repeat
+    between those, which is harmless: every series is per TI)."""
+    if tenant in demo_data.TENANTS:
+        return demo_data.TENANTS.index(tenant) + 1
+    return 3 + zlib.crc32(tenant.erp_tenant.encode()) % 7
 
 
 def warehouses(tenant: DemoTenant) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox import demo_data
 from sandbox.core import ControlError, Sandbox, SandboxRequest, SandboxResponse
+from sandbox.shipstation.onboarding import add_account
 from sandbox.shipstation.orders import OrdersMixin
 from sandbox.shipstation.shared import PACIFIC, Account, ApiError, Notification
 from sandbox.shipstation.shipments import ShipmentsMixin
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS ss_orders (
     data TEXT NOT NULL,
     UNIQUE (account, order_key)
 );
+CREATE INDEX IF NOT EXISTS ss_orders_order_date ON ss_orders (account, order_date);
 CREATE TABLE IF NOT EXISTS ss_customers (
     customer_id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
@@ -336,6 +338,9 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
             "set-rate-limit": self._control_rate_limit,
             "set-api-access": self._control_api_access,
             "order-history": self._control_order_history,
+            "delete-order": self._control_delete_order,
+            "set-order-total": self._control_set_order_total,
+            "add-account": lambda payload: add_account(self, payload),
         }
         if action not in actions:
             raise ControlError(
@@ -423,9 +428,10 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
         account = payload.get("account")
         if (wanted is not None) == ship_all:
             raise ControlError('ship needs either "order" (number, key or id) or "all": true')
-        if account is not None and account not in {t.slug for t in demo_data.TENANTS}:
+        accounts = [row["slug"] for row in self.db.query("SELECT slug FROM ss_accounts")]
+        if account is not None and account not in accounts:
             raise ControlError(f"Unknown ShipStation account {account!r}")
-        for slug in [account] if account else [t.slug for t in demo_data.TENANTS]:
+        for slug in [account] if account else accounts:
             self._release_due_holds(slug)
         where, params = ["active = 1"], []
         if account:
@@ -515,6 +521,51 @@ class ShipStationFake(OrdersMixin, ShipmentsMixin, StoresMixin, WebhooksMixin):
                 for row in cancels
             ],
         }
+
+    def _one_order(self, conn: Any, payload: dict, action: str) -> sqlite3.Row:
+        """The one active order a control action names by number, key or id."""
+        wanted, account = payload.get("order"), payload.get("account")
+        if wanted in (None, ""):
+            raise ControlError(f'{action} needs "order" (number, key or id)')
+        where = ["active = 1", "(order_number = ? OR order_key = ? OR CAST(order_id AS TEXT) = ?)"]
+        params = [str(wanted)] * 3
+        if account:
+            where.append("account = ?")
+            params.append(account)
+        rows = conn.execute(
+            f"SELECT order_id, account, data FROM ss_orders WHERE {' AND '.join(where)}", params
+        ).fetchall()
+        if not rows:
+            raise ControlError(f"No ShipStation order matches {wanted!r}")
+        if len(rows) > 1:
+            raise ControlError(f'{len(rows)} orders match {wanted!r}; pass "account" or the key')
+        return rows[0]
+
+    def _control_delete_order(self, payload: dict) -> dict:
+        """Remove an order and its orderKey, as if it had never been created (a person deleted
+        it), so the hub's reconciliation can be shown finding it missing and its retry can
+        create it again under the same orderKey."""
+        with self.db.transaction() as conn:
+            row = self._one_order(conn, payload, "delete-order")
+            conn.execute("DELETE FROM ss_orders WHERE order_id = ?", (row["order_id"],))
+        order = json.loads(row["data"])
+        return {"account": row["account"], "orderId": order["orderId"], "deleted": True}
+
+    def _control_set_order_total(self, payload: dict) -> dict:
+        """Change an order's `orderTotal` behind the hub's back (a disagreement to find)."""
+        try:
+            total = round(float(payload.get("total")), 2)
+        except (TypeError, ValueError):
+            raise ControlError('set-order-total needs "total" (a number)') from None
+        with self.db.transaction() as conn:
+            row = self._one_order(conn, payload, "set-order-total")
+            order = json.loads(row["data"])
+            order["orderTotal"] = total
+            conn.execute(
+                "UPDATE ss_orders SET data = ? WHERE order_id = ?",
+                (json.dumps(order), row["order_id"]),
+            )
+        return {"account": row["account"], "orderId": order["orderId"], "orderTotal": total}
 
     def _control_rate_limit(self, payload: dict) -> dict:
         limit = payload.get("limit", DEFAULT_RATE_LIMIT)

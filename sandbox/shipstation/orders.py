@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -89,9 +90,20 @@ class OrdersMixin:
         customer = (args.text("customerName") or "").lower()
         keyword = (args.text("itemKeyword") or "").lower()
         args.check()
-        rows = self.db.query(
-            f"SELECT data FROM ss_orders WHERE {' AND '.join(where)} ORDER BY {order_by}", params
-        )
+        sql = f"FROM ss_orders WHERE {' AND '.join(where)}"
+        if not (customer or keyword):  # one page read, not every match (large accounts)
+            total = int(self.db.scalar(f"SELECT COUNT(*) {sql}", params) or 0)
+            rows = self.db.query(
+                f"SELECT data {sql} ORDER BY {order_by} LIMIT ? OFFSET ?",
+                [*params, page_size, (page - 1) * page_size],
+            )
+            return {
+                "orders": [json.loads(row["data"]) for row in rows],
+                "total": total,
+                "page": page,
+                "pages": math.ceil(total / page_size),
+            }
+        rows = self.db.query(f"SELECT data {sql} ORDER BY {order_by}", params)
         orders = [json.loads(row["data"]) for row in rows]
         if customer:
             orders = [o for o in orders if customer in _order_customer_names(o)]

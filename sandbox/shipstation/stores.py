@@ -38,7 +38,10 @@ class StoresMixin:
             "email": None,
             "integrationUrl": None,
             "active": True,
-            "companyName": demo_data.tenant(account).name,
+            "companyName": next(
+                (t.name for t in demo_data.TENANTS if t.slug == account),
+                account.replace("-", " ").title(),
+            ),
             "phone": "",
             "publicEmail": f"orders@{account}.example",
             "website": "",

@@ -217,10 +217,10 @@ def all_of(*checks: Callable[[Page], list[str]]) -> Callable[[Page], list[str]]:
 
 
 def order_list_columns(page: Page) -> list[str]:
-    """The state and the creation date of an order are in view, not scrolled away."""
+    """The customer, the state and the age of an order are in view, not scrolled away."""
     row = page.locator("#result_list tbody tr", has_text="LAYOUT-1")
     problems = []
-    for field in ("state_badge", "created_at"):
+    for field in ("customer", "state_badge", "age"):
         cell = row.locator(f"td.field-{field}")
         if not cell.count() or not cell.evaluate(CELL_IN_VIEW):
             problems.append(f"the {field} column of LAYOUT-1 is out of view")
@@ -270,6 +270,15 @@ def test_main_pages_fit_the_screen_styled(site: Site, browser: Browser, width: s
         ("needs-attention", f"{tenant}/admin/orders/order/needs-attention/",
          all_of(admin_styled, shows("tr.attention-item", "LAYOUT-1", "Store status mappings"))),
         ("api-docs", f"{tenant}/api/docs/", shows(".swagger-ui .opblock-tag", "orders")),
+        ("order-file-upload", f"{tenant}/admin/orders/order/upload-csv/",
+         all_of(admin_styled, shows("#content", "Upload"))),
+        ("catalog-sync", f"{tenant}/admin/catalog/storesync/", admin_styled),
+        ("activity-log", f"{tenant}/admin/tenants/activityevent/?kind=changes",
+         all_of(admin_styled, shows("#changelist-filter", "Sign-ins"))),
+        ("attempts", f"{tenant}/admin/core/workattempt/?outcome=failures", admin_styled),
+        ("reconciliation", f"{tenant}/admin/reconciliation/reconciliationrun/", admin_styled),
+        ("connection-settings", f"{tenant}/admin/tenant_settings/connectionsettings/",
+         all_of(admin_styled, shows("#content", "Alerts"))),
     ]  # fmt: skip
     for name, url, key_content in pages:
         check.visit(name, url, key_content)

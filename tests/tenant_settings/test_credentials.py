@@ -115,6 +115,7 @@ def connection_form(**overrides) -> dict:
         "missing_customer_policy": "create",
         "sku_is_erp_item": "on",
         "shipstation_base_url": "https://ssapi.shipstation.com",
+        "alert_attention_threshold": "10",
         "shipstation_api_key": "",
         "shipstation_api_secret": "",
         "ionapi_text": "",

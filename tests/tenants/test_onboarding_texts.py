@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenants.admin import portal_url
+from tenants.provisioning import portal_url
 
 
 def test_the_portal_url_follows_the_public_url(settings):

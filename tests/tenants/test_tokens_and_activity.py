@@ -10,6 +10,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from tenant_settings.models import ApiToken
+from tenants.activity import record_activity
 from tenants.models import ActivityEvent
 from tests.support.portal import Portal
 
@@ -154,3 +155,13 @@ def test_production_mode_refuses_to_start_without_real_keys(env, message):
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_activity_log_shows_sign_ins_apart_from_changes(acme_admin, acme):
+    with schema_context("acme"):
+        record_activity("order.cancelled", actor="ops", message="A CHANGE")
+        record_activity("login.failed", actor="ops", message="A SIGN-IN")
+    changes = acme_admin.get("/admin/tenants/activityevent/?kind=changes").content
+    assert b"A CHANGE" in changes and b"A SIGN-IN" not in changes
+    sign_ins = acme_admin.get("/admin/tenants/activityevent/?kind=sign_ins").content
+    assert b"A SIGN-IN" in sign_ins and b"A CHANGE" not in sign_ins
