@@ -25,10 +25,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import redis
 from django.conf import settings
 
-from core.redis_client import fast_redis
+from core.redis_client import REDIS_DOWN, fast_redis
 
 logger = logging.getLogger("hub.breaker")
 
@@ -105,7 +104,7 @@ def admit(schema: str, upstreams: set[str]) -> Gate:
                 probes.add(upstream)
             else:
                 held[upstream] = now + int(_probe_wait() * 1000)
-    except redis.RedisError as exc:
+    except REDIS_DOWN as exc:
         _unavailable(exc)
         return Gate()
     return Gate({u: _at(ms) for u, ms in held.items()}, frozenset(probes))
@@ -134,7 +133,7 @@ def settle(
         }
         if silent := probes - set(failed_on):  # the probe never reached its upstream
             fast_redis().delete(*(_probe_key(schema, u) for u in silent))
-    except redis.RedisError as exc:
+    except REDIS_DOWN as exc:
         _unavailable(exc)
         return {}
     return {u: _at(ms) for u, ms in paused.items() if ms}

@@ -38,7 +38,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.db import InterfaceError, OperationalError, connection, connections
@@ -50,7 +49,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 
 from core.api_errors import error_response
 from core.charsets import UTF8, shown, text_encoding
-from core.redis_client import fast_redis
+from core.redis_client import REDIS_DOWN, fast_redis
 
 logger = logging.getLogger("hub.requests")
 
@@ -73,7 +72,7 @@ def note_failed_webhook_answer(request: HttpRequest) -> None:
     or Redis may be the very thing that is down (the scheduled check covers a lost note)."""
     if not request.path_info.startswith(STORE_WEBHOOK_PREFIX):
         return
-    with contextlib.suppress(redis.RedisError):
+    with contextlib.suppress(*REDIS_DOWN):
         fast_redis().set(WEBHOOK_FAILURES_KEY, time.time(), ex=WEBHOOK_FAILURES_TTL_SECONDS)
 
 

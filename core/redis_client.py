@@ -7,6 +7,11 @@ from functools import cache
 import redis
 from django.conf import settings
 
+REDIS_DOWN = (redis.RedisError, OSError, ValueError)
+"""What a Redis call raises when the server is slow or gone: redis-py's own errors and, when a
+short timeout cuts a new connection's handshake off, the socket's `OSError` or the closed read
+buffer's `ValueError` (seen under a burst of webhooks on a loaded machine)."""
+
 
 @cache
 def shared_redis() -> redis.Redis:

@@ -22,10 +22,9 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from django.conf import settings
 
-from core.redis_client import fast_redis
+from core.redis_client import REDIS_DOWN, fast_redis
 
 logger = logging.getLogger("hub.webhooks")
 
@@ -61,7 +60,7 @@ class WebhookRate:
             pipe.incr(key)
             pipe.expire(key, 2 * WINDOW_SECONDS)
             count = int(pipe.execute()[0])
-        except redis.RedisError as exc:
+        except REDIS_DOWN as exc:
             self._paused_until = time.monotonic() + PAUSE_SECONDS
             logger.warning(
                 "webhook rate not checked for %s s: Redis unreachable (%s)", PAUSE_SECONDS, exc

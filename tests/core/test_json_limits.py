@@ -225,7 +225,7 @@ def test_the_inbox_page_shows_every_shape_as_received_fast():
     admin = InboxItemAdmin(InboxItem, platform_admin)
 
     def show(body: str) -> int:
-        html = admin.pretty_body(SimpleNamespace(body=body))
+        html = admin.pretty_body(SimpleNamespace(body=body, personal_data_removed_at=None))
         assert "shown as received" in html
         return 400
 
