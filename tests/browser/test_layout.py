@@ -25,7 +25,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import Browser, Page, Request, Response, sync_playwright
 
 from inbox.models import InboxItem
-from orders.models import Order
+from invoicing.models import Invoice
+from orders.models import CsvImport, Order
 from tenants.models import Api2CartAccount, Store, StoreMembership, Tenant
 from tests.browser.test_admin_in_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
 from tests.support.harness import HubProcesses, hub_env
@@ -46,6 +47,7 @@ class Site:
     platform_url: str
     tenant_url: str
     parked: Order
+    invoice_id: int
 
 
 def _user(username: str, password: str, **flags: bool):
@@ -71,6 +73,11 @@ def _orders() -> Order:
             last_error_hint="Fix Invoicing › Store status mappings, then retry." if repeat else "",
             erp_order_number="" if repeat else f"100000{number[-1]}",
         )  # fmt: skip
+    shipped = Order.objects.get(order_number="LAYOUT-4")
+    Invoice.objects.create(
+        order=shipped, erp_invoice_number="LAYOUT-INV-1", year=2026, currency="GBP",
+        amount=Decimal("12.50"), remaining_amount=Decimal("12.50"),
+    )  # fmt: skip
     return Order.objects.get(order_number="LAYOUT-1")
 
 
@@ -102,17 +109,23 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Site]
             with schema_context("acme"):
                 _user(*TENANT_ADMIN).groups.add(Group.objects.get(name="Tenant admin"))
                 parked = _orders()
+                invoice_id = Invoice.objects.get(erp_invoice_number="LAYOUT-INV-1").pk
             env = hub_env(connection.settings_dict, settings.REDIS_URL)
         web = HubProcesses(env, tmp_path_factory.mktemp("web-logs"))
         web.start_web()
         yield Site(
-            f"http://localhost:{web.web_port}", f"http://acme.localhost:{web.web_port}", parked
+            f"http://localhost:{web.web_port}",
+            f"http://acme.localhost:{web.web_port}",
+            parked,
+            invoice_id,
         )
     finally:
         if web is not None:
             web.stop_all()
         with django_db_blocker.unblock():
             with schema_context("acme"):
+                Invoice.objects.filter(erp_invoice_number__startswith="LAYOUT-").delete()
+                CsvImport.objects.filter(uploaded_by=TENANT_ADMIN[0]).delete()
                 Order.objects.filter(order_number__startswith="LAYOUT-").delete()
                 get_user_model().objects.filter(username=TENANT_ADMIN[0]).delete()
             get_user_model().objects.filter(username=PLATFORM_STAFF[0]).delete()
@@ -229,6 +242,24 @@ def order_list_columns(page: Page) -> list[str]:
     return problems
 
 
+ORDER_FILE = (
+    "Order Number,Email,Ship Name,Street,Town,Postcode,Country,SKU,Quantity,Price Each\n"
+    "LAYOUT-F1,ada@example.com,Ada Lovelace,12 St James's Square,London,SW1Y 4JH,GB,AC-1,2,9.50\n"
+)
+
+
+def uploaded_preview(page: Page, tenant: str) -> str:
+    """Upload a small order file as a person would; the preview page it opens."""
+    page.goto(f"{tenant}/admin/orders/order/upload-csv/")
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "orders.csv", "mimeType": "text/csv", "buffer": ORDER_FILE.encode()}],
+    )
+    page.click("input[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page.url
+
+
 def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
     page.goto(f"{base_url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
@@ -282,6 +313,10 @@ def test_main_pages_fit_the_screen_styled(site: Site, browser: Browser, width: s
     ]  # fmt: skip
     for name, url, key_content in pages:
         check.visit(name, url, key_content)
+    check.visit("order-file-preview", uploaded_preview(check.page, tenant),
+                all_of(admin_styled, shows("#content", "LAYOUT-F1")))  # fmt: skip
+    check.visit("invoice-print", f"{tenant}/admin/invoicing/invoice/{site.invoice_id}/print/",
+                shows("h1", "Invoice LAYOUT-INV-1"))  # fmt: skip
     problems += check.problems
     outside += check.outside
     context.close()
