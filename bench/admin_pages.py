@@ -1,16 +1,21 @@
 """What the admin's busiest pages and the metrics scrape cost with many tenants and orders.
 
-Uses its own database (bench_hub_admin, dropped first). Each tenant gets `--orders` orders spread
-over the last 7 days and a day of work attempts; one order has `--events` timeline events (one
-step repeated). Pages are fetched through Django's test client (no network) `--repeat` times;
-prints one JSON line with each page's median milliseconds and SQL query count.
-Usage: .venv/bin/python bench/admin_pages.py [--tenants 10 --orders 2000 --events 500]
+Uses its own database (`--database`, bench_hub_admin by default), made by
+`bench/many_tenants.py` with `--tenants` tenants (reused when it already holds them; `--fresh`
+drops it first). The first `--busy` tenants get `--orders` orders spread over the last 7 days
+and a day of work attempts; one order has `--events` timeline events (one step repeated).
+Every tenant's stored figures are then measured, as the sweeper's visits do over time (the
+JSON gives the queries and milliseconds of one refresh). Pages are fetched through Django's
+test client (no network) `--repeat` times; prints one JSON line with each page's median
+milliseconds (wall, and CPU of this process: the web side without PostgreSQL) and SQL query
+count, among them the platform index's first page, its second page
+and a search, and `/metrics`.
+Usage: .venv/bin/python bench/admin_pages.py [--tenants 1000 --busy 10 --orders 2000 --events 500]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
@@ -21,22 +26,17 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-BENCH_DB = "bench_hub_admin"
-os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 TOKEN = "bench-scrape-token"
 
 
-def recreate_database() -> None:
+def drop_database(name: str) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
-        )
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def fill_tenant(orders: int, events: int) -> int:
@@ -80,76 +80,132 @@ def fill_tenant(orders: int, events: int) -> int:
     return busy.pk
 
 
+def counted_queries():
+    """A context counting the SQL statements run (no cap, unlike Django's query log)."""
+    from django.db import connection
+
+    class Counter:
+        count = 0
+
+        def __call__(self, execute, sql, params, many, context):
+            self.count += 1
+            return execute(sql, params, many, context)
+
+    counter = Counter()
+    wrapper = connection.execute_wrapper(counter)
+    return counter, wrapper
+
+
 def measure(client, path: str, host: str, repeat: int, **headers) -> dict:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    timings, queries = [], 0
+    timings, cpu, queries = [], [], 0
     for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+        counter, counting = counted_queries()
+        with counting:
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path, HTTP_HOST=host, **headers)
             timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         assert response.status_code == 200, (path, response.status_code)
-        queries = len(captured)
+        queries = counter.count
         connection.set_schema_to_public()
-    return {"ms": round(statistics.median(timings), 1), "queries": queries}
+    return {
+        "ms": round(statistics.median(timings), 1),
+        "cpu_ms": round(statistics.median(cpu), 1),
+        "queries": queries,
+    }
+
+
+def refresh_every_tenant(schemas: list[str]) -> dict:
+    """Measure and store every tenant's figures; the cost of one refresh (the busiest)."""
+    from django_tenants.utils import schema_context
+
+    from portal.flow_lag import refresh_figures
+
+    costs = []
+    for schema in schemas:
+        counter, counting = counted_queries()
+        with schema_context(schema), counting:
+            started = time.perf_counter()
+            refresh_figures()
+            costs.append(((time.perf_counter() - started) * 1000, counter.count))
+    ms, queries = max(costs)
+    return {"ms": round(ms, 1), "queries": queries}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=10)
+    parser.add_argument("--busy", type=int, default=10, help="tenants that get orders")
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--database", default="bench_hub_admin")
+    parser.add_argument("--fresh", action="store_true", help="drop the database first")
     args = parser.parse_args()
-    recreate_database()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
+    if args.fresh:
+        drop_database(args.database)
+    from bench.many_tenants import database_url, ensure_tenants
+
+    schemas = ensure_tenants(args.database, args.tenants, redis_url=redis_url)[: args.tenants]
+    os.environ["DATABASE_URL"] = database_url(args.database)
+    os.environ["REDIS_URL"] = redis_url
 
     import django
 
     django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.test import Client
     from django_tenants.utils import schema_context
 
-    from tenants.provisioning import provision_tenant
+    from orders.models import Order, OrderEvent
+    from tenants.models import Domain
 
     settings.HUB_METRICS_TOKEN = TOKEN
     settings.DEBUG = False
-    call_command("setup_hub", verbosity=0, stdout=io.StringIO())
     busy = 0
-    for n in range(args.tenants):
-        slug = f"bench{n:03d}"
-        provision_tenant(slug=slug, name=f"Bench {n}", admin_email=f"a@{slug}.test")
-        with schema_context(slug):
-            busy = fill_tenant(args.orders, args.events)
-    staff = get_user_model().objects.create_superuser("staff", "s@hub.test", "x")
+    for schema in schemas[: args.busy]:
+        with schema_context(schema):
+            if not Order.objects.exists():
+                fill_tenant(args.orders, args.events)
+            busy = OrderEvent.objects.values_list("order_id", flat=True).first() or 0
+    refresh = refresh_every_tenant(schemas)
+    staff = get_user_model().objects.filter(username="staff").first()
+    staff = staff or get_user_model().objects.create_superuser("staff", "s@hub.test", "x")
     platform = Client()
     platform.force_login(staff)
     tenant = Client()
-    slug = f"bench{args.tenants - 1:03d}"
+    slug = schemas[min(args.busy, len(schemas)) - 1]
+    domain = Domain.objects.get(tenant__schema_name=slug, is_primary=True).domain
     with schema_context(slug):
-        tenant.force_login(get_user_model().objects.get(username=f"a@{slug}.test"))
-    host = f"{slug}.localhost"
+        tenant.force_login(get_user_model().objects.filter(is_staff=True).order_by("pk")[0])
     pages = {
         "platform_index": measure(platform, "/admin/", "localhost", args.repeat),
-        "tenant_index": measure(tenant, "/admin/", host, args.repeat),
-        "order_page": measure(tenant, f"/admin/orders/order/{busy}/change/", host, args.repeat),
-        "needs_attention": measure(tenant, "/admin/orders/order/needs-attention/", host, 3),
+        "platform_index_page_2": measure(
+            platform, "/admin/?tenants_page=2", "localhost", args.repeat
+        ),
+        "platform_index_search": measure(platform, "/admin/?tenants=9", "localhost", args.repeat),
         "metrics": measure(
             Client(), "/metrics", "localhost", args.repeat, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
         ),
+        "tenant_index": measure(tenant, "/admin/", domain, args.repeat),
+        "order_page": measure(tenant, f"/admin/orders/order/{busy}/change/", domain, args.repeat),
+        "needs_attention": measure(tenant, "/admin/orders/order/needs-attention/", domain, 3),
     }
     print(
         json.dumps(
             {
                 "bench": "admin_pages",
-                "tenants": args.tenants,
-                "orders_per_tenant": args.orders,
+                "tenants": len(schemas),
+                "busy_tenants": min(args.busy, len(schemas)),
+                "orders_per_busy_tenant": args.orders,
                 "timeline_events": args.events,
+                "figures_refresh_per_tenant": refresh,
                 **pages,
+                "load_average": [round(x, 2) for x in os.getloadavg()],
             }
         )
     )

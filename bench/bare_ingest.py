@@ -1,9 +1,10 @@
 """The web application the webhook bench serves: the hub, plus a bare comparison view.
 
 `/bench/bare-insert/` is a Django view with no middleware that only inserts the request body
-into `bench_bare_inbox` (same database) and answers 200, the floor any ingest endpoint can
-reach on this server. Every other path is the hub's own WSGI application, unchanged. Used
-only by `bench/webhook_ingest.py` (`gunicorn -c deploy/gunicorn.conf.py bench.bare_ingest:app`).
+into `bench_bare_inbox` (same process, same database and settings, text) and answers 200.
+Every other path is the hub's own WSGI application, unchanged. Used only by
+`bench/webhook_ingest.py` (`gunicorn -c deploy/gunicorn.conf.py bench.bare_ingest:app`), as
+its second yardstick; the first is a project of its own (`bench/bare_project/`).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ class CatalogConfig(AppConfig):
                 task=sync.RUN_TASK,
                 in_tenants=True,
                 find=sync.due_runs,
+                next_due=sync.next_run_due,
             )
         )
         sweeper.register(
@@ -25,5 +26,6 @@ class CatalogConfig(AppConfig):
                 task=store_push.PENDING_TASK,
                 in_tenants=True,
                 find=store_push.stores_left_pending,
+                next_due=sync.next_pending_push,
             )
         )

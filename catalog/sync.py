@@ -19,8 +19,10 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Min, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog import store_push
@@ -81,6 +83,24 @@ def due_runs(now: datetime, stale: datetime) -> list[tuple]:
         if run is not None:
             started.append((run.pk,))
     return started
+
+
+def next_run_due(now: datetime) -> datetime | None:
+    """When a store's sync next starts in this tenant (a mapping never run: now); None when
+    no sync is enabled, so a tenant without catalog syncs is never visited for them."""
+    return StoreSync.objects.filter(enabled=True).aggregate(
+        at=Min(Coalesce("next_sync_at", Value(now)))
+    )["at"]
+
+
+def next_pending_push(now: datetime) -> datetime | None:
+    """When the oldest binding waiting for a push has had its own message's chance (the
+    sweeper's grace); None when none waits."""
+    oldest = (
+        ItemBinding.objects.filter(push_state=store_push.PushState.PENDING)
+        .aggregate(at=Min("updated_at"))["at"]
+    )  # fmt: skip
+    return None if oldest is None else oldest + timedelta(seconds=settings.HUB_SWEEP_GRACE_SECONDS)
 
 
 def next_nightly(mapping: StoreSync, now: datetime) -> datetime:

@@ -36,5 +36,6 @@ class CoreConfig(AppConfig):
                     task="core.prune_attempts",
                     in_tenants=in_tenants,
                     find=work.due_attempt_pruning,
+                    next_due=work.next_attempt_pruning,
                 )
             )

@@ -82,3 +82,26 @@ class WorkAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.item_id} attempt {self.number}: {self.get_outcome_display()}"
+
+
+class SchemaWakeUp(models.Model):
+    """A wake-up, "visit this tenant schema at `due_at`": the sweeper's index of where work waits.
+
+    Lives in the public schema only (its migration creates the table there), so every schema's
+    writers reach the one table through the search path. Append-only: a writer INSERTs a row in
+    the transaction that creates or leases the work it announces, so the row and the work
+    become visible together and no writer ever waits on another's row; the sweeper deletes the
+    rows that are due and visits their schemas (`core.sweeper`, docs/adr-0014-idle-tenants.md).
+    """
+
+    schema_name = models.CharField(max_length=63)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], name="wakeup_due"),
+            models.Index(fields=["schema_name", "due_at"], name="wakeup_schema_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} at {self.due_at:%Y-%m-%d %H:%M:%S}"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from core import sweeper, work
 
 
 @shared_task(name="core.sweep")
 def sweep() -> dict:
-    """Resend due or stuck work and start due scheduled jobs (polls, replays)."""
-    return sweeper.sweep()
+    """Resend due or stuck work and start due scheduled jobs (polls, replays), in the public
+    schema and the tenant schemas woken for this tick."""
+    return sweeper.sweep(visit_all=settings.HUB_SWEEP_VISIT_ALL)
 
 
 @shared_task(name="core.prune_attempts")

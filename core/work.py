@@ -14,7 +14,9 @@ and "failed", and the Celery task that processes one item. From then on:
 - an upstream failing for every item of a tenant pauses as a whole (`core.breaker`): its failing
   items wait for it without attempts;
 - every attempt is a `WorkAttempt` row;
-- the sweeper resends what is due or whose worker died.
+- the sweeper resends what is due or whose worker died: scheduling, retrying and leasing an
+  item of a tenant wake its schema for the sweeper (`sweeper.wake`), and each kind tells the
+  sweeper when its items are next due there (docs/adr-0014-idle-tenants.md).
 
 State changes go through the kind's `move` function, so a business app that keeps a timeline
 (orders) writes it in its own state module; other kinds use `guarded_move`.
@@ -182,6 +184,7 @@ def register(kind: WorkKind) -> None:
             task=task,
             in_tenants=kind.in_tenants,
             find=find,
+            next_due=(lambda now: _next_due(kind, now)) if kind.in_tenants else None,
         )
     )
 
@@ -223,6 +226,80 @@ def swept_ids(kind: WorkKind, now: datetime, stale: datetime) -> list[int]:
     return ids
 
 
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.HUB_SWEEP_GRACE_SECONDS)
+
+
+def _wake_after(due: datetime) -> None:
+    """Announce to the sweeper an item's own message due at `due`: it looks after the grace."""
+    sweeper.wake(due + _grace())
+
+
+def _due_select(kind: WorkKind, label: str, schema: str | None = None) -> tuple[str, list]:
+    """SELECT label, when the sweeper would next find one of the kind's items (its own message
+    had its grace, no live lease, old enough), over the kind's table (in `schema` if named)."""
+    meta, quote = kind.model._meta, connection.ops.quote_name
+    table = quote(meta.db_table) if schema is None else f"{quote(schema)}.{quote(meta.db_table)}"
+    state, due, lease, age = (
+        quote(meta.get_field(name).column)
+        for name in ("state", "next_attempt_at", "lease_until", kind.age_field)
+    )
+    sql = (
+        f"SELECT %s::text, min(greatest({due} + %s, {lease}, {age} + %s)) "
+        f"FROM {table} WHERE {state} = ANY(%s)"
+    )
+    return sql, [label, _grace(), _grace(), [str(state) for state in kind.work_states]]
+
+
+def _tenant_kinds() -> list[WorkKind]:
+    return [kind for kind in _kinds.values() if kind.in_tenants]
+
+
+_visit_dues: dict[tuple[str, datetime], dict[str, datetime | None]] = {}
+
+
+def _next_due(kind: WorkKind, now: datetime) -> datetime | None:
+    """A kind's next due time in the schema in use; one statement per visit answers for every
+    kind (the sweeper asks each kind in turn with the visit's `now`)."""
+    key = (connection.schema_name, now)
+    if key not in _visit_dues:
+        selects = [_due_select(other, other.label) for other in _tenant_kinds()]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join(sql for sql, _ in selects),
+                [value for _, params in selects for value in params],
+            )
+            _visit_dues.clear()
+            _visit_dues[key] = dict(cursor.fetchall())
+    return _visit_dues[key].get(kind.label)
+
+
+def stranded_work(schemas: list[str], now: datetime, chunk: int = 50) -> dict[str, datetime]:
+    """The sweeper's safety net: when work items of each schema are next due, read for all the
+    schemas at once (one statement per `chunk` schemas)."""
+    found: dict[str, datetime] = {}
+    for start in range(0, len(schemas), chunk):
+        selects = [
+            _due_select(kind, schema, schema)
+            for schema in schemas[start : start + chunk]
+            for kind in _tenant_kinds()
+        ]
+        if not selects:
+            break
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT due.schema_name, min(due.at) FROM ("
+                + " UNION ALL ".join(sql for sql, _ in selects)
+                + ") AS due(schema_name, at) WHERE due.at IS NOT NULL GROUP BY due.schema_name",
+                [value for _, params in selects for value in params],
+            )
+            found.update(cursor.fetchall())
+    return found
+
+
+sweeper.register_backstop(stranded_work)
+
+
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
     """The upstream schedule's wait after `attempts` failures, for work timed outside the core
     (a catalog push's refused items); never sooner than the upstream asked."""
@@ -247,6 +324,8 @@ def schedule(item: WorkItem, *, countdown: float | None = None) -> None:
     due = timezone.now() + timedelta(seconds=countdown or 0)
     type(item).objects.filter(pk=item.pk).update(next_attempt_at=due)
     item.next_attempt_at = due
+    if kind.in_tenants:
+        _wake_after(due)
     dispatch.dispatch(kind.task, item.pk, countdown=countdown)
 
 
@@ -257,11 +336,14 @@ def schedule_many(
     batch when the kind has a batch task, else one each. With `countdown`, the items that
     become due meanwhile can join the batch (a batch task fills from what is due)."""
     kind = kind_of(model)
+    ids = list(ids)
+    if ids and kind.in_tenants:
+        _wake_after(timezone.now() + timedelta(seconds=countdown or 0))
     if not kind.batch_task:
         for pk in ids:
             dispatch.dispatch(kind.task, pk, countdown=countdown)
         return
-    for chunk in _chunks(list(ids), kind.batch_size):
+    for chunk in _chunks(ids, kind.batch_size):
         dispatch.dispatch(kind.batch_task, chunk, countdown=countdown)
 
 
@@ -322,7 +404,10 @@ def claim_batch(model: type[WorkItem], ids: Iterable[int], fill_to: int = 0) -> 
         "LIMIT %s FOR NO KEY UPDATE SKIP LOCKED) RETURNING *",
         [now + kind.lease(), worker_name(), *where_params, ids, max(fill_to, len(ids))],
     )
-    return sorted(claimed, key=lambda item: item.pk)
+    claimed = sorted(claimed, key=lambda item: item.pk)
+    if claimed and kind.in_tenants:
+        sweeper.wake(now + kind.lease())  # if the worker dies, the items are due at lease end
+    return claimed
 
 
 class LeaseHeartbeat:
@@ -570,9 +655,20 @@ def prune_attempts() -> int:
     return deleted
 
 
+PRUNE_KEY = "core:prune-attempts"
+PRUNE_SECONDS = 24 * 3600
+"""Attempt history is pruned once a day per schema, each at its own time of day
+(`sweeper.slot_due`): an idle tenant is visited for it once a day, and a thousand schemas
+spread over the day instead of pruning on the same tick."""
+
+
 def due_attempt_pruning(now: datetime, stale: datetime) -> list[tuple]:
-    """Sweep job: prune once an hour in each schema."""
-    return sweeper.once_every("core:prune-attempts", 3600)
+    """Sweep job: prune once a day in each schema."""
+    return sweeper.take_slot(PRUNE_KEY, PRUNE_SECONDS, now)
+
+
+def next_attempt_pruning(now: datetime) -> datetime:
+    return sweeper.slot_due(PRUNE_KEY, PRUNE_SECONDS, now)
 
 
 def attempt_kind(model: type[models.Model]) -> str:
@@ -660,6 +756,8 @@ def _retry_later(
                 failing_upstream=exc.upstream[:20],
             )
         )
+        if kind.in_tenants:
+            _wake_after(now + timedelta(seconds=delay))
         item.attempts, item.failing_since, item.failing_upstream = attempts, since, exc.upstream
         if kind.note:
             kind.note(item, Change(WorkAttempt.Outcome.RETRY, error, retry_in=delay))

@@ -55,9 +55,12 @@ def due_stores(now: datetime) -> QuerySet[Store]:
 
 
 def claim_due_polls(now: datetime) -> list[int]:
-    """Stores to poll now; `next_poll_at` moves first so ticks never pile up."""
+    """Stores to poll now: due, and serving an active tenant (a store no active tenant sells
+    through has nobody to take its orders, so it costs no poll while idle); `next_poll_at`
+    moves first so ticks never pile up."""
+    serving = due_stores(now).filter(memberships__tenant__is_active=True).distinct()
     claimed = []
-    for store in due_stores(now):
+    for store in serving.only("pk", "poll_interval_minutes"):
         Store.objects.filter(pk=store.pk).update(
             next_poll_at=now + timedelta(minutes=store.poll_interval_minutes)
         )

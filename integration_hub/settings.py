@@ -306,11 +306,13 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 # One queue per kind of work, so a slow upstream only holds up its own kind (deploy/README.md):
 # a worker started without -Q consumes them all (demo, tests); production runs nodes per queue.
-HUB_QUEUES = ("ingest", "erp", "shipstation", "store", "catalog", "hub")
+HUB_QUEUES = ("ingest", "erp", "shipstation", "store", "catalog", "hub", "sweep")
 CELERY_TASK_DEFAULT_QUEUE = "hub"
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
 CELERY_TASK_ROUTES = {
-    # Webhook and poll ingest, routing of store orders, the sweeper, webhook health checks.
+    # The sweeper tick alone: never behind a burst of webhooks (ticks never overlap, a lock).
+    "core.sweep": {"queue": "sweep"},
+    # Webhook and poll ingest, routing of store orders, webhook health checks.
     "inbox.*": {"queue": "ingest"},
     "core.*": {"queue": "ingest"},
     "tenants.check_store_webhooks": {"queue": "ingest"},
@@ -336,7 +338,12 @@ CELERY_BEAT_SCHEDULER = "integration_hub.celery:SingleBeatScheduler"
 HUB_BEAT_LEASE_SECONDS = int(os.environ.get("HUB_BEAT_LEASE_SECONDS", "30"))
 HUB_SWEEP_SECONDS = float(os.environ.get("HUB_SWEEP_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "core.sweep", "schedule": HUB_SWEEP_SECONDS},
+    # A tick still queued when the next is sent is dropped (it would find nothing new).
+    "sweep": {
+        "task": "core.sweep",
+        "schedule": HUB_SWEEP_SECONDS,
+        "options": {"expires": HUB_SWEEP_SECONDS},
+    },
 }
 # Retry schedules in time (core/retry.py, docs/adr-0012-retry-schedules.md): a failing item
 # waits from HUB_RETRY_FIRST_SECONDS, doubling up to HUB_RETRY_CAP_SECONDS (jittered, never
@@ -357,6 +364,12 @@ HUB_BREAKER_COOL_DOWN_SECONDS = float(os.environ.get("HUB_BREAKER_COOL_DOWN_SECO
 HUB_LEASE_SECONDS = int(os.environ.get("HUB_LEASE_SECONDS", "30"))
 HUB_SWEEP_GRACE_SECONDS = int(os.environ.get("HUB_SWEEP_GRACE_SECONDS", "20"))
 HUB_SWEEP_CAP_PER_TENANT = int(os.environ.get("HUB_SWEEP_CAP_PER_TENANT", "500"))
+# A tick visits only the tenant schemas woken for it (core/sweeper.py); as a safety net each
+# active tenant is also checked once per this period, spread over the ticks.
+HUB_SWEEP_FULL_PASS_SECONDS = int(os.environ.get("HUB_SWEEP_FULL_PASS_SECONDS", "3600"))
+# 1: every tick visits every active tenant schema, as before wake-ups (a comparison for
+# bench/tenants_idle.py, and an escape hatch); its cost grows with the number of tenants.
+HUB_SWEEP_VISIT_ALL = os.environ.get("HUB_SWEEP_VISIT_ALL", "") == "1"
 HUB_ATTEMPT_RETENTION_DAYS = int(os.environ.get("HUB_ATTEMPT_RETENTION_DAYS", "30"))
 # Reconciliation (docs/backfill-and-reconciliation.md): the default window, and how old a store
 # order must be before its absence from the hub is a mismatch (its webhook may be on its way).
@@ -397,15 +410,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "integration-hub@local
 # Each push store's webhooks are listed this often (and after any period of 5xx answers to
 # them); ones API2Cart disabled are turned back on (tenants/webhook_health.py).
 HUB_WEBHOOK_CHECK_MINUTES = float(os.environ.get("HUB_WEBHOOK_CHECK_MINUTES", "5"))
-# `setup_hub` migrates only the schemas behind; when all are (a new migration) django-tenants'
-# executor named here runs them, `multiprocessing` with one process per core by default.
-HUB_MIGRATION_EXECUTOR = os.environ.get("HUB_MIGRATION_EXECUTOR", "multiprocessing")
+# `setup_hub` migrates only the schemas behind; when several are, django-tenants' executor named
+# here runs them: `schema-batches` (tenants/migration_state.py: one plan per batch of schemas)
+# with one process per core by default, or `multiprocessing` (one `migrate` per schema).
+HUB_MIGRATION_EXECUTOR = os.environ.get("HUB_MIGRATION_EXECUTOR", "schema-batches")
 TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
     os.environ.get("HUB_MIGRATION_PROCESSES", str(os.cpu_count() or 2))
 )
 # Tenant schemas cloned ahead, so creating a tenant stays flat however many exist.
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
-# ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call).
+# ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call);
+# once 100 are waiting they go at once (shipping/shipstation_push.py).
 HUB_SHIPSTATION_PUSH_SECONDS = float(os.environ.get("HUB_SHIPSTATION_PUSH_SECONDS", "10"))
 # Store orders wait this long before their ERP step, so the orders arriving meanwhile share its
 # three M3 bulk calls (docs/adr-0009-batched-work.md); 0 sends them on at once.

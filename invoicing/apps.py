@@ -20,6 +20,7 @@ class InvoicingConfig(AppConfig):
                 task=services.READ_TASK,
                 in_tenants=True,
                 find=services.due_invoice_read,
+                next_due=services.next_invoice_read,
             )
         )
         # The parts of a store order split between tenants see each other's progress, and its

@@ -174,11 +174,24 @@ def read_invoices(limit: int | None = None) -> ReadReport:
     return report
 
 
+INVOICE_READ_KEY = "invoicing:read"
+
+
+def _invoices_may_come() -> bool:
+    """What makes an invoice read needed: orders in M3 still open for an invoice."""
+    return Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="").exists()
+
+
 def due_invoice_read(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: read invoices at most every `HUB_INVOICE_READ_SECONDS` per tenant schema."""
-    if not Order.objects.filter(state__in=OPEN_STATES).exclude(erp_order_number="").exists():
+    if not _invoices_may_come():
         return []
-    return sweeper.once_every("invoicing:read", settings.HUB_INVOICE_READ_SECONDS)
+    return sweeper.once_every(INVOICE_READ_KEY, settings.HUB_INVOICE_READ_SECONDS)
+
+
+def next_invoice_read(now: datetime) -> datetime | None:
+    """Every `HUB_INVOICE_READ_SECONDS` while orders wait for an invoice; never otherwise."""
+    return sweeper.next_time(INVOICE_READ_KEY, now) if _invoices_may_come() else None
 
 
 # --- Generate invoice ---------------------------------------------------------------------------

@@ -1,4 +1,24 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
 from django.apps import AppConfig
+
+
+def next_batch_discard(now: datetime) -> datetime | None:
+    """When an open ERP batch order is next to be deleted in this tenant: a cancelled order's
+    at once, a parked one's after the grace; None when no order holds one."""
+    from django.conf import settings
+    from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Min, Value, When
+
+    from orders.erp.batch_orders import abandoned_batches
+    from orders.models import Order
+
+    grace = timedelta(minutes=settings.HUB_ERP_BATCH_GRACE_MINUTES)
+    after_grace = ExpressionWrapper(F("updated_at") + grace, output_field=DateTimeField())
+    return abandoned_batches(timedelta(0)).aggregate(
+        at=Min(Case(When(state=Order.State.CANCELLED, then=Value(now)), default=after_grace))
+    )["at"]
 
 
 class OrdersConfig(AppConfig):
@@ -26,5 +46,6 @@ class OrdersConfig(AppConfig):
                 task="orders.discard_abandoned_batch",
                 in_tenants=True,
                 find=batch_orders.due_batch_discards,
+                next_due=next_batch_discard,
             )
         )

@@ -7,3 +7,21 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from core import sweeper
+        from portal import flow_lag
+        from tenants.models import Tenant
+
+        # Each visited tenant's stored figures, for the platform front page and /metrics.
+        sweeper.register(
+            sweeper.SweepJob(
+                name="tenant figures", task=flow_lag.REFRESH_TASK, in_tenants=True,
+                find=flow_lag.due_refresh,
+            )
+        )  # fmt: skip
+        post_save.connect(
+            flow_lag.figures_for_new_tenant, sender=Tenant, dispatch_uid="portal-new-tenant"
+        )

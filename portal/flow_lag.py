@@ -2,6 +2,13 @@
 hour and per day, failures, what waits, its stores): the tenant front page shows its own, the
 platform front page every tenant's. Not `/healthz`, which says whether the hub's services answer.
 
+The tenant front page measures its own tenant live (`health_of`). The platform front page reads
+every tenant's figures from the public `TenantFigures` table, a page at a time, so it costs the
+same with three tenants or a thousand: the sweeper refreshes a tenant's row when it visits the
+tenant's schema, at most once a minute (`due_refresh`, `refresh_figures`), so an idle tenant is
+never measured again. Time windows ("last 24 h", "waiting for") are worked out when the row is
+read, from the moments and per-hour counts it keeps.
+
 Each flow's lag is the age of the oldest thing still waiting in it. The order flows are measured
 here; shipping and invoicing offer theirs in `FLOW_PROBES` (in their `admin` modules), which this
 module imports: `probe(tenant)` runs in the tenant's schema and gives the keyword arguments of
@@ -10,24 +17,38 @@ module imports: `probe(tenant)` runs in the tenant's schema and gives the keywor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncHour
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
+from core import sweeper
 from core.models import WorkAttempt
-from core.sweeper import active_tenants
 from inbox.models import InboxItem
 from invoicing import admin as invoicing_admin
+from operations import metrics
 from orders.models import Order
 from orders.state import WAITING_STATES, WORK_STATES
+from reconciliation.models import ReconciliationRun
 from shipping import admin as shipping_admin
-from tenants.models import Store, Tenant
+from tenants.models import Store, StoreMembership, Tenant, TenantFigures
 
 LAGGING = timedelta(minutes=15)
 """A flow whose oldest waiting item is older than this is shown as behind."""
@@ -91,6 +112,8 @@ class TenantHealth:
     failed_attempts_24h: int = 0
     flows: list[FlowLag] = field(default_factory=list)
     stores: list[StoreState] = field(default_factory=list)
+    as_of: datetime | None = None
+    """When the figures were measured (the platform page's stored figures); None when live."""
 
     @property
     def lag(self) -> timedelta | None:
@@ -207,10 +230,247 @@ def health_of(tenant: Tenant) -> TenantHealth:
     )
 
 
+REFRESH_TASK = "portal.refresh_tenant_figures"
+REFRESH_KEY = "portal:tenant-figures"
+REFRESH_SECONDS = 60
+"""A visited tenant's stored figures are measured again at most this often."""
+PAGE_SIZE = 50
+"""Tenants per page of the platform front page's health table."""
+
+
+def hourly_counts(rows: Iterable[tuple[datetime, int]]) -> dict[str, int]:
+    """{hour start as ISO text: count}, the shape the stored figures keep."""
+    return {start.isoformat(): n for start, n in rows if n}
+
+
+def per_hour(queryset, moment: str, since: datetime) -> dict[str, int]:
+    """How many rows of `queryset` per hour of `moment` since `since`: one query."""
+    return hourly_counts(
+        queryset.filter(**{f"{moment}__gte": since})
+        .annotate(bucket=TruncHour(moment, tzinfo=timezone.get_current_timezone()))
+        .values_list("bucket")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+def last_reconciliation() -> dict[str, Any] | None:
+    run = ReconciliationRun.objects.filter(state=ReconciliationRun.State.DONE).first()
+    if run is None:
+        return None
+    return {
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "store_orders": run.store_orders,
+        "mismatches": run.mismatches,
+        "counts": run.counts or {},
+    }
+
+
+def measure_figures(tenant: Tenant, now: datetime | None = None) -> TenantFigures:
+    """The tenant's figures to store, measured in the current schema (the tenant's): counts as
+    they are now, and what time windows need as moments and per-hour counts."""
+    now = now or timezone.now()
+    day = timedelta(days=1)
+    figures = Order.objects.aggregate(
+        waiting=Count("pk", filter=Q(state__in=WAITING_STATES)),
+        oldest_waiting=Min("created_at", filter=Q(state__in=WAITING_STATES)),
+        needs_attention=Count("pk", filter=Q(state=Order.State.NEEDS_ATTENTION)),
+        failed=Count("pk", filter=Q(state=Order.State.FAILED)),
+    )
+    first_hour = truncate_to(now, timedelta(hours=1)) - timedelta(hours=23)
+    first_day = truncate_to(now, day) - day * 6
+    flows = [FlowLag(**probe(tenant)) for probe in FLOW_PROBES]
+    return TenantFigures(
+        tenant=tenant,
+        as_of=now,
+        oldest_in_flows=min((flow.oldest for flow in flows if flow.oldest), default=None),
+        figures={
+            "received": per_hour(Order.objects.all(), "created_at", first_day),
+            "shipped": per_hour(
+                Order.objects.filter(state__in=ON_ITS_WAY_OUT), "updated_at", first_hour
+            ),
+            "failed_attempts": per_hour(
+                WorkAttempt.objects.exclude(outcome=WorkAttempt.Outcome.SUCCEEDED),
+                "started_at",
+                first_hour,
+            ),
+            "flows": [
+                {
+                    "name": flow.name,
+                    "waiting": flow.waiting,
+                    "oldest": flow.oldest.isoformat() if flow.oldest else None,
+                }
+                for flow in flows
+            ],
+            "reconciliation": last_reconciliation(),
+            "reconciliation_queued": ReconciliationRun.objects.filter(
+                state=ReconciliationRun.State.QUEUED
+            ).exists(),
+            metrics.FIGURES_KEY: metrics.tenant_series(now),
+        },
+        **figures,
+    )
+
+
+def refresh_figures(tenant: Tenant | None = None) -> TenantFigures:
+    """Measure the current schema's tenant and store its row (one upsert). While work is on its
+    way (orders, any flow, a reconciliation run) the schema is woken again a minute later, so
+    the row follows the work to its end even when nothing else brings the sweeper back; a
+    settled tenant is left alone."""
+    if tenant is None:
+        tenant = connection.tenant
+        if not isinstance(tenant, Tenant):  # a schema_context gives a stand-in without a pk
+            tenant = Tenant.objects.get(schema_name=connection.schema_name)
+    row = measure_figures(tenant)
+    TenantFigures.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["tenant"],
+        update_fields=[
+            "as_of", "waiting", "needs_attention", "failed", "oldest_waiting", "oldest_in_flows",
+            "figures",
+        ],
+    )  # fmt: skip
+    if (
+        row.waiting
+        or any(flow["waiting"] for flow in row.figures["flows"])
+        or row.figures["reconciliation_queued"]
+    ):
+        sweeper.wake(row.as_of + timedelta(seconds=REFRESH_SECONDS))
+    return row
+
+
+def due_refresh(now: datetime, stale: datetime) -> list[tuple]:
+    """The sweep job's question in a visited schema: one refresh a minute at most. The sweeper
+    visits only tenants with work (or woken by `refresh_figures`), so an idle tenant's row is
+    left as it is, and stays true: its windows move on when it is read."""
+    return sweeper.once_every(REFRESH_KEY, REFRESH_SECONDS)
+
+
+def figures_for_new_tenant(sender: type, instance: Tenant, created: bool, **kwargs: Any) -> None:
+    """A new tenant has nothing yet: its row is written at once, without entering its schema."""
+    if created and not instance.is_template and instance.schema_name != "public":
+        TenantFigures.objects.get_or_create(tenant=instance, defaults={"as_of": timezone.now()})
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _hours(counts: dict[str, int] | None) -> dict[datetime, int]:
+    return {datetime.fromisoformat(start): n for start, n in (counts or {}).items()}
+
+
+def stored_health(tenant: Tenant, now: datetime) -> TenantHealth:
+    """The platform page's row for `tenant`: its stored figures read at `now` (the hourly chart
+    and the 24 h figures are this hour and the 23 before), with its stores as they are."""
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    stores = [
+        StoreState(m.store, now - m.store.last_polled_at if m.store.last_polled_at else None)
+        for m in tenant.store_memberships.all()
+    ]
+    row: TenantFigures | None = getattr(tenant, "figures", None)
+    if row is None:
+        return TenantHealth(tenant, 0, 0, 0, None, 0, 0, stores=stores)
+    figures = row.figures or {}
+    received = _hours(figures.get("received"))
+    last_hour = truncate_to(now, hour)
+    starts = [last_hour - hour * (23 - i) for i in range(24)]
+    hourly = [Bucket(start, received.get(start, 0)) for start in starts]
+    zone = timezone.get_current_timezone()
+    per_day: dict[date, int] = {}
+    for start, n in received.items():
+        local_day = start.astimezone(zone).date()
+        per_day[local_day] = per_day.get(local_day, 0) + n
+    days = [truncate_to(now, day) - day * (6 - i) for i in range(7)]
+    daily = [Bucket(start, per_day.get(start.date(), 0)) for start in days]
+    shipped = _hours(figures.get("shipped"))
+    failed_attempts = _hours(figures.get("failed_attempts"))
+    return TenantHealth(
+        tenant=tenant,
+        received_24h=sum(b.count for b in hourly),
+        shipped_24h=sum(shipped.get(start, 0) for start in starts),
+        waiting=row.waiting,
+        oldest_waiting=row.oldest_waiting,
+        needs_attention=row.needs_attention,
+        failed=row.failed,
+        hourly=hourly,
+        daily=daily,
+        failed_attempts_24h=sum(failed_attempts.get(start, 0) for start in starts),
+        flows=[
+            FlowLag(flow["name"], flow["waiting"], _moment(flow["oldest"]))
+            for flow in figures.get("flows", [])
+        ],
+        stores=sorted(stores, key=lambda s: s.store.display_name),
+        as_of=row.as_of,
+    )
+
+
+@dataclass(frozen=True)
+class HealthPage:
+    """One page of the platform's tenant health table, tenants needing a look first."""
+
+    rows: list[TenantHealth]
+    page: Page
+    search: str
+
+    @property
+    def figures_as_of(self) -> str:
+        """When this page's figures were measured: "10:42", "10:40–10:45", with the date when
+        not today ("" when none are)."""
+        moments = sorted(timezone.localtime(row.as_of) for row in self.rows if row.as_of)
+        if not moments:
+            return ""
+        today = timezone.localdate()
+        oldest, newest = (
+            f"{m:%H:%M}" if m.date() == today else f"{m:%Y-%m-%d %H:%M}"
+            for m in (moments[0], moments[-1])
+        )
+        return oldest if oldest == newest else f"{oldest}–{newest}"
+
+
+def tenants_by_attention(search: str = "", now: datetime | None = None):
+    """Active tenants, those needing a look first (parked or failed orders, a flow behind, a
+    store not connected), then by name; `search` matches name or slug."""
+    now = now or timezone.now()
+    behind = now - LAGGING
+    not_connected = StoreMembership.objects.filter(tenant=OuterRef("pk")).exclude(
+        store__status=Store.Status.CONNECTED
+    )
+    tenants = sweeper.active_tenants()
+    if search:
+        tenants = tenants.filter(Q(name__icontains=search) | Q(slug__icontains=search))
+    return (
+        tenants.select_related("figures")
+        .prefetch_related(
+            Prefetch("store_memberships", StoreMembership.objects.select_related("store"))
+        )
+        .annotate(
+            attention=Case(
+                When(
+                    Q(figures__needs_attention__gt=0)
+                    | Q(figures__failed__gt=0)
+                    | Q(figures__oldest_waiting__lt=behind)
+                    | Q(figures__oldest_in_flows__lt=behind)
+                    | Exists(not_connected),
+                    then=Value(0),
+                ),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("attention", "name", "pk")
+    )
+
+
+def health_page(search: str = "", number: int | str = 1, per_page: int = PAGE_SIZE) -> HealthPage:
+    """A page of stored tenant health: a count, the page's tenants with their figures, and their
+    stores (three queries, whatever the number of tenants)."""
+    now = timezone.now()
+    page = Paginator(tenants_by_attention(search, now), per_page).get_page(number)
+    return HealthPage([stored_health(t, now) for t in page.object_list], page, search)
+
+
 def tenant_health() -> list[TenantHealth]:
-    """Every active tenant's health, each measured in its own schema."""
-    rows = []
-    for tenant in active_tenants().order_by("name"):
-        with schema_context(tenant.schema_name):
-            rows.append(health_of(tenant))
-    return rows
+    """The first page of every active tenant's stored health."""
+    return health_page().rows

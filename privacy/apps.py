@@ -23,6 +23,7 @@ class PrivacyConfig(AppConfig):
                 task="privacy.apply_retention",
                 in_tenants=True,
                 find=retention.due_in_tenant,
+                next_due=retention.next_in_tenant,
             )
         )
         sweeper.register(

@@ -35,6 +35,7 @@ from tenant_settings.models import ConnectionSettings
 from tenants.activity import record_activity
 
 CHECK_SECONDS = 3600
+RETENTION_KEY = "privacy:retention"
 DONE_STATES = (
     Order.State.INVOICED,
     Order.State.CANCELLED,
@@ -101,9 +102,21 @@ def _any(rows: QuerySet, oldest_first: str) -> bool:
     return bool(list(rows.order_by(oldest_first).values_list("pk", flat=True)[:1]))
 
 
+def next_in_tenant(now: datetime) -> datetime | None:
+    """When this tenant next has personal data to remove: the oldest done order still holding
+    some, a period after it was done (and not before the hourly check allows); None when no
+    done order holds any, so such a tenant is never visited for retention."""
+    holding = Order.objects.filter(state__in=DONE_STATES, personal_data_removed_at__isnull=True)
+    oldest = list(holding.order_by("updated_at").values_list("updated_at", flat=True)[:1])
+    if not oldest:
+        return None
+    due = oldest[0] + timedelta(days=retention_days())
+    return max(due, sweeper.next_time(RETENTION_KEY, now))
+
+
 def due_in_tenant(now: datetime, stale: datetime) -> list[tuple]:
     """Sweep job: one message when this tenant has orders due (asked about once an hour)."""
-    if _hourly("privacy:retention") and _any(orders_due(now), "updated_at"):
+    if _hourly(RETENTION_KEY) and _any(orders_due(now), "updated_at"):
         return [()]
     return []
 

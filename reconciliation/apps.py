@@ -18,5 +18,6 @@ class ReconciliationConfig(AppConfig):
                 task="reconciliation.reconcile",
                 in_tenants=True,
                 find=nightly.due_runs,
+                next_due=nightly.next_run_due,
             )
         )

@@ -279,6 +279,8 @@ class Sandbox:
         self._webhook_threads: list[threading.Thread] = []
         self._webhook_stats = {"sent": 0, "failed": 0, "dropped": 0, "duplicated": 0}
         self._stats_lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self._in_flight_peak: dict[str, int] = {}
         self._start_fakes()
 
     def now(self) -> datetime:
@@ -316,8 +318,22 @@ class Sandbox:
             merged["sandbox"] = {
                 f"webhooks_{key}": value for key, value in self._webhook_stats.items()
             }
+            merged["sandbox"]["in_flight_peak"] = dict(self._in_flight_peak)
         merged["sandbox"]["webhooks_queued"] = self._webhooks.qsize()
         return merged
+
+    @contextmanager
+    def in_flight(self, upstream: str) -> Iterator[None]:
+        """Counts the calls being answered per upstream and keeps the peak, so a benchmark can
+        tell whether the hub's waits overlap (`status()["sandbox"]["in_flight_peak"]`)."""
+        with self._stats_lock:
+            now = self._in_flight[upstream] = self._in_flight.get(upstream, 0) + 1
+            self._in_flight_peak[upstream] = max(now, self._in_flight_peak.get(upstream, 0))
+        try:
+            yield
+        finally:
+            with self._stats_lock:
+                self._in_flight[upstream] -= 1
 
     def control(self, upstream: str, action: str, payload: dict) -> dict:
         if upstream not in self.fakes:
@@ -499,7 +515,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             elif (fake := sandbox.fake_for(req.path)) is None:
                 response = SandboxResponse(404, {"error": f"No sandbox fake serves {req.path}"})
             else:
-                response = sandbox.apply_request_faults(fake.name) or fake.handle(req)
+                with sandbox.in_flight(fake.name):
+                    response = sandbox.apply_request_faults(fake.name) or fake.handle(req)
         except RequestDropped:
             self.close_connection = True
             return

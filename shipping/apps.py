@@ -6,14 +6,12 @@ class ShippingConfig(AppConfig):
     verbose_name = "Shipping"
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from core import sweeper, work
         from inbox.processing import register_handler
         from orders import state
         from orders.changes import actions as change_actions
         from orders.models import Order
-        from shipping import receiving, shipstation_changes, shipstation_push
+        from shipping import polls, receiving, shipstation_changes, shipstation_push
         from shipping.models import Shipment
 
         # Orders *in ERP* are the push's work items: the core sweeps, retries and parks them.
@@ -31,16 +29,13 @@ class ShippingConfig(AppConfig):
         )
         register_handler("ship_notify", receiving.handle_ship_notify)
 
-        def every_poll_interval(name: str):
-            """Once per `HUB_SHIPMENT_POLL_SECONDS` in each schema."""
-            return lambda now, stale: sweeper.once_every(name, settings.HUB_SHIPMENT_POLL_SECONDS)
-
         sweeper.register(
             sweeper.SweepJob(
                 name="ShipStation shipment polls",
                 task="shipping.poll_shipstation_shipments",
                 in_tenants=True,
-                find=every_poll_interval("shipping:poll-shipstation"),
+                find=polls.due(polls.SHIPSTATION_KEY, polls.shipstation_poll_needed),
+                next_due=polls.next_due(polls.SHIPSTATION_KEY, polls.shipstation_poll_needed),
             )
         )
         sweeper.register(
@@ -48,6 +43,7 @@ class ShippingConfig(AppConfig):
                 name="ERP delivery polls",
                 task="shipping.poll_erp_deliveries",
                 in_tenants=True,
-                find=every_poll_interval("shipping:poll-erp-deliveries"),
+                find=polls.due(polls.ERP_DELIVERIES_KEY, polls.erp_deliveries_poll_needed),
+                next_due=polls.next_due(polls.ERP_DELIVERIES_KEY, polls.erp_deliveries_poll_needed),
             )
         )

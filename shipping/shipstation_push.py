@@ -18,7 +18,9 @@ step's. No module here decides when to try again.
 
 Orders reaching the ERP gather for `HUB_SHIPSTATION_PUSH_SECONDS` before a push takes them, so a
 burst goes out in calls of up to 100 (ShipStation allows 40 calls a minute; the shared Redis
-limiter keeps every worker within it). A retry that comes due asks for a push the same way, so
+limiter keeps every worker within it). Once a full call's worth is waiting, it goes out at once
+(`FULL_BATCH_DELAY_SECONDS`) instead of at the window's end: a steady stream of orders waits for
+its call, not for the clock. A retry that comes due asks for a push the same way, so
 the orders of one failed call, each due at its own jittered moment, go out together again.
 
 The `orderKey` is deterministic, so a retry or a crash between ShipStation's answer and our
@@ -35,7 +37,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, prefetch_related_objects
+from django.db.models import Min, Q, prefetch_related_objects
 from django.utils import timezone
 
 from connectors import shipstation as ss
@@ -56,6 +58,11 @@ BATCH_SIZE = 100
 PUSH_TASK = "shipping.push_orders_to_shipstation"
 REFUSED = "ShipStation refused the order: "
 REJECTED_STEP = "shipstation_rejected"
+FULL_BATCHES = "full"
+"""The push message that sends only full calls (the rest keeps waiting for its window)."""
+FULL_BATCH_DELAY_SECONDS = 1.0
+"""How long after a full call's worth is in ERP its push starts: the ERP step that moved the last
+of them still leases them until it has recorded its outcome, and requests within it are one."""
 OrderState = Order.State
 Outcome = WorkAttempt.Outcome
 
@@ -84,13 +91,24 @@ def request_shipstation_push() -> None:
     """
     window = settings.HUB_SHIPSTATION_PUSH_SECONDS
     dispatch(PUSH_TASK, countdown=window, coalesce_seconds=window)
+    if _waiting_for_push() >= BATCH_SIZE:
+        delay = FULL_BATCH_DELAY_SECONDS
+        dispatch(PUSH_TASK, FULL_BATCHES, countdown=delay, coalesce_seconds=delay)
 
 
-def on_push_message(order_ids: int | list[int] | None = None) -> dict[str, Any]:
+def _waiting_for_push() -> int:
+    """Orders in ERP and due for their push, counted up to a full call (the ones an ERP step
+    is moving right now included: they are due once it lets them go)."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+    return ShipStationPush.objects.filter(due, state=OrderState.IN_ERP)[:BATCH_SIZE].count()
+
+
+def on_push_message(order_ids: int | list[int] | str | None = None) -> dict[str, Any]:
     """The push task's body, by what its message carries.
 
     - nothing: the gather window is over (also a message sent before pushes were work items):
       push every due order;
+    - `FULL_BATCHES`: a full call's worth is waiting: push full calls only;
     - a list: these orders first (the sweeper's and `schedule_many`'s batches), then the others
       that are due;
     - one id: the core's message for an order whose retry came due: it waits for the gather
@@ -99,13 +117,19 @@ def on_push_message(order_ids: int | list[int] | None = None) -> dict[str, Any]:
     if isinstance(order_ids, int):
         request_shipstation_push()
         return {"requested": order_ids}
+    if order_ids == FULL_BATCHES:
+        forget_coalesced(PUSH_TASK, FULL_BATCHES)
+        return push_orders_to_shipstation(full_calls_only=True).__dict__
     if order_ids is None:
         forget_coalesced(PUSH_TASK)
     return push_orders_to_shipstation(order_ids or []).__dict__
 
 
-def push_orders_to_shipstation(order_ids: Iterable[int] = ()) -> PushReport:
-    """Push these orders and every other due one, one batch (one call) at a time.
+def push_orders_to_shipstation(
+    order_ids: Iterable[int] = (), *, full_calls_only: bool = False
+) -> PushReport:
+    """Push these orders and every other due one, one batch (one call) at a time; with
+    `full_calls_only`, only while a full call's worth is due.
 
     Stops at the first batch ShipStation could not take for now: the core's backoff decides
     when the waiting orders are tried again, not this loop.
@@ -114,7 +138,7 @@ def push_orders_to_shipstation(order_ids: Iterable[int] = ()) -> PushReport:
     ids = list(order_ids)
     seen: set[int] = set()
     retrying: list[int] = []
-    while True:
+    while not full_calls_only or _due_for_push() >= BATCH_SIZE:
         outcomes = work.process_batch(ShipStationPush, ids, _push, fill_to=BATCH_SIZE)
         ids = []
         for pk, outcome in outcomes.items():
@@ -140,6 +164,12 @@ def push_orders_to_shipstation(order_ids: Iterable[int] = ()) -> PushReport:
             report.retry_in or 0.0,
         )
     return report
+
+
+def _due_for_push() -> int:
+    """Orders a push could claim now, counted up to a full call."""
+    due = work.ready_q(timezone.now())
+    return ShipStationPush.objects.filter(due, state=OrderState.IN_ERP)[:BATCH_SIZE].count()
 
 
 # --- One attempt over a batch ------------------------------------------------------------------

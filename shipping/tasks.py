@@ -10,9 +10,10 @@ from shipping.store_post import post_shipment as post_step
 
 
 @tenant_task(name=shipstation_push.PUSH_TASK)
-def push_orders_to_shipstation(order_ids: int | list[int] | None = None) -> dict:
-    """The ShipStation push's one task (queue `shipstation`): a gather window's end, a batch
-    of orders or one order's retry (`shipstation_push.on_push_message`)."""
+def push_orders_to_shipstation(order_ids: int | list[int] | str | None = None) -> dict:
+    """The ShipStation push's one task (queue `shipstation`): a gather window's end, a full
+    call's worth waiting, a batch of orders or one order's retry
+    (`shipstation_push.on_push_message`)."""
     return shipstation_push.on_push_message(order_ids)
 
 

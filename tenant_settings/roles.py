@@ -13,6 +13,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
+from django_tenants.utils import schema_context
+
+from tenants.signals import schemas_deployed
 
 TENANT_ADMIN = "Tenant admin"
 ORDER_MANAGER = "Order manager"
@@ -72,22 +75,46 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _matching_permissions(pattern: str) -> list[Permission]:
+def _matching_permissions(pattern: str, permissions: list[Permission]) -> list[Permission]:
     app_label, codename = pattern.split(".", 1)
-    perms = Permission.objects.filter(content_type__app_label=app_label)
+    in_app = [perm for perm in permissions if perm.content_type.app_label == app_label]
     if codename == "*":
-        return list(perms)
+        return in_app
     if codename.endswith("*"):
-        return list(perms.filter(codename__startswith=codename[:-1]))
-    return list(perms.filter(codename=codename))
+        return [perm for perm in in_app if perm.codename.startswith(codename[:-1])]
+    return [perm for perm in in_app if perm.codename == codename]
+
+
+def _wanted_roles(every_permission: list[Permission]) -> dict[str, set[Permission]]:
+    return {
+        role: {
+            perm
+            for pattern in patterns
+            for perm in _matching_permissions(pattern, every_permission)
+        }
+        for role, patterns in ROLE_PERMISSIONS.items()
+    }
+
+
+def roles_are_current() -> bool:
+    """Whether the current schema's roles hold exactly what `ROLE_PERMISSIONS` says."""
+    wanted = _wanted_roles(list(Permission.objects.select_related("content_type")))
+    held: dict[str, set[Permission]] = {role: set() for role in wanted}
+    for group in Group.objects.filter(name__in=wanted).prefetch_related("permissions"):
+        held[group.name] = set(group.permissions.all())
+    return held == wanted
 
 
 def seed_roles() -> dict[str, int]:
-    """Create or refresh the roles in the current schema; returns permission counts by role."""
+    """Create or refresh the roles in the current schema; returns permission counts by role.
+
+    The permissions are read once and matched here: a deploy seeds every schema it migrates,
+    so the statements per schema count (docs/benchmarks.md, deploys)."""
     counts = {}
-    for role, patterns in ROLE_PERMISSIONS.items():
+    for role, permissions in _wanted_roles(
+        list(Permission.objects.select_related("content_type"))
+    ).items():
         group, _ = Group.objects.get_or_create(name=role)
-        permissions = {perm for pattern in patterns for perm in _matching_permissions(pattern)}
         group.permissions.set(permissions)
         counts[role] = len(permissions)
     return counts
@@ -100,3 +127,15 @@ def seed_roles_after_migrate(sender: Any, app_config: Any, **kwargs: Any) -> Non
     if app_config.label != last_app.label or connection.schema_name == "public":
         return
     seed_roles()
+
+
+@receiver(schemas_deployed)
+def refresh_roles_after_deploy(sender: Any, schemas: list[str], **kwargs: Any) -> None:
+    """A change to `ROLE_PERMISSIONS` needs no migration: when the template's roles differ from
+    it, every schema is re-seeded (a deploy otherwise seeds only the schemas it migrates)."""
+    with schema_context(schemas[0]):
+        if roles_are_current():
+            return
+    for schema in schemas:
+        with schema_context(schema):
+            seed_roles()

@@ -384,3 +384,37 @@ class StoreOrderPart(models.Model):
         return (
             f"{self.store_id}:{self.store_order_id} part of tenant {self.tenant_id}: {self.state}"
         )
+
+
+class TenantFigures(models.Model):
+    """A tenant's health and metric figures as of its last refresh, kept in public so the
+    platform front page and `/metrics` read every tenant with one query, whatever their number.
+
+    The portal writes the row from inside the tenant's schema when the sweeper visits it (at
+    most once a minute, so an idle tenant costs nothing). Figures that depend on the time of
+    reading are kept as moments and per-hour or per-minute counts (`figures`), and turned into
+    "last 24 h", "oldest waiting for" and "behind" when read. The columns are what the front
+    page sorts and searches by; `figures` holds the rest, shaped by its writer.
+    """
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="figures"
+    )
+    as_of = models.DateTimeField(help_text="When the figures were measured.")
+    waiting = models.PositiveIntegerField(default=0, help_text="Orders on their way.")
+    needs_attention = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    oldest_waiting = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the oldest order on its way has waited."
+    )
+    oldest_in_flows = models.DateTimeField(
+        null=True, blank=True, help_text="Since when the oldest item in any flow has waited."
+    )
+    figures = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "tenant figures"
+        verbose_name_plural = "tenant figures"
+
+    def __str__(self) -> str:
+        return f"figures of tenant {self.tenant_id} as of {self.as_of:%Y-%m-%d %H:%M}"

@@ -9,10 +9,15 @@ from django.conf import settings
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from tenants.activity import describe_actor, record_activity, record_repeated_failure
 from tenants.login_limits import address_failures, address_limit
+
+schemas_deployed = Signal()
+"""Sent by `setup_hub` after every schema is current: `schemas` lists the tenant, template and
+spare schemas, migrated or not, so what a deploy must refresh without a migration (roles)
+can be checked once and applied everywhere."""
 
 ADMIN_ACTIONS = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 

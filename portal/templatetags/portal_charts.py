@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from html import escape
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from portal.flow_lag import Bucket
 
@@ -22,7 +23,8 @@ EMPTY_COLOUR = "var(--hairline-color, #e8e8e8)"
 def bar_chart(
     buckets: Sequence[Bucket], unit: str = "hour", width: int = 240, height: int = 56
 ) -> SafeString:
-    """Bars for `buckets` (oldest first), each with a tooltip; the tallest bar's value on top."""
+    """Bars for `buckets` (oldest first), each with a tooltip; the tallest bar's value on top.
+    Plain string building with one escape per title: the platform page draws a hundred."""
     if not buckets:
         return format_html("<span class='quiet'>No data.</span>")
     top = max(b.count for b in buckets)
@@ -30,26 +32,19 @@ def bar_chart(
     plot = height - label_height * 2
     slot = width / len(buckets)
     pattern = "%H:00" if unit == "hour" else "%a %d %b"
+    zone = timezone.get_current_timezone()
     bars = []
     for index, bucket in enumerate(buckets):
         bar = max(1.0, plot * bucket.count / top) if top and bucket.count else 1.0
-        when = timezone.localtime(bucket.start).strftime(pattern)
+        when = bucket.start.astimezone(zone).strftime(pattern)
+        title = escape(f"{when}: {bucket.count} order{'s' if bucket.count != 1 else ''}")
+        colour = BAR_COLOUR if bucket.count else EMPTY_COLOUR
         bars.append(
-            (
-                f"{index * slot + 1:.1f}",
-                f"{label_height + plot - bar:.1f}",
-                f"{max(slot - 2, 1):.1f}",
-                f"{bar:.1f}",
-                BAR_COLOUR if bucket.count else EMPTY_COLOUR,
-                f"{when}: {bucket.count} order{'s' if bucket.count != 1 else ''}",
-            )
+            f'<rect x="{index * slot + 1:.1f}" y="{label_height + plot - bar:.1f}" '
+            f'width="{max(slot - 2, 1):.1f}" height="{bar:.1f}" style="fill:{colour}">'
+            f"<title>{title}</title></rect>"
         )
-    body = format_html_join(
-        "",
-        '<rect x="{}" y="{}" width="{}" height="{}" style="fill:{}"><title>{}</title></rect>',
-        bars,
-    )
-    first = timezone.localtime(buckets[0].start).strftime(pattern)
+    first = buckets[0].start.astimezone(zone).strftime(pattern)
     last = "now" if unit == "hour" else "today"
     total = sum(b.count for b in buckets)
     return format_html(
@@ -59,7 +54,7 @@ def bar_chart(
         '<text x="0" y="9">max {}</text>{}'
         '<text x="0" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text></svg>',
         total, first, last, width, height, width, height,
-        top, body,
+        top, mark_safe("".join(bars)),  # built above, its one text escaped
         height - 1, first, width, height - 1, last,
     )  # fmt: skip
 

@@ -165,6 +165,7 @@ def test_a_flow_falling_behind_is_found_by_the_sweeper(acme, acme_told, settings
             source="api", store_order_id="B-1", order_number="B-1", state=Order.State.ROUTED
         )
         Order.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+        sweeper.wake(timezone.now())
     sweeper.sweep()
     alert = Alert.objects.get(kind=Alert.Kind.FLOW_BEHIND)
     assert alert.tenant == acme and alert.key == "orders.order"

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from core.sweeper import sweep
+from core.sweeper import sweep, wake
 from inbox.models import InboxItem
 from orders.models import Order
 
@@ -60,6 +60,7 @@ def test_due_inbox_items_and_orders_are_resent_but_leased_or_fresh_ones_are_not(
         Order.objects.filter(pk__in=[waiting.pk, later.pk, in_erp.pk]).update(
             updated_at=now - timedelta(minutes=5)
         )
+        wake(now)  # what the writers of these rows would have done
 
     report = sweep()
     read_queue(sent_tasks)

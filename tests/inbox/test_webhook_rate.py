@@ -219,3 +219,47 @@ def test_shipstation_webhooks_are_capped_per_tenant(acme, settings, frozen_minut
     }
     assert InboxItem.objects.filter(tenant=acme).count() == 2
     forget_rate("shipstation", acme.pk)
+
+
+def redis_count(source: str, sender: int) -> int:
+    with redis.Redis.from_url(django_settings.REDIS_URL) as client:
+        return int(client.get(webhook_rate.rate_key(source, sender, int(NOW // 60))) or 0)
+
+
+def test_far_below_the_cap_a_process_reports_its_deliveries_in_batches(frozen_minute, settings):
+    """One Redis round trip per `BATCH` deliveries instead of one each, and none refused."""
+    settings.HUB_WEBHOOK_STORE_RATE = 1_000_000
+    forget_rate("api2cart", 424242)
+    rate = webhook_rate.WebhookRate()
+    answers = [rate.retry_after("api2cart", 424242) for _ in range(250)]
+    assert answers == [None] * 250
+    # The first delivery reports itself, then each 100th the 100 tallied since.
+    assert redis_count("api2cart", 424242) == 1 + 2 * webhook_rate.BATCH
+    forget_rate("api2cart", 424242)
+
+
+def test_a_tally_is_reported_when_it_gets_old(frozen_minute, settings, monkeypatch):
+    settings.HUB_WEBHOOK_STORE_RATE = 1_000_000
+    forget_rate("api2cart", 424243)
+    rate = webhook_rate.WebhookRate()
+    for _ in range(3):
+        rate.retry_after("api2cart", 424243)
+    assert redis_count("api2cart", 424243) == 1
+    monkeypatch.setattr(webhook_rate, "REPORT_SECONDS", 0.0)
+    rate.retry_after("api2cart", 424243)
+    assert redis_count("api2cart", 424243) == 4
+    forget_rate("api2cart", 424243)
+
+
+def test_near_the_cap_every_delivery_is_counted_and_none_gets_past_it(frozen_minute, settings):
+    limit = webhook_rate.SPREAD * 5
+    settings.HUB_WEBHOOK_STORE_RATE = limit
+    forget_rate("api2cart", 424244)
+    first, second = webhook_rate.WebhookRate(), webhook_rate.WebhookRate()  # two processes
+    answers = [
+        process.retry_after("api2cart", 424244) for _ in range(limit) for process in (first, second)
+    ]
+    assert answers.count(None) <= limit
+    assert answers.count(None) >= limit - 2 * webhook_rate.BATCH
+    assert set(answers) - {None} == {45}
+    forget_rate("api2cart", 424244)

@@ -58,7 +58,8 @@ def test_celery_is_configured_for_at_least_once_delivery():
     [
         ("inbox.process_item", "ingest"),
         ("inbox.process_items", "ingest"),
-        ("core.sweep", "ingest"),
+        ("core.sweep", "sweep"),
+        ("core.prune_attempts", "ingest"),
         ("orders.process_order", "erp"),
         ("invoicing.read_invoices", "erp"),
         ("shipping.push_orders_to_shipstation", "shipstation"),
@@ -75,7 +76,7 @@ def test_each_kind_of_work_has_its_own_queue(task_name, queue):
 
 def test_a_worker_without_queue_options_consumes_every_queue():
     assert {q.name for q in app.amqp.queues.consume_from.values()} >= {
-        "ingest", "erp", "shipstation", "store", "catalog", "hub",
+        "ingest", "erp", "shipstation", "store", "catalog", "hub", "sweep",
     }  # fmt: skip
 
 
@@ -116,4 +117,4 @@ def test_only_one_of_two_beats_sends_the_schedule(tmp_path, settings):
             if beat is not None:
                 beat.close()
         with app.connection_for_write() as conn:
-            conn.default_channel.queue_purge("ingest")
+            conn.default_channel.queue_purge("sweep")

@@ -68,10 +68,14 @@ class HubProcesses:
             log = (self.log_dir / "web.log").read_text(errors="replace")[-3000:]
             raise AssertionError(f"the web server did not answer:\n{log}") from exc
 
-    def start_worker(self, concurrency: int = 4, node: str = "worker") -> subprocess.Popen:
-        """A worker node consuming every queue (settings.CELERY_TASK_QUEUES), named `node`."""
+    def start_worker(
+        self, concurrency: int = 4, node: str = "worker", *, pool: str = "prefork", queues: str = ""
+    ) -> subprocess.Popen:
+        """A worker node named `node` consuming `queues` (default: every queue,
+        settings.CELERY_TASK_QUEUES) in a `pool` of `concurrency` processes or threads."""
         args = ["-m", "celery", "-A", "integration_hub", "worker", "--loglevel=INFO"]
-        args += [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]
+        args += [f"--concurrency={concurrency}", f"--pool={pool}", "--without-gossip"]
+        args += ["--without-mingle", *([f"--queues={queues}"] if queues else [])]
         return self._spawn(node, [*args, f"--hostname={node}@%h"])
 
     def start_beat(self) -> None:

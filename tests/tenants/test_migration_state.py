@@ -28,3 +28,26 @@ def test_the_latest_migrations_are_the_tenant_apps_leaves():
     apps_with_leaves = {app for app, _ in tenant_leaf_migrations()}
     assert {"orders", "shipping", "invoicing", "tenant_settings", "auth"} <= apps_with_leaves
     assert "tenants" not in apps_with_leaves  # a shared app: its tables live in public only
+
+
+def test_the_deploys_table_lookup_answers_as_djangos_listing_does(acme):
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from tenants.migration_state import migrations_table_looked_up_by_name
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA without_migrations")
+    answers = {}
+    for schema in ("public", "acme", "without_migrations"):
+        connection.set_schema(schema, include_public=False)
+        listed = MigrationRecorder(connection).has_table()
+        with migrations_table_looked_up_by_name():
+            looked_up = MigrationRecorder(connection).has_table()
+        answers[schema] = (listed, looked_up)
+    connection.set_schema_to_public()
+    assert answers == {
+        "public": (True, True),
+        "acme": (True, True),
+        "without_migrations": (False, False),
+    }
+    assert MigrationRecorder.has_table.__module__ == "django.db.migrations.recorder"

@@ -7,6 +7,7 @@ from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from orders.models import Order
+from portal.flow_lag import refresh_figures
 from tenant_settings.roles import ROLE_PERMISSIONS
 from tenants.models import ActivityEvent, Domain, Tenant
 from tests.support.portal import signed_in
@@ -113,6 +114,7 @@ def test_platform_front_page_shows_each_tenants_order_health(platform_staff, acm
             Order.objects.create(
                 source="api", store_order_id=f"H{n}", order_number=f"H{n}", state=state
             )
+        refresh_figures()  # the sweeper's visit: the page reads the stored figures
     page = platform_staff.get("/admin/")
     assert page.status_code == 200
     rows = {row.tenant.slug: row for row in page.context["rows"]}
