@@ -371,31 +371,15 @@ def _run_insert(db: BaseDatabaseWrapper, params: list[Any]) -> int | None:
 
     Django's own cursor writes every value into the SQL text, so PostgreSQL would parse and
     plan the statement, body included, on every webhook; prepared, it is planned once per
-    connection. Errors are Django's either way. In autocommit with nothing watching the
-    connection (the web server's case) one cursor per connection is kept and used directly;
-    inside a transaction, or while queries are logged or wrapped (debug, tests counting
-    queries), each insert takes Django's cursor wrapper, which sees and checks it as usual.
+    connection. The cursor is still wrapped by Django: errors are Django's, and debug logging
+    and query counting see the statement.
     """
     db.ensure_connection()
-    if db.in_atomic_block or db.queries_logged or db.execute_wrappers:
-        wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
-        with wrap(PreparedCursor(db.connection)) as cursor:
-            cursor.execute(INSERT_NEW, params)
-            row = cursor.fetchone()
-    else:
-        cursor = kept_cursor(db)
-        with db.wrap_database_errors:
-            cursor.execute(INSERT_NEW, params)
-            row = cursor.fetchone()
+    wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
+    with wrap(PreparedCursor(db.connection)) as cursor:
+        cursor.execute(INSERT_NEW, params)
+        row = cursor.fetchone()
     return None if row is None else row[0]
-
-
-def kept_cursor(db: BaseDatabaseWrapper) -> PreparedCursor:
-    """The insert's cursor on this thread's current connection (a new one after a reconnect)."""
-    kept = getattr(db, "_inbox_insert_cursor", None)
-    if kept is None or kept.connection is not db.connection or kept.closed:
-        kept = db._inbox_insert_cursor = PreparedCursor(db.connection)
-    return kept
 
 
 def _count_duplicate(key: str) -> int:

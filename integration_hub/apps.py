@@ -15,9 +15,12 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from integration_hub import session_state  # noqa: F401 (registers its deploy check)
+        from tenants.signals import deploy_starting
 
         pre_migrate.connect(prove_before_migrating, dispatch_uid="hub-session-state")
         schema_pre_migration.connect(prove_before_migrating, dispatch_uid="hub-session-state")
+        # A deploy with nothing to migrate sends no migrate signal, yet reads every schema.
+        deploy_starting.connect(prove_before_migrating, dispatch_uid="hub-session-state")
 
 
 _proven: set[str] = set()

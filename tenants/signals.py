@@ -14,6 +14,10 @@ from django.dispatch import Signal, receiver
 from tenants.activity import describe_actor, record_activity, record_repeated_failure
 from tenants.login_limits import address_failures, address_limit
 
+deploy_starting = Signal()
+"""Sent by `setup_hub` before its first statement, so the project can refuse a database
+connection it must not deploy through (a transaction pooler)."""
+
 schemas_deployed = Signal()
 """Sent by `setup_hub` after every schema is current: `schemas` lists the tenant, template and
 spare schemas, migrated or not, so what a deploy must refresh without a migration (roles)

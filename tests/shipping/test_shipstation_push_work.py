@@ -334,8 +334,9 @@ def test_a_batch_is_recorded_in_a_fixed_number_of_statements(acme_push: World):
         updates = [q for q in statements.captured_queries if q["sql"].startswith("UPDATE")]
         assert len(updates) == 3
     # Also: settings, the lines, the timeline's row lock, the attempt rows' one INSERT and the
-    # wake-up at the lease's end (the sweeper's index of schemas with work).
-    assert counts[0] == counts[1] <= 11
+    # wake-up at the lease's end (the sweeper's index of schemas with work), which the second
+    # batch finds already written in this transaction.
+    assert counts[0] - 1 == counts[1] <= 10
 
 
 def test_the_sweeper_resends_due_pushes_in_batches_but_not_those_backing_off(

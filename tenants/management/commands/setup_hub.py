@@ -33,7 +33,7 @@ from tenants.migration_state import (
 from tenants.models import Tenant
 from tenants.platform import ensure_public_tenant
 from tenants.provisioning import ensure_template_schema
-from tenants.signals import schemas_deployed
+from tenants.signals import deploy_starting, schemas_deployed
 from tenants.spare_schemas import drop_spares, spare_schemas
 
 
@@ -67,6 +67,7 @@ class Command(BaseCommand):
     help = "Migrate public and tenant schemas, create the platform tenant and the template schema."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        deploy_starting.send(self.__class__)
         with migrations_table_looked_up_by_name():
             self.deploy(max(options["verbosity"] - 1, 0))
 
