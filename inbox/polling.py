@@ -3,10 +3,11 @@
 Every store is polled at its interval, push-mode stores too. `order.list` is read from the
 watermark minus an overlap up to now (both bounds always sent, in slices where the platform
 limits the window), oldest change first; each order version becomes an inbox item with a dedupe
-key on (store, order, last change), so overlapping windows and webhooks for the same change
-never produce two rows. The watermark only moves after the rows are committed, so a crash
-mid-poll re-reads the window instead of skipping it. An order the client cannot read is parked
-in the inbox on its own; the poll goes on.
+key on (store, order, last change), so overlapping windows never produce two rows, and a
+version the hub already holds (or a webhook item is about to fetch) produces none. The
+watermark only moves after the rows are committed, so a crash mid-poll re-reads the window
+instead of skipping it. An order the client cannot read is parked in the inbox on its own; the
+poll goes on.
 
 `account.failed_webhooks` lists deliveries our callback missed (kept 24 h by API2Cart); each is
 replayed as an inbox item for the store that owns the webhook.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
@@ -25,9 +26,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from connectors import api2cart
 from connectors.errors import ValidationError
@@ -42,6 +44,8 @@ logger = logging.getLogger("hub.polling")
 
 FIRST_POLL_LOOKBACK = timedelta(hours=24)
 INSERT_BATCH = 250
+INBOX_TABLE = f"{get_public_schema_name()}.{InboxItem._meta.db_table}"
+"""The shared inbox, named with its schema whatever the connection's search path."""
 Window = tuple[datetime, datetime]
 
 
@@ -158,8 +162,8 @@ def poll_store(store: Store) -> int:
         newest = watermark
         try:
             for batch in batched(rows, INSERT_BATCH):
-                items, newest = _inbox_items(store, batch, newest)
-                created += insert_new(items)
+                items, polled, newest = _inbox_items(store, batch, newest)
+                created += insert_new(_not_held(store, items, polled))
         except ValidationError as exc:
             refused = exc
             break
@@ -185,9 +189,11 @@ def poll_store(store: Store) -> int:
 
 def _inbox_items(
     store: Store, rows: list[Any], watermark: datetime | None
-) -> tuple[list[InboxItem], datetime | None]:
-    """One inbox item per order version; an order the client cannot read is parked, alone."""
-    items = []
+) -> tuple[list[InboxItem], list[api2cart.Order], datetime | None]:
+    """One inbox item per order version; an order the client cannot read is parked, alone.
+    Returns the items, the orders read and the newest change seen."""
+    items: list[InboxItem] = []
+    polled: list[api2cart.Order] = []
     for row in rows:
         try:
             order = api2cart.Order.from_api(row)
@@ -195,6 +201,7 @@ def _inbox_items(
             items.append(_parked_item(store, exc))
             continue
         changed = order.changed_at
+        polled.append(order)
         items.append(
             InboxItem(
                 source=InboxItem.Source.POLL,
@@ -208,7 +215,62 @@ def _inbox_items(
         )
         if changed and (watermark is None or changed > watermark):
             watermark = changed
-    return items, watermark
+    return items, polled, watermark
+
+
+HeldVersions = Callable[[Store, list[api2cart.Order]], set[str]]
+"""The poll keys (`poll_dedupe_key`) of those of a store's polled order versions the hub keeps
+already."""
+
+_held_versions: list[HeldVersions] = []
+
+
+def register_held_versions(finder: HeldVersions) -> None:
+    """The app that keeps store orders says which polled versions it holds (the inbox never
+    imports it)."""
+    if finder not in _held_versions:
+        _held_versions.append(finder)
+
+
+def _not_held(
+    store: Store, items: list[InboxItem], polled: list[api2cart.Order]
+) -> list[InboxItem]:
+    """The items whose order version the hub does not hold, or is about to fetch, yet.
+
+    A webhook's key is its body's digest and a webhook names no version, so the poll of a
+    version that arrived by webhook would otherwise become a second item of work for every
+    order. Left out: a version a tenant keeps as its store order's snapshot (fetched for a
+    webhook, or polled before), and any version of an order a webhook item still waits to
+    fetch (pending, not leased: its fetch comes after this read, so it sees this version or a
+    later one). Anything else (a change, an order split between tenants) is still polled in.
+    """
+    if not polled:
+        return items
+    waiting = _to_be_fetched(store, polled)
+    keyed = {poll_dedupe_key(store.pk, order): order for order in polled}
+    skipped = {
+        key for key, order in keyed.items() if order.id in waiting or order.order_id in waiting
+    }
+    rest = [order for key, order in keyed.items() if key not in skipped]
+    for finder in _held_versions:
+        skipped |= finder(store, rest) if rest else set()
+    return [item for item in items if item.dedupe_key not in skipped]
+
+
+def _to_be_fetched(store: Store, polled: list[api2cart.Order]) -> set[str]:
+    """The references among `polled` that a pending, unleased webhook item names (one query)."""
+    references = {ref for order in polled for ref in (order.id, order.order_id) if ref}
+    now = timezone.now()
+    return set(
+        InboxItem.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            store=store,
+            entity="order",
+            entity_id__in=references,
+            source__in=[InboxItem.Source.WEBHOOK, InboxItem.Source.FAILED_WEBHOOK],
+            state=InboxItem.State.PENDING,
+        ).values_list("entity_id", flat=True)
+    )
 
 
 def poll_dedupe_key(store_pk: int, order: api2cart.Order) -> str:
@@ -329,22 +391,32 @@ def replay_failed_webhooks(account: Api2CartAccount) -> int:
 
 
 def insert_new(items: list[InboxItem]) -> int:
-    """Insert the items whose dedupe key is new, and enqueue the pending ones after commit."""
-    keys = [item.dedupe_key for item in items]
-    with transaction.atomic():
-        known = set(
-            InboxItem.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    """Insert the items whose dedupe key is new, and enqueue the pending ones after commit.
+
+    One statement (`ON CONFLICT (dedupe_key) DO NOTHING RETURNING`): a known key inserts
+    nothing and returns nothing, so no transaction stays open between a read and a write.
+    Returns how many rows are new.
+    """
+    if not items:
+        return 0
+    fields = [field for field in InboxItem._meta.concrete_fields if not field.primary_key]
+    values = [
+        field.get_db_prep_save(field.pre_save(item, add=True), connection)
+        for item in items
+        for field in fields
+    ]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {INBOX_TABLE} ({columns}) VALUES {', '.join([row] * len(items))} "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, state",
+            values,
         )
-        fresh = [item for item in items if item.dedupe_key not in known]
-        InboxItem.objects.bulk_create(fresh, ignore_conflicts=True)
-        new_rows = list(
-            InboxItem.objects.filter(
-                dedupe_key__in=[item.dedupe_key for item in fresh]
-            ).values_list("pk", "state")
-        )
-        work.schedule_many(
-            InboxItem, [pk for pk, state in new_rows if state == InboxItem.State.PENDING]
-        )
+        new_rows = cursor.fetchall()
+    work.schedule_many(
+        InboxItem, [pk for pk, state in new_rows if state == InboxItem.State.PENDING]
+    )
     return len(new_rows)
 
 

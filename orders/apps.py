@@ -27,6 +27,7 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from core import sweeper
+        from inbox.polling import register_held_versions
         from inbox.processing import register_batch_handler
         from orders import state
         from orders.changes import actions as change_actions
@@ -40,6 +41,7 @@ class OrdersConfig(AppConfig):
         importing.register_work_kind()
         erp_check.register_work_kind()
         register_batch_handler("order", store_orders.ingest_store_orders)
+        register_held_versions(store_orders.versions_held)
         sweeper.register(
             sweeper.SweepJob(
                 name="abandoned ERP batch orders",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import islice
@@ -26,6 +27,7 @@ from connectors.errors import NotFoundError, PermanentError
 from core.work import GiveUp, NeedsAttention
 from inbox.minimise import is_minimised
 from inbox.models import InboxItem
+from inbox.polling import poll_dedupe_key
 from orders.addresses import ship_to_of_store_order
 from orders.changes.detection import note_store_version
 from orders.changes.versions import OPEN, store_lifecycle
@@ -88,8 +90,6 @@ def ingest_store_orders(items: list[InboxItem]) -> dict[int, bool | Exception]:
     fetched = _fetch_together(items, stores)
     for item in items:
         try:
-            if isinstance(fetched.get(item.pk), Exception):
-                raise fetched[item.pk]
             for tenant, part in _parts_of(item, stores, fetched.get(item.pk)):
                 parts[tenant.schema_name].append(part)
         except Exception as exc:  # this item's own outcome; the work-item core sorts it out
@@ -128,49 +128,108 @@ def _store_of(item: InboxItem, stores: dict[int, tuple[Store, list[Tenant]]]) ->
     return stores[item.store_id][0]
 
 
+FETCH_THREADS = 5
+"""Store calls of one batch in flight at once: API2Cart allows 5 per store (10 per account),
+and the shared limiter (`connectors.ratelimit`) holds any call beyond that until a slot frees,
+for at most its `max_wait`, then fails it as retryable."""
+
+Fetched = api2cart.Order | Exception
+OrderIds = tuple[str, str]
+"""(internal id, store-facing order number) of a webhook's order."""
+
+
 def _fetch_together(
     items: list[InboxItem], stores: dict[int, tuple[Store, list[Tenant]]]
-) -> dict[int, api2cart.Order | Exception]:
-    """The store orders of a batch's webhooks, one `order.list` per store by internal ids.
+) -> dict[int, Fetched]:
+    """The store orders of a batch's webhooks, fetched with overlapping calls.
 
-    Webhooks carry little more than ids; a poll hit holds its order already. An order the list
-    does not return (or cannot read) is left out, to be fetched alone with `order.info`, which
-    says why, and so are all of them when the platform refuses the list; a list call that fails
-    otherwise (an outage) is each of its items' error, to retry.
+    Webhooks carry little more than ids; a poll hit holds its order already. A store's orders
+    come in one `order.list` by internal ids; an order alone on its store (or named by its
+    number only), one the list does not return (or cannot read), and all of a store's when the
+    platform refuses the list come by `order.info`, which says why. The calls run on a few
+    threads at once, each with its own client; a call's failure is each of its items' error
+    (an outage, to retry; `_parts_of` reads a missing or unreadable order). Reading stores and
+    writing results stay on this thread, the only one that touches the database.
     """
-    wanted: dict[int, dict[str, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
+    wanted: dict[int, dict[OrderIds, list[InboxItem]]] = defaultdict(lambda: defaultdict(list))
     for item in items:
         if item.store_id is not None and not _is_poll_hit(item):
-            internal_id, _ = _order_ids(item)
-            if internal_id:
-                wanted[item.store_id][internal_id].append(item)
-    fetched: dict[int, api2cart.Order | Exception] = {}
-    for by_id in wanted.values():
-        if len(by_id) < 2:
-            continue  # order.info is as cheap for one
-        try:
-            first = next(iter(by_id.values()))[0]
-            client = api2cart_for_store(_store_of(first, stores))
-            # Never more than asked for: a platform ignoring the filter is not read to its end.
-            rows = list(islice(client.order_rows(ids=list(by_id)), len(by_id)))
-        except PermanentError:
-            continue  # the platform refuses the list (the `ids` filter, say): order.info each
-        except Exception as exc:  # each item's error, to retry; the work-item core sorts it out
-            fetched.update({item.pk: exc for waiting in by_id.values() for item in waiting})
-            continue
-        for row in rows:
             try:
-                order = api2cart.Order.from_api(row)
-            except api2cart.UnreadableOrder:
+                _store_of(item, stores)
+            except Store.DoesNotExist:
+                continue  # `_parts_of` fails this item alone
+            wanted[item.store_id][_order_ids(item)].append(item)
+    fetched: dict[int, Fetched] = {}
+    if not wanted:
+        return fetched
+    with ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="fetch") as pool:
+        lists, alone = [], []
+        for store_id, by_ids in wanted.items():
+            store = stores[store_id][0]
+            listed: dict[str, list[InboxItem]] = defaultdict(list)
+            for (internal_id, _), waiting in by_ids.items():
+                if internal_id:
+                    listed[internal_id] += waiting
+            if len(listed) > 1:
+                lists.append((pool.submit(_listed_orders, store, list(listed)), listed))
+            alone += [
+                (pool.submit(_order_info, store, ids), waiting)
+                for ids, waiting in by_ids.items()
+                if len(listed) < 2 or not ids[0]
+            ]
+        for future, listed in lists:
+            answer = _answer(future)
+            if isinstance(answer, PermanentError):
+                continue  # the platform refuses the list (the `ids` filter, say): order.info
+            if isinstance(answer, Exception):
+                fetched.update({item.pk: answer for w in listed.values() for item in w})
                 continue
-            fetched.update({item.pk: order for item in by_id.get(order.id, [])})
+            for order in answer:
+                fetched.update({item.pk: order for item in listed.get(order.id, [])})
+        for future, waiting in alone:
+            fetched.update(dict.fromkeys((item.pk for item in waiting), _answer(future)))
+        again = [
+            (pool.submit(_order_info, stores[store_id][0], ids), waiting)
+            for store_id, by_ids in wanted.items()
+            for ids, waiting in by_ids.items()
+            if waiting[0].pk not in fetched
+        ]
+        for future, waiting in again:
+            fetched.update(dict.fromkeys((item.pk for item in waiting), _answer(future)))
     return fetched
+
+
+def _answer(future: Future) -> Any:
+    """The call's answer, or the exception it raised (its items' error)."""
+    try:
+        return future.result()
+    except Exception as exc:  # each waiting item's error; the work-item core sorts it out
+        return exc
+
+
+def _listed_orders(store: Store, internal_ids: list[str]) -> list[api2cart.Order]:
+    """`order.list` by internal ids (on a fetch thread: no database)."""
+    client = api2cart_for_store(store)
+    # Never more than asked for: a platform ignoring the filter is not read to its end.
+    orders = []
+    for row in islice(client.order_rows(ids=internal_ids), len(internal_ids)):
+        try:
+            orders.append(api2cart.Order.from_api(row))
+        except api2cart.UnreadableOrder:
+            continue  # fetched alone by order.info, which says why
+    return orders
+
+
+def _order_info(store: Store, ids: OrderIds) -> api2cart.Order:
+    """`order.info` by internal id or number (on a fetch thread: no database)."""
+    internal_id, order_number = ids
+    return api2cart_for_store(store).order_info(order_number or None, id=internal_id or None)
 
 
 def _parts_of(
     item: InboxItem,
     stores: dict[int, tuple[Store, list[Tenant]]],
-    fetched: api2cart.Order | None,
+    fetched: Fetched | None,
 ) -> list[tuple[Tenant, AcceptedPart]]:
     store = _store_of(item, stores)
     members = stores[item.store_id][1]
@@ -181,6 +240,8 @@ def _parts_of(
     internal_id, order_number = _order_ids(item)
     client = api2cart_for_store(store)
     try:
+        if isinstance(fetched, Exception):
+            raise fetched
         store_order = (
             fetched
             or _polled_order(item)
@@ -222,6 +283,34 @@ def store_order_parts(
         (part.tenant, _incoming(store, order, part, money, share, source, whole=whole))
         for part, share in zip(routed, shares, strict=True)
     ]
+
+
+def versions_held(store: Store, polled: list[api2cart.Order]) -> set[str]:
+    """The poll keys of the polled versions a member tenant keeps as its store order's
+    snapshot (`Order.payload`), so the poll does not turn them into work a second time.
+
+    Only a snapshot of the whole order can match: a part of an order split between tenants
+    holds its own lines and money, so such an order is still polled in (and found a repeat).
+    One query per member tenant.
+    """
+    references = {ref for order in polled for ref in (order.id, order.order_id) if ref}
+    schemas = Tenant.objects.filter(store_memberships__store=store, is_active=True).values_list(
+        "schema_name", flat=True
+    )
+    held: set[str] = set()
+    for schema in schemas:
+        with schema_context(schema):
+            payloads = Order.objects.filter(
+                store_id=store.pk,
+                store_order_id__in=references,
+                personal_data_removed_at__isnull=True,
+            ).values_list("payload", flat=True)
+            for payload in payloads:
+                try:
+                    held.add(poll_dedupe_key(store.pk, api2cart.Order.from_api(payload)))
+                except api2cart.UnreadableOrder:
+                    continue
+    return held
 
 
 def _polled_order(item: InboxItem) -> api2cart.Order | None:

@@ -7,13 +7,18 @@ worker runs in this module, so nothing else touches the items.
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from django_tenants.utils import schema_context
 
 from inbox.models import InboxItem
+from inbox.polling import poll_store
 from inbox.processing import process_items
+from orders.intake import store_orders
 from orders.models import Order, OrderEvent
-from tests.support.demo_world import webhook_for
+from sandbox import demo_data
+from tests.support.demo_world import orders_of, webhook_for
 from tests.support.world import make_order
 
 State = InboxItem.State
@@ -156,3 +161,81 @@ def test_a_poll_hit_holding_an_unreadable_order_needs_attention_alone(demo_world
     assert outcomes == {unreadable.pk: "needs_attention", fine.pk: State.DONE}
     unreadable.refresh_from_db()
     assert "cannot be read" in unreadable.last_error
+
+
+def test_a_poll_of_versions_received_by_webhook_makes_no_work_but_a_change_does(
+    demo_world, live_db
+):
+    own, shared = demo_world.stores["acme-outlet"], demo_world.stores["northwind"]
+    acme_sku = demo_data.products("acme")[0].sellable_skus[0]
+    globex_sku = demo_data.products("globex")[0].sellable_skus[0]
+    placed = place(demo_world, "acme-outlet", 2)
+    whole = place(demo_world, "northwind", 1, items=[{"sku": globex_sku, "quantity": 1}])
+    split = place(
+        demo_world,
+        "northwind",
+        1,
+        items=[{"sku": acme_sku, "quantity": 1}, {"sku": globex_sku, "quantity": 1}],
+    )
+    arrived = [(own, o) for o in placed] + [(shared, o) for o in whole + split]
+    items = [stored(s, "webhook", o["id"], webhook_for(s, o["id"])[0]) for s, o in arrived]
+    assert outcomes_of(items) == {item.pk: State.DONE for item in items}
+    last = InboxItem.objects.order_by("-pk").values_list("pk", flat=True).first()
+    try:
+        [waiting] = place(demo_world, "acme-outlet", 1)  # its webhook is not worked yet
+        stored(own, "webhook", waiting["id"], webhook_for(own, waiting["id"])[0])
+        poll_store(own)
+        poll_store(shared)
+        polled = InboxItem.objects.filter(pk__gt=last, source=InboxItem.Source.POLL)
+        # A version an order keeps whole is known, and so is one a webhook item will fetch;
+        # a part of a split order is not the order.
+        ours = [o["id"] for _, o in arrived] + [waiting["id"]]
+        assert list(polled.filter(entity_id__in=ours)) == [polled.get(entity_id=split[0]["id"])]
+
+        time.sleep(1.1)  # API2Cart dates have whole seconds: make the change visibly newer
+        demo_world.sandbox.cancel_store_order(placed[0]["id"], "acme-outlet")
+        poll_store(own)
+        changed = polled.filter(entity_id=placed[0]["id"])
+        assert changed.count() == 1 and changed.get().state == State.PENDING
+        assert not polled.filter(entity_id=placed[1]["id"]).exists()
+    finally:
+        InboxItem.objects.filter(pk__gt=last).delete()
+
+
+def place(world, store: str, count: int, **payload) -> list[dict]:
+    return world.sandbox.control("api2cart", "place-orders", store=store, count=count, **payload)[
+        "orders"
+    ]
+
+
+def test_a_batchs_store_calls_overlap(demo_world, live_db, monkeypatch):
+    own, shared = demo_world.stores["acme-outlet"], demo_world.stores["northwind"]
+    globex_sku = demo_data.products("globex")[0].sellable_skus[0]
+    listed = place(demo_world, "acme-outlet", 2)
+    [alone] = place(demo_world, "northwind", 1, items=[{"sku": globex_sku, "quantity": 1}])
+    arrived = [(own, o) for o in listed] + [(shared, alone)]
+    items = [stored(s, "webhook", o["id"], webhook_for(s, o["id"])[0]) for s, o in arrived]
+    # The list of one store and the order.info of the other each wait until both are asked:
+    # called one after the other, the first would wait in vain and fail its items.
+    both_asked = threading.Barrier(2, timeout=10)
+    for name in ("_listed_orders", "_order_info"):
+        call = getattr(store_orders, name)
+        monkeypatch.setattr(store_orders, name, waiting_for(both_asked, call))
+
+    assert outcomes_of(items) == {item.pk: State.DONE for item in items}
+    assert orders_of("acme", store_order_id__in=[o["id"] for o in listed], store_id=own.pk)
+    assert orders_of("globex", store_order_id=alone["id"], store_id=shared.pk)
+
+
+def waiting_for(barrier: threading.Barrier, call):
+    def wait_then_call(*args):
+        barrier.wait()
+        return call(*args)
+
+    return wait_then_call
+
+
+def outcomes_of(items: list[InboxItem]) -> dict[int, str]:
+    """The items' outcomes in one batch (which an earlier test's item due again may join)."""
+    outcomes = process_items([item.pk for item in items])
+    return {item.pk: outcomes.get(item.pk) for item in items}

@@ -7,10 +7,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbox.models import InboxItem
-from inbox.polling import due_stores, poll_store, replay_failed_webhooks
+from inbox.polling import due_stores, insert_new, poll_store, replay_failed_webhooks
 from inbox.tasks import poll_store as poll_store_task
 from tenants.models import ActivityEvent, Store, StoreWebhook
 from tenants.store_connection import register_webhooks
@@ -144,3 +146,21 @@ def test_failed_webhooks_of_unknown_webhooks_are_skipped(sandbox, sandbox_store)
     )
     assert replay_failed_webhooks(sandbox_store.account) == 0
     assert not InboxItem.objects.exists()
+
+
+def test_new_versions_go_in_with_one_statement_and_known_ones_make_nothing(store):
+    def polled(key: str, state: str = InboxItem.State.PENDING) -> InboxItem:
+        return InboxItem(
+            source=InboxItem.Source.POLL, store=store, dedupe_key=key, entity="order",
+            action="poll", entity_id=key, body="{}", state=state,
+        )  # fmt: skip
+
+    assert insert_new([polled("v1"), polled("v2")]) == 2
+    with CaptureQueriesContext(connection) as queries:
+        again = [polled("v1"), polled("v3"), polled("v3"), polled("v4", "needs_attention")]
+        assert insert_new(again) == 2
+    assert len(queries) == 1, "no read before the write, no transaction between statements"
+    rows = InboxItem.objects.filter(store=store).order_by("dedupe_key")
+    assert list(rows.values_list("dedupe_key", "state")) == [
+        ("v1", "pending"), ("v2", "pending"), ("v3", "pending"), ("v4", "needs_attention")
+    ]  # fmt: skip
