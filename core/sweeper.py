@@ -260,15 +260,22 @@ def _tick(visit_all: bool) -> SweepReport:
     return report
 
 
+def _active_tenants_sql() -> tuple[str, str]:
+    """The tenant table as `t` and the SQL condition `active_tenants()` means (one parameter:
+    the public schema's name)."""
+    table = connection.ops.quote_name(get_tenant_model()._meta.db_table)
+    return table, "t.is_active AND NOT t.is_template AND t.schema_name <> %s"
+
+
 def _woken(now: datetime) -> set[str]:
     """Take the due wake-ups (one statement); returns the active tenant schemas among them."""
-    tenants = connection.ops.quote_name(get_tenant_model()._meta.db_table)
+    tenants, active = _active_tenants_sql()
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH due AS (DELETE FROM core_schemawakeup WHERE due_at <= %s "
             "RETURNING schema_name) "
             f"SELECT DISTINCT t.schema_name FROM due JOIN {tenants} t USING (schema_name) "
-            "WHERE t.is_active AND NOT t.is_template AND t.schema_name <> %s",
+            f"WHERE {active}",
             [now, get_public_schema_name()],
         )
         return {row[0] for row in cursor.fetchall()}
@@ -282,13 +289,12 @@ def _safety_net(now: datetime) -> set[str]:
     if not isinstance(last, (int, float)) or last > now.timestamp():
         last = now.timestamp() - settings.HUB_SWEEP_SECONDS
     slice_filter, params = _slice(last, now.timestamp(), period)
-    tenants = connection.ops.quote_name(get_tenant_model()._meta.db_table)
+    tenants, active = _active_tenants_sql()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.schema_name, (SELECT min(w.due_at) FROM core_schemawakeup w "
             "WHERE w.schema_name = t.schema_name) "
-            f"FROM {tenants} t WHERE t.is_active AND NOT t.is_template AND t.schema_name <> %s "
-            f"AND {slice_filter}",
+            f"FROM {tenants} t WHERE {active} AND {slice_filter}",
             [get_public_schema_name(), *params],
         )
         pending = dict(cursor.fetchall())

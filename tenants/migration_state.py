@@ -64,13 +64,8 @@ def schemas_behind(schemas: list[str], leaves: set[tuple[str, str]] | None = Non
     if not schemas:
         return []
     leaves = sorted(tenant_leaf_migrations() if leaves is None else leaves)
+    with_table = set(schemas_with_migrations_table(schemas))
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nspname FROM pg_class JOIN pg_namespace ON pg_namespace.oid = relnamespace "
-            "WHERE relname = 'django_migrations' AND relkind = 'r' AND nspname = ANY(%s)",
-            [schemas],
-        )
-        with_table = {row[0] for row in cursor.fetchall()}
         counted = {}
         if with_table:
             reads = " UNION ALL ".join(
