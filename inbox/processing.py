@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from core import work
@@ -63,6 +64,7 @@ def register_kind() -> None:
             in_tenants=False,
             age_field="received_at",
             note=_audit_parking,
+            batch_size=settings.HUB_INBOX_BATCH_SIZE,
         )
     )
 

@@ -275,17 +275,26 @@ class M3Base(HttpClient):
         return results
 
     def list_for_each(
-        self, program: str, transaction: str, key: str, values: Iterable[str]
+        self,
+        program: str,
+        transaction: str,
+        key: str,
+        values: Iterable[str],
+        *,
+        max_records: int = 0,
     ) -> dict[str, list[Record] | UpstreamError]:
         """One list transaction for each of `values` (as input `key`), `BULK_READS` to a bulk
         call instead of a call each: each value's records ("no rows" is an empty list), or the
-        error M3 gave for it (refused, or not processed: read it again next time)."""
+        error M3 gave for it (refused, or not processed: read it again next time).
+
+        `max_records` caps each transaction's rows (0: all); a list positioned at a key runs
+        on past it, so a lookup by key must cap it or M3 answers the rest of the table."""
         found: dict[str, list[Record] | UpstreamError] = {}
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), BULK_READS):
             chunk = wanted[start : start + BULK_READS]
             sent = [BulkTransaction(transaction, {key: value}) for value in chunk]
-            answers = self.execute_bulk(program, sent, max_records=0)
+            answers = self.execute_bulk(program, sent, max_records=max_records)
             for value, result in zip(chunk, answers, strict=True):
                 if result.ok or (result.refused and result.error.code in NO_ROWS_CODES):
                     found[value] = result.records

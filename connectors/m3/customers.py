@@ -10,6 +10,12 @@ from connectors.errors import M3TransactionError, RetryableError, UpstreamError
 from connectors.m3.base import BULK_READS, M3Base, is_no_such_record
 from connectors.m3.records import BulkResult, BulkTransaction, M3Address, M3Customer, NewM3Customer
 
+SEARCH_KEY_ROWS = 50
+"""Rows asked of a `LstBySearchKey` lookup: the exact matches come first, and the list runs on
+through the rest of the customer table after them."""
+SEARCH_ROWS = 20
+"""Rows asked of a `SearchCustomer` query: the hub links a shopper only on a single match."""
+
 
 class CustomersMixin(M3Base):
     """The tenant's M3 customers."""
@@ -30,10 +36,12 @@ class CustomersMixin(M3Base):
         M3 list transactions start *at* the key and run on, so only exact matches are kept.
         """
         key = search_key[:10]
-        records = self.execute("CRS610MI", "LstBySearchKey", {"ALCU": key}, max_records=50)
+        records = self.execute(
+            "CRS610MI", "LstBySearchKey", {"ALCU": key}, max_records=SEARCH_KEY_ROWS
+        )
         return [M3Customer.from_record(r) for r in records if r.get("ALCU") == key]
 
-    def search_customers(self, query: str, *, max_records: int = 20) -> list[M3Customer]:
+    def search_customers(self, query: str, *, max_records: int = SEARCH_ROWS) -> list[M3Customer]:
         """`CRS610MI/SearchCustomer` with a search-engine query such as `MAIL:a@b.example`."""
         records = self.execute(
             "CRS610MI", "SearchCustomer", {"SQRY": query}, max_records=max_records
@@ -62,7 +70,9 @@ class CustomersMixin(M3Base):
     ) -> dict[str, list[M3Customer] | UpstreamError]:
         """`customers_by_search_key` for many keys, `BULK_READS` to a bulk call."""
         keys = [key[:10] for key in search_keys]
-        answers = self.list_for_each("CRS610MI", "LstBySearchKey", "ALCU", keys)
+        answers = self.list_for_each(
+            "CRS610MI", "LstBySearchKey", "ALCU", keys, max_records=SEARCH_KEY_ROWS
+        )
         return {
             key: found
             if isinstance(found, UpstreamError)
@@ -74,7 +84,9 @@ class CustomersMixin(M3Base):
         self, queries: Iterable[str]
     ) -> dict[str, list[M3Customer] | UpstreamError]:
         """`search_customers` for many queries, `BULK_READS` to a bulk call."""
-        answers = self.list_for_each("CRS610MI", "SearchCustomer", "SQRY", queries)
+        answers = self.list_for_each(
+            "CRS610MI", "SearchCustomer", "SQRY", queries, max_records=SEARCH_ROWS
+        )
         return {
             query: found
             if isinstance(found, UpstreamError)

@@ -102,7 +102,9 @@ class WebhooksMixin:
             )
 
     def _delivery_succeeded(self, webhook_id: int) -> None:
-        self.db.execute("UPDATE a2c_webhooks SET failures = 0 WHERE id = ?", (webhook_id,))
+        self.db.execute(
+            "UPDATE a2c_webhooks SET failures = 0 WHERE id = ? AND failures > 0", (webhook_id,)
+        )
 
     def _control_webhooks(self, payload: dict) -> dict:
         """A store's webhooks as API2Cart sees them (active, failures in a row) and how often the

@@ -88,8 +88,8 @@ def list_customers_by_number(ctx: M3Context, inputs: Record) -> list[Record]:
 @transaction("CRS610MI", "LstBySearchKey")
 def list_customers_by_search_key(ctx: M3Context, inputs: Record) -> list[Record]:
     found = ctx.rows(
-        "SELECT * FROM m3_customers WHERE ti = ? AND alcu >= ? ORDER BY alcu, cuno",
-        (ctx.ti, inputs.get("ALCU", "")),
+        "SELECT * FROM m3_customers WHERE ti = ? AND alcu >= ? ORDER BY alcu, cuno LIMIT ?",
+        (ctx.ti, inputs.get("ALCU", ""), ctx.sql_limit),
     )
     return [customer_record(ctx, {**row, "data": json.loads(row["data"])}) for row in found]
 

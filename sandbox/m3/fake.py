@@ -305,7 +305,7 @@ class M3Fake:
             inputs.setdefault("CONO", matrix["cono"])
         answers = self.answer_shape()
         try:
-            records = self.run(tenant, program, trx, inputs)
+            records = self.run(tenant, program, trx, inputs, max_records(matrix))
             if version == 2 and answers.answers_no_rows(trx, records):
                 raise M3Error(NO_ROWS_CODE, NO_ROWS_MESSAGE)
         except M3Error as error:
@@ -362,7 +362,7 @@ class M3Fake:
             if isinstance(columns, list) and columns:
                 matrix["returncols"] = ",".join(str(column) for column in columns)
             try:
-                records = self.run(tenant, program, trx, inputs)
+                records = self.run(tenant, program, trx, inputs, max_records(matrix))
                 if answers.answers_no_rows(trx, records):
                     raise M3Error(NO_ROWS_CODE, NO_ROWS_MESSAGE)
                 results.append({"transaction": trx, "records": shape(records, matrix)})
@@ -373,8 +373,11 @@ class M3Fake:
             answer["bulkJobId"] = bulk_job_id()
         return SandboxResponse(body=answers.flags(answer))
 
-    def run(self, tenant: DemoTenant, program: str, trx: str, inputs: Record) -> list[Record]:
-        """Check and run one transaction in its own database transaction."""
+    def run(
+        self, tenant: DemoTenant, program: str, trx: str, inputs: Record, rows: int = 0
+    ) -> list[Record]:
+        """Check and run one transaction in its own database transaction; a list may stop at
+        `rows` (0: all), as M3 stops reading at `maxrecs`."""
         transaction = TRANSACTIONS.get((program, trx))
         if transaction is None:
             message = (
@@ -385,7 +388,7 @@ class M3Fake:
             raise M3Error("", message, "")
         kept: M3Error | None = None
         with self.db.transaction() as conn:
-            ctx = M3Context(conn, tenant, self.sandbox.now())
+            ctx = M3Context(conn, tenant, self.sandbox.now(), max_records=rows)
             check_inputs(ctx, transaction, inputs)
             try:
                 records = transaction.run(ctx, inputs)
@@ -593,12 +596,17 @@ def parse_matrix(text: str) -> dict[str, str]:
     return options
 
 
+def max_records(matrix: dict[str, str]) -> int:
+    """The `maxrecs` asked for (0 = all; missing or unreadable: M3's default)."""
+    try:
+        return int(matrix.get("maxrecs") or DEFAULT_MAXRECS)
+    except ValueError:
+        return DEFAULT_MAXRECS
+
+
 def shape(records: list[Record], matrix: dict[str, str]) -> list[Record]:
     """Apply maxrecs (0 = all), returncols and excludempty to a transaction's output."""
-    try:
-        maxrecs = int(matrix.get("maxrecs") or DEFAULT_MAXRECS)
-    except ValueError:
-        maxrecs = DEFAULT_MAXRECS
+    maxrecs = max_records(matrix)
     if maxrecs > 0:
         records = records[:maxrecs]
     columns = [c.strip().upper() for c in matrix.get("returncols", "").split(",") if c.strip()]

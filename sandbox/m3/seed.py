@@ -102,5 +102,6 @@ SCHEMA = (
         lmts INTEGER NOT NULL, PRIMARY KEY (ti, yea4, ivno))""",
     "CREATE TABLE IF NOT EXISTS m3_tenants (ti TEXT PRIMARY KEY, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS m3_customers_mail ON m3_customers (ti, mail)",
+    "CREATE INDEX IF NOT EXISTS m3_customers_alcu ON m3_customers (ti, alcu, cuno)",
     "CREATE INDEX IF NOT EXISTS m3_order_cuor ON m3_orders (ti, cuor)",
 )

@@ -224,11 +224,20 @@ def transaction(
 class M3Context:
     """One tenant's M3 as seen from inside a database transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, tenant: DemoTenant, now: datetime) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, tenant: DemoTenant, now: datetime, max_records: int = 0
+    ) -> None:
         self.conn = conn
         self.tenant = tenant
         self.ti = tenant.erp_tenant
         self.now = now
+        self.max_records = max_records
+        """The caller's `maxrecs` (0: all): a list may stop reading there, as M3 does."""
+
+    @property
+    def sql_limit(self) -> int:
+        """`max_records` for SQLite's LIMIT, where -1 means no limit."""
+        return self.max_records if self.max_records > 0 else -1
 
     @property
     def today(self) -> str:

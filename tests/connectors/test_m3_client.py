@@ -29,6 +29,7 @@ from connectors.m3 import (
     parse_m3_date,
     parse_m3_decimal,
 )
+from connectors.m3.customers import SEARCH_KEY_ROWS
 from sandbox import demo_data
 
 ACME = demo_data.tenant("acme")
@@ -227,6 +228,37 @@ def test_customer_lookup_and_creation(client: M3Client) -> None:
     )
     assert [c.number for c in client.customers_by_search_key(key)] == [number]
     assert client.get_customer(number).currency
+
+
+def test_a_batch_of_search_key_lookups_caps_the_rows_of_each(client: M3Client) -> None:
+    """A list positioned at a key runs on through the table: uncapped, one lookup per new
+    shopper would answer every customer after the key, on the real M3 as in the sandbox."""
+    prefix = f"Q{uuid.uuid4().hex[:5].upper()}"
+    keys = [f"{prefix}{n:04d}" for n in range(60)]
+    numbers = client.add_customers(
+        [
+            NewM3Customer(
+                template=f"{ACME.sku_prefix}TEMPLATE", name=f"Shopper {key}", line1="1 Road",
+                email=f"{key.lower()}@example.com", search_key=key, postcode="LS1 4AP",
+                town="Leeds", country="GB",
+            )
+            for key in keys
+        ]
+    )  # fmt: skip
+    asked: list[dict] = []
+    send = client.send
+
+    def recording(method: str, url: str, **kwargs):
+        asked.append(kwargs.get("params") or {})
+        return send(method, url, **kwargs)
+
+    client.send = recording
+    found = client.customers_by_search_keys([keys[0], keys[1], f"{prefix}ZZZZ"])
+
+    assert [asked_once["maxrecs"] for asked_once in asked] == [SEARCH_KEY_ROWS]
+    assert [c.number for c in found[keys[0]]] == [numbers[0]]
+    assert [c.number for c in found[keys[1]]] == [numbers[1]]
+    assert found[f"{prefix}ZZZZ"] == []
 
 
 def test_order_to_delivery_to_paid_invoice(sandbox, client: M3Client) -> None:
