@@ -420,8 +420,13 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
 # Tenant schemas cloned ahead, so creating a tenant stays flat however many exist.
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call);
-# once 100 are waiting they go at once (shipping/shipstation_push.py).
+# once 100 are waiting they go at once (shipping/shipstation_push.py). When the tenant's last
+# gathered push is longer ago than that, the first orders gather only the quiet window: at most
+# one call per window is spent on a part-filled batch either way.
 HUB_SHIPSTATION_PUSH_SECONDS = float(os.environ.get("HUB_SHIPSTATION_PUSH_SECONDS", "10"))
+HUB_SHIPSTATION_QUIET_PUSH_SECONDS = float(
+    os.environ.get("HUB_SHIPSTATION_QUIET_PUSH_SECONDS", "2")
+)
 # Store orders wait this long before their ERP step, so the orders arriving meanwhile share its
 # three M3 bulk calls (docs/adr-0009-batched-work.md); 0 sends them on at once.
 HUB_ERP_GATHER_SECONDS = float(os.environ.get("HUB_ERP_GATHER_SECONDS", "1"))

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from celery import current_app
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -55,6 +56,7 @@ def acme_push(world: World, db) -> Iterator[World]:
         with schema_context("acme"):
             assert not Order.objects.filter(state=S.IN_ERP).exists()
             dispatch.forget_coalesced(shipstation_push.PUSH_TASK)
+            cache.delete(shipstation_push.GATHERED_PUSH_KEY)  # no push lately: a quiet start
             yield world
     finally:
         world.sandbox.control("shipstation", "faults", clear=True)
@@ -203,8 +205,8 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
     with schema_context("acme"):
         for order in reloaded(orders):
             assert (order.state, order.attempts, order.next_attempt_at) == (S.IN_ERP, 0, None)
-        # Retry asked for one push after the gather window, not one per order.
-        window = settings.HUB_SHIPSTATION_PUSH_SECONDS
+        # Retry asked for one push after the (quiet) gather window, not one per order.
+        window = settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS
         assert published == [(shipstation_push.PUSH_TASK, (), window)]
 
         report = shipstation_push.push_orders_to_shipstation()
@@ -264,7 +266,9 @@ def test_orders_that_fail_together_retry_in_one_gathered_push(
     with django_capture_on_commit_callbacks(execute=True):
         for order in orders:
             assert shipstation_push.on_push_message(order.pk) == {"requested": order.pk}
-    assert published == [(shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_PUSH_SECONDS)]
+    assert published == [
+        (shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS)
+    ]
 
     shipstation_back(acme_push)
     come_due(orders)
@@ -301,7 +305,7 @@ def test_a_full_call_of_orders_in_erp_goes_out_without_waiting_for_the_window(
         shipstation_push.request_shipstation_push()  # the next ERP batch, within the delay
 
     assert published == [
-        (shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_PUSH_SECONDS),
+        (shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS),
         (
             shipstation_push.PUSH_TASK,
             (shipstation_push.FULL_BATCHES,),
@@ -311,6 +315,26 @@ def test_a_full_call_of_orders_in_erp_goes_out_without_waiting_for_the_window(
     assert shipstation_push.on_push_message(shipstation_push.FULL_BATCHES)["sent"] == 100
     assert shipstation_push.on_push_message()["sent"] == 30  # the rest at the window's end
     assert [len(c.json) for c in acme_push.tap.shipstation(CREATE)] == [100, 30]
+
+
+def test_part_filled_calls_are_paced_by_the_window_a_quiet_tenant_waits_less(
+    acme_push: World, settings, published, django_capture_on_commit_callbacks
+):
+    settings.HUB_SHIPSTATION_PUSH_SECONDS = 10
+    settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS = 2
+    waiting_orders(3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipstation_push.request_shipstation_push()  # nothing pushed lately: the quiet window
+    assert shipstation_push.on_push_message()["sent"] == 3
+    waiting_orders(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        shipstation_push.request_shipstation_push()  # a push just went: the full window
+
+    windows = [countdown for name, args, countdown in published if args == ()]
+    assert windows == [2, 10]
+    assert shipstation_push.on_push_message()["sent"] == 2
+    assert [len(c.json) for c in acme_push.tap.shipstation(CREATE)] == [3, 2]
 
 
 def test_fewer_than_a_full_call_wait_for_the_window(acme_push: World):
