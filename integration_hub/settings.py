@@ -421,8 +421,8 @@ TENANT_MULTIPROCESSING_MAX_PROCESSES = int(
 HUB_SPARE_SCHEMAS = int(os.environ.get("HUB_SPARE_SCHEMAS", "2"))
 # ERP-confirmed orders gather this long before one ShipStation push sends them (≤100 a call);
 # once 100 are waiting they go at once (shipping/shipstation_push.py). When the tenant's last
-# gathered push is longer ago than that, the first orders gather only the quiet window: at most
-# one call per window is spent on a part-filled batch either way.
+# call with fewer than 100 orders is longer ago than that, orders gather only the quiet window:
+# at most one part-filled call per window either way.
 HUB_SHIPSTATION_PUSH_SECONDS = float(os.environ.get("HUB_SHIPSTATION_PUSH_SECONDS", "10"))
 HUB_SHIPSTATION_QUIET_PUSH_SECONDS = float(
     os.environ.get("HUB_SHIPSTATION_QUIET_PUSH_SECONDS", "2")

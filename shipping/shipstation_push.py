@@ -20,11 +20,12 @@ Orders reaching the ERP gather for `HUB_SHIPSTATION_PUSH_SECONDS` before a push 
 burst goes out in calls of up to 100 (ShipStation allows 40 calls a minute; the shared Redis
 limiter keeps every worker within it). Once a full call's worth is waiting, it goes out at once
 (`FULL_BATCH_DELAY_SECONDS`) instead of at the window's end: a steady stream of orders waits for
-its call, not for the clock. The window paces part-filled calls, so the first orders after a
-quiet window gather only `HUB_SHIPSTATION_QUIET_PUSH_SECONDS`: a shop's lone order, or the tail
-of a burst, is not held 10 s for a call budget nobody is using. A retry that comes due asks for a
-push the same way, so the orders of one failed call, each due at its own jittered moment, go out
-together again.
+its call, not for the clock. The window paces part-filled calls: orders coming due when the
+tenant's last part-filled call is more than a window ago gather only
+`HUB_SHIPSTATION_QUIET_PUSH_SECONDS`, so a shop's lone order is not held 10 s for a call budget
+nobody is using, while a steady trickle still spends at most one part-filled call a window. A
+retry that comes due asks for a push the same way, so the orders of one failed call, each due at
+its own jittered moment, go out together again.
 
 The `orderKey` is deterministic, so a retry or a crash between ShipStation's answer and our
 commit updates the same ShipStation order instead of creating a second one. No transaction or
@@ -64,9 +65,9 @@ REFUSED = "ShipStation refused the order: "
 REJECTED_STEP = "shipstation_rejected"
 FULL_BATCHES = "full"
 """The push message that sends only full calls (the rest keeps waiting for its window)."""
-GATHERED_PUSH_KEY = "shipstation-gathered-push"
-"""Cache key (per tenant: the cache's keys carry the schema) held for one window after a
-gathered push starts."""
+PART_FILLED_CALL_KEY = "shipstation-part-filled-call"
+"""Cache key (per tenant: the cache's keys carry the schema) held for one window after a call
+with fewer than 100 orders."""
 FULL_BATCH_DELAY_SECONDS = 1.0
 """How long after a full call's worth is in ERP its push starts: the ERP step that moved the last
 of them still leases them until it has recorded its outcome, and requests within it are one."""
@@ -93,8 +94,8 @@ def shipstation_order_key(order: Order) -> str:
 def request_shipstation_push() -> None:
     """Ask for a push at the end of the gather window; the orders that come due in the meantime
     share it, so a burst goes out in calls of up to 100 orders. The window is
-    `HUB_SHIPSTATION_PUSH_SECONDS` when the tenant's last gathered push was within it, else the
-    quiet window (`HUB_SHIPSTATION_QUIET_PUSH_SECONDS`).
+    `HUB_SHIPSTATION_PUSH_SECONDS` when the tenant's last part-filled call was within it, else
+    the quiet window (`HUB_SHIPSTATION_QUIET_PUSH_SECONDS`).
 
     When Redis is unreachable nothing is lost: the sweeper sends the due orders.
     """
@@ -107,9 +108,9 @@ def request_shipstation_push() -> None:
 
 def gather_seconds() -> float:
     """How long orders coming due now wait for their push: the full window while the tenant's
-    last gathered push is within it, else the quiet window (an unreachable cache: the full)."""
+    last part-filled call is within it, else the quiet window (an unreachable cache: the full)."""
     try:
-        pushed_lately = cache.get(GATHERED_PUSH_KEY) is not None
+        pushed_lately = cache.get(PART_FILLED_CALL_KEY) is not None
     except Exception:
         pushed_lately = True
     if pushed_lately:
@@ -117,10 +118,10 @@ def gather_seconds() -> float:
     return min(settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS, settings.HUB_SHIPSTATION_PUSH_SECONDS)
 
 
-def _note_gathered_push() -> None:
-    """A gathered push is starting: the next orders gather the full window."""
+def _note_part_filled_call() -> None:
+    """A call with fewer than 100 orders was made: the next orders gather the full window."""
     try:
-        cache.set(GATHERED_PUSH_KEY, 1, timeout=settings.HUB_SHIPSTATION_PUSH_SECONDS)
+        cache.set(PART_FILLED_CALL_KEY, 1, timeout=settings.HUB_SHIPSTATION_PUSH_SECONDS)
     except Exception:
         logger.warning("cache unreachable; the next push gathers the quiet window")
 
@@ -151,7 +152,6 @@ def on_push_message(order_ids: int | list[int] | str | None = None) -> dict[str,
         return push_orders_to_shipstation(full_calls_only=True).__dict__
     if order_ids is None:
         forget_coalesced(PUSH_TASK)
-        _note_gathered_push()
     return push_orders_to_shipstation(order_ids or []).__dict__
 
 
@@ -170,6 +170,8 @@ def push_orders_to_shipstation(
     retrying: list[int] = []
     while not full_calls_only or _due_for_push() >= BATCH_SIZE:
         outcomes = work.process_batch(ShipStationPush, ids, _push, fill_to=BATCH_SIZE)
+        if 0 < len(outcomes) < BATCH_SIZE:
+            _note_part_filled_call()
         ids = []
         for pk, outcome in outcomes.items():
             if outcome == OrderState.SENT_TO_SHIPSTATION:

@@ -56,7 +56,7 @@ def acme_push(world: World, db) -> Iterator[World]:
         with schema_context("acme"):
             assert not Order.objects.filter(state=S.IN_ERP).exists()
             dispatch.forget_coalesced(shipstation_push.PUSH_TASK)
-            cache.delete(shipstation_push.GATHERED_PUSH_KEY)  # no push lately: a quiet start
+            cache.delete(shipstation_push.PART_FILLED_CALL_KEY)  # a quiet start
             yield world
     finally:
         world.sandbox.control("shipstation", "faults", clear=True)
@@ -205,8 +205,9 @@ def test_clearing_the_fault_and_retry_sends_each_order_exactly_once(
     with schema_context("acme"):
         for order in reloaded(orders):
             assert (order.state, order.attempts, order.next_attempt_at) == (S.IN_ERP, 0, None)
-        # Retry asked for one push after the (quiet) gather window, not one per order.
-        window = settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS
+        # Retry asked for one push after the gather window, not one per order (the full window:
+        # the failed calls were part-filled ones).
+        window = settings.HUB_SHIPSTATION_PUSH_SECONDS
         assert published == [(shipstation_push.PUSH_TASK, (), window)]
 
         report = shipstation_push.push_orders_to_shipstation()
@@ -261,14 +262,13 @@ def test_orders_that_fail_together_retry_in_one_gathered_push(
         assert retries[order.pk] == pytest.approx(
             (order.next_attempt_at - timezone.now()).total_seconds(), abs=1
         )
-    # ...and each message, when it arrives, asks for the one push of the gather window.
+    # ...and each message, when it arrives, asks for the one push of the gather window (the full
+    # window: the failed call was a part-filled one).
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
         for order in orders:
             assert shipstation_push.on_push_message(order.pk) == {"requested": order.pk}
-    assert published == [
-        (shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_QUIET_PUSH_SECONDS)
-    ]
+    assert published == [(shipstation_push.PUSH_TASK, (), settings.HUB_SHIPSTATION_PUSH_SECONDS)]
 
     shipstation_back(acme_push)
     come_due(orders)
@@ -329,7 +329,7 @@ def test_part_filled_calls_are_paced_by_the_window_a_quiet_tenant_waits_less(
     assert shipstation_push.on_push_message()["sent"] == 3
     waiting_orders(2)
     with django_capture_on_commit_callbacks(execute=True):
-        shipstation_push.request_shipstation_push()  # a push just went: the full window
+        shipstation_push.request_shipstation_push()  # a part-filled call just went: the full window
 
     windows = [countdown for name, args, countdown in published if args == ()]
     assert windows == [2, 10]
