@@ -8,6 +8,7 @@ the attempt history are the work-item core's (`core.work`).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -69,9 +70,21 @@ def register_kind() -> None:
     )
 
 
+DRAIN_SECONDS = 10.0
+"""How long one message keeps taking further full batches while a backlog waits."""
+
+
 def process_items(item_ids: list[int]) -> dict[int, str]:
-    """Process these items and, up to a batch, other pending ones, together."""
-    return work.process_batch(InboxItem, item_ids, _handle_many)
+    """Process these items and, up to a batch, other pending ones, together; while the batches
+    come full (a backlog), the next ones too, for up to `DRAIN_SECONDS`: a worker does not sit
+    idle waiting for the next message while items wait for it."""
+    outcomes = work.process_batch(InboxItem, item_ids, _handle_many)
+    last, deadline = len(outcomes), time.monotonic() + DRAIN_SECONDS
+    while last >= work.kind_of(InboxItem).batch_size and time.monotonic() < deadline:
+        more = work.process_batch(InboxItem, [], _handle_many)
+        outcomes.update(more)
+        last = len(more)
+    return outcomes
 
 
 def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:

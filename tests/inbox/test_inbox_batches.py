@@ -239,3 +239,51 @@ def outcomes_of(items: list[InboxItem]) -> dict[int, str]:
     """The items' outcomes in one batch (which an earlier test's item due again may join)."""
     outcomes = process_items([item.pk for item in items])
     return {item.pk: outcomes.get(item.pk) for item in items}
+
+
+def test_one_message_works_a_backlog_through_in_full_batches(demo_world, live_db, monkeypatch):
+    """A worker keeps taking full batches while they come full, instead of idling until the
+    web's next message: 230 pending items are 100, 100 and 30 in one call."""
+    from inbox import processing
+
+    batches: list[int] = []
+
+    def count_batch(items):
+        batches.append(len(items))
+        return dict.fromkeys((item.pk for item in items), True)
+
+    monkeypatch.setitem(processing._handlers, "drain_probe", count_batch)
+    store = demo_world.stores["acme-outlet"]
+    items = [
+        InboxItem.objects.create(source="webhook", store=store, entity="drain_probe",
+                                 action="add", entity_id=str(n), body="{}",
+                                 dedupe_key=f"drain-{n}")
+        for n in range(230)
+    ]  # fmt: skip
+
+    outcomes = process_items([items[0].pk])
+
+    assert batches == [100, 100, 30]
+    assert outcomes == {item.pk: State.DONE for item in items}
+
+
+def test_the_backlog_is_left_to_other_messages_past_the_drain_time(
+    demo_world, live_db, monkeypatch
+):
+    from inbox import processing
+
+    monkeypatch.setattr(processing, "DRAIN_SECONDS", 0.0)
+    monkeypatch.setitem(
+        processing._handlers, "drain_probe",
+        lambda items: dict.fromkeys((item.pk for item in items), True),
+    )  # fmt: skip
+    store = demo_world.stores["acme-outlet"]
+    items = [
+        InboxItem.objects.create(source="webhook", store=store, entity="drain_probe",
+                                 action="add", entity_id=str(n), body="{}",
+                                 dedupe_key=f"drain-late-{n}")
+        for n in range(150)
+    ]  # fmt: skip
+
+    assert len(process_items([items[0].pk])) == 100
+    assert InboxItem.objects.filter(entity="drain_probe", state=State.PENDING).count() == 50
