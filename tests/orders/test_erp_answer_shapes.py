@@ -31,7 +31,7 @@ def world(tmp_path_factory) -> Iterator[World]:
 
 
 @pytest.fixture
-def acme_erp(world: World, db) -> Iterator[World]:
+def acme_erp(world: World, db, no_upstream_call_in_a_transaction) -> Iterator[World]:
     world.calm()
     connect_tenants(world)
     with schema_context("acme"):

@@ -49,8 +49,9 @@ def world(tmp_path_factory) -> Iterator[World]:
 
 
 @pytest.fixture
-def acme_erp(world: World, db) -> Iterator[World]:
-    """Both tenants point at the tap; the test body runs in acme's schema."""
+def acme_erp(world: World, db, no_upstream_call_in_a_transaction) -> Iterator[World]:
+    """Both tenants point at the tap; the test body runs in acme's schema; an M3 call inside
+    an open transaction fails the test."""
     world.calm()
     connect_tenants(world)
     with schema_context("acme"):

@@ -47,9 +47,10 @@ def world(tmp_path_factory) -> Iterator[World]:
 
 
 @pytest.fixture
-def acme_push(world: World, db) -> Iterator[World]:
+def acme_push(world: World, db, no_upstream_call_in_a_transaction) -> Iterator[World]:
     """Both tenants point at the tap; the test body runs in acme's schema; faults are cleared
-    whatever the test leaves behind."""
+    whatever the test leaves behind; a ShipStation call inside an open transaction fails the
+    test."""
     world.calm()
     connect_tenants(world)
     try:
