@@ -77,14 +77,18 @@ DRAIN_SECONDS = 10.0
 def process_items(item_ids: list[int]) -> dict[int, str]:
     """Process these items and, up to a batch, other pending ones, together; while the batches
     come full (a backlog), the next ones too, for up to `DRAIN_SECONDS`: a worker does not sit
-    idle waiting for the next message while items wait for it."""
+    idle waiting for the next message while items wait for it. A batch held back because its
+    upstream is paused ends the drain (the held items wait for the pause, not for this loop)."""
     outcomes = work.process_batch(InboxItem, item_ids, _handle_many)
-    last, deadline = len(outcomes), time.monotonic() + DRAIN_SECONDS
-    while last >= work.kind_of(InboxItem).batch_size and time.monotonic() < deadline:
-        more = work.process_batch(InboxItem, [], _handle_many)
-        outcomes.update(more)
-        last = len(more)
+    last, deadline = outcomes, time.monotonic() + DRAIN_SECONDS
+    while _full_and_worked(last) and time.monotonic() < deadline:
+        last = work.process_batch(InboxItem, [], _handle_many)
+        outcomes.update(last)
     return outcomes
+
+
+def _full_and_worked(batch: dict[int, str]) -> bool:
+    return len(batch) >= work.kind_of(InboxItem).batch_size and work.PAUSED not in batch.values()
 
 
 def _handle_many(items: list[InboxItem]) -> dict[int, work.StepResult]:

@@ -241,6 +241,18 @@ def outcomes_of(items: list[InboxItem]) -> dict[int, str]:
     return {item.pk: outcomes.get(item.pk) for item in items}
 
 
+def probe_backlog(store, count: int, **fields) -> list[InboxItem]:
+    """`count` pending items of a test entity, and no other pending item (earlier tests leave
+    retries behind, which a batch would take first)."""
+    InboxItem.objects.filter(state=State.PENDING).update(state=State.IGNORED)
+    return [
+        InboxItem.objects.create(source="webhook", store=store, entity="drain_probe",
+                                 action="add", entity_id=str(n), body="{}",
+                                 dedupe_key=f"drain-{time.time_ns()}-{n}", **fields)
+        for n in range(count)
+    ]  # fmt: skip
+
+
 def test_one_message_works_a_backlog_through_in_full_batches(demo_world, live_db, monkeypatch):
     """A worker keeps taking full batches while they come full, instead of idling until the
     web's next message: 230 pending items are 100, 100 and 30 in one call."""
@@ -253,13 +265,7 @@ def test_one_message_works_a_backlog_through_in_full_batches(demo_world, live_db
         return dict.fromkeys((item.pk for item in items), True)
 
     monkeypatch.setitem(processing._handlers, "drain_probe", count_batch)
-    store = demo_world.stores["acme-outlet"]
-    items = [
-        InboxItem.objects.create(source="webhook", store=store, entity="drain_probe",
-                                 action="add", entity_id=str(n), body="{}",
-                                 dedupe_key=f"drain-{n}")
-        for n in range(230)
-    ]  # fmt: skip
+    items = probe_backlog(demo_world.stores["acme-outlet"], 230)
 
     outcomes = process_items([items[0].pk])
 
@@ -277,13 +283,31 @@ def test_the_backlog_is_left_to_other_messages_past_the_drain_time(
         processing._handlers, "drain_probe",
         lambda items: dict.fromkeys((item.pk for item in items), True),
     )  # fmt: skip
-    store = demo_world.stores["acme-outlet"]
-    items = [
-        InboxItem.objects.create(source="webhook", store=store, entity="drain_probe",
-                                 action="add", entity_id=str(n), body="{}",
-                                 dedupe_key=f"drain-late-{n}")
-        for n in range(150)
-    ]  # fmt: skip
+    items = probe_backlog(demo_world.stores["acme-outlet"], 150)
 
     assert len(process_items([items[0].pk])) == 100
     assert InboxItem.objects.filter(entity="drain_probe", state=State.PENDING).count() == 50
+
+
+def test_a_batch_held_for_a_paused_upstream_ends_the_drain(demo_world, live_db, monkeypatch):
+    """Held items are released until the pause ends; taking batch after batch of them would only
+    claim and release rows (and send their messages) for the whole drain time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core import breaker, work
+    from inbox import processing
+
+    until = timezone.now() + timedelta(minutes=5)
+    monkeypatch.setattr(
+        work.breaker, "admit",
+        lambda schema, upstreams: breaker.Gate(dict.fromkeys(upstreams, until), frozenset()),
+    )  # fmt: skip
+    monkeypatch.setitem(processing._handlers, "drain_probe", lambda items: {})
+    items = probe_backlog(demo_world.stores["acme-outlet"], 250, failing_upstream="api2cart")
+
+    outcomes = process_items([items[0].pk])
+
+    assert list(outcomes.values()) == [work.PAUSED] * 100
+    assert InboxItem.objects.filter(entity="drain_probe", next_attempt_at=until).count() == 100
