@@ -170,7 +170,7 @@ def push_orders_to_shipstation(
     retrying: list[int] = []
     while not full_calls_only or _due_for_push() >= BATCH_SIZE:
         outcomes = work.process_batch(ShipStationPush, ids, _push, fill_to=BATCH_SIZE)
-        if 0 < len(outcomes) < BATCH_SIZE:
+        if len(outcomes) < BATCH_SIZE and any(o != work.PAUSED for o in outcomes.values()):
             _note_part_filled_call()
         ids = []
         for pk, outcome in outcomes.items():
