@@ -433,14 +433,14 @@ HUB_ERP_GATHER_SECONDS = float(os.environ.get("HUB_ERP_GATHER_SECONDS", "1"))
 HUB_SHIPMENT_POLL_SECONDS = int(os.environ.get("HUB_SHIPMENT_POLL_SECONDS", "300"))
 # How often each tenant's open orders are checked for ERP invoices and payment.
 HUB_INVOICE_READ_SECONDS = int(os.environ.get("HUB_INVOICE_READ_SECONDS", "300"))
-# Work items one attempt takes at most (orders, inbox items): a full ERP bulk call without
-# holding many leases long; a worker fills its batch from the backlog, and the sweeper resends
-# due items in messages of this size.
+# Work items one attempt takes at most (orders and the other tenant work): a full ERP bulk call
+# without holding many leases long; a worker fills its batch from the backlog, and the sweeper
+# resends due items in messages of this size.
 HUB_BATCH_SIZE = int(os.environ.get("HUB_BATCH_SIZE", "50"))
 # Inbox items one ingest attempt takes at most: a batch's store orders come in one `order.list`
-# per store, so a larger batch spreads that call's wait over more orders (each attempt's CPU
-# grows with it, its wait does not).
-HUB_INBOX_BATCH_SIZE = int(os.environ.get("HUB_INBOX_BATCH_SIZE", "100"))
+# per store (one page: API2Cart's pages hold 250), so a larger batch spreads that call's wait over
+# more orders (each attempt's CPU grows with it, its wait does not).
+HUB_INBOX_BATCH_SIZE = int(os.environ.get("HUB_INBOX_BATCH_SIZE", "200"))
 # An ERP-refused or failed order's open batch order is deleted after this (cancelled: at once).
 HUB_ERP_BATCH_GRACE_MINUTES = int(os.environ.get("HUB_ERP_BATCH_GRACE_MINUTES", "60"))
 # Order files uploaded in the portal (CSV, .xlsx), checked while they are read, each limit at

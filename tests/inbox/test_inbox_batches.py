@@ -6,10 +6,12 @@ worker runs in this module, so nothing else touches the items.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 
+import pytest
 from django_tenants.utils import schema_context
 
 from inbox.models import InboxItem
@@ -241,6 +243,15 @@ def outcomes_of(items: list[InboxItem]) -> dict[int, str]:
     return {item.pk: outcomes.get(item.pk) for item in items}
 
 
+@pytest.fixture
+def batches_of_10(monkeypatch) -> None:
+    """Inbox attempts of 10 items, whatever `HUB_INBOX_BATCH_SIZE` says."""
+    from core import work
+
+    kind = dataclasses.replace(work.kind_of(InboxItem), batch_size=10)
+    monkeypatch.setitem(work._kinds, InboxItem, kind)
+
+
 def probe_backlog(store, count: int, **fields) -> list[InboxItem]:
     """`count` pending items of a test entity, and no other pending item (earlier tests leave
     retries behind, which a batch would take first)."""
@@ -253,9 +264,11 @@ def probe_backlog(store, count: int, **fields) -> list[InboxItem]:
     ]  # fmt: skip
 
 
-def test_one_message_works_a_backlog_through_in_full_batches(demo_world, live_db, monkeypatch):
+def test_one_message_works_a_backlog_through_in_full_batches(
+    demo_world, live_db, monkeypatch, batches_of_10
+):
     """A worker keeps taking full batches while they come full, instead of idling until the
-    web's next message: 230 pending items are 100, 100 and 30 in one call."""
+    web's next message: 23 pending items are 10, 10 and 3 in one call."""
     from inbox import processing
 
     batches: list[int] = []
@@ -265,16 +278,16 @@ def test_one_message_works_a_backlog_through_in_full_batches(demo_world, live_db
         return dict.fromkeys((item.pk for item in items), True)
 
     monkeypatch.setitem(processing._handlers, "drain_probe", count_batch)
-    items = probe_backlog(demo_world.stores["acme-outlet"], 230)
+    items = probe_backlog(demo_world.stores["acme-outlet"], 23)
 
     outcomes = process_items([items[0].pk])
 
-    assert batches == [100, 100, 30]
+    assert batches == [10, 10, 3]
     assert outcomes == {item.pk: State.DONE for item in items}
 
 
 def test_the_backlog_is_left_to_other_messages_past_the_drain_time(
-    demo_world, live_db, monkeypatch
+    demo_world, live_db, monkeypatch, batches_of_10
 ):
     from inbox import processing
 
@@ -283,13 +296,15 @@ def test_the_backlog_is_left_to_other_messages_past_the_drain_time(
         processing._handlers, "drain_probe",
         lambda items: dict.fromkeys((item.pk for item in items), True),
     )  # fmt: skip
-    items = probe_backlog(demo_world.stores["acme-outlet"], 150)
+    items = probe_backlog(demo_world.stores["acme-outlet"], 15)
 
-    assert len(process_items([items[0].pk])) == 100
-    assert InboxItem.objects.filter(entity="drain_probe", state=State.PENDING).count() == 50
+    assert len(process_items([items[0].pk])) == 10
+    assert InboxItem.objects.filter(entity="drain_probe", state=State.PENDING).count() == 5
 
 
-def test_a_batch_held_for_a_paused_upstream_ends_the_drain(demo_world, live_db, monkeypatch):
+def test_a_batch_held_for_a_paused_upstream_ends_the_drain(
+    demo_world, live_db, monkeypatch, batches_of_10
+):
     """Held items are released until the pause ends; taking batch after batch of them would only
     claim and release rows (and send their messages) for the whole drain time."""
     from datetime import timedelta
@@ -305,9 +320,9 @@ def test_a_batch_held_for_a_paused_upstream_ends_the_drain(demo_world, live_db, 
         lambda schema, upstreams: breaker.Gate(dict.fromkeys(upstreams, until), frozenset()),
     )  # fmt: skip
     monkeypatch.setitem(processing._handlers, "drain_probe", lambda items: {})
-    items = probe_backlog(demo_world.stores["acme-outlet"], 250, failing_upstream="api2cart")
+    items = probe_backlog(demo_world.stores["acme-outlet"], 25, failing_upstream="api2cart")
 
     outcomes = process_items([items[0].pk])
 
-    assert list(outcomes.values()) == [work.PAUSED] * 100
-    assert InboxItem.objects.filter(entity="drain_probe", next_attempt_at=until).count() == 100
+    assert list(outcomes.values()) == [work.PAUSED] * 10
+    assert InboxItem.objects.filter(entity="drain_probe", next_attempt_at=until).count() == 10
