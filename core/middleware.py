@@ -40,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied
+from django.core.handlers.exception import response_for_exception
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
@@ -259,20 +260,37 @@ class ConcurrencyLimitMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.slots = threading.BoundedSemaphore(settings.HUB_WEB_CONCURRENCY)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not self.slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
-            logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
-            note_failed_webhook_answer(request)
-            response = error_response("The hub is busy; try again shortly.", 503)
-            response["Retry-After"] = "5"
-            return response
-        try:
-            return self.get_response(request)
-        finally:
-            release_connections()
-            self.slots.release()
+        return in_a_request_slot(request, self.get_response)
+
+
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+def in_a_request_slot(
+    request: HttpRequest, answer: Callable[[HttpRequest], HttpResponse | None]
+) -> HttpResponse | None:
+    """`answer(request)` in one of the process's `HUB_WEB_CONCURRENCY` slots (the middleware's
+    and the webhook lane's), its connections released before the slot is; a 503 with
+    `Retry-After` when no slot frees within `HUB_WEB_QUEUE_SECONDS`."""
+    global _slots
+    if _slots is None:
+        with _slots_lock:
+            if _slots is None:
+                _slots = threading.BoundedSemaphore(settings.HUB_WEB_CONCURRENCY)
+    if not _slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
+        logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
+        note_failed_webhook_answer(request)
+        response = error_response("The hub is busy; try again shortly.", 503)
+        response["Retry-After"] = "5"
+        return response
+    try:
+        return answer(request)
+    finally:
+        release_connections()
+        _slots.release()
 
 
 def release_connections() -> None:
@@ -343,6 +361,49 @@ class WebhookFastPath:
         public = domain is not None and domain.tenant.schema_name == get_public_schema_name()
         self.public_hosts[host] = (public, now)
         return public
+
+
+class WebhookLane:
+    """WSGI, in front of Django: a POST to a store's webhook path is answered by `WebhookFastPath`
+    without Django's request cycle.
+
+    Django's handler, its request signals and the middleware layers ahead of the fast path cost
+    about a quarter of such a request's CPU (docs/benchmarks.md, webhook ingest). The lane keeps
+    what they give a webhook: a request slot, the NUL refusal (a request with a NUL goes through
+    Django, which answers the 400), the fast path's host check and its 503 while PostgreSQL is
+    down, Django's own 500 for an exception (`response_for_exception` logs it, after the fast
+    path has noted it for the webhook health check), and the connections released at the end.
+    Whatever the fast path does not answer (another host, a path with no view, a form body) goes
+    through Django as before.
+    """
+
+    def __init__(self, django_app: Any) -> None:
+        self.django_app = django_app
+        self.fast_path = WebhookFastPath(lambda request: None)
+
+    @property
+    def request_class(self) -> type[HttpRequest]:
+        return self.django_app.request_class
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith(
+            STORE_WEBHOOK_PREFIX
+        ):
+            return self.django_app(environ, start_response)
+        request = self.django_app.request_class(environ)
+        if request.content_type in FORM_TYPES or nul_location(request) is not None:
+            return self.django_app(environ, start_response)
+        response = in_a_request_slot(request, self._answer)
+        if response is None:
+            return self.django_app(environ, start_response)
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
+
+    def _answer(self, request: HttpRequest) -> HttpResponse | None:
+        try:
+            return self.fast_path(request)
+        except Exception as exc:  # what Django's handler would answer, logged the same way
+            return response_for_exception(request, exc)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -5,8 +5,9 @@ store enables it) authenticates the call, one INSERT stores headers and raw body
 dedupe key, and the answer is 200. Workers do the rest. Bad input gets a 4xx naming the problem
 and a log line; nothing a sender can put in a request produces a 500.
 
-This is the hub's hottest path (docs/benchmarks.md, webhook ingest): it skips the portal's
-middleware (`WebhookFastPath`), reads the store without decrypting its secrets, stores the event
+This is the hub's hottest path (docs/benchmarks.md, webhook ingest): it skips Django's request
+cycle (`WebhookLane`) and the portal's middleware (`WebhookFastPath`), reads the store without
+decrypting its secrets, stores the event
 in one autocommitted statement and hands the new ids to workers in batches (`BatchedPublisher`)
 instead of one broker message per request. A store's deliveries are capped per minute
 (`webhook_rate`: counted in Redis, a round trip per batch of deliveries far below the
