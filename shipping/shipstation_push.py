@@ -123,7 +123,7 @@ def _note_part_filled_call() -> None:
     try:
         cache.set(PART_FILLED_CALL_KEY, 1, timeout=settings.HUB_SHIPSTATION_PUSH_SECONDS)
     except Exception:
-        logger.warning("cache unreachable; the next push gathers the quiet window")
+        logger.warning("cache unreachable; pushes gather the full window until it answers")
 
 
 def _waiting_for_push() -> int:
