@@ -91,8 +91,9 @@ class BatchedPublisher:
         self._wake = threading.Event()
         self._pid = 0
 
-    def add(self, item_id: int) -> None:
-        schema = connection.schema_name
+    def add(self, item_id: int, schema: str | None = None) -> None:
+        """Gather `item_id`, to be published in `schema` (the current one when not given)."""
+        schema = schema or connection.schema_name
         with self._lock:
             if self._pid != os.getpid():
                 self._start()

@@ -41,7 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.core.handlers.exception import response_for_exception
-from django.db import InterfaceError, OperationalError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template import loader
 from django.urls import Resolver404, ResolverMatch, is_valid_path, resolve
@@ -62,6 +62,7 @@ HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 health check must say 503 when the database is down, not fail before it runs."""
 
 STORE_WEBHOOK_PREFIX = "/webhooks/api2cart/"
+PUBLIC_SCHEMA = get_public_schema_name()
 WEBHOOK_FAILURES_KEY = "hub:webhook-5xx-at"
 """Redis key holding when the hub last answered a store's webhook with a 5xx (Unix seconds)."""
 WEBHOOK_FAILURES_TTL_SECONDS = 24 * 3600
@@ -266,21 +267,38 @@ class ConcurrencyLimitMiddleware:
 
 
 _slots: threading.BoundedSemaphore | None = None
+_slots_sized = False
 _slots_lock = threading.Lock()
+
+
+def request_slots() -> threading.BoundedSemaphore | None:
+    """The process's `HUB_WEB_CONCURRENCY` slots, made on first use; None for 0, the setting
+    for a server that bounds requests itself (gunicorn runs at most its threads at once in a
+    process, so a slot per thread would never wait and only cost every request its lock)."""
+    global _slots, _slots_sized
+    if not _slots_sized:
+        with _slots_lock:
+            if not _slots_sized:
+                size = settings.HUB_WEB_CONCURRENCY
+                _slots = threading.BoundedSemaphore(size) if size > 0 else None
+                _slots_sized = True
+    return _slots
 
 
 def in_a_request_slot(
     request: HttpRequest, answer: Callable[[HttpRequest], HttpResponse | None]
 ) -> HttpResponse | None:
-    """`answer(request)` in one of the process's `HUB_WEB_CONCURRENCY` slots (the middleware's
-    and the webhook lane's), its connections released before the slot is; a 503 with
-    `Retry-After` when no slot frees within `HUB_WEB_QUEUE_SECONDS`."""
-    global _slots
-    if _slots is None:
-        with _slots_lock:
-            if _slots is None:
-                _slots = threading.BoundedSemaphore(settings.HUB_WEB_CONCURRENCY)
-    if not _slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
+    """`answer(request)` in one of the process's request slots (the middleware's and the
+    webhook lane's), its connections released before the slot is; a 503 with `Retry-After`
+    when no slot frees within `HUB_WEB_QUEUE_SECONDS`. Without slots (`request_slots`) the
+    answer runs at once, its connections released all the same."""
+    slots = request_slots()
+    if slots is None:
+        try:
+            return answer(request)
+        finally:
+            release_connections()
+    if not slots.acquire(timeout=settings.HUB_WEB_QUEUE_SECONDS):
         logger.warning("No request slot free within %s s", settings.HUB_WEB_QUEUE_SECONDS)
         note_failed_webhook_answer(request)
         response = error_response("The hub is busy; try again shortly.", 503)
@@ -290,7 +308,7 @@ def in_a_request_slot(
         return answer(request)
     finally:
         release_connections()
-        _slots.release()
+        slots.release()
 
 
 def release_connections() -> None:
@@ -306,21 +324,25 @@ class WebhookFastPath:
 
     Everything else (tenant hosts, unknown hosts, other paths, a webhook path that matches no
     view) takes the full middleware chain, which answers exactly as before. Whether a host is
-    the public schema's is looked up once a minute per process.
+    the public schema's is looked up once a minute per process; the host name a `Host` header
+    stands for (checked against `ALLOWED_HOSTS`) is remembered per header, since every webhook
+    of a store brings the same one.
     """
 
     PREFIX = "/webhooks/"
     HOST_CHECK_SECONDS = 60.0
+    HOSTS_REMEMBERED = 1024
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.public_hosts: dict[str, tuple[bool, float]] = {}
+        self.hostnames: dict[str, str] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path_info.startswith(self.PREFIX):
             return self.get_response(request)
         try:
-            host = HubTenantMiddleware.hostname_from_request(request)
+            host = self.hostname(request)
         except DisallowedHost:
             return self.get_response(request)
         try:
@@ -330,8 +352,9 @@ class WebhookFastPath:
             match = webhook_view(request.path_info, urlconf)
             if match is None:
                 return self.get_response(request)
-            if connection.schema_name != get_public_schema_name():
-                connection.set_schema_to_public()
+            db = connections[DEFAULT_DB_ALIAS]
+            if db.schema_name != PUBLIC_SCHEMA:
+                db.set_schema_to_public()
             request.urlconf = urlconf
             request.resolver_match = match
             response = match.func(request, *match.args, **match.kwargs)
@@ -346,6 +369,21 @@ class WebhookFastPath:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    def hostname(self, request: HttpRequest) -> str:
+        """The request's host name, or `DisallowedHost`; remembered per `Host` header (not when
+        an `X-Forwarded-Host` may stand in for it), at most `HOSTS_REMEMBERED` of them."""
+        meta = request.META
+        header = meta.get("HTTP_HOST")
+        if header is None or "HTTP_X_FORWARDED_HOST" in meta:
+            return HubTenantMiddleware.hostname_from_request(request)
+        host = self.hostnames.get(header)
+        if host is None:
+            host = HubTenantMiddleware.hostname_from_request(request)
+            if len(self.hostnames) >= self.HOSTS_REMEMBERED:
+                self.hostnames.clear()
+            self.hostnames[header] = host
+        return host
+
     def is_public(self, host: str) -> bool:
         known = self.public_hosts.get(host)
         now = time.monotonic()
@@ -358,7 +396,7 @@ class WebhookFastPath:
             .order_by("-is_primary", "pk")
             .first()
         )
-        public = domain is not None and domain.tenant.schema_name == get_public_schema_name()
+        public = domain is not None and domain.tenant.schema_name == PUBLIC_SCHEMA
         self.public_hosts[host] = (public, now)
         return public
 

@@ -20,8 +20,9 @@ bind = [os.environ.get("HUB_WEB_BIND", "0.0.0.0:8000")]
 workers = int(os.environ.get("HUB_WEB_WORKERS", str(multiprocessing.cpu_count() + 1)))
 threads = int(os.environ.get("HUB_WEB_THREADS", "4"))
 worker_class = "gthread" if threads > 1 else "sync"
-# Requests in flight per process = threads, so the hub's own cap matches and never queues.
-os.environ.setdefault("HUB_WEB_CONCURRENCY", str(threads))
+# Requests in flight per process = threads: gunicorn bounds them itself, so the hub keeps no
+# request slots of its own (0; a slot per thread would never wait, and costs a lock per request).
+os.environ.setdefault("HUB_WEB_CONCURRENCY", "0")
 os.environ.setdefault("CONN_MAX_AGE", "60")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
 wsgi_app = "integration_hub.wsgi:application"

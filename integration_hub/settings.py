@@ -169,7 +169,8 @@ DATABASES = {
     )
 }
 # Requests in flight per web process (each holds a database connection); more wait for a slot,
-# and answer 503 after HUB_WEB_QUEUE_SECONDS.
+# and answer 503 after HUB_WEB_QUEUE_SECONDS. 0 for a server that bounds them itself (gunicorn:
+# its threads per process), so the hub keeps no slots.
 HUB_WEB_CONCURRENCY = int(os.environ.get("HUB_WEB_CONCURRENCY", "16"))
 HUB_WEB_QUEUE_SECONDS = float(os.environ.get("HUB_WEB_QUEUE_SECONDS", "30"))
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 from django.db.models import ProtectedError
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from inbox.models import InboxItem
 from inbox.signatures import webhook_signature
@@ -34,6 +36,30 @@ def test_event_is_stored_raw_and_acknowledged(store):
     assert item.state == InboxItem.State.PENDING and item.duplicates == 0
     assert item.headers["X-Webhook-Entity"] == "order"
     assert item.headers["X-Webhook-Store-Id"] == "1"
+
+
+def test_whatever_watches_the_statements_sees_the_insert(store):
+    """The insert skips Django's cursor wrapper only while nothing watches the statements: an
+    execute wrapper (the benches count statements with one) and a query capture see it."""
+    wrapped: list[str] = []
+
+    def note(execute, sql, params, many, context):
+        wrapped.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        assert post_webhook(store, {"id": "W-1"}).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert post_webhook(store, {"id": "W-2"}).status_code == 200
+    # Read before the next request: Django empties the query log as a request starts.
+    captured_sql = [query["sql"] for query in captured.captured_queries]
+    assert post_webhook(store, {"id": "W-3"}).status_code == 200
+
+    insert = "INSERT INTO public.inbox_inboxitem"
+    assert len([sql for sql in wrapped if sql.startswith(insert)]) == 1
+    # The query log holds the prepared insert without its text: Django shows None for it.
+    assert len([sql for sql in captured_sql if sql is None or sql.startswith(insert)]) == 1
+    assert sorted(InboxItem.objects.values_list("entity_id", flat=True)) == ["W-1", "W-2", "W-3"]
 
 
 def test_trailing_slash_is_optional(store):
