@@ -196,6 +196,42 @@ def ratio(hub: LoadResult, bare: LoadResult) -> float:
     return round(hub.requests / hub.seconds / max(bare.requests / bare.seconds, 0.1), 3)
 
 
+def prepare_databases(database: str, bare_database: str, redis_url: str) -> str:
+    """Both databases made afresh: the hub's set up with one store (and the same-process bare
+    table), the bare project's with its table. Sets Django up with the hub's settings from
+    `DATABASE_URL`; returns the store's webhook token."""
+    recreate_database(database)
+    recreate_database(bare_database)
+    import django
+
+    django.setup()
+    import psycopg
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.bare_ingest import CREATE_TABLE
+    from bench.bare_project.urls import CREATE_TABLE as CREATE_OWN_TABLE
+    from tenants.models import Api2CartAccount, Store
+
+    redis.Redis.from_url(redis_url).flushdb()
+    call_command("setup_hub", verbosity=0)
+    account = Api2CartAccount.objects.create(
+        name="bench", base_url="http://127.0.0.1:9/api2cart/v1.1", api_key="bench-key"
+    )
+    store = Store.objects.create(
+        name="bench-store", display_name="Bench", platform="Shopify",
+        url="https://bench.example", account=account, store_key="bench-store-key",
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_TABLE)
+    connection.close()
+    bare_url = f"postgresql://postgres@127.0.0.1:5432/{bare_database}"
+    with psycopg.connect(bare_url) as bare_db:
+        bare_db.execute(CREATE_OWN_TABLE)
+    return store.webhook_token
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8930, help="the hub; the bare project +1")
@@ -226,37 +262,12 @@ def main() -> None:
         LOG_LEVEL="WARNING",
         DEBUG="0",
     )
-    recreate_database(args.database)
-    recreate_database(args.bare_database)
-    import django
-
-    django.setup()
-    import psycopg
+    token = prepare_databases(args.database, args.bare_database, args.redis_url)
     import redis
-    from django.core.management import call_command
-    from django.db import connection
 
     from bench.bare_ingest import BARE_PATH as SAME_PROCESS_PATH
-    from bench.bare_ingest import CREATE_TABLE
     from bench.bare_project.urls import BARE_PATH as OWN_PROJECT_PATH
-    from bench.bare_project.urls import CREATE_TABLE as CREATE_OWN_TABLE
     from inbox.models import InboxItem
-    from tenants.models import Api2CartAccount, Store
-
-    redis.Redis.from_url(args.redis_url).flushdb()
-    call_command("setup_hub", verbosity=0)
-    account = Api2CartAccount.objects.create(
-        name="bench", base_url="http://127.0.0.1:9/api2cart/v1.1", api_key="bench-key"
-    )
-    store = Store.objects.create(
-        name="bench-store", display_name="Bench", platform="Shopify",
-        url="https://bench.example", account=account, store_key="bench-store-key",
-    )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(CREATE_TABLE)
-    connection.close()
-    with psycopg.connect(bare_database_url.replace("postgres://", "postgresql://")) as bare_db:
-        bare_db.execute(CREATE_OWN_TABLE)
 
     load = Load(generator, args.connections)
     results: dict[str, dict] = {}
@@ -279,7 +290,7 @@ def main() -> None:
         except BaseException:
             stop(hub_server)
             raise
-        hub = Endpoint("hub", args.port, f"/webhooks/api2cart/{store.webhook_token}/",
+        hub = Endpoint("hub", args.port, f"/webhooks/api2cart/{token}/",
                        hub_server, args.database)  # fmt: skip
         own = Endpoint("bare_own_project", args.port + 1, OWN_PROJECT_PATH, bare_server,
                        args.bare_database)  # fmt: skip
